@@ -168,6 +168,7 @@ class MatchSnapshot(Frozen):
     competition: str | None = None
     stage: str | None = None
     leg: int | None = None
+    updated_at: datetime | None = None  # provider's own last-change time, where it sends one
 
     @property
     def key(self) -> str:
