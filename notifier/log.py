@@ -36,9 +36,7 @@ class PlainFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render the record as one readable line."""
-        extra = " ".join(
-            f"{k}={v}" for k, v in record.__dict__.items() if k not in _RESERVED
-        )
+        extra = " ".join(f"{k}={v}" for k, v in record.__dict__.items() if k not in _RESERVED)
         line = f"{record.levelname.lower():7} {record.name}: {record.getMessage()} {extra}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

@@ -1,0 +1,277 @@
+"""``diff(previous, current)``: the typed events that turn one snapshot of a match into the next.
+
+Pure. The score is the authority (providers lag their event lists behind it, and a VAR
+cancellation may only show as the score going down): a score that rises yields goals, one that
+falls yields cancellations, and the goal lists only lend the details (scorer, minute, kind).
+Events come out in match order, each carrying the running score after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from notifier.events import (
+    Event,
+    GoalCancelled,
+    GoalScored,
+    LineupsAnnounced,
+    PenaltyMissed,
+    PhaseChanged,
+    RedCard,
+    ShootoutKickTaken,
+)
+from notifier.goals import match_goals, time_key
+from notifier.models import (
+    OVER_STATUSES,
+    STATUS_ORDER,
+    Goal,
+    Incident,
+    MatchSnapshot,
+    MatchStatus,
+    Score,
+    Side,
+)
+
+SIDES: tuple[Side, Side] = ("home", "away")
+# Where a phase change sits in match time, so that it sorts among goals of the same poll.
+_PHASE_POSITION: dict[MatchStatus, tuple[int, int]] = {
+    MatchStatus.FIRST_HALF: (0, -1),
+    MatchStatus.HALF_TIME: (45, 900),
+    MatchStatus.SECOND_HALF: (45, 901),
+    MatchStatus.EXTRA_TIME: (90, 900),
+    MatchStatus.PENALTIES: (120, 900),
+}
+_END = (10_000, 0)
+
+
+@dataclass(order=True)
+class _Item:
+    """An event waiting for its running score: sort position, then how to build it."""
+
+    pos: tuple[int, int]
+    seq: int
+    kind: str = field(compare=False)
+    side: Side | None = field(compare=False, default=None)
+    goal: Goal | None = field(compare=False, default=None)
+    incident: Incident | None = field(compare=False, default=None)
+    order: int = field(compare=False, default=0)
+
+
+def anomalies(prev: MatchSnapshot | None, cur: MatchSnapshot) -> list[str]:
+    """Reasons to distrust ``cur`` as the next state of ``prev`` (empty when it is fine)."""
+    if prev is None:
+        return []
+    problems = []
+    if prev.status in OVER_STATUSES and cur.status not in OVER_STATUSES:
+        problems.append(f"status went back from {prev.status} to {cur.status}")
+    if (prev.home.name, prev.away.name) != (cur.home.name, cur.away.name):
+        problems.append("teams changed")
+    return problems
+
+
+def diff(prev: MatchSnapshot | None, cur: MatchSnapshot, *, seen: datetime) -> list[Event]:
+    """The events between two snapshots of one match, in match order."""
+    if prev is None:
+        if cur.status in OVER_STATUSES:
+            return []  # first sight of a finished match: history, not news
+        prev = _blank(cur)
+    items = _phase_items(prev, cur) + _goal_items(prev, cur) + _incident_items(prev, cur)
+    items += _shootout_items(prev, cur)
+    items.sort()
+    events: list[Event] = []
+    if prev.lineups is None and cur.lineups is not None:
+        events.append(
+            LineupsAnnounced(**_base(cur, seen, "lineups", prev.score), lineups=cur.lineups)
+        )
+    return events + _build(prev, cur, items, seen)
+
+
+def _blank(cur: MatchSnapshot) -> MatchSnapshot:
+    """The match as it was before anything happened."""
+    return MatchSnapshot(
+        provider=cur.provider,
+        match_id=cur.match_id,
+        home=cur.home,
+        away=cur.away,
+        status=MatchStatus.SCHEDULED,
+    )
+
+
+def _phase_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
+    if cur.status == prev.status:
+        return []
+    if STATUS_ORDER[cur.status] < STATUS_ORDER[prev.status] and cur.status not in (
+        MatchStatus.SUSPENDED,
+        MatchStatus.POSTPONED,
+    ):
+        return []  # a phase going backwards is a feed glitch, not news
+    pos = _PHASE_POSITION.get(cur.status, _END)
+    if cur.status == MatchStatus.SUSPENDED:
+        pos = (cur.minute or 0, 999)
+    return [_Item(pos, 0, "phase")]
+
+
+def _goal_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
+    items: list[_Item] = []
+    for side in SIDES:
+        delta = cur.score.of(side) - prev.score.of(side)
+        before = [g for g in prev.goals if g.side == side]
+        now = [g for g in cur.goals if g.side == side]
+        new, gone = match_goals(before, now)
+        if delta > 0:
+            items += _scored(side, delta, new, cur)
+        elif delta < 0:
+            items += _cancelled(side, -delta, gone, _new_incidents(prev, cur, side), cur)
+    return items
+
+
+def _scored(side: Side, n: int, new: Sequence[Goal], cur: MatchSnapshot) -> list[_Item]:
+    known: list[Goal | None] = list(sorted(new, key=time_key)[-n:])
+    missing: list[Goal | None] = [None] * (n - len(known))
+    details = missing + known
+    return [_Item(_goal_pos(g, cur), 1, "goal", side, goal=g) for g in details]
+
+
+def _cancelled(
+    side: Side, n: int, gone: Sequence[Goal], var: Sequence[Incident], cur: MatchSnapshot
+) -> list[_Item]:
+    out: list[_Item] = []
+    gone_sorted = sorted(gone, key=time_key)
+    for i in range(n):
+        goal = gone_sorted[-1 - i] if i < len(gone_sorted) else None
+        incident = var[-1 - i] if i < len(var) else None
+        if goal is None and incident is not None:
+            goal = Goal(
+                minute=incident.minute, added=incident.added, side=side, player=incident.player
+            )
+        pos = (cur.minute or 0, (cur.added or 0) + 1) if goal is None else _goal_pos(goal, cur)
+        out.append(
+            _Item((pos[0], pos[1] + 1), 2, "goal_cancelled", side, goal=goal, incident=incident)
+        )
+    return out
+
+
+def _goal_pos(goal: Goal | None, cur: MatchSnapshot) -> tuple[int, int]:
+    if goal is None:
+        return (cur.minute or 0, cur.added or 0)
+    return (goal.minute, goal.added or 0)
+
+
+def _new_incidents(prev: MatchSnapshot, cur: MatchSnapshot, side: Side) -> list[Incident]:
+    return [i for i in cur.cancelled_goals if i.side == side and i not in prev.cancelled_goals]
+
+
+def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
+    items = [
+        _Item((i.minute, i.added or 0), 3, "red_card", i.side, incident=i)
+        for i in cur.red_cards
+        if i not in prev.red_cards
+    ]
+    items += [
+        _Item((i.minute, i.added or 0), 3, "penalty_missed", i.side, incident=i)
+        for i in cur.missed_penalties
+        if i not in prev.missed_penalties
+    ]
+    return items
+
+
+def _shootout_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
+    if len(cur.shootout_kicks) > len(prev.shootout_kicks):
+        fresh = cur.shootout_kicks[len(prev.shootout_kicks) :]
+        return [_Item((120, 901 + k.order), 4, "kick", k.side, order=k.order) for k in fresh]
+    before = prev.shootout or Score()
+    after = cur.shootout or Score()
+    items = []
+    for side in SIDES:
+        for _ in range(max(after.of(side) - before.of(side), 0)):
+            items.append(_Item((120, 901), 4, "kick", side))
+    return items
+
+
+def _base(cur: MatchSnapshot, seen: datetime, suffix: str, score: Score) -> dict[str, object]:
+    return {
+        "id": f"{cur.key}:{suffix}",
+        "match": cur.key,
+        "at": cur.updated_at or seen,
+        "seen": seen,
+        "home": cur.home.name,
+        "away": cur.away.name,
+        "competition": cur.competition,
+        "status": cur.status,
+        "minute": cur.minute,
+        "added": cur.added,
+        "score": score,
+    }
+
+
+def _build(
+    prev: MatchSnapshot, cur: MatchSnapshot, items: list[_Item], seen: datetime
+) -> list[Event]:
+    score, shootout = prev.score, prev.shootout
+    events: list[Event] = []
+    for item in items:
+        if item.kind == "goal" and item.side is not None:
+            score = score.plus(item.side)
+        elif item.kind == "goal_cancelled" and item.side is not None:
+            score = score.plus(item.side, -1) if score.of(item.side) > 0 else score
+        elif item.kind == "kick" and item.side is not None:
+            shootout = _kick_score(cur, item, shootout)
+        events.append(_event(prev, cur, item, seen, score, shootout))
+    return events
+
+
+def _kick_score(cur: MatchSnapshot, item: _Item, shootout: Score | None) -> Score:
+    running = shootout or Score()
+    if item.order and item.side is not None:
+        kick = cur.shootout_kicks[item.order - 1]
+        return running.plus(kick.side) if kick.scored else running
+    return running.plus(item.side) if item.side is not None else running
+
+
+def _event(
+    prev: MatchSnapshot,
+    cur: MatchSnapshot,
+    item: _Item,
+    seen: datetime,
+    score: Score,
+    shootout: Score | None,
+) -> Event:
+    tail = f"{score.home}-{score.away}"
+    if item.kind == "phase":
+        suffix = f"phase:{prev.status}>{cur.status}"
+        if MatchStatus.SUSPENDED in (prev.status, cur.status):
+            suffix += f"@{cur.minute}"
+        base = _base(cur, seen, suffix, score)
+        return PhaseChanged(**base, previous=prev.status, shootout=cur.shootout, winner=cur.winner)
+    assert item.side is not None
+    minute, added = _item_minute(item, cur)
+    if item.kind in ("goal", "goal_cancelled"):
+        tag = "goal" if item.kind == "goal" else "cancel"
+        base = _base(cur, seen, f"{tag}:{item.side}:{tail}:{minute}", score)
+        base |= {"minute": minute, "added": added}
+        if item.kind == "goal":
+            return GoalScored(**base, side=item.side, goal=item.goal)
+        reason = item.incident.detail if item.incident else None
+        return GoalCancelled(**base, side=item.side, goal=item.goal, reason=reason)
+    if item.kind == "kick":
+        run = shootout or Score()
+        kick = cur.shootout_kicks[item.order - 1] if item.order else None
+        name = f"kick:{item.order}" if item.order else f"kick:{run.home}-{run.away}"
+        return ShootoutKickTaken(**_base(cur, seen, name, score), shootout=run, kick=kick)
+    assert item.incident is not None
+    inc = item.incident
+    base = _base(cur, seen, f"{item.kind}:{inc.side}:{inc.player}:{minute}+{added}", score)
+    base |= {"minute": minute, "added": added}
+    if item.kind == "red_card":
+        return RedCard(**base, incident=inc)
+    return PenaltyMissed(**base, incident=inc)
+
+
+def _item_minute(item: _Item, cur: MatchSnapshot) -> tuple[int | None, int | None]:
+    if item.goal is not None:
+        return item.goal.minute, item.goal.added
+    if item.incident is not None:
+        return item.incident.minute, item.incident.added
+    return cur.minute, cur.added

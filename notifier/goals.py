@@ -1,0 +1,37 @@
+"""Telling goals apart across two polls, when providers re-id, re-time or re-credit them. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from notifier.models import Goal
+
+# Providers re-time a goal by a minute or two between polls (stoppage time, corrections).
+MINUTE_SLACK = 3
+
+
+def time_key(goal: Goal) -> tuple[int, int]:
+    """Sort key in match time: minute, then added minutes."""
+    return (goal.minute, goal.added or 0)
+
+
+def _same(a: Goal, b: Goal) -> bool:
+    if a.ref is not None and a.ref == b.ref:
+        return True
+    close = abs(a.minute - b.minute) <= MINUTE_SLACK
+    if a.player and b.player:
+        return close and a.player == b.player
+    return a.minute == b.minute and (a.added or 0) == (b.added or 0)
+
+
+def match_goals(before: Sequence[Goal], now: Sequence[Goal]) -> tuple[list[Goal], list[Goal]]:
+    """Goals only in ``now`` (new) and goals only in ``before`` (gone), one-to-one matched."""
+    unmatched = list(before)
+    new: list[Goal] = []
+    for goal in sorted(now, key=lambda g: g.ref is None):  # ref matches first
+        twin = next((b for b in unmatched if _same(b, goal)), None)
+        if twin is None:
+            new.append(goal)
+        else:
+            unmatched.remove(twin)
+    return new, unmatched
