@@ -64,6 +64,11 @@ def lease(kind: str, name: str) -> str:
     return f"{PREFIX}:lease:{kind}:{name}"
 
 
+def lease_token(lease_key: str) -> str:
+    """Fencing-token counter of a lease key (same hash tag, so same cluster slot)."""
+    return f"{lease_key}:token"
+
+
 def watch() -> str:
     """Hash of tracked matches: match key -> JSON watch spec."""
     return f"{PREFIX}:watch"
@@ -84,6 +89,32 @@ def heartbeats_pattern() -> str:
     return f"{PREFIX}:heartbeat:*"
 
 
+def heartbeat_id(key: str | bytes) -> str:
+    """``worker:instance`` of a heartbeat key (the inverse of :func:`heartbeat`)."""
+    text = key.decode() if isinstance(key, bytes) else key
+    return text.removeprefix(f"{PREFIX}:heartbeat:")
+
+
 def budget(provider: str, window: str) -> str:
     """Request counter of a provider for a time window."""
     return f"{PREFIX}:budget:{provider}:{window}"
+
+
+def match_lease(p: int, match: str) -> str:
+    """Lease of the replica polling one match (same slot as the match's snapshot and events)."""
+    return f"{PREFIX}:lease:{tag(p)}:poll:{match}"
+
+
+def partition_lease(p: int, worker: str) -> str:
+    """Lease of the replica consuming one partition for a worker (aggregator, dispatcher)."""
+    return f"{PREFIX}:lease:{tag(p)}:{worker}"
+
+
+def match_done(p: int, match: str) -> str:
+    """Set when a match is over and its poller has published its last event."""
+    return f"{PREFIX}:done:{tag(p)}:{match}"
+
+
+def match_seen_pattern(p: int, match: str) -> str:
+    """Pattern of every idempotency mark of one match's events, alerts and deliveries."""
+    return f"{PREFIX}:seen:{tag(p)}:*{match}:*"

@@ -166,8 +166,11 @@ def shootout(v: View, kicker: str | None, scored: bool | None, side: Side | None
         verb = "scores" if scored else "misses"
         what = f"{kicker} {verb}" if kicker else f"{v.name(side)} {verb}"
     k = v.kicks
-    each = f"after {k.home} kicks each" if k is not None and k.home == k.away and k.home else None
-    return head + "".join(f" ({p})" for p in (what, each) if p)
+    each = None
+    if k is not None and k.home == k.away and k.home:
+        each = f"after {k.home} kick{'s' if k.home > 1 else ''} each"
+    parts = [p for p in (what, each) if p]
+    return f"{head} ({', '.join(parts)})" if parts else head
 
 
 def result(v: View, final: Standing) -> str:

@@ -1,0 +1,122 @@
+"""HTTP access to match feeds: one fetch method that returns bytes or raises ``FeedError``.
+
+Provider quirks of *requests* (paths, auth headers) live in ``REQUESTS``; quirks of payloads live
+in each adapter. ETag / Last-Modified validators are sent back, so an unchanged feed costs a 304.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+
+from notifier.errors import FeedError
+from notifier.settings import ProviderSettings
+
+MAX_BODY = 8 * 1024 * 1024  # a fixture with every event and lineup is ~130 KB
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GET against a provider: path and query."""
+
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def match_request(provider: str, match_id: str, league: str | None = None) -> Request:
+    """The request that returns one match in full (events, lineups where the provider has them)."""
+    if provider == "api-football":
+        return Request("/fixtures", (("id", match_id),))
+    if provider == "football-data":
+        return Request(f"/v4/matches/{match_id}")
+    if provider == "espn":
+        return Request(
+            f"/apis/site/v2/sports/soccer/{league or 'all'}/summary", (("event", match_id),)
+        )
+    raise ValueError(f"unknown provider {provider!r}")
+
+
+def auth_headers(provider: str, settings: ProviderSettings) -> dict[str, str]:
+    """The provider's auth header, when a key is configured."""
+    if settings.api_key is None:
+        return {}
+    key = settings.api_key.get_secret_value()
+    if provider == "api-football":
+        return {"x-apisports-key": key}
+    if provider == "football-data":
+        return {"X-Auth-Token": key}
+    return {}
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+class FeedClient:
+    """Fetches from one provider through a shared session; remembers validators per URL."""
+
+    def __init__(self, session: aiohttp.ClientSession, provider: str, settings: ProviderSettings):
+        self.session = session
+        self.provider = provider
+        self.settings = settings
+        self._validators: dict[str, tuple[dict[str, str], bytes]] = {}
+
+    async def fetch(self, req: Request) -> bytes:
+        """GET the request; the body (the cached one on 304), or FeedError."""
+        url = self.settings.base_url.rstrip("/") + req.path
+        headers = {"Accept": "application/json", **auth_headers(self.provider, self.settings)}
+        cached = self._validators.get(url + repr(req.params))
+        if cached is not None:
+            headers.update(cached[0])
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
+        try:
+            async with self.session.get(
+                url, params=req.params, headers=headers, timeout=timeout
+            ) as resp:
+                return await self._read(resp, url + repr(req.params), cached)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise FeedError(f"{self.provider}: {type(exc).__name__}: {exc}") from exc
+
+    async def _read(
+        self,
+        resp: aiohttp.ClientResponse,
+        key: str,
+        cached: tuple[dict[str, str], bytes] | None,
+    ) -> bytes:
+        if resp.status == 304 and cached is not None:
+            return cached[1]
+        body = await resp.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            raise FeedError(f"{self.provider}: body over {MAX_BODY} bytes", status=resp.status)
+        if resp.status != 200:
+            wait = retry_after(resp.headers.get("Retry-After"), datetime.now(UTC))
+            raise FeedError(
+                f"{self.provider}: HTTP {resp.status}",
+                status=resp.status,
+                retry_after=wait,
+                payload=body,
+            )
+        validators = {}
+        if etag := resp.headers.get("ETag"):
+            validators["If-None-Match"] = etag
+        if modified := resp.headers.get("Last-Modified"):
+            validators["If-Modified-Since"] = modified
+        if validators:
+            self._validators[key] = (validators, body)
+        return body

@@ -1,0 +1,131 @@
+"""Atomic commits as Lua scripts. Each touches keys of one partition only (one cluster slot).
+
+* ``commit_poll``: if the poll lease is still ours, XADD the events and store the snapshot —
+  both or neither, so a crashed or paused poller never publishes twice or out of turn.
+* ``commit_fold``: if the partition lease is still ours and the event was not folded before,
+  store the match state, XADD the alerts, mark the event seen and XACK it — all at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, ResponseError
+
+from notifier.errors import NotifierError
+from notifier.lease import LEASE_CHECK_LUA, is_lease_lost
+
+_LEASE_CHECK = LEASE_CHECK_LUA + "\ncheck_lease(KEYS[1], ARGV[1])\n"
+
+_XADD_ALL = """
+local function xadd_all(stream, maxlen, first)
+  local n = tonumber(ARGV[first])
+  local i = first + 1
+  local ids = {}
+  for _ = 1, n do
+    local count = tonumber(ARGV[i])
+    local fields = {}
+    for f = 1, count do fields[f] = ARGV[i + f] end
+    i = i + count + 1
+    ids[#ids + 1] = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  end
+  return ids
+end
+"""
+
+COMMIT_POLL = (
+    _XADD_ALL
+    + _LEASE_CHECK
+    + """
+-- KEYS: lease, snapshot, events stream. ARGV: lease value, snapshot, maxlen, entries...
+local ids = xadd_all(KEYS[3], ARGV[3], 4)
+redis.call('SET', KEYS[2], ARGV[2])
+return ids
+"""
+)
+
+COMMIT_FOLD = (
+    _XADD_ALL
+    + _LEASE_CHECK
+    + """
+-- KEYS: lease, state, seen, events stream, alerts stream.
+-- ARGV: lease value, group, entry id, state, seen ttl, maxlen, entries...
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('XACK', KEYS[4], ARGV[2], ARGV[3])
+  return -1
+end
+redis.call('SET', KEYS[2], ARGV[4])
+local ids = xadd_all(KEYS[5], ARGV[6], 7)
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
+redis.call('XACK', KEYS[4], ARGV[2], ARGV[3])
+return #ids
+"""
+)
+
+
+class LeaseLostError(NotifierError):
+    """The lease this replica relied on is held by another (or expired): nothing was written."""
+
+
+Fields = Mapping[str, str]
+
+
+def flatten(entries: Sequence[Fields]) -> list[str]:
+    """Entries as ARGV: count of entries, then per entry its field count and the pairs."""
+    out = [str(len(entries))]
+    for fields in entries:
+        pairs = [x for kv in fields.items() for x in kv]
+        out += [str(len(pairs)), *pairs]
+    return out
+
+
+_SHA = {script: hashlib.sha1(script.encode()).hexdigest() for script in (COMMIT_POLL, COMMIT_FOLD)}
+
+
+async def run(r: aioredis.Redis, script: str, keys: Sequence[str], args: Sequence[str]) -> object:
+    """EVALSHA a script (EVAL if the server lacks it); a lost lease is ``LeaseLostError``."""
+    try:
+        try:
+            return await r.evalsha(_SHA[script], len(keys), *keys, *args)
+        except NoScriptError:
+            return await r.eval(script, len(keys), *keys, *args)
+    except ResponseError as exc:
+        if is_lease_lost(exc):
+            raise LeaseLostError(str(exc)) from exc
+        raise
+
+
+async def commit_poll(
+    r: aioredis.Redis,
+    *,
+    lease: str,
+    lease_value: str,
+    snapshot_key: str,
+    snapshot: str,
+    stream: str,
+    maxlen: int,
+    entries: Sequence[Fields],
+) -> object:
+    """Publish a poll's events and its snapshot atomically, fenced by the poll lease."""
+    keys = [lease, snapshot_key, stream]
+    return await run(r, COMMIT_POLL, keys, [lease_value, snapshot, str(maxlen), *flatten(entries)])
+
+
+async def commit_fold(
+    r: aioredis.Redis,
+    *,
+    keys: Sequence[str],
+    lease_value: str,
+    group: str,
+    entry_id: str,
+    state: str,
+    seen_ttl: int,
+    maxlen: int,
+    alerts: Sequence[Fields],
+) -> int:
+    """Store state, publish alerts, mark seen and ack, atomically; -1 if already folded."""
+    args = [lease_value, group, entry_id, state, str(seen_ttl), str(maxlen), *flatten(alerts)]
+    result = await run(r, COMMIT_FOLD, keys, args)
+    return int(str(result))

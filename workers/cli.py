@@ -1,0 +1,127 @@
+"""``notifier``: the command line. Settings are built once here and passed down."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from notifier import log as logsetup
+from notifier.errors import NotifierError
+from notifier.settings import Settings
+from workers import commands
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return number
+
+
+def _replay_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "file", type=Path, help="a recorded provider response (e.g. API-Football /fixtures?id=)"
+    )
+    p.add_argument(
+        "--provider", default="api-football", choices=["api-football", "football-data", "espn"]
+    )
+    p.add_argument("--first-leg", help='make FILE the second leg of a tie: "HOME H-A AWAY"')
+    p.add_argument("--away-goals", action="store_true", help="decide a level tie on away goals")
+    p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
+    p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
+    p.add_argument("--json", action="store_true", help="one JSON object per alert")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    ap = argparse.ArgumentParser(
+        prog="notifier", description="Live football alerts, two-legged ties included."
+    )
+    ap.add_argument("--config", type=Path, help="settings file (default: config/notifier.toml)")
+    ap.add_argument("--log-level", help="DEBUG, INFO, WARNING, ...")
+    ap.add_argument("--log-format", choices=["auto", "json", "plain"])
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="all workers in one process")
+    for role, text in (("poll", "poller"), ("aggregate", "aggregator"), ("dispatch", "dispatcher")):
+        sub.add_parser(role, help=f"the {text} alone (needs REDIS_URL to share state)")
+    demo = sub.add_parser("demo", help="replay the scripted Atalanta v Dortmund second leg")
+    demo.add_argument("--speed", type=_positive, default=150.0)
+    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--scenario", type=Path, default=commands.DEMO_SCENARIO)
+    _replay_args(
+        sub.add_parser("replay", help="replay a recorded match through the whole pipeline")
+    )
+    feed = sub.add_parser("feed", help="feed tools").add_subparsers(
+        dest="feed_command", required=True
+    )
+    parse = feed.add_parser("parse", help="print the normalised snapshot(s) of a recorded response")
+    parse.add_argument(
+        "--provider", required=True, choices=["api-football", "football-data", "espn"]
+    )
+    parse.add_argument("file", type=Path)
+    parse.add_argument("--match", help="only this provider match id")
+    return ap
+
+
+def _settings(args: argparse.Namespace, quiet: bool) -> Settings:
+    settings = Settings.load(args.config)
+    level = args.log_level or ("WARNING" if quiet else settings.log_level)
+    logsetup.setup(args.log_format or settings.log_format, level)
+    return settings
+
+
+def feed_parse(args: argparse.Namespace) -> int:
+    """``notifier feed parse``: the snapshots of a recorded response, as JSON."""
+    from notifier.feeds import parse, snapshot_json
+
+    snaps = parse(args.provider, args.file.read_bytes(), match=args.match)
+    out = [snapshot_json(s) for s in snaps]
+    print(json.dumps(out[0] if args.match and len(out) == 1 else out, indent=2, ensure_ascii=False))
+    return 0 if snaps else 1
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen command; its exit code."""
+    if args.command == "feed":
+        return feed_parse(args)
+    quiet = args.command in ("demo", "replay")
+    settings = _settings(args, quiet)
+    if args.command == "demo":
+        opts = commands.demo_options(args.speed, args.json, args.scenario)
+        asyncio.run(commands.replay(settings, opts))
+    elif args.command == "replay":
+        opts = commands.ReplayOptions(
+            file=args.file,
+            provider=args.provider,
+            first_leg=args.first_leg,
+            away_goals=args.away_goals,
+            next_round=args.next_round,
+            speed=args.speed,
+            as_json=args.json,
+        )
+        asyncio.run(commands.replay(settings, opts))
+    elif args.command == "run":
+        asyncio.run(commands.run(settings))
+    else:
+        asyncio.run(commands.run(settings, roles=(args.command,)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``notifier`` console script."""
+    args = parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except (NotifierError, ValueError, OSError) as exc:
+        print(f"notifier: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

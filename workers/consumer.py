@@ -1,0 +1,185 @@
+"""A consumer-group worker over partitioned streams, one replica per partition at a time.
+
+Each partition (``nf:events:{p}``, ``nf:alerts:{p}``) is consumed by the replica that holds its
+lease, so the entries of one match are handled in order. When a replica takes a partition over
+it first claims what its predecessor left pending (XAUTOCLAIM), then reads its own pending
+entries, then new ones. An entry delivered too often is dead-lettered, never retried forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from notifier import keys, streams
+from notifier.settings import Settings
+from notifier.store import StoreError
+from workers.leasing import Holder
+
+log = logging.getLogger("notifier.consumer")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class PartitionConsumer(ABC):
+    """Reads its partitions' streams in a group and hands each entry to ``handle``."""
+
+    worker: str  # "aggregator", "dispatcher"
+    group: str
+
+    def __init__(self, r: aioredis.Redis, settings: Settings, *, instance: str) -> None:
+        self.r = r
+        self.settings = settings
+        self.instance = instance
+        self.leases = Holder(r, instance, settings.streams.lease_ttl_ms)
+        self.owned: set[int] = set()
+        self.backlog: dict[int, bool] = {}  # partitions whose own pending must be read first
+
+    @abstractmethod
+    def stream(self, p: int) -> str:
+        """The stream of partition p."""
+
+    @abstractmethod
+    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
+        """Process one entry and ack it (atomically with its effect)."""
+
+    async def claim_partitions(self) -> None:
+        """Hold every partition lease we can; on a new one, take over what was left pending."""
+        for p in range(self.settings.streams.partitions):
+            had = p in self.owned
+            if await self.leases.hold(keys.partition_lease(p, self.worker)) is None:
+                self.owned.discard(p)
+                continue
+            self.owned.add(p)
+            if not had:
+                await self._take_over(p)
+
+    async def _take_over(self, p: int) -> None:
+        stream = self.stream(p)
+        await streams.ensure_group(self.r, stream, self.group)
+        # The lease makes us the only consumer of p: whatever is pending is ours now.
+        claimed = await streams.claim_stale(
+            self.r, stream, self.group, self.instance, min_idle_ms=0, count=10_000
+        )
+        if claimed.entries:
+            log.info("claimed_pending", extra={"stream": stream, "count": len(claimed.entries)})
+        self.backlog[p] = True
+
+    async def step(self, block_ms: int | None = None) -> int:
+        """One round: claim partitions, read a batch, handle it. Entries handled."""
+        await self.claim_partitions()
+        if not self.owned:
+            await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
+            return 0
+        entries, redelivered = await self._read(block_ms)
+        for stream, entry_id, fields in entries:
+            p = self._partition(stream)
+            lease = self.leases.value(keys.partition_lease(p, self.worker))
+            if lease is None or p not in self.owned:
+                continue  # lost it meanwhile: the next holder will claim the entry
+            await self._guarded(p, stream, entry_id, fields, lease, redelivered)
+        return len(entries)
+
+    async def _read(self, block_ms: int | None) -> tuple[list[streams.Entry], bool]:
+        batch = self.settings.streams.batch
+        own = [p for p in self.owned if self.backlog.get(p)]
+        if own:
+            entries = await self._read_own(own, batch)
+            if entries:
+                return entries, True
+        names = [self.stream(p) for p in sorted(self.owned)]
+        wait = self.settings.streams.block_ms if block_ms is None else block_ms
+        fresh = await streams.read_group(
+            self.r, names, self.group, self.instance, count=batch, block_ms=wait
+        )
+        return fresh, False
+
+    async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
+        request: dict[Any, Any] = {self.stream(p): "0" for p in parts}
+        reply: Any = await self.r.xreadgroup(self.group, self.instance, request, count=batch)
+        entries: list[streams.Entry] = [
+            (_text(s), _text(i), f)
+            for s, rows in reply
+            for i, f in rows
+            if f  # a pending id whose entry was trimmed comes back empty
+        ]
+        if not entries:
+            for p in parts:
+                self.backlog[p] = False
+        return entries
+
+    def _partition(self, stream: str) -> int:
+        return int(stream.rsplit("{", 1)[1].rstrip("}"))
+
+    async def _guarded(
+        self,
+        p: int,
+        stream: str,
+        entry_id: str,
+        fields: dict[bytes, bytes],
+        lease: str,
+        redelivered: bool,
+    ) -> None:
+        count = 1
+        if redelivered:
+            count = await streams.delivery_count(self.r, stream, self.group, entry_id)
+        if count > self.settings.streams.max_deliveries:
+            await self._dead(stream, entry_id, fields, f"delivered {count} times")
+            return
+        try:
+            await self.handle(p, entry_id, fields, lease)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("entry_failed", extra={"stream": stream, "entry": entry_id})
+            self.backlog[p] = True  # retried from our pending list, then dead-lettered
+            if count >= self.settings.streams.max_deliveries:
+                await self._dead(stream, entry_id, fields, f"{type(exc).__name__}: {exc}")
+
+    async def _dead(
+        self, stream: str, entry_id: str, fields: dict[bytes, bytes], reason: str
+    ) -> None:
+        log.error("dead_lettered", extra={"stream": stream, "entry": entry_id, "reason": reason})
+        await streams.dead_letter(
+            self.r,
+            self.worker,
+            source_stream=stream,
+            entry_id=entry_id,
+            fields=fields,
+            reason=reason,
+            maxlen=self.settings.streams.maxlen,
+        )
+        await streams.ack(self.r, stream, self.group, entry_id)
+
+    async def drain(self, max_rounds: int = 10_000) -> int:
+        """Burst mode: handle everything waiting, then return the count (bounded rounds)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.step(block_ms=1)
+            total += n
+            if n == 0 and not any(self.backlog.values()):
+                break
+        return total
+
+    async def run(self, stopping: Callable[[], bool]) -> None:
+        """Consume until ``stopping()``; survive Redis going away and coming back."""
+        keeper = asyncio.create_task(self.leases.keep_alive())
+        try:
+            while not stopping():
+                try:
+                    await self.step()
+                except StoreError as exc:
+                    log.warning(
+                        "store_unavailable", extra={"worker": self.worker, "error": str(exc)}
+                    )
+                    await asyncio.sleep(0.5)
+        finally:
+            keeper.cancel()
+            await self.leases.release_all()

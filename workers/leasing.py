@@ -1,0 +1,70 @@
+"""The leases one replica holds (matches it polls, partitions it consumes), kept alive in the
+background so a live replica never loses them between polls, and a dead one's lapse in a TTL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+
+from notifier.lease import Lease, lease_value
+from notifier.store import StoreError
+
+log = logging.getLogger("notifier.lease")
+
+
+class Holder:
+    """Leases held by one owner: acquire-or-renew on use, renewed every third of the TTL."""
+
+    def __init__(self, r: aioredis.Redis, owner: str, ttl_ms: int) -> None:
+        self.r = r
+        self.owner = owner
+        self.ttl_ms = ttl_ms
+        self.tokens: dict[str, int] = {}
+
+    async def hold(self, key: str) -> str | None:
+        """The lease value if this owner holds ``key`` now (taking it when free), else None."""
+        token = self.tokens.get(key)
+        if token is not None and await Lease.renew(self.r, key, self.owner, token, self.ttl_ms):
+            return lease_value(self.owner, token)
+        token = await Lease.acquire(self.r, key, self.owner, self.ttl_ms)
+        if token is None:
+            self.tokens.pop(key, None)
+            return None
+        self.tokens[key] = token
+        log.info("lease_acquired", extra={"lease": key, "owner": self.owner, "token": token})
+        return lease_value(self.owner, token)
+
+    def value(self, key: str) -> str | None:
+        """The value of a lease believed held (fenced writes check it in Redis anyway)."""
+        token = self.tokens.get(key)
+        return None if token is None else lease_value(self.owner, token)
+
+    def forget(self, key: str) -> None:
+        """Stop renewing a lease (it lapses by its TTL)."""
+        self.tokens.pop(key, None)
+
+    async def renew_all(self) -> None:
+        """Renew every held lease once; drop the ones lost."""
+        for key, token in list(self.tokens.items()):
+            if not await Lease.renew(self.r, key, self.owner, token, self.ttl_ms):
+                log.warning("lease_lost", extra={"lease": key, "owner": self.owner})
+                self.tokens.pop(key, None)
+
+    async def keep_alive(self) -> None:
+        """Renew held leases every third of the TTL until cancelled."""
+        while True:
+            await asyncio.sleep(self.ttl_ms / 3000)
+            try:
+                await self.renew_all()
+            except StoreError as exc:
+                log.warning("lease_renew_failed", extra={"error": str(exc)})
+
+    async def release_all(self) -> None:
+        """Give every lease up (on a clean shutdown, so successors need not wait for the TTL)."""
+        for key, token in list(self.tokens.items()):
+            with contextlib.suppress(StoreError):
+                await Lease.release(self.r, key, self.owner, token)
+        self.tokens.clear()

@@ -1,0 +1,168 @@
+"""Wiring: open Redis and the HTTP session, build the workers, run them until told to stop.
+
+``notifier run`` runs every role in one process; ``poll``/``aggregate``/``dispatch`` run one.
+SIGTERM/SIGINT stop reading; in-flight work finishes within the grace period, then is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from notifier.heartbeat import clear, run_heartbeat
+from notifier.settings import Settings
+from notifier.store import open_redis
+from workers import aggregator, dispatcher
+from workers.aggregator import Aggregator
+from workers.dispatcher import Dispatcher, Sink
+from workers.poller import Poller
+
+log = logging.getLogger("notifier.runtime")
+ROLES = ("poll", "aggregate", "dispatch")
+FEED_USER_AGENT = "match-notifier/0.1 (+https://github.com/match-notifier)"
+
+
+def instance_name() -> str:
+    """A replica's name: host and pid (unique among live replicas)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Pipeline:
+    """The workers of one process and what they share."""
+
+    r: aioredis.Redis
+    settings: Settings
+    instance: str
+    roles: Sequence[str]
+    poller: Poller | None = None
+    aggregator: Aggregator | None = None
+    dispatcher: Dispatcher | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def idle(self) -> bool:
+        """No event waits to be folded and no alert waits to be dispatched."""
+        waiting = await aggregator.pending_work(self.r, self.settings)
+        return waiting == 0 and await dispatcher.pending_work(self.r, self.settings) == 0
+
+
+async def open_pipeline(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    *,
+    roles: Sequence[str] = ROLES,
+    sinks: Sequence[Sink] = (),
+) -> Pipeline:
+    """Connect and build the workers for ``roles``; everything closes with ``stack``."""
+    r = await open_redis(settings, stack)
+    pipe = Pipeline(r, settings, instance_name(), roles)
+    if "poll" in roles:
+        session = aiohttp.ClientSession(headers={"User-Agent": FEED_USER_AGENT})
+        stack.push_async_callback(session.close)
+        pipe.poller = Poller(r, session, settings, instance=pipe.instance)
+    if "aggregate" in roles:
+        pipe.aggregator = Aggregator(r, settings, instance=pipe.instance)
+    if "dispatch" in roles:
+        pipe.dispatcher = Dispatcher(r, settings, instance=pipe.instance, sinks=sinks)
+    return pipe
+
+
+async def run_pipeline(
+    pipe: Pipeline,
+    *,
+    sync_every: float = 5.0,
+    done: Callable[[], Awaitable[bool]] | None = None,
+    check_every: float = 0.2,
+) -> None:
+    """Run the workers until SIGTERM/SIGINT, or until ``done()`` says the job is over."""
+    _on_signals(pipe.stop)
+    scheduler = AsyncIOScheduler()
+    if pipe.poller is not None:
+        scheduler.start()
+        pipe.poller.start(scheduler, sync_every)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for name, coro in _tasks(pipe):
+                tg.create_task(coro, name=name)
+            if done is not None:
+                tg.create_task(_watch_done(pipe, done, check_every), name="done")
+            tg.create_task(_grace(pipe, scheduler), name="grace")
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for worker in _heartbeat_names(pipe):
+            with contextlib.suppress(Exception):
+                await clear(pipe.r, worker, pipe.instance)
+
+
+def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    tasks: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if pipe.aggregator is not None:
+        tasks.append(("aggregator", pipe.aggregator.run(pipe.stop.is_set)))
+    if pipe.dispatcher is not None:
+        tasks.append(("dispatcher", pipe.dispatcher.run(pipe.stop.is_set)))
+    if pipe.poller is not None:
+        tasks.append(("leases", pipe.poller.leases.keep_alive()))
+    for worker in _heartbeat_names(pipe):
+        beat = run_heartbeat(pipe.r, worker, pipe.instance, interval_s=pipe.settings.heartbeat_s)
+        tasks.append((f"heartbeat-{worker}", beat))
+    return tasks
+
+
+def _heartbeat_names(pipe: Pipeline) -> list[str]:
+    names = {"poll": "poller", "aggregate": "aggregator", "dispatch": "dispatcher"}
+    return [names[role] for role in pipe.roles if role in names]
+
+
+async def _watch_done(pipe: Pipeline, done: Callable[[], Awaitable[bool]], every: float) -> None:
+    while not pipe.stop.is_set():
+        if await done():
+            pipe.stop.set()
+            return
+        await asyncio.sleep(every)
+
+
+async def _grace(pipe: Pipeline, scheduler: AsyncIOScheduler) -> None:
+    """On stop: no new polls; give the consumers the grace period, then cancel everything."""
+    await pipe.stop.wait()
+    if scheduler.running:
+        scheduler.pause()
+    await asyncio.sleep(
+        min(pipe.settings.shutdown_grace_s, 2 * pipe.settings.streams.block_ms / 1000)
+    )
+    raise _StopRequestedError
+
+
+class _StopRequestedError(Exception):
+    """Raised inside the task group to cancel the remaining tasks after a stop."""
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def serve(
+    pipe: Pipeline,
+    *,
+    sync_every: float = 5.0,
+    done: Callable[[], Awaitable[bool]] | None = None,
+) -> None:
+    """Run the pipeline; a stop (signal or done) ends it quietly."""
+    try:
+        await run_pipeline(pipe, sync_every=sync_every, done=done)
+    except* _StopRequestedError:
+        log.info("stopped", extra={"instance": pipe.instance})
