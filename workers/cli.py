@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from notifier import log as logsetup
 from notifier.errors import NotifierError
 from notifier.settings import Settings
 from workers import commands
+
+# Modules that add commands: each has ``register(sub)`` (add its subparsers) and
+# ``run(args, settings) -> int | None`` (None when the command is not one of its own).
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def _extensions() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in EXTENSIONS]
 
 
 def _positive(value: str) -> float:
@@ -64,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     )
     parse.add_argument("file", type=Path)
     parse.add_argument("--match", help="only this provider match id")
+    for ext in _extensions():
+        ext.register(sub)
     return ap
 
 
@@ -90,6 +102,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return feed_parse(args)
     quiet = args.command in ("demo", "replay")
     settings = _settings(args, quiet)
+    for ext in _extensions():
+        code = ext.run(args, settings)
+        if code is not None:
+            return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
         asyncio.run(commands.replay(settings, opts))

@@ -1,0 +1,38 @@
+# match-notifier — the commands people and CI use alike.
+# Every target bootstraps its own virtualenv (.venv) from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SRC    := notifier workers tests bench
+
+.PHONY: venv demo test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[embedded,dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+demo: venv ## replay the scripted Atalanta v Dortmund second leg through the whole pipeline
+	@$(BIN)/notifier demo
+
+lint: venv ## ruff and mypy
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/mypy
+
+test: lint ## lint, then every test (unit, integration on a private server, end to end)
+	$(BIN)/pytest -q
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+bench: venv ## benchmarks: each prints its figure and its ratio to a peer or limit
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache
