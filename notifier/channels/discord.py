@@ -1,0 +1,57 @@
+"""Discord webhooks: a short ``content`` line and one embed; rate limits from Discord's answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notifier.alerts import Alert
+from notifier.channels import format as fmt
+from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, as_seconds, check_reply
+
+UNKNOWN_WEBHOOK = 10015  # Discord's JSON error code for a deleted webhook
+
+
+def discord_payload(alert: Alert) -> dict[str, Any]:
+    """The webhook body: content, one embed, and no pings whatever the names contain."""
+    s = fmt.style(alert)
+    fields = [{"name": "Score", "value": fmt.score_line(alert), "inline": True}]
+    if (agg := fmt.aggregate_line(alert)) is not None:
+        fields.append({"name": "Aggregate", "value": agg, "inline": True})
+    if (minute := fmt.minute_label(alert)) is not None:
+        fields.append({"name": "Minute", "value": minute, "inline": True})
+    embed = {
+        "title": fmt.truncate(f"{s.emoji} {s.label}", 256),
+        "description": fmt.truncate(alert.text, 4096),
+        "color": s.color,
+        "fields": [{**f, "value": fmt.truncate(str(f["value"]), 1024)} for f in fields],
+        "timestamp": alert.occurred_at.isoformat(),
+    }
+    return {
+        "content": fmt.truncate(fmt.headline(alert), 2000),
+        "embeds": [embed],
+        "allowed_mentions": {"parse": []},
+    }
+
+
+class DiscordChannel(HttpChannel):
+    """Executes a Discord webhook; a 429 or an exhausted bucket pauses that webhook."""
+
+    name = "discord"
+    default_base_url = "https://discord.com"
+
+    def payload(self, alert: Alert, target: Target) -> dict[str, Any]:
+        """Content and embed."""
+        return discord_payload(alert)
+
+    def check(self, reply: Reply, target: Target) -> None:
+        """Honour the JSON ``retry_after`` of a 429 and the bucket headers; 10015 is gone."""
+        if reply.headers.get("X-RateLimit-Remaining") == "0":
+            reset = as_seconds(reply.headers.get("X-RateLimit-Reset-After"))
+            if reset is not None:
+                self.limiter.block(self.limit_key(target), reset)
+        body = reply.json() if reply.status >= 400 else None
+        body = body if isinstance(body, dict) else {}
+        if reply.status == 404 and body.get("code") == UNKNOWN_WEBHOOK:
+            raise ChannelError("discord: unknown webhook", gone=True, status=404)
+        retry_after = as_seconds(body.get("retry_after")) if reply.status == 429 else None
+        check_reply(reply, self._clock.now(), retry_after=retry_after)

@@ -1,0 +1,80 @@
+"""Presentation shared by the chat channels: per-kind label, emoji, colour, and short facts.
+
+The sentences themselves come from ``notifier.render`` (``alert.text``); this only frames them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from notifier.alerts import Alert
+
+
+class KindStyle(NamedTuple):
+    """How a chat platform shows one alert kind."""
+
+    label: str
+    emoji: str
+    color: int  # 0xRRGGBB, for Discord embeds
+    ntfy_tag: str  # an ntfy tag that ntfy renders as the emoji
+    priority: int  # ntfy priority, 1 (min) .. 5 (max)
+
+
+_DEFAULT = KindStyle("Update", "ℹ️", 0x95A5A6, "information_source", 3)
+
+STYLES: dict[str, KindStyle] = {
+    "lineups": KindStyle("Lineups", "📋", 0x9B59B6, "clipboard", 3),
+    "kickoff": KindStyle("Kick-off", "🏟️", 0x3498DB, "stadium", 3),
+    "goal": KindStyle("Goal", "⚽", 0x2ECC71, "soccer", 4),
+    "goal_cancelled": KindStyle("Goal ruled out", "🚫", 0xE67E22, "no_entry_sign", 3),
+    "red_card": KindStyle("Red card", "🟥", 0xE74C3C, "red_square", 4),
+    "penalty_missed": KindStyle("Penalty missed", "❌", 0x95A5A6, "x", 3),
+    "half_time": KindStyle("Half-time", "⏸️", 0x3498DB, "pause_button", 3),
+    "second_half": KindStyle("Second half", "▶️", 0x3498DB, "arrow_forward", 3),
+    "full_time": KindStyle("Full-time", "⏱️", 0x3498DB, "stopwatch", 3),
+    "extra_time": KindStyle("Extra time", "⏳", 0x1ABC9C, "hourglass_flowing_sand", 3),
+    "shootout": KindStyle("Penalties", "🥅", 0x1ABC9C, "goal_net", 3),
+    "result": KindStyle("Result", "🏆", 0xF1C40F, "trophy", 4),
+    "status": _DEFAULT,
+}
+
+
+def style(alert: Alert) -> KindStyle:
+    """The style of an alert's kind."""
+    return STYLES.get(alert.kind, _DEFAULT)
+
+
+def headline(alert: Alert) -> str:
+    """``⚽ Goal: Atalanta 1-0 Dortmund`` (the label, then the score)."""
+    s = style(alert)
+    return f"{s.emoji} {s.label}: {score_line(alert)}"
+
+
+def score_line(alert: Alert) -> str:
+    """``Atalanta 1-0 Dortmund``, with the shoot-out score when there is one."""
+    line = f"{alert.home} {alert.score.home}-{alert.score.away} {alert.away}"
+    if alert.shootout is not None:
+        line += f" ({alert.shootout.home}-{alert.shootout.away} pens)"
+    return line
+
+
+def aggregate_line(alert: Alert) -> str | None:
+    """``Atalanta 1-2 Dortmund`` over both legs, or None outside a tie."""
+    agg = alert.aggregate
+    if not agg:
+        return None
+    if alert.home in agg and alert.away in agg:
+        return f"{alert.home} {agg[alert.home]}-{agg[alert.away]} {alert.away}"
+    return ", ".join(f"{team} {goals}" for team, goals in agg.items())
+
+
+def minute_label(alert: Alert) -> str | None:
+    """``23'`` or ``90+3'``, or None when the feed gave no minute."""
+    if alert.minute is None:
+        return None
+    return f"{alert.minute}+{alert.added}'" if alert.added else f"{alert.minute}'"
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis if cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,71 @@
+"""Slack incoming webhooks: a Block Kit message with a plain ``text`` fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notifier.alerts import Alert
+from notifier.channels import format as fmt
+from notifier.channels.base import ChannelError, HttpChannel, Reply, Target
+from notifier.channels.ratelimit import Clock, RateLimiter
+
+HEADER_LIMIT = 150  # Slack's limit for a header block's text
+SECTION_LIMIT = 3000
+GONE_ERRORS = frozenset({"no_service", "channel_is_archived", "team_disabled"})
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(alert: Alert) -> dict[str, Any]:
+    """The Block Kit message: header, section with the alert text, context with the facts."""
+    facts = [f"*Score* {fmt.score_line(alert)}"]
+    if (agg := fmt.aggregate_line(alert)) is not None:
+        facts.append(f"*Aggregate* {agg}")
+    if (minute := fmt.minute_label(alert)) is not None:
+        facts.append(f"*Minute* {minute}")
+    header = fmt.truncate(fmt.headline(alert), HEADER_LIMIT)
+    return {
+        "text": alert.text,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": fmt.truncate(escape_mrkdwn(alert.text), SECTION_LIMIT),
+                },
+            },
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(f)} for f in facts],
+            },
+        ],
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+class SlackChannel(HttpChannel):
+    """Posts to a Slack incoming-webhook URL, at most one message per second per webhook."""
+
+    name = "slack"
+    default_base_url = "https://hooks.slack.com"
+
+    @classmethod
+    def default_limiter(cls, clock: Clock) -> RateLimiter:
+        """One message per second per webhook (Slack's documented limit)."""
+        return RateLimiter(rate=1.0, burst=1, clock=clock)
+
+    def payload(self, alert: Alert, target: Target) -> dict[str, Any]:
+        """The Block Kit message."""
+        return slack_payload(alert)
+
+    def check(self, reply: Reply, target: Target) -> None:
+        """A removed webhook or an archived channel is gone, whatever the status says."""
+        if reply.status in (403, 404, 410) and reply.snippet() in GONE_ERRORS:
+            msg = f"HTTP {reply.status}: {reply.snippet()}"
+            raise ChannelError(msg, gone=True, status=reply.status)
+        super().check(reply, target)

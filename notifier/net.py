@@ -1,0 +1,252 @@
+"""SSRF-safe outgoing HTTP: target URL checks and the one session factory for deliveries.
+
+Two layers: :func:`check_target_url` refuses bad URLs early with a clear message (subscribe time
+and every request), and the session's resolver and socket factory refuse non-public addresses at
+connect time, so a name that resolves (or re-resolves: DNS rebinding) to a private address fails.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.client_middlewares import ClientHandlerType
+from yarl import URL
+
+from notifier import __version__
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+NetworkLike = IPNetwork | str
+
+# Ranges that Python's ``is_global`` lets through on some versions, or that we refuse anyway.
+_BLOCKED = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "100.64.0.0/10",  # CGNAT
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "224.0.0.0/3",  # multicast and reserved
+        "64:ff9b:1::/48",  # local-use NAT64
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+_LEGACY_V4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.IGNORECASE)
+_HOSTNAME = re.compile(
+    r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$"
+)
+
+
+class BlockedAddressError(OSError):
+    """A connection to a non-public address that no allow-list entry covers was refused."""
+
+
+def parse_networks(networks: Iterable[NetworkLike]) -> tuple[IPNetwork, ...]:
+    """Networks from strings such as ``127.0.0.0/8`` or ``::1``."""
+    return tuple(n if not isinstance(n, str) else ipaddress.ip_network(n) for n in networks)
+
+
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, Teredo client, NAT64)."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Whether an address is globally routable unicast (and so is anything it embeds)."""
+    inner = embedded_ipv4(ip)
+    if inner is not None and (ip in _NAT64 or ip in _MAPPED):
+        return is_public(inner)  # these are the IPv4 address, spelt in IPv6
+    if not ip.is_global or any(ip.version == n.version and ip in n for n in _BLOCKED):
+        return False
+    if ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local:
+        return False
+    return inner is None or is_public(inner)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPolicy:
+    """Which addresses deliveries may connect to: public ones, plus allow-listed networks."""
+
+    allow_networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def of(cls, networks: Iterable[NetworkLike] = ()) -> AddressPolicy:
+        """A policy from networks given as strings or network objects."""
+        return cls(parse_networks(networks))
+
+    def allows(self, ip: IPAddress) -> bool:
+        """Whether a connection to ``ip`` is permitted."""
+        candidates = [ip] if (inner := embedded_ipv4(ip)) is None else [ip, inner]
+        for cand in candidates:
+            if any(cand.version == n.version and cand in n for n in self.allow_networks):
+                return True
+        return is_public(ip)
+
+    def check(self, ip: IPAddress) -> None:
+        """Raise :class:`BlockedAddressError` unless ``ip`` is permitted."""
+        if not self.allows(ip):
+            raise BlockedAddressError(f"address {ip} is not public and not in the allow-list")
+
+
+def parse_ip_literal(host: str) -> IPAddress | None:
+    """The address a URL host denotes if it is an IP literal in any form, else None.
+
+    Legacy IPv4 forms (``2130706433``, ``0x7f.1``, ``0177.0.0.1``, ``127.1``) are read the way
+    ``inet_aton`` (and so ``getaddrinfo``) reads them.
+    """
+    try:
+        bare = host.strip("[]")
+        return ipaddress.ip_address(bare.split("%", 1)[0] if ":" in bare else bare)
+    except ValueError:
+        pass
+    if not _LEGACY_V4.match(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        raise ValueError(f"host {host!r} is a malformed IPv4 address") from None
+
+
+def check_target_url(
+    url: str | URL,
+    *,
+    allow_http: bool = False,
+    allow_networks: Iterable[NetworkLike] | AddressPolicy = (),
+) -> None:
+    """Refuse (ValueError) a delivery URL that is not https, has userinfo or names a bad address."""
+    policy = (
+        allow_networks
+        if isinstance(allow_networks, AddressPolicy)
+        else AddressPolicy.of(allow_networks)
+    )
+    try:
+        parsed = url if isinstance(url, URL) else URL(url)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"invalid URL: {exc}") from None
+    if parsed.scheme != "https" and not (allow_http and parsed.scheme == "http"):
+        allowed = "https or http" if allow_http else "https"
+        raise ValueError(f"URL scheme must be {allowed}, not {parsed.scheme or 'missing'!r}")
+    if parsed.raw_user is not None or parsed.raw_password is not None:
+        raise ValueError("URL must not contain credentials (user:password@)")
+    host = parsed.raw_host
+    if not host:
+        raise ValueError("URL has no host")
+    _check_host(host.lower(), policy)
+
+
+def _check_host(host: str, policy: AddressPolicy) -> None:
+    ip = parse_ip_literal(host)
+    if ip is None:
+        if not _HOSTNAME.match(host):
+            raise ValueError(f"host {host!r} is not a valid host name")
+        return  # names are checked at connect time, on every connection
+    if not policy.allows(ip):
+        means = "" if host == str(ip) else f" (that is {ip})"
+        raise ValueError(f"host {host!r}{means} is not a public address")
+    if ip.version == 4 and host.rstrip(".") != str(ip):
+        raise ValueError(f"host {host!r} is a non-canonical IPv4 address; write {ip}")
+
+
+class SafeResolver(AbstractResolver):
+    """Resolves with aiohttp's default resolver and drops every address the policy refuses."""
+
+    def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
+        self._policy = policy
+        self._inner = inner if inner is not None else aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Addresses of ``host`` that may be connected to; BlockedAddressError if none."""
+        results = await self._inner.resolve(host, port, family)
+        kept = [r for r in results if self._policy.allows(ipaddress.ip_address(r["host"]))]
+        if not kept:
+            raise BlockedAddressError(f"{host} resolves only to non-public addresses")
+        return kept
+
+    async def close(self) -> None:
+        """Close the wrapped resolver."""
+        await self._inner.close()
+
+
+def guarded_socket_factory(
+    policy: AddressPolicy,
+) -> aiohttp.SocketFactoryType:
+    """A socket factory that refuses addresses the policy refuses (covers literal-IP hosts)."""
+
+    def factory(addr_info: aiohttp.AddrInfoType) -> socket.socket:
+        family, type_, proto, _, address = addr_info
+        policy.check(ipaddress.ip_address(address[0]))
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return factory
+
+
+class SafeConnector(aiohttp.TCPConnector):
+    """A keep-alive connector whose every connection goes through the address policy."""
+
+    def __init__(
+        self, policy: AddressPolicy, *, limit: int = 100, limit_per_host: int = 10
+    ) -> None:
+        self._safe_resolver = SafeResolver(policy)
+        super().__init__(
+            resolver=self._safe_resolver,
+            socket_factory=guarded_socket_factory(policy),
+            limit=limit,
+            limit_per_host=limit_per_host,
+            ttl_dns_cache=10,
+            keepalive_timeout=30,
+        )
+
+    async def close(self, *, abort_ssl: bool = False) -> None:
+        """Close the connections, then the resolver (which aiohttp leaves to its creator)."""
+        await super().close(abort_ssl=abort_ssl)
+        await self._safe_resolver.close()
+
+
+def make_session(
+    *,
+    allow_networks: Iterable[NetworkLike] = (),
+    allow_http: bool = False,
+    user_agent: str = f"match-notifier/{__version__}",
+    limit: int = 100,
+    limit_per_host: int = 10,
+    timeout: float = 10.0,
+) -> aiohttp.ClientSession:
+    """The one HTTP session factory for outgoing deliveries (call inside a running loop)."""
+    policy = AddressPolicy.of(allow_networks)
+
+    async def refuse_bad_urls(
+        req: aiohttp.ClientRequest, handler: ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        check_target_url(req.url, allow_http=allow_http, allow_networks=policy)
+        return await handler(req)
+
+    return aiohttp.ClientSession(
+        connector=SafeConnector(policy, limit=limit, limit_per_host=limit_per_host),
+        timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0)),
+        headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
+        auto_decompress=False,
+        middlewares=(refuse_bad_urls,),
+    )

@@ -1,0 +1,92 @@
+"""The Redis connection: an external server (``REDIS_URL``) or the embedded one.
+
+Also the translation of redis-py errors into ours, used by every module that talks to Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from notifier.embedded import EmbeddedServer
+from notifier.errors import NotifierError
+from notifier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOCKET_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
+HEALTH_CHECK_S = 15
+# ~0.05 + 0.1 + ... capped at 2 s: about 8 s of retrying, enough to ride out a server restart.
+RETRIES = 8
+RETRY_ERRORS: list[type[Exception]] = [rexc.ConnectionError, rexc.TimeoutError]
+
+
+class StoreError(NotifierError):
+    """Redis answered with an error we did not expect (wrong type, bad script, ...)."""
+
+
+class StoreUnavailableError(StoreError):
+    """Redis could not be reached, even after retrying; back off and try again later."""
+
+
+@contextlib.contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """Turn redis-py errors raised inside the block into StoreError / StoreUnavailableError."""
+    try:
+        yield
+    except (rexc.ConnectionError, rexc.TimeoutError) as exc:
+        raise StoreUnavailableError(f"{what}: redis unavailable: {exc}") from exc
+    except rexc.RedisError as exc:
+        raise StoreError(f"{what}: {exc}") from exc
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (in the netloc or the query) replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        url = url.replace(parts.netloc, f"{parts.username or ''}:***@{host}", 1)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+
+
+def connect(
+    url: str, *, socket_timeout_s: float = SOCKET_TIMEOUT_S, retries: int = RETRIES
+) -> aioredis.Redis:
+    """A client for ``url`` (redis://, rediss://, unix://; passwords as redis-py accepts them)."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=False,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_keepalive=True,
+        health_check_interval=HEALTH_CHECK_S,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+        retry_on_error=list(RETRY_ERRORS),
+    )
+
+
+async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> aioredis.Redis:
+    """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack."""
+    if settings.redis_url:
+        url, server = settings.redis_url, "external"
+    else:
+        embedded = EmbeddedServer(settings.data_dir / "redis")
+        await stack.enter_async_context(embedded)
+        url, server = embedded.url, f"embedded {embedded.binary.name}"
+    # A blocking XREADGROUP must not outlive the socket timeout.
+    timeout = max(SOCKET_TIMEOUT_S, settings.streams.block_ms / 1000 + 5)
+    client = connect(url, socket_timeout_s=timeout)
+    stack.push_async_callback(client.aclose)
+    with translate_errors("connect"):
+        await client.ping()
+    log.info("redis_connected", extra={"server": server, "url": mask_url(url)})
+    return client

