@@ -26,7 +26,7 @@ lint: venv ## ruff and mypy
 	$(BIN)/mypy
 
 test: lint ## lint, then every test (unit, integration on a private server, end to end)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
