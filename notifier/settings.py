@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +24,7 @@ DEFAULT_CONFIG = Path("config/notifier.toml")
 class ProviderSettings(BaseModel):
     """Where a provider lives, how to authenticate, and how hard we may poll it."""
 
-    base_url: str
+    base_url: str = ""
     api_key: SecretStr | None = None
     requests_per_minute: int = Field(default=30, ge=1)
     requests_per_day: int = Field(default=7500, ge=1)
@@ -56,14 +56,56 @@ class StreamSettings(BaseModel):
     lease_ttl_ms: int = Field(default=10_000, ge=200)
 
 
-def _providers() -> dict[str, ProviderSettings]:
-    return {
-        "api-football": ProviderSettings(base_url="https://v3.football.api-sports.io"),
-        "football-data": ProviderSettings(
-            base_url="https://api.football-data.org", requests_per_minute=10
-        ),
-        "espn": ProviderSettings(base_url="https://site.api.espn.com"),
-    }
+class ApiFootballSettings(ProviderSettings):
+    """API-Football v3 (api-sports.io): key in ``x-apisports-key``; free plan 100 requests/day."""
+
+    base_url: str = "https://v3.football.api-sports.io"
+
+
+class FootballDataSettings(ProviderSettings):
+    """football-data.org v4: token in ``X-Auth-Token``; free tier 10 requests/minute."""
+
+    base_url: str = "https://api.football-data.org"
+    requests_per_minute: int = Field(default=10, ge=1)
+
+
+class EspnSettings(ProviderSettings):
+    """ESPN's public site API: no key."""
+
+    base_url: str = "https://site.api.espn.com"
+
+
+class Providers(BaseModel):
+    """Per-provider settings (env: ``NOTIFIER_PROVIDERS__API_FOOTBALL__API_KEY``)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    api_football: ApiFootballSettings = Field(
+        default_factory=ApiFootballSettings, alias="api-football"
+    )
+    football_data: FootballDataSettings = Field(
+        default_factory=FootballDataSettings, alias="football-data"
+    )
+    espn: EspnSettings = Field(default_factory=EspnSettings)
+
+    def get(self, name: str) -> ProviderSettings:
+        """Settings of a provider by its name (``api-football``); KeyError naming the known ones."""
+        field = name.replace("-", "_")
+        if field not in type(self).model_fields:
+            raise KeyError(f"unknown provider {name!r} (known: {', '.join(PROVIDER_NAMES)})")
+        value: ProviderSettings = getattr(self, field)
+        return value
+
+    def items(self) -> list[tuple[str, ProviderSettings]]:
+        """(name, settings) of every provider."""
+        return [(name, self.get(name)) for name in PROVIDER_NAMES]
+
+    def replace(self, name: str, value: ProviderSettings) -> Providers:
+        """A copy with one provider's settings replaced."""
+        return self.model_copy(update={name.replace("-", "_"): value})
+
+
+PROVIDER_NAMES = ("api-football", "football-data", "espn")
 
 
 class Settings(BaseSettings):
@@ -80,7 +122,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var/data")
     log_format: Literal["auto", "json", "plain"] = "auto"
     log_level: str = "INFO"
-    providers: dict[str, ProviderSettings] = Field(default_factory=_providers)
+    providers: Providers = Field(default_factory=Providers)
     poll: PollSettings = PollSettings()
     streams: StreamSettings = StreamSettings()
     aliases: dict[str, str] = Field(default_factory=lambda: {"Borussia Dortmund": "Dortmund"})
@@ -105,18 +147,14 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, config: Path | None = None, **overrides: Any) -> Settings:
-        """Build the settings from a TOML file (default: NOTIFIER_CONFIG or config/notifier.toml)."""
+        """Build the settings from a TOML file (default: NOTIFIER_CONFIG, config/notifier.toml)."""
         path = config or Path(os.environ.get("NOTIFIER_CONFIG", DEFAULT_CONFIG))
         loader = type("LoadedSettings", (cls,), {"config_file": path})
         return cls.model_validate(loader(**overrides).model_dump())
 
     def provider(self, name: str) -> ProviderSettings:
         """Settings of one provider, or a clear error."""
-        try:
-            return self.providers[name]
-        except KeyError:
-            known = ", ".join(sorted(self.providers))
-            raise KeyError(f"unknown provider {name!r} (known: {known})") from None
+        return self.providers.get(name)
 
     def display_name(self, team: str) -> str:
         """The configured short name of a team (``Borussia Dortmund`` -> ``Dortmund``)."""

@@ -86,9 +86,9 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
             api_key=REPLAY_KEY,
         )
         stack.push_async_callback(server.close)
-        providers = dict(settings.providers)
-        providers[opts.provider] = ProviderSettings(
-            base_url=server.url, api_key=SecretStr(REPLAY_KEY)
+        providers = settings.providers.replace(
+            opts.provider,
+            ProviderSettings(base_url=server.url, api_key=SecretStr(REPLAY_KEY)),
         )
         settings = settings.model_copy(update={"providers": providers})
         sinks = sinks if sinks is not None else [ConsoleSink(as_json=opts.as_json)]
