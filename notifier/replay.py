@@ -28,7 +28,7 @@ from notifier.feeds.api_football_events import (
     pair_cancellations,
     read_events,
 )
-from notifier.models import MatchSnapshot, Side
+from notifier.models import MatchSnapshot, Score, Side
 from notifier.replay_phases import (
     MINUTE,
     SKELETON,
@@ -76,7 +76,7 @@ class Timeline:
 
     def __init__(self, recording: dict[str, Any], *, lineups_before: float = LINEUPS_BEFORE):
         """Build from a recorded single-fixture response; malformed input raises FeedParseError."""
-        self._envelope, self._item = _single_fixture(recording)
+        self._envelope, self._item = _single_fixture(copy.deepcopy(recording))
         snapshot = parse_fixture(self._item)
         self.fixture_id: int = _fixture_id(snapshot)
         self._lineups_from = -lineups_before * MINUTE
@@ -192,6 +192,8 @@ class Timeline:
 
 @dataclass(frozen=True)
 class _Plan:
+    """What a recording turns into: phases, served events, where the replay ends."""
+
     phases: list[Phase]
     shown: list[_Shown]
     end: float
@@ -219,7 +221,7 @@ def _plan(item: dict[str, Any], snapshot: MatchSnapshot) -> _Plan:
     placed = {i: place(time, skeleton) for i, time in times.items()}
     phases = schedule(skeleton, stoppages(skeleton, placed, last, now[1]), has_pens)
     reveal = _reveal_times(phases, placed, kicks)
-    shown = _show(raw_events, reveal, events)
+    shown = _show(raw_events, reveal, events, snapshot.score)
     end = end_of_replay(phases, short, place(now, skeleton), last, len(kicks), has_pens)
     return _Plan(phases, shown, end, has_et, has_pens)
 
@@ -259,10 +261,12 @@ def _reveal_times(
     return reveal
 
 
-def _show(raw_events: list[Any], reveal: dict[int, float], events: list[FeedEvent]) -> list[_Shown]:
+def _show(
+    raw_events: list[Any], reveal: dict[int, float], events: list[FeedEvent], score: Score
+) -> list[_Shown]:
     """Served events in recorded order, with VAR cancellations and provisional goals timed."""
     by_index = {e.index: e for e in events}
-    pairs = pair_cancellations(events)
+    pairs = pair_cancellations(events, score)
     voided: dict[int, float] = {}
     for var, goal in pairs.items():
         if goal is not None:  # the goal counts for at least a minute before VAR takes it back

@@ -170,12 +170,15 @@ class ReplayServer:
     def __init__(self, runner: web.AppRunner, url: str, clock: ReplayClock) -> None:
         """Wrap a started runner (use :func:`start_replay_server`)."""
         self._runner = runner
+        self._closed = False
         self.url = url
         self.clock = clock
 
     async def close(self) -> None:
-        """Stop serving and release the port."""
-        await self._runner.cleanup()
+        """Stop serving and release the port (a second call does nothing)."""
+        if not self._closed:
+            self._closed = True
+            await self._runner.cleanup()
 
     async def __aenter__(self) -> ReplayServer:
         """The server itself."""

@@ -29,6 +29,7 @@ Provider quirks, all handled here and nowhere else:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,20 +40,18 @@ from notifier.feeds import _fields as f
 from notifier.feeds.api_football_events import (
     PROVIDER,
     SCORING,
+    SIDES,
     FeedEvent,
     TeamRef,
     log,
     pair_cancellations,
     read_events,
-    side_of,
 )
+from notifier.feeds.api_football_lineups import read_lineups
 from notifier.models import (
     Goal,
     GoalKind,
     Incident,
-    Lineup,
-    LineupPlayer,
-    Lineups,
     MatchSnapshot,
     MatchStatus,
     Score,
@@ -63,26 +62,18 @@ from notifier.models import (
 
 S = MatchStatus
 STATUSES: dict[str, MatchStatus] = {
-    "TBD": S.SCHEDULED,
-    "NS": S.SCHEDULED,
+    **dict.fromkeys(("TBD", "NS"), S.SCHEDULED),
+    **dict.fromkeys(("ET", "BT"), S.EXTRA_TIME),
+    **dict.fromkeys(("FT", "AET", "PEN", "AWD", "WO"), S.FINISHED),
+    **dict.fromkeys(("SUSP", "INT"), S.SUSPENDED),
     "1H": S.FIRST_HALF,
     "HT": S.HALF_TIME,
     "2H": S.SECOND_HALF,
-    "ET": S.EXTRA_TIME,
-    "BT": S.EXTRA_TIME,
     "P": S.PENALTIES,
-    "FT": S.FINISHED,
-    "AET": S.FINISHED,
-    "PEN": S.FINISHED,
-    "AWD": S.FINISHED,
-    "WO": S.FINISHED,
     "PST": S.POSTPONED,
     "CANC": S.CANCELLED,
     "ABD": S.ABANDONED,
-    "SUSP": S.SUSPENDED,
-    "INT": S.SUSPENDED,
 }
-SIDES: tuple[Side, Side] = ("home", "away")
 _KINDS: dict[str, GoalKind] = {"goal": "normal", "penalty": "penalty", "own_goal": "own_goal"}
 _LEG = re.compile(r"\b([12])(?:st|nd)?\s+leg\b", re.IGNORECASE)
 
@@ -153,11 +144,11 @@ def _snapshot(item: dict[str, Any]) -> MatchSnapshot:
         score=goals,
         shootout=shootout,
         winner=_winner(item, status, goals, shootout),
-        lineups=_lineups(item, refs),
+        lineups=read_lineups(item, refs),
         competition=f.text(league, "name"),
         stage=stage,
         leg=_leg(stage),
-        **_event_fields(events),
+        **_event_fields(events, goals),
     )
 
 
@@ -231,12 +222,13 @@ def _winner(
     return "home" if decider.home > decider.away else "away"
 
 
-def _event_fields(events: list[FeedEvent]) -> dict[str, Any]:
+def _event_fields(events: list[FeedEvent], score: Score) -> dict[str, Any]:
     """Goals, red cards, missed penalties, VAR cancellations and shoot-out kicks."""
-    cancelled = {goal for goal in pair_cancellations(events).values() if goal is not None}
+    pairs = pair_cancellations(events, score)
+    cancelled = {goal for goal in pairs.values() if goal is not None}
     kicks = [e for e in events if e.kind == "kick"]
     return {
-        "goals": tuple(_goal(e) for e in events if e.kind in SCORING and e.index not in cancelled),
+        "goals": _goal_list([e for e in events if e.kind in SCORING and e.index not in cancelled]),
         "red_cards": _incidents(events, "red_card"),
         "missed_penalties": _incidents(events, "missed_penalty"),
         "cancelled_goals": _incidents(events, "var_cancel"),
@@ -247,7 +239,18 @@ def _event_fields(events: list[FeedEvent]) -> dict[str, Any]:
     }
 
 
-def _goal(event: FeedEvent) -> Goal:
+def _goal_list(events: list[FeedEvent]) -> tuple[Goal, ...]:
+    """Goals with refs made unique (two goals of one player in one minute get ``#2``)."""
+    seen: Counter[str] = Counter()
+    goals = []
+    for event in events:
+        seen[event.ref] += 1
+        count = seen[event.ref]
+        goals.append(_goal(event, event.ref if count == 1 else f"{event.ref}#{count}"))
+    return tuple(goals)
+
+
+def _goal(event: FeedEvent, ref: str) -> Goal:
     return Goal(
         minute=event.elapsed,
         added=event.extra,
@@ -255,7 +258,7 @@ def _goal(event: FeedEvent) -> Goal:
         player=event.player,
         assist=event.assist,
         kind=_KINDS[event.kind],
-        ref=event.ref,
+        ref=ref,
     )
 
 
@@ -265,48 +268,6 @@ def _incidents(events: list[FeedEvent], kind: str) -> tuple[Incident, ...]:
         for e in events
         if e.kind == kind
     )
-
-
-def _lineups(item: dict[str, Any], refs: tuple[TeamRef, TeamRef]) -> Lineups | None:
-    """Both sides' lineups, or None until both are out with a starting XI."""
-    found: dict[Side, Lineup] = {}
-    for position, entry in enumerate(f.objs(item, "lineups")):
-        team = f.obj(entry, "team")
-        side = side_of(team, refs) if team else None
-        if side is None and not (f.text(team, "id") or f.text(team, "name")) and position < 2:
-            side = refs[position].side  # a lineup that names no team: the provider's order
-        lineup = _lineup(entry)
-        if side is not None and lineup.start:
-            found.setdefault(side, lineup)
-    if "home" in found and "away" in found:
-        return Lineups(home=found["home"], away=found["away"])
-    return None
-
-
-def _lineup(entry: dict[str, Any]) -> Lineup:
-    return Lineup(
-        formation=f.text(entry, "formation"),
-        start=_players(entry, "startXI"),
-        bench=_players(entry, "substitutes"),
-        coach=f.text(f.obj(entry, "coach"), "name"),
-    )
-
-
-def _players(entry: dict[str, Any], key: str) -> tuple[LineupPlayer, ...]:
-    players = []
-    for slot in f.objs(entry, key):
-        player = f.obj(slot, "player")
-        name = f.text(player, "name")
-        if name:
-            players.append(
-                LineupPlayer(
-                    name=name,
-                    number=f.count(player.get("number"), f"{key}.number"),
-                    position=f.text(player, "pos"),
-                    grid=f.text(player, "grid"),
-                )
-            )
-    return tuple(players)
 
 
 def _leg(stage: str | None) -> int | None:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from notifier.errors import FeedParseError
 from notifier.feeds import _fields as f
-from notifier.models import Side
+from notifier.models import Score, Side
 
 log = logging.getLogger("notifier.feeds.api_football")
 PROVIDER = "api-football"
@@ -21,6 +21,7 @@ PROVIDER = "api-football"
 EventKind = Literal[
     "goal", "penalty", "own_goal", "missed_penalty", "red_card", "var_cancel", "kick", "other"
 ]
+SIDES: tuple[Side, Side] = ("home", "away")
 SCORING: frozenset[EventKind] = frozenset({"goal", "penalty", "own_goal"})
 SHOOTOUT_COMMENT = "penalty shootout"
 _GOAL_DETAILS: dict[str, EventKind] = {
@@ -202,20 +203,33 @@ def _as_kick(event: FeedEvent) -> FeedEvent:
     return replace(event, kind="kick", scored=event.kind == "penalty")
 
 
-def pair_cancellations(events: list[FeedEvent]) -> dict[int, int | None]:
+def pair_cancellations(
+    events: list[FeedEvent], score: Score | None = None
+) -> dict[int, int | None]:
     """For each "Goal cancelled" VAR event (by index): the index of the goal it undoes, if listed.
 
     A VAR event undoes at most one goal: the latest earlier goal of its team by the same
-    player, else the latest one of its team within :data:`VAR_WINDOW` minutes before it.
+    player, else the latest one of its team within :data:`VAR_WINDOW` minutes before it. With
+    the ``score``, only goals the score does not count can be undone: when the feed dropped
+    the ruled-out goal (as it usually does), an earlier goal by the same player stays.
     """
+    surplus = {side: _listed(events, side) - score.of(side) for side in SIDES} if score else None
     taken: set[int] = set()
     pairs: dict[int, int | None] = {}
     for var in (e for e in events if e.kind == "var_cancel"):
-        goal = _cancelled_goal(var, events, taken)
+        goal = None
+        if surplus is None or surplus[var.side] > 0:
+            goal = _cancelled_goal(var, events, taken)
         pairs[var.index] = None if goal is None else goal.index
         if goal is not None:
             taken.add(goal.index)
+            if surplus is not None:
+                surplus[var.side] -= 1
     return pairs
+
+
+def _listed(events: list[FeedEvent], side: Side) -> int:
+    return sum(e.kind in SCORING and e.side == side for e in events)
 
 
 def _cancelled_goal(var: FeedEvent, events: list[FeedEvent], taken: set[int]) -> FeedEvent | None:

@@ -48,7 +48,16 @@ def goals(alerts: list[Alert]) -> list[tuple[str, str | None, int | None, str, i
     for a in alerts:
         if a.kind == "goal":
             g = a.data["goal"] or {}
-            out.append((a.data["side"], g.get("player"), a.minute, g.get("kind"), a.score.home, a.score.away))
+            out.append(
+                (
+                    a.data["side"],
+                    g.get("player"),
+                    a.minute,
+                    g.get("kind"),
+                    a.score.home,
+                    a.score.away,
+                )
+            )
     return out
 
 
@@ -68,7 +77,9 @@ async def test_spain_croatia(redis: Redis, redis_url: str) -> None:
     ]
     cancelled = [a for a in alerts if a.kind == "goal_cancelled"]
     assert len(cancelled) == 1
-    assert cancelled[0].text.startswith("Goal ruled out: Bruno Petković (Croatia) 81'. Spain 3-0 Croatia")
+    assert cancelled[0].text.startswith(
+        "Goal ruled out: Bruno Petković (Croatia) 81'. Spain 3-0 Croatia"
+    )
     assert (cancelled[0].score.home, cancelled[0].score.away) == (3, 0)
     kinds = [a.kind for a in alerts]
     assert kinds[:3] == ["lineups", "lineups", "kickoff"]
@@ -99,7 +110,10 @@ async def test_demo_scenario_every_alert_kind(redis: Redis, redis_url: str) -> N
     alerts = await run_replay(redis_url, demo_options(SPEED, as_json=False))
     texts = [a.text for a in alerts]
     assert "Kick-off: Atalanta v Dortmund. Dortmund lead 2-0 from the first leg" in texts
-    assert any(t.startswith("GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate") for t in texts)
+    assert any(
+        t.startswith("GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate")
+        for t in texts
+    )
     assert "Red card: Kossounou (Atalanta) 67'" in texts
     assert "Penalty missed: Guirassy (Dortmund) 71'" in texts
     assert "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time" in texts

@@ -125,6 +125,12 @@ def test_goal_refs_are_stable_and_distinct() -> None:
     assert len(set(refs)) == len(refs) and all(refs)
 
 
+def test_two_goals_alike_keep_distinct_refs() -> None:
+    unknown = [event(90, HOME, "Goal", "Normal Goal", None, extra=2) for _ in range(2)]
+    s = parse_fixture(fixture(unknown, goals=(2, 0)))
+    assert len(s.goals) == 2 and len({g.ref for g in s.goals}) == 2
+
+
 def test_own_goal_is_credited_to_the_team_that_benefits() -> None:
     s = snapshot_of(TURKIYE_PORTUGAL)
     [own] = [g for g in s.goals if g.kind == "own_goal"]
@@ -373,6 +379,31 @@ EVENT_CASES = [
         id="var-of-other-team-keeps-goal",
     ),
     pytest.param(
+        [
+            event(10, AWAY, "Goal", "Normal Goal", "Petkovic", player_id=5),
+            event(81, AWAY, "Var", "Goal cancelled", "Petkovic", player_id=5),
+        ],
+        {
+            "score": (0, 1),
+            "goals": [(10, None, "away", "Petkovic", "normal")],
+            "cancelled": [(81, "away", "Petkovic")],
+        },
+        id="var-after-feed-dropped-the-goal-keeps-earlier-goal-of-same-player",
+    ),
+    pytest.param(
+        [
+            event(10, AWAY, "Goal", "Normal Goal", "Petkovic", player_id=5),
+            event(80, AWAY, "Goal", "Normal Goal", "Petkovic", player_id=5),
+            event(81, AWAY, "Var", "Goal cancelled", "Petkovic", player_id=5),
+        ],
+        {
+            "score": (0, 1),
+            "goals": [(10, None, "away", "Petkovic", "normal")],
+            "cancelled": [(81, "away", "Petkovic")],
+        },
+        id="var-with-goal-still-listed-cancels-that-one",
+    ),
+    pytest.param(
         [event(81, AWAY, "Var", "Goal cancelled", "Petkovic")],
         {"goals": [], "cancelled": [(81, "away", "Petkovic")]},
         id="var-without-listed-goal",
@@ -400,7 +431,7 @@ EVENT_CASES = [
 
 @pytest.mark.parametrize(("events", "want"), EVENT_CASES)
 def test_events(events: list[dict[str, Any]], want: dict[str, Any]) -> None:
-    s = parse_fixture(fixture(events))
+    s = parse_fixture(fixture(events, goals=want.get("score", (0, 0))))
     assert goals_of(s) == want.get("goals", [])
     assert [(i.minute, i.side, i.player) for i in s.red_cards] == want.get("red", [])
     assert [(i.minute, i.side, i.player) for i in s.missed_penalties] == want.get("missed", [])
@@ -600,7 +631,9 @@ JSON_VALUES = st.recursive(
     | st.integers(min_value=-(10**20), max_value=10**20)
     | st.floats()
     | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
