@@ -22,7 +22,7 @@ from notifier.events import (
     RedCard,
     ShootoutKickTaken,
 )
-from notifier.goals import match_goals, time_key
+from notifier.goals import MINUTE_SLACK, match_goals, time_key
 from notifier.models import (
     OVER_STATUSES,
     STATUS_ORDER,
@@ -31,6 +31,7 @@ from notifier.models import (
     MatchSnapshot,
     MatchStatus,
     Score,
+    ShootoutKick,
     Side,
 )
 
@@ -44,6 +45,10 @@ _PHASE_POSITION: dict[MatchStatus, tuple[int, int]] = {
     MatchStatus.PENALTIES: (120, 900),
 }
 _END = (10_000, 0)
+# Phases a first sight (or a poll after a long gap) can find a match in, kick-off long gone.
+_PAST_KICK_OFF = frozenset(
+    {MatchStatus.HALF_TIME, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME, MatchStatus.PENALTIES}
+)
 
 
 @dataclass(order=True)
@@ -56,7 +61,8 @@ class _Item:
     side: Side | None = field(compare=False, default=None)
     goal: Goal | None = field(compare=False, default=None)
     incident: Incident | None = field(compare=False, default=None)
-    order: int = field(compare=False, default=0)
+    kick: ShootoutKick | None = field(compare=False, default=None)
+    phase: tuple[MatchStatus, MatchStatus] | None = field(compare=False, default=None)
 
 
 def anomalies(prev: MatchSnapshot | None, cur: MatchSnapshot) -> list[str]:
@@ -102,15 +108,23 @@ def _blank(cur: MatchSnapshot) -> MatchSnapshot:
 def _phase_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
     if cur.status == prev.status:
         return []
-    if STATUS_ORDER[cur.status] < STATUS_ORDER[prev.status] and cur.status not in (
-        MatchStatus.SUSPENDED,
-        MatchStatus.POSTPONED,
+    if (
+        STATUS_ORDER[cur.status] < STATUS_ORDER[prev.status]
+        and MatchStatus.SUSPENDED not in (prev.status, cur.status)
+        and cur.status != MatchStatus.POSTPONED
     ):
-        return []  # a phase going backwards is a feed glitch, not news
+        return []  # a phase going backwards is a feed glitch, not news (resuming play is news)
     pos = _PHASE_POSITION.get(cur.status, _END)
     if cur.status == MatchStatus.SUSPENDED:
         pos = (cur.minute or 0, 999)
-    return [_Item(pos, 0, "phase")]
+    if prev.status == MatchStatus.SCHEDULED and cur.status in _PAST_KICK_OFF:
+        # Caught up after the kick-off: it comes first, the goals after it, then the rest.
+        kickoff = (MatchStatus.SCHEDULED, MatchStatus.FIRST_HALF)
+        return [
+            _Item(_PHASE_POSITION[MatchStatus.FIRST_HALF], 0, "phase", phase=kickoff),
+            _Item(pos, 0, "phase", phase=(MatchStatus.FIRST_HALF, cur.status)),
+        ]
+    return [_Item(pos, 0, "phase", phase=(prev.status, cur.status))]
 
 
 def _goal_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
@@ -160,19 +174,30 @@ def _goal_pos(goal: Goal | None, cur: MatchSnapshot) -> tuple[int, int]:
 
 
 def _new_incidents(prev: MatchSnapshot, cur: MatchSnapshot, side: Side) -> list[Incident]:
-    return [i for i in cur.cancelled_goals if i.side == side and i not in prev.cancelled_goals]
+    return [i for i in _fresh(prev.cancelled_goals, cur.cancelled_goals) if i.side == side]
+
+
+def _fresh(before: Sequence[Incident], now: Sequence[Incident]) -> list[Incident]:
+    """Incidents of ``now`` not in ``before``, allowing for re-timing and re-description."""
+    return [i for i in now if not any(_same_incident(b, i) for b in before)]
+
+
+def _same_incident(a: Incident, b: Incident) -> bool:
+    if a.side != b.side:
+        return False
+    if a.player and b.player:
+        return a.player == b.player and abs(a.minute - b.minute) <= MINUTE_SLACK
+    return (a.minute, a.added or 0) == (b.minute, b.added or 0)
 
 
 def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
     items = [
         _Item((i.minute, i.added or 0), 3, "red_card", i.side, incident=i)
-        for i in cur.red_cards
-        if i not in prev.red_cards
+        for i in _fresh(prev.red_cards, cur.red_cards)
     ]
     items += [
         _Item((i.minute, i.added or 0), 3, "penalty_missed", i.side, incident=i)
-        for i in cur.missed_penalties
-        if i not in prev.missed_penalties
+        for i in _fresh(prev.missed_penalties, cur.missed_penalties)
     ]
     return items
 
@@ -180,7 +205,7 @@ def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
 def _shootout_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
     if len(cur.shootout_kicks) > len(prev.shootout_kicks):
         fresh = cur.shootout_kicks[len(prev.shootout_kicks) :]
-        return [_Item((120, 901 + k.order), 4, "kick", k.side, order=k.order) for k in fresh]
+        return [_Item((120, 901 + k.order), 4, "kick", k.side, kick=k) for k in fresh]
     before = prev.shootout or Score()
     after = cur.shootout or Score()
     items = []
@@ -217,21 +242,19 @@ def _build(
         elif item.kind == "goal_cancelled" and item.side is not None:
             score = score.plus(item.side, -1) if score.of(item.side) > 0 else score
         elif item.kind == "kick" and item.side is not None:
-            shootout = _kick_score(cur, item, shootout)
-        events.append(_event(prev, cur, item, seen, score, shootout))
+            shootout = _kick_score(item, shootout)
+        events.append(_event(cur, item, seen, score, shootout))
     return events
 
 
-def _kick_score(cur: MatchSnapshot, item: _Item, shootout: Score | None) -> Score:
+def _kick_score(item: _Item, shootout: Score | None) -> Score:
     running = shootout or Score()
-    if item.order and item.side is not None:
-        kick = cur.shootout_kicks[item.order - 1]
-        return running.plus(kick.side) if kick.scored else running
+    if item.kick is not None:
+        return running.plus(item.kick.side) if item.kick.scored else running
     return running.plus(item.side) if item.side is not None else running
 
 
 def _event(
-    prev: MatchSnapshot,
     cur: MatchSnapshot,
     item: _Item,
     seen: datetime,
@@ -239,12 +262,8 @@ def _event(
     shootout: Score | None,
 ) -> Event:
     tail = f"{score.home}-{score.away}"
-    if item.kind == "phase":
-        suffix = f"phase:{prev.status}>{cur.status}"
-        if MatchStatus.SUSPENDED in (prev.status, cur.status):
-            suffix += f"@{cur.minute}"
-        base = _base(cur, seen, suffix, score)
-        return PhaseChanged(**base, previous=prev.status, shootout=cur.shootout, winner=cur.winner)
+    if item.phase is not None:
+        return _phase_event(cur, item.phase, seen, score)
     assert item.side is not None
     minute, added = _item_minute(item, cur)
     if item.kind in ("goal", "goal_cancelled"):
@@ -256,9 +275,8 @@ def _event(
         reason = item.incident.detail if item.incident else None
         return GoalCancelled(**base, side=item.side, goal=item.goal, reason=reason)
     if item.kind == "kick":
-        run = shootout or Score()
-        kick = cur.shootout_kicks[item.order - 1] if item.order else None
-        name = f"kick:{item.order}" if item.order else f"kick:{run.home}-{run.away}"
+        run, kick = shootout or Score(), item.kick
+        name = f"kick:{kick.order}" if kick else f"kick:{run.home}-{run.away}"
         return ShootoutKickTaken(**_base(cur, seen, name, score), shootout=run, kick=kick)
     assert item.incident is not None
     inc = item.incident
@@ -267,6 +285,20 @@ def _event(
     if item.kind == "red_card":
         return RedCard(**base, incident=inc)
     return PenaltyMissed(**base, incident=inc)
+
+
+def _phase_event(
+    cur: MatchSnapshot, phase: tuple[MatchStatus, MatchStatus], seen: datetime, score: Score
+) -> PhaseChanged:
+    before, after = phase
+    suffix = f"phase:{before}>{after}"
+    if MatchStatus.SUSPENDED in phase:
+        suffix += f"@{cur.minute}"
+    base = _base(cur, seen, suffix, score)
+    if after != cur.status:  # the kick-off of a match first seen later on
+        base |= {"status": after, "minute": 0, "added": None}
+        return PhaseChanged(**base, previous=before)
+    return PhaseChanged(**base, previous=before, shootout=cur.shootout, winner=cur.winner)
 
 
 def _item_minute(item: _Item, cur: MatchSnapshot) -> tuple[int | None, int | None]:

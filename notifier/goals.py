@@ -24,14 +24,26 @@ def _same(a: Goal, b: Goal) -> bool:
     return a.minute == b.minute and (a.added or 0) == (b.added or 0)
 
 
+def _gap(a: Goal, b: Goal) -> tuple[bool, int, int]:
+    """How far apart two candidate twins are: same ref first, then nearest in time."""
+    same_ref = a.ref is not None and a.ref == b.ref
+    return (not same_ref, abs(a.minute - b.minute), abs((a.added or 0) - (b.added or 0)))
+
+
 def match_goals(before: Sequence[Goal], now: Sequence[Goal]) -> tuple[list[Goal], list[Goal]]:
     """Goals only in ``now`` (new) and goals only in ``before`` (gone), one-to-one matched."""
     unmatched = list(before)
-    new: list[Goal] = []
-    for goal in sorted(now, key=lambda g: g.ref is None):  # ref matches first
-        twin = next((b for b in unmatched if _same(b, goal)), None)
-        if twin is None:
-            new.append(goal)
+    rest: list[Goal] = []
+    for goal in now:  # an unchanged goal is its own twin, not a re-timed neighbour's
+        if goal in unmatched:
+            unmatched.remove(goal)
         else:
-            unmatched.remove(twin)
+            rest.append(goal)
+    new: list[Goal] = []
+    for goal in sorted(rest, key=lambda g: g.ref is None):  # ref matches first
+        twins = [b for b in unmatched if _same(b, goal)]
+        if twins:
+            unmatched.remove(min(twins, key=lambda b: _gap(b, goal)))
+        else:
+            new.append(goal)
     return new, unmatched

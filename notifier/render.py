@@ -193,6 +193,10 @@ def _result_text(v: View, final: Standing, name: str, agg: Score | None) -> str:
         if agg is None and not v.extra_time_played:
             where = "at full-time"
         return f"{name} win {hi}-{lo} on penalties ({level.home}-{level.away} {where})"
+    if final.how == "provider":  # level, and the feed names the winner (shoot-out not given)
+        level = agg or v.score
+        on = " on aggregate" if agg is not None else ""
+        return f"{name} go through ({level.home}-{level.away}{on})"
     if agg is None:
         loser = v.away if final.leader == "home" else v.home
         hi, lo = max(v.score.home, v.score.away), min(v.score.home, v.score.away)
@@ -201,8 +205,6 @@ def _result_text(v: View, final: Standing, name: str, agg: Score | None) -> str:
         )
     if final.how == "away_goals":
         return f"{name} win on away goals ({agg.home}-{agg.away} on aggregate)"
-    if final.how == "provider":
-        return f"{name} go through ({agg.home}-{agg.away} on aggregate)"
     hi, lo = max(agg.home, agg.away), min(agg.home, agg.away)
     return f"{name} win {hi}-{lo} on aggregate" + (
         " after extra time" if v.extra_time_played else ""
