@@ -135,7 +135,7 @@ def _goal_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
         now = [g for g in cur.goals if g.side == side]
         new, gone = match_goals(before, now)
         if delta > 0:
-            items += _scored(side, delta, new, cur)
+            items += _scored(side, delta, new if len(new) >= delta else now, cur)
         elif delta < 0:
             items += _cancelled(side, -delta, gone, _new_incidents(prev, cur, side), cur)
     return items
@@ -234,7 +234,7 @@ def _base(cur: MatchSnapshot, seen: datetime, suffix: str, score: Score) -> dict
 def _build(
     prev: MatchSnapshot, cur: MatchSnapshot, items: list[_Item], seen: datetime
 ) -> list[Event]:
-    score, shootout = prev.score, prev.shootout
+    score, shootout, fixes = prev.score, prev.shootout, prev.corrections
     events: list[Event] = []
     for item in items:
         if item.kind == "goal" and item.side is not None:
@@ -243,8 +243,19 @@ def _build(
             score = score.plus(item.side, -1) if score.of(item.side) > 0 else score
         elif item.kind == "kick" and item.side is not None:
             shootout = _kick_score(item, shootout)
-        events.append(_event(cur, item, seen, score, shootout))
+        events.append(_event(cur, item, seen, score, shootout, fixes))
+        if item.kind == "goal_cancelled" and item.side is not None:
+            fixes = fixes.plus(item.side)
     return events
+
+
+def carry(prev: MatchSnapshot | None, cur: MatchSnapshot, events: Sequence[Event]) -> MatchSnapshot:
+    """``cur`` as it is stored: with the count of goals taken back so far, for the next diff."""
+    fixes = prev.corrections if prev is not None else Score()
+    for e in events:
+        if isinstance(e, GoalCancelled):
+            fixes = fixes.plus(e.side)
+    return cur.model_copy(update={"corrections": fixes})
 
 
 def _kick_score(item: _Item, shootout: Score | None) -> Score:
@@ -260,6 +271,7 @@ def _event(
     seen: datetime,
     score: Score,
     shootout: Score | None,
+    fixes: Score,
 ) -> Event:
     tail = f"{score.home}-{score.away}"
     if item.phase is not None:
@@ -268,7 +280,9 @@ def _event(
     minute, added = _item_minute(item, cur)
     if item.kind in ("goal", "goal_cancelled"):
         tag = "goal" if item.kind == "goal" else "cancel"
-        base = _base(cur, seen, f"{tag}:{item.side}:{tail}:{minute}", score)
+        n = fixes.of(item.side)  # a goal given again after a cancellation is a new goal
+        again = f"#{n}" if n else ""
+        base = _base(cur, seen, f"{tag}:{item.side}:{tail}:{minute}{again}", score)
         base |= {"minute": minute, "added": added}
         if item.kind == "goal":
             return GoalScored(**base, side=item.side, goal=item.goal)

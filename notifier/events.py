@@ -89,7 +89,7 @@ class PenaltyMissed(EventBase):
 
 
 class ShootoutKickTaken(EventBase):
-    """A kick in the penalty shoot-out (or a change of the shoot-out score, when kicks are unknown)."""
+    """A shoot-out kick (or a change of the shoot-out score, when kicks are unknown)."""
 
     type: Literal["shootout"] = "shootout"
     shootout: Score

@@ -169,6 +169,9 @@ class MatchSnapshot(Frozen):
     stage: str | None = None
     leg: int | None = None
     updated_at: datetime | None = None  # provider's own last-change time, where it sends one
+    # Not from the provider: goals taken back so far per side, kept by the poller so that a goal
+    # given again after a cancellation gets a new event id (see ``notifier.diff.carry``).
+    corrections: Score = Score()
 
     @property
     def key(self) -> str:

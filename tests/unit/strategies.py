@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from notifier.alerts import Alert
-from notifier.diff import diff
+from notifier.diff import carry, diff
 from notifier.engine import MatchState, apply, start
 from notifier.events import Event
 from notifier.models import (
@@ -106,8 +106,9 @@ def polls(snapshots: Sequence[MatchSnapshot], first: MatchSnapshot | None = None
     events: list[Event] = []
     prev = first
     for i, cur in enumerate(snapshots):
-        events += diff(prev, cur, seen=T0 + timedelta(minutes=i))
-        prev = cur
+        fresh = diff(prev, cur, seen=T0 + timedelta(minutes=i))
+        events += fresh
+        prev = carry(prev, cur, fresh)  # as the poller stores it
     return events
 
 
