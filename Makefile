@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC    := notifier workers tests bench
 
-.PHONY: venv demo test lint unit bench clean
+.PHONY: venv demo test lint unit bench clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -24,8 +24,20 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff check $(SRC)
 	$(BIN)/ruff format --check $(SRC)
 	$(BIN)/mypy
+	@if [ -x $(BIN)/hadolint ]; then $(BIN)/hadolint Dockerfile; else echo "hadolint: not installed, Dockerfile not linted"; fi
 
-test: lint ## lint, then every test (unit, integration on a private server, end to end)
+# The e2e browser test drives Debian's chromium through Playwright (no browser download of its
+# own). Installed here when we are root with apt-get (CI, a fresh Debian machine); else skipped,
+# and the browser test says why it skips.
+browser: ## install chromium for the browser test (root + apt-get), or say why not
+	@if command -v chromium >/dev/null 2>&1; then echo "browser: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: apt-get install chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "browser: chromium could not be installed; the browser test will be skipped"; \
+	else echo "browser: not root or no apt-get: install chromium to run the browser test"; fi
+
+test: lint browser ## lint, then every test (unit, integration on a private server, end to end)
 	$(BIN)/pytest -q -rs
 
 unit: venv

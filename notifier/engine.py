@@ -91,9 +91,11 @@ def apply(state: MatchState, event: Event, now: datetime) -> tuple[MatchState, l
     if event.id in state.recent:
         return state, []
     new = _advance(state, event)
-    texts = _texts(state, new, event)
+    v = view(new)  # once per event: every text and alert of it reads the same standing
+    texts = _texts(state, new, event, v)
     alerts = [
-        _alert(new, event, kind, text, now, i, data) for i, (kind, text, data) in enumerate(texts)
+        _alert(new, v, event, kind, text, now, i, data)
+        for i, (kind, text, data) in enumerate(texts)
     ]
     if any(kind == "result" for kind, _, _ in texts):
         new = new.model_copy(update={"finished": True})
@@ -125,8 +127,7 @@ def _advance(state: MatchState, event: Event) -> MatchState:
 Text = tuple[AlertKind, str, dict[str, Any]]
 
 
-def _texts(old: MatchState, new: MatchState, event: Event) -> list[Text]:
-    v = view(new)
+def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> list[Text]:
     match event:
         case LineupsAnnounced(lineups=lu):
             return [
@@ -199,6 +200,7 @@ def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View)
 
 def _alert(
     state: MatchState,
+    v: render.View,
     event: Event,
     kind: AlertKind,
     text: str,
@@ -206,7 +208,6 @@ def _alert(
     i: int,
     data: dict[str, Any],
 ) -> Alert:
-    v = view(state)
     agg = v.standing.aggregate
     leader = v.name(v.standing.leader) if v.standing.leader else None
     return Alert(

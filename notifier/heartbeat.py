@@ -14,7 +14,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from notifier import keys
-from notifier.store import StoreError, translate_errors
+from notifier.store import StoreError, is_cluster, translate_errors
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +71,29 @@ async def run_heartbeat(
 async def fresh_heartbeats(r: aioredis.Redis, *, max_rounds: int = 1000) -> dict[str, float]:
     """``worker:instance`` -> time of its last beat, for every unexpired heartbeat.
 
-    SCAN is bounded by ``max_rounds`` rounds of COUNT 1000 keys (a million keys).
+    SCAN (over every node of a cluster) is bounded to ``max_rounds`` times COUNT 1000 keys.
     """
     names: list[bytes | str] = []
-    cursor = 0
+    limit = max_rounds * SCAN_COUNT
     with translate_errors("heartbeats"):
-        for _ in range(max_rounds):
-            cursor, batch = await r.scan(cursor, match=keys.heartbeats_pattern(), count=SCAN_COUNT)
-            names.extend(batch)
-            if cursor == 0:
+        async for name in r.scan_iter(match=keys.heartbeats_pattern(), count=SCAN_COUNT):
+            names.append(name)
+            if len(names) >= limit:
+                log.warning("heartbeat_scan_truncated", extra={"rounds": max_rounds})
                 break
-        else:
-            log.warning("heartbeat_scan_truncated", extra={"rounds": max_rounds})
-        values = await r.mget(names) if names else []
+        values = await _values(r, names)
     return {
         keys.heartbeat_id(name): float(value)
         for name, value in zip(names, values, strict=True)
         if value is not None
     }
+
+
+async def _values(r: aioredis.Redis, names: list[bytes | str]) -> list[bytes | str | None]:
+    """GET of every key; on a cluster MGET per slot (heartbeat keys share no hash tag)."""
+    if not names:
+        return []
+    if is_cluster(r):
+        values: list[bytes | str | None] = await r.mget_nonatomic(names)  # type: ignore[attr-defined]
+        return values
+    return list(await r.mget(names))

@@ -96,8 +96,23 @@ def heartbeat_id(key: str | bytes) -> str:
 
 
 def budget(provider: str, window: str) -> str:
-    """Request counter of a provider for a time window."""
-    return f"{PREFIX}:budget:{provider}:{window}"
+    """Request counter of a provider for a time window (one slot per provider, with its pause)."""
+    return f"{PREFIX}:budget:{{{provider}}}:{window}"
+
+
+def provider_pause(provider: str) -> str:
+    """Set (with a TTL) while every replica must leave a provider alone (429, Retry-After)."""
+    return f"{PREFIX}:budget:{{{provider}}}:pause"
+
+
+def poll_group_lease(provider: str, group: str) -> str:
+    """Lease of the replica polling one group of a provider's matches (one bulk request)."""
+    return f"{PREFIX}:lease:{{pollgroup}}:{provider}:{group}"
+
+
+def pending_drop(p: int, match: str) -> str:
+    """A score decrease seen without VAR evidence, waiting for confirmation (JSON, with TTL)."""
+    return f"{PREFIX}:match:{tag(p)}:{match}:pending"
 
 
 def match_lease(p: int, match: str) -> str:
@@ -110,6 +125,11 @@ def partition_lease(p: int, worker: str) -> str:
     return f"{PREFIX}:lease:{tag(p)}:{worker}"
 
 
+def members(worker: str) -> str:
+    """Sorted set of a worker's live replicas, by last-seen time (ms): their fair share."""
+    return f"{PREFIX}:members:{worker}"
+
+
 def match_done(p: int, match: str) -> str:
     """Set when a match is over and its poller has published its last event."""
     return f"{PREFIX}:done:{tag(p)}:{match}"
@@ -118,3 +138,53 @@ def match_done(p: int, match: str) -> str:
 def match_seen_pattern(p: int, match: str) -> str:
     """Pattern of every idempotency mark of one match's events, alerts and deliveries."""
     return f"{PREFIX}:seen:{tag(p)}:*{match}:*"
+
+
+# Subscriptions: every key shares one hash tag, so a change (record, owner set, indexes) is one
+# MULTI even on a cluster, and matching an alert is one SUNION.
+SUB_TAG = "{sub}"
+
+
+def subscription(sub_id: str) -> str:
+    """One subscription (JSON, secret included: only the dispatcher reads it back)."""
+    return f"{PREFIX}:sub:{SUB_TAG}:id:{sub_id}"
+
+
+def subscriptions_of(owner: str) -> str:
+    """Set of the subscription ids of one owner (a token's hash)."""
+    return f"{PREFIX}:sub:{SUB_TAG}:owner:{owner}"
+
+
+def subscription_index(field: str, value: str) -> str:
+    """Set of the enabled subscription ids following ``value`` (a team, match, tie, ...)."""
+    return f"{PREFIX}:sub:{SUB_TAG}:idx:{field}:{value}"
+
+
+def subscriptions_version() -> str:
+    """Counter bumped on every subscription change (lets readers keep a cache)."""
+    return f"{PREFIX}:sub:{SUB_TAG}:version"
+
+
+def delivered(p: int, alert_id: str) -> str:
+    """Hash of subscription id -> delivery time: an alert's deliveries done (with TTL)."""
+    return seen(p, "delivery", alert_id)
+
+
+def retry_due(p: int) -> str:
+    """Sorted set of subscription ids with a delivery waiting to be retried, by due time (ms)."""
+    return f"{PREFIX}:retry:{tag(p)}:due"
+
+
+def retry_jobs(p: int) -> str:
+    """Hash of subscription id -> JSON of its delivery being retried (alert id, attempt, ...)."""
+    return f"{PREFIX}:retry:{tag(p)}:jobs"
+
+
+def retry_queue(p: int, sub_id: str) -> str:
+    """List of alert ids waiting behind a subscription's retried delivery (keeps its order)."""
+    return f"{PREFIX}:retry:{tag(p)}:queue:{sub_id}"
+
+
+def retry_alert(p: int, alert_id: str) -> str:
+    """An alert's JSON kept for its deliveries still to be retried (with TTL)."""
+    return f"{PREFIX}:retry:{tag(p)}:alert:{alert_id}"

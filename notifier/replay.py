@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from notifier.errors import FeedParseError
 from notifier.feeds import _fields as f
 from notifier.feeds.api_football import parse_fixture
@@ -54,6 +56,7 @@ _LONG = {
     "P": "Penalty In Progress",
 }
 _PEN_CODES = frozenset({"P", "PEN"})
+_DETAILS = ("lineups", "statistics", "players")  # only ``id`` / ``ids`` answers carry them
 _NULL_PAIR: dict[str, int | None] = {"home": None, "away": None}
 
 
@@ -85,6 +88,7 @@ class Timeline:
         self._periods = [p for p in plan.phases if p.length]
         self._has_et, self._has_pens = plan.has_et, plan.has_pens
         self.end: float = plan.end
+        self._json: dict[tuple[float, bool], bytes] = {}
 
     def at(self, t: float) -> dict[str, Any]:
         """The whole ``/fixtures?id=`` envelope as served at virtual time t."""
@@ -112,6 +116,20 @@ class Timeline:
         else:
             self._fill_live(item, t)
         return copy.deepcopy(item)
+
+    def fixture_json(self, t: float, *, brief: bool = False) -> bytes:
+        """``fixture_at(t)`` as JSON, cached per virtual minute (nothing changes within one);
+        ``brief``: as ``live=all`` lists it, without lineups, statistics and players."""
+        key = (math.floor(t / MINUTE) if t < self.end else math.inf, brief)
+        found = self._json.get(key)
+        if found is None:
+            if len(self._json) >= 8:
+                self._json.clear()
+            item = self.fixture_at(t)
+            for name in _DETAILS if brief else ():
+                item.pop(name, None)
+            found = self._json[key] = orjson.dumps(item)
+        return found
 
     def lineups_at(self, t: float) -> list[Any]:
         """What ``/fixtures/lineups?fixture=`` answers at t: ``[]`` until they are out."""

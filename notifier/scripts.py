@@ -4,13 +4,17 @@
   both or neither, so a crashed or paused poller never publishes twice or out of turn.
 * ``commit_fold``: if the partition lease is still ours and the event was not folded before,
   store the match state, XADD the alerts, mark the event seen and XACK it — all at once.
+* ``commit_fold_batch``: the same for a batch of events of one partition in one call (one round
+  trip and one script run instead of one per event); already-folded events are only acked.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -64,6 +68,34 @@ return #ids
 """
 )
 
+COMMIT_FOLD_BATCH = (
+    _LEASE_CHECK
+    + """
+-- KEYS: lease, events stream, alerts stream, then per event its state key and seen key.
+-- ARGV: lease value, group, seen ttl, maxlen, and the folds as one JSON array (one argument,
+-- not thousands: packing arguments is what costs the client most): per event its entry id,
+-- its state ('' = leave it) and its alerts, each a flat [field, value, ...] list.
+-- Returns per event its alert count, -1 if it was folded before (then it is only acked).
+local folds = cjson.decode(ARGV[5])
+local out, acks = {}, {}
+for e, fold in ipairs(folds) do
+  acks[e] = fold[1]
+  if redis.call('EXISTS', KEYS[3 + 2 * e]) == 1 then
+    out[e] = -1
+  else
+    if fold[2] ~= '' then redis.call('SET', KEYS[2 + 2 * e], fold[2]) end
+    for _, fields in ipairs(fold[3]) do
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
+    end
+    redis.call('SET', KEYS[3 + 2 * e], '1', 'EX', ARGV[3])
+    out[e] = #fold[3]
+  end
+end
+redis.call('XACK', KEYS[2], ARGV[2], unpack(acks))
+return out
+"""
+)
+
 
 class LeaseLostError(NotifierError):
     """The lease this replica relied on is held by another (or expired): nothing was written."""
@@ -81,10 +113,15 @@ def flatten(entries: Sequence[Fields]) -> list[str]:
     return out
 
 
-_SHA = {script: hashlib.sha1(script.encode()).hexdigest() for script in (COMMIT_POLL, COMMIT_FOLD)}
+_SHA = {
+    script: hashlib.sha1(script.encode()).hexdigest()
+    for script in (COMMIT_POLL, COMMIT_FOLD, COMMIT_FOLD_BATCH)
+}
 
 
-async def run(r: aioredis.Redis, script: str, keys: Sequence[str], args: Sequence[str]) -> object:
+async def run(
+    r: aioredis.Redis, script: str, keys: Sequence[str], args: Sequence[str | bytes]
+) -> object:
     """EVALSHA a script (EVAL if the server lacks it); a lost lease is ``LeaseLostError``."""
     try:
         try:
@@ -129,3 +166,38 @@ async def commit_fold(
     args = [lease_value, group, entry_id, state, str(seen_ttl), str(maxlen), *flatten(alerts)]
     result = await run(r, COMMIT_FOLD, keys, args)
     return int(str(result))
+
+
+class FoldCommit(NamedTuple):
+    """One folded event of a batch: its entry, its keys, the new state and its alerts."""
+
+    entry_id: str
+    state_key: str
+    seen_key: str
+    state: str
+    alerts: Sequence[Fields]
+
+
+async def commit_fold_batch(
+    r: aioredis.Redis,
+    *,
+    lease: str,
+    lease_value: str,
+    events_stream: str,
+    alerts_stream: str,
+    group: str,
+    seen_ttl: int,
+    maxlen: int,
+    folds: Sequence[FoldCommit],
+) -> list[int]:
+    """Commit a batch of folds of one partition atomically; per fold its alert count or -1."""
+    keys = [lease, events_stream, alerts_stream]
+    payload: list[object] = []
+    for fold in folds:
+        keys += [fold.state_key, fold.seen_key]
+        alerts = [[x for kv in fields.items() for x in kv] for fields in fold.alerts]
+        payload.append([fold.entry_id, fold.state, alerts])
+    args: list[str | bytes] = [lease_value, group, str(seen_ttl), str(maxlen)]
+    args.append(orjson.dumps(payload))
+    result = await run(r, COMMIT_FOLD_BATCH, keys, args)
+    return [int(x) for x in result] if isinstance(result, list) else []

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeFloat, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,11 @@ class ProviderSettings(BaseModel):
     requests_per_minute: int = Field(default=30, ge=1)
     requests_per_day: int = Field(default=7500, ge=1)
     timeout_s: float = Field(default=10.0, gt=0)
+    bulk_groups: int = Field(default=1, ge=1, le=256)  # lease groups (ESPN: one per league)
+    max_ids: int = Field(default=20, ge=1, le=100)  # matches per bulk ``ids`` request
+    live_all_min: int = Field(default=0, ge=0)  # API-Football: ``live=all`` from this many live
+    lineups: bool = True  # ask per match, in the lineup window, if the bulk view lacks them
+    pause_s: float = Field(default=60.0, gt=0)  # pause after a 429 that gives no Retry-After
 
 
 class PollSettings(BaseModel):
@@ -38,9 +43,27 @@ class PollSettings(BaseModel):
     half_time_s: float = Field(default=60.0, gt=0)
     pre_match_s: float = Field(default=300.0, gt=0)
     lineup_window_min: int = Field(default=60, ge=0)
+    lineup_s: float = Field(default=300.0, gt=0)  # in the lineup window, until lineups are out
+    kickoff_lead_s: float = Field(default=60.0, ge=0)  # live pace from this long before kick-off
+    overdue_s: float = Field(default=10800.0, gt=0)  # still "scheduled" this long after: slow down
+    idle_max_s: float = Field(default=21600.0, gt=0)  # a far-off match is re-checked this often
     jitter_s: float = Field(default=1.0, ge=0)
     fixtures_sync_s: float = Field(default=86400.0, gt=0)
     max_backoff_s: float = Field(default=300.0, gt=0)
+    glitch_polls: int = Field(default=2, ge=1)  # polls a score drop without VAR must last
+
+
+class FollowSettings(BaseModel):
+    """A competition (and teams in it) whose fixtures the fixtures job follows."""
+
+    provider: Literal["api-football", "football-data", "espn"]
+    league: str  # API-Football league id, football-data competition code, ESPN league slug
+    season: int | None = None  # API-Football needs it (the year the season starts)
+    teams: list[str] = Field(default_factory=list)  # names or provider ids; empty: every team
+    days_ahead: int = Field(default=7, ge=0, le=60)
+    days_back: int = Field(default=30, ge=0, le=120)  # finished first legs are looked up this far
+    away_goals: bool = False  # rules of the ties found among these fixtures
+    next_round: str | None = None
 
 
 class StreamSettings(BaseModel):
@@ -67,12 +90,15 @@ class FootballDataSettings(ProviderSettings):
 
     base_url: str = "https://api.football-data.org"
     requests_per_minute: int = Field(default=10, ge=1)
+    lineups: bool = False  # the free tier has none: do not ask for them match by match
 
 
 class EspnSettings(ProviderSettings):
     """ESPN's public site API: no key."""
 
     base_url: str = "https://site.api.espn.com"
+    requests_per_minute: int = Field(default=60, ge=1)
+    requests_per_day: int = Field(default=50_000, ge=1)
 
 
 class Providers(BaseModel):
@@ -108,6 +134,62 @@ class Providers(BaseModel):
 PROVIDER_NAMES = ("api-football", "football-data", "espn")
 
 
+class TeamStyle(BaseModel):
+    """How the live page and the scoreboard show a team: its colour and a text colour on it."""
+
+    colour: str = Field(default="#3a4a5c", pattern=r"^#[0-9a-fA-F]{6}$")
+    text: str = Field(default="#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
+    short: str | None = Field(default=None, max_length=4)  # e.g. "BVB"
+
+
+def _teams() -> dict[str, TeamStyle]:
+    return {
+        "Atalanta": TeamStyle(colour="#1d5ba8", text="#ffffff", short="ATA"),
+        "Dortmund": TeamStyle(colour="#fde100", text="#000000", short="BVB"),
+    }
+
+
+def _retry_schedule() -> list[float]:
+    # Standard Webhooks' schedule after the first try: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    return [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API: where it listens, who may use it, how much it accepts."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    tokens: list[SecretStr] = Field(default_factory=list)  # none: loopback only, no auth
+    url: str | None = None  # where the CLI finds the API (default http://host:port)
+    client_token: SecretStr | None = None  # what the CLI sends (default: the first token)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_subscriptions_per_token: int = Field(default=10_000, ge=1)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    sse_queue: int = Field(default=256, ge=1)  # alerts buffered per client before it is dropped
+    sse_backlog_max: int = Field(default=10_000, ge=0)  # alerts replayed on a resume, at most
+
+
+class DeliverySettings(BaseModel):
+    """Outgoing deliveries: allowed targets, platform base URLs, concurrency and retries."""
+
+    allow_http: bool = False
+    allow_networks: list[str] = Field(default_factory=list)  # e.g. ["127.0.0.0/8"] for tests
+    slack_url: str = "https://hooks.slack.com"
+    discord_url: str = "https://discord.com"
+    telegram_url: str = "https://api.telegram.org"
+    ntfy_url: str = "https://ntfy.sh"
+    concurrency: int = Field(default=256, ge=1)
+    per_host: int = Field(default=32, ge=1)
+    timeout_s: float = Field(default=10.0, gt=0)
+    max_response_bytes: int = Field(default=64 * 1024, ge=1024)
+    retry_schedule_s: list[NonNegativeFloat] = Field(default_factory=_retry_schedule)
+    retry_cap_s: float = Field(default=36000.0, gt=0)  # longest wait, Retry-After included
+    jitter: float = Field(default=0.1, ge=0, le=1)  # +-fraction of each scheduled wait
+    retry_poll_s: float = Field(default=0.5, gt=0)
+    max_inflight_alerts: int = Field(default=1000, ge=1)  # per dispatcher, before it waits
+    resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
+
+
 class Settings(BaseSettings):
     """Every setting of the notifier; documented in ``config/notifier.toml``."""
 
@@ -119,16 +201,25 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "NOTIFIER_REDIS_URL")
     )
+    cluster: bool = False  # REDIS_URL names a node of a Redis/Valkey Cluster (or redis+cluster://)
     data_dir: Path = Path("var/data")
     log_format: Literal["auto", "json", "plain"] = "auto"
     log_level: str = "INFO"
     providers: Providers = Field(default_factory=Providers)
     poll: PollSettings = PollSettings()
+    follow: list[FollowSettings] = Field(default_factory=list)  # the fixtures job's competitions
     streams: StreamSettings = StreamSettings()
     aliases: dict[str, str] = Field(default_factory=lambda: {"Borussia Dortmund": "Dortmund"})
     console: bool = True
     heartbeat_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
+    teams: dict[str, TeamStyle] = Field(default_factory=_teams)  # by display name
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)  # a worker's own /metrics
+    ready_workers: list[str] = Field(  # /readyz: each needs a fresh heartbeat
+        default_factory=lambda: ["poller", "aggregator", "dispatcher"]
+    )
+    api: ApiSettings = ApiSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,6 +1,10 @@
-"""The Redis connection: an external server (``REDIS_URL``) or the embedded one.
+"""The Redis connection: an external server (``REDIS_URL``), a cluster, or the embedded one.
 
-Also the translation of redis-py errors into ours, used by every module that talks to Redis.
+``redis+cluster://host:port`` (or ``rediss+cluster://``, or the setting ``cluster = true``)
+names a Redis/Valkey Cluster: the client is then redis-py's asyncio ``RedisCluster``, typed as
+``Redis`` because the notifier uses only commands both share, each multi-key one within one slot
+(hash tags); :func:`is_cluster` tells the few places that read or scan differently. Also the
+translation of redis-py errors into ours, used by every module that talks to Redis.
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ import contextlib
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from notifier.embedded import EmbeddedServer
-from notifier.errors import NotifierError
+from notifier.errors import ConfigError, NotifierError
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,7 @@ HEALTH_CHECK_S = 15
 # ~0.05 + 0.1 + ... capped at 2 s: about 8 s of retrying, enough to ride out a server restart.
 RETRIES = 8
 RETRY_ERRORS: list[type[Exception]] = [rexc.ConnectionError, rexc.TimeoutError]
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 
 class StoreError(NotifierError):
@@ -58,35 +65,62 @@ def mask_url(url: str) -> str:
     return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
 
 
+def cluster_url(url: str) -> str | None:
+    """The plain URL behind a ``redis+cluster://`` or ``rediss+cluster://`` URL, else None."""
+    scheme, sep, rest = url.partition("://")
+    plain = CLUSTER_SCHEMES.get(scheme.lower())
+    return f"{plain}{sep}{rest}" if plain and sep else None
+
+
+def is_cluster(r: object) -> bool:
+    """Whether a client talks to a cluster (reads and scans go per slot or per node then)."""
+    return isinstance(r, RedisCluster)
+
+
 def connect(
-    url: str, *, socket_timeout_s: float = SOCKET_TIMEOUT_S, retries: int = RETRIES
+    url: str,
+    *,
+    socket_timeout_s: float = SOCKET_TIMEOUT_S,
+    retries: int = RETRIES,
+    cluster: bool = False,
 ) -> aioredis.Redis:
-    """A client for ``url`` (redis://, rediss://, unix://; passwords as redis-py accepts them)."""
-    return aioredis.Redis.from_url(
-        url,
-        decode_responses=False,
-        socket_timeout=socket_timeout_s,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=HEALTH_CHECK_S,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
-        retry_on_error=list(RETRY_ERRORS),
-    )
+    """A client for ``url`` (redis://, rediss://, unix://, redis+cluster://; passwords as
+    redis-py accepts them); a cluster client for a cluster URL or when ``cluster``."""
+    options: dict[str, Any] = {
+        "decode_responses": False,
+        "socket_timeout": socket_timeout_s,
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_keepalive": True,
+        "health_check_interval": HEALTH_CHECK_S,
+        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+        "retry_on_error": list(RETRY_ERRORS),
+    }
+    plain = cluster_url(url)
+    if plain is None and not cluster:
+        return aioredis.Redis.from_url(url, **options)
+    if url.startswith("unix:"):
+        raise ConfigError("a Redis Cluster is reached over TCP, not a unix socket")
+    # Same commands, other routing: see the module docstring.
+    return cast(aioredis.Redis, RedisCluster.from_url(plain or url, **options))
 
 
 async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> aioredis.Redis:
     """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack."""
     if settings.redis_url:
         url, server = settings.redis_url, "external"
+    elif settings.cluster:
+        raise ConfigError("cluster = true needs REDIS_URL naming a node of the cluster")
     else:
         embedded = EmbeddedServer(settings.data_dir / "redis")
         await stack.enter_async_context(embedded)
         url, server = embedded.url, f"embedded {embedded.binary.name}"
     # A blocking XREADGROUP must not outlive the socket timeout.
     timeout = max(SOCKET_TIMEOUT_S, settings.streams.block_ms / 1000 + 5)
-    client = connect(url, socket_timeout_s=timeout)
+    client = connect(url, socket_timeout_s=timeout, cluster=settings.cluster)
     stack.push_async_callback(client.aclose)
     with translate_errors("connect"):
         await client.ping()
+    if is_cluster(client):
+        server = "cluster"
     log.info("redis_connected", extra={"server": server, "url": mask_url(url)})
     return client

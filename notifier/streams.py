@@ -29,7 +29,7 @@ LAG_SCAN_CAP = 1000
 
 
 class Claimed(NamedTuple):
-    """What :func:`claim_stale` took over, and the pending ids whose entries were trimmed."""
+    """Entries taken over (:func:`claim_stale`, :func:`read_own`) and ids trimmed meanwhile."""
 
     entries: list[Entry]
     deleted: list[str]

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import redis.asyncio as aioredis
 
 from notifier import keys
-from notifier.models import Frozen
 from notifier.tie import TieSpec
+from notifier.watchspec import Watch
 
-
-class Watch(Frozen):
-    """One match to poll: provider and id, the tie it belongs to, where the provider needs it."""
-
-    provider: str
-    match_id: str
-    tie: str | None = None
-    league: str | None = None  # ESPN league slug (e.g. ``uefa.champions``)
-    kickoff: datetime | None = None
-
-    @property
-    def key(self) -> str:
-        """Provider-qualified match key."""
-        return f"{self.provider}:{self.match_id}"
+__all__ = [
+    "Watch",
+    "add_watch",
+    "list_watches",
+    "load_tie",
+    "remove_watch",
+    "reset_match",
+    "save_tie",
+]
 
 
 async def add_watch(r: aioredis.Redis, watch: Watch) -> None:

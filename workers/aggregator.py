@@ -1,7 +1,10 @@
 """The aggregator: folds each event into its match (and tie) state and emits the alerts.
 
 State update, alert XADD, the event's seen-mark and its XACK happen in one fenced Lua commit,
-keyed by the event id, so a redelivered or re-published event changes nothing twice.
+keyed by the event id, so a redelivered or re-published event changes nothing twice. A batch
+read from one partition is folded in memory (states cached while the partition lease is ours,
+:mod:`workers.fold`) and committed by one Lua call; a redelivered entry, or one whose fold
+raised, is handled on its own so it can be retried and dead-lettered.
 """
 
 from __future__ import annotations
@@ -13,29 +16,16 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
-from notifier import keys, streams
-from notifier.alerts import Alert
-from notifier.engine import MatchState, apply, start
+from notifier import keys, metrics, streams
 from notifier.events import EVENT, Event
-from notifier.scripts import LeaseLostError, commit_fold
+from notifier.scripts import LeaseLostError, commit_fold_batch
 from notifier.settings import Settings
-from notifier.watch import load_tie
-from workers.consumer import PartitionConsumer
+from workers.consumer import Batch, PartitionConsumer
+from workers.fold import BatchFolder, Folded, StateCache, alert_fields
 
 log = logging.getLogger("notifier.aggregator")
-
-
-def alert_fields(alert: Alert) -> dict[str, str]:
-    """A stream entry for an alert: routing fields and the pydantic-JSON body."""
-    return {
-        "id": alert.id,
-        "kind": alert.kind,
-        "match": alert.match,
-        "tie": alert.tie or "",
-        "home": alert.home,
-        "away": alert.away,
-        "body": alert.model_dump_json(),
-    }
+COMMIT_CHUNK = 200  # folds per Lua call (its arguments stay well under a megabyte)
+__all__ = ["Aggregator", "alert_fields", "pending_work"]
 
 
 class Aggregator(PartitionConsumer):
@@ -54,53 +44,92 @@ class Aggregator(PartitionConsumer):
     ) -> None:
         super().__init__(r, settings, instance=instance)
         self.now = now
+        self.cache = StateCache()
+        self._stale: set[str] = set()  # matches whose cached state Redis contradicted
+        self.folder = BatchFolder(r, settings, self.cache, self.worker)
 
     def stream(self, p: int) -> str:
         """Event stream of partition p."""
         return keys.events(p)
 
+    def partition_changed(self, p: int) -> None:
+        """Taken, given up or lost: the cached states of p may be stale from now on."""
+        super().partition_changed(p)
+        self.cache.drop_partition(p)
+
     async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
         """Fold one event entry; malformed entries go to the dead-letter stream."""
+        await self.fold(p, [(entry_id, fields)], lease, strict=True)
+
+    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        """Fold fresh entries in one commit; redelivered ones (and a failing one) one by one."""
+        rest = batch if redelivered else await self.fold(p, batch, lease, strict=False)
+        if rest:
+            await super().handle_many(p, rest, lease, redelivered)
+
+    async def fold(self, p: int, batch: Batch, lease: str, *, strict: bool) -> Batch:
+        """Fold and commit a batch; what is left to handle one by one (from a failing event)."""
+        self._stale.clear()
+        decoded = await self._decode(p, batch)
+        if not decoded:
+            return []
+        events = [e for _, e in decoded]
+        seen, states = await self.folder.prepare(p, events)
+        folded = self.folder.fold(p, decoded, seen, states, self.now, strict=strict)
+        for start in range(0, len(folded.commits), COMMIT_CHUNK):
+            chunk = slice(start, start + COMMIT_CHUNK)
+            if not await self._commit(p, lease, folded, chunk):
+                return []
+        for match, state in folded.states.items():
+            if match not in self._stale:
+                self.cache.put(p, match, state)
+        self._stale.clear()
+        if folded.failed_at is None:
+            return []
+        # From the failing event on, one by one (the malformed ones are dead-lettered already).
+        left = {entry_id for entry_id, _ in decoded[folded.failed_at :]}
+        return [(entry_id, fields) for entry_id, fields in batch if entry_id in left]
+
+    async def _decode(self, p: int, batch: Batch) -> list[tuple[str, Event]]:
+        out = []
+        for entry_id, fields in batch:
+            try:
+                out.append((entry_id, EVENT.validate_json(fields[b"body"])))
+            except (KeyError, ValidationError) as exc:
+                reason = f"malformed event: {exc}"[:500]
+                await self._dead(self.stream(p), entry_id, fields, reason)
+        return out
+
+    async def _commit(self, p: int, lease: str, folded: Folded, chunk: slice) -> bool:
+        """Commit one chunk of folds; False if the partition was lost (nothing written)."""
         try:
-            event = EVENT.validate_json(fields[b"body"])
-        except (KeyError, ValidationError) as exc:
-            await self._dead(self.stream(p), entry_id, fields, f"malformed event: {exc}"[:500])
-            return
-        state = await self._state(p, event)
-        new, alerts = apply(state, event, self.now())
-        try:
-            result = await commit_fold(
+            results = await commit_fold_batch(
                 self.r,
-                keys=[
-                    keys.partition_lease(p, self.worker),
-                    keys.match_state(p, event.match),
-                    keys.seen(p, self.worker, event.id),
-                    keys.events(p),
-                    keys.alerts(p),
-                ],
+                lease=keys.partition_lease(p, self.worker),
                 lease_value=lease,
+                events_stream=keys.events(p),
+                alerts_stream=keys.alerts(p),
                 group=self.group,
-                entry_id=entry_id,
-                state=new.model_dump_json(),
                 seen_ttl=self.settings.streams.seen_ttl_s,
                 maxlen=self.settings.streams.maxlen,
-                alerts=[alert_fields(a) for a in alerts],
+                folds=folded.commits[chunk],
             )
         except LeaseLostError:
             self.owned.discard(p)
             self.leases.forget(keys.partition_lease(p, self.worker))
+            self.partition_changed(p)
             log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
-            return
-        if result >= 0:
+            return False
+        for result, event, alerts in zip(
+            results, folded.events[chunk], folded.alerts[chunk], strict=True
+        ):
+            if result < 0:
+                self._stale.add(event.match)  # Redis had folded it: reload the state
+                continue
             for a in alerts:
                 log.info("alert", extra={"match": a.match, "alert_id": a.id, "kind": a.kind})
-
-    async def _state(self, p: int, event: Event) -> MatchState:
-        raw = await self.r.get(keys.match_state(p, event.match))
-        if raw:
-            return MatchState.model_validate_json(raw)
-        tie = await load_tie(self.r, event.tie, p) if event.tie else None
-        return start(event, tie, self.settings.aliases)
+                metrics.emitted(a.kind, a.detected_at, a.emitted_at)
+        return True
 
 
 async def pending_work(r: aioredis.Redis, settings: Settings) -> int:

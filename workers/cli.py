@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import json
 import sys
@@ -18,7 +19,7 @@ from workers import commands
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("workers.cli_ops", "workers.cli_delivery")
 
 
 def _extensions() -> list[ModuleType]:
@@ -44,6 +45,12 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
+    _page_args(p)
+
+
+def _page_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--api", metavar="HOST:PORT", help="serve the API and live page meanwhile")
+    p.add_argument("--stay", action="store_true", help="with --api: keep serving after the end")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -62,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=_positive, default=150.0)
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--scenario", type=Path, default=commands.DEMO_SCENARIO)
+    _page_args(demo)
     _replay_args(
         sub.add_parser("replay", help="replay a recorded match through the whole pipeline")
     )
@@ -108,6 +116,7 @@ def dispatch(args: argparse.Namespace) -> int:
             return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
+        opts = dataclasses.replace(opts, api=args.api, stay=args.stay)
         asyncio.run(commands.replay(settings, opts))
     elif args.command == "replay":
         opts = commands.ReplayOptions(
@@ -118,6 +127,8 @@ def dispatch(args: argparse.Namespace) -> int:
             next_round=args.next_round,
             speed=args.speed,
             as_json=args.json,
+            api=args.api,
+            stay=args.stay,
         )
         asyncio.run(commands.replay(settings, opts))
     elif args.command == "run":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,13 +13,17 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from notifier import keys
-from notifier.settings import ProviderSettings, Settings
+from notifier.errors import ConfigError
+from notifier.models import MatchSnapshot
+from notifier.settings import Settings
 from notifier.tie import TieRules, TieSpec, parse_first_leg
 from notifier.tieconfig import load_tie_dir
 from notifier.watch import Watch, add_watch, reset_match, save_tie
 from workers.dispatcher import Sink
-from workers.replay import load_recording, start_replay_server
+from workers.replay import ReplayServer, start_replay_server
+from workers.replay_load import Replayed, ReplaySet, load_replay
 from workers.runtime import ROLES, Pipeline, open_pipeline, serve
+from workers.scoreboard import Scoreboard, replay_progress
 from workers.sinks import ConsoleSink
 
 log = logging.getLogger("notifier.cli")
@@ -39,6 +45,9 @@ class ReplayOptions:
     next_round: str | None = None
     speed: float = 60.0
     as_json: bool = False
+    match: str | None = None  # of a list or scoreboard recording: replay only this match
+    api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
+    stay: bool = False  # keep serving the API after the replay, until interrupted
 
 
 def replay_settings(settings: Settings, speed: float) -> Settings:
@@ -48,12 +57,28 @@ def replay_settings(settings: Settings, speed: float) -> Settings:
             "live_s": max(settings.poll.live_s / speed, 0.1),
             "half_time_s": max(settings.poll.half_time_s / speed, 0.1),
             "pre_match_s": max(min(settings.poll.pre_match_s, 30.0) / speed, 0.1),
+            "lineup_s": max(min(settings.poll.lineup_s, 30.0) / speed, 0.1),
+            "max_backoff_s": max(settings.poll.max_backoff_s / speed, 0.5),
             "jitter_s": 0.0,
         }
     )
     block = min(settings.streams.block_ms, 200)
     streams = settings.streams.model_copy(update={"block_ms": block})
-    update: dict[str, object] = {"poll": poll, "streams": streams, "heartbeat_s": 1.0}
+    providers = settings.providers
+    for name, provider in settings.providers.items():
+        # The replay's clock runs ``speed`` times faster: so may its requests.
+        budget = {
+            "requests_per_minute": int(provider.requests_per_minute * speed),
+            "requests_per_day": max(provider.requests_per_day, 10**9),
+            "pause_s": max(provider.pause_s / speed, 0.5),
+        }
+        providers = providers.replace(name, provider.model_copy(update=budget))
+    update: dict[str, object] = {
+        "poll": poll,
+        "streams": streams,
+        "heartbeat_s": 1.0,
+        "providers": providers,
+    }
     if settings.redis_url is None:
         update["data_dir"] = Path(tempfile.mkdtemp(prefix="notifier-replay-"))
     return settings.model_copy(update=update)
@@ -75,28 +100,67 @@ def replay_tie(opts: ReplayOptions, match_key: str) -> TieSpec | None:
 
 async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | None = None) -> None:
     """Replay a recording as if live through poller, aggregator and dispatcher; exit when done."""
-    timeline = load_recording(opts.file)
+    found = load_replay(opts.provider, opts.file, opts.match)
+    if opts.first_leg is not None and len(found.followed) > 1:
+        raise ConfigError("--first-leg needs a recording of one match (choose one with --match)")
     settings = replay_settings(settings, opts.speed)
-    match_id = str(timeline.fixture_id)
     async with contextlib.AsyncExitStack() as stack:
         server = await start_replay_server(
-            {match_id: timeline},
+            found.timelines,
+            football_data=found.football_data,
+            espn=found.espn,
             speed=opts.speed,
             start_offset=-PRE_MATCH_LEAD_S,
             api_key=REPLAY_KEY,
         )
         stack.push_async_callback(server.close)
-        providers = settings.providers.replace(
-            opts.provider,
-            ProviderSettings(base_url=server.url, api_key=SecretStr(REPLAY_KEY)),
-        )
-        settings = settings.model_copy(update={"providers": providers})
-        sinks = sinks if sinks is not None else [ConsoleSink(as_json=opts.as_json)]
+        settings = point_at(settings, opts.provider, server.url)
+        if sinks is None:
+            sinks = [_console(settings, opts, stack, server, found.end)]
         pipe = await open_pipeline(settings, stack, sinks=sinks)
-        watch = Watch(provider=opts.provider, match_id=match_id)
-        tie = replay_tie(opts, watch.key)
-        watch = await _follow(pipe, watch, tie)
-        await serve(pipe, sync_every=0.2, done=lambda: _replay_done(pipe, watch))
+        watches = [
+            Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
+            for m in found.followed
+        ]
+        tie = replay_tie(opts, watches[0].key)
+        if opts.api:
+            await _serve_api(pipe, opts.api, stack, tie.id if tie else None)
+        watches = [await _follow(pipe, watch, tie) for watch in watches]
+        done = ReplayDone(pipe, server, found, watches)
+        await serve(pipe, sync_every=0.2, done=done.check)
+        if opts.api and opts.stay:
+            await asyncio.Event().wait()  # until Ctrl-C or cancellation
+
+
+def point_at(settings: Settings, provider: str, url: str) -> Settings:
+    """Settings whose ``provider`` is the replay server at ``url``, with the replay's key."""
+    current = settings.provider(provider)
+    local = current.model_copy(update={"base_url": url, "api_key": SecretStr(REPLAY_KEY)})
+    return settings.model_copy(update={"providers": settings.providers.replace(provider, local)})
+
+
+def _console(
+    settings: Settings,
+    opts: ReplayOptions,
+    stack: contextlib.AsyncExitStack,
+    server: ReplayServer,
+    end: float,
+) -> Sink:
+    """The scoreboard at a terminal; one plain (or JSON) line per alert anywhere else."""
+    if opts.as_json or not sys.stdout.isatty():
+        return ConsoleSink(as_json=opts.as_json)
+    progress = replay_progress(server.clock.now, -PRE_MATCH_LEAD_S, end)
+    return stack.enter_context(Scoreboard(teams=settings.teams, progress=progress))
+
+
+async def _serve_api(
+    pipe: Pipeline, address: str, stack: contextlib.AsyncExitStack, tie: str | None
+) -> None:
+    from workers.web import serve_api
+
+    url = await serve_api(pipe.settings, pipe.r, address, stack)
+    page = f"{url}/ties/{tie}" if tie else url + "/"
+    print(f"live page: {page}", file=sys.stderr, flush=True)
 
 
 async def _follow(pipe: Pipeline, watch: Watch, tie: TieSpec | None) -> Watch:
@@ -110,11 +174,40 @@ async def _follow(pipe: Pipeline, watch: Watch, tie: TieSpec | None) -> Watch:
     return watch
 
 
-async def _replay_done(pipe: Pipeline, watch: Watch) -> bool:
-    p = keys.partition_of(watch.tie or watch.key, pipe.settings.streams.partitions)
-    if not await pipe.r.exists(keys.match_done(p, watch.key)):
-        return False
-    return await pipe.idle()
+@dataclass
+class ReplayDone:
+    """Whether a replay is over: every followed match finished (or, recorded live, caught up
+    with its recording), and every event and alert handled."""
+
+    pipe: Pipeline
+    server: ReplayServer
+    found: ReplaySet
+    watches: list[Watch]
+
+    async def check(self) -> bool:
+        """True once the replay is over."""
+        ends = {m.match_id: m for m in self.found.followed}
+        for watch in self.watches:
+            if not await self._match_done(watch, ends[watch.match_id]):
+                return False
+        return await self.pipe.idle()
+
+    async def _match_done(self, watch: Watch, replayed: Replayed) -> bool:
+        p = keys.partition_of(watch.tie or watch.key, self.pipe.settings.streams.partitions)
+        if await self.pipe.r.exists(keys.match_done(p, watch.key)):
+            return True
+        if self.server.clock.now() < replayed.end:
+            return False
+        raw = await self.pipe.r.get(keys.snapshot(p, watch.key))
+        if not raw:
+            return False
+        stored = MatchSnapshot.model_validate_json(raw)
+        final = replayed.final
+        return (stored.status, stored.score, stored.goals) == (
+            final.status,
+            final.score,
+            final.goals,
+        )
 
 
 def demo_options(speed: float, as_json: bool, scenario: Path = DEMO_SCENARIO) -> ReplayOptions:

@@ -4,24 +4,34 @@ Each partition (``nf:events:{p}``, ``nf:alerts:{p}``) is consumed by the replica
 lease, so the entries of one match are handled in order. When a replica takes a partition over
 it first claims what its predecessor left pending (XAUTOCLAIM), then reads its own pending
 entries, then new ones. An entry delivered too often is dead-lettered, never retried forever.
+
+Leases are claimed (and renewed) at most every ``CLAIM_EVERY_S``, not on every batch, and each
+replica holds only its fair share of the partitions (:mod:`workers.balance`). On a cluster each
+partition is read on its own (:mod:`notifier.stream_reads`): one XREADGROUP may not span slots.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from notifier import keys, streams
+from notifier import keys, metrics, stream_reads, streams
+from notifier.lease import Lease
 from notifier.settings import Settings
-from notifier.store import StoreError
+from notifier.store import StoreError, is_cluster
+from workers.balance import Membership, fair_share
 from workers.leasing import Holder
 
 log = logging.getLogger("notifier.consumer")
+CLAIM_EVERY_S = 1.0
+Batch = list[tuple[str, dict[bytes, bytes]]]
 
 
 def _text(value: bytes | str) -> str:
@@ -41,6 +51,9 @@ class PartitionConsumer(ABC):
         self.leases = Holder(r, instance, settings.streams.lease_ttl_ms)
         self.owned: set[int] = set()
         self.backlog: dict[int, bool] = {}  # partitions whose own pending must be read first
+        self.members = Membership(r, self.worker, instance, settings.streams.lease_ttl_ms)
+        self.claim_every_s = min(CLAIM_EVERY_S, settings.streams.lease_ttl_ms / 3000)
+        self._next_claim = 0.0
 
     @abstractmethod
     def stream(self, p: int) -> str:
@@ -50,16 +63,50 @@ class PartitionConsumer(ABC):
     async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
         """Process one entry and ack it (atomically with its effect)."""
 
-    async def claim_partitions(self) -> None:
-        """Hold every partition lease we can; on a new one, take over what was left pending."""
-        for p in range(self.settings.streams.partitions):
+    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        """Process entries of one partition in order (override to commit them together)."""
+        stream = self.stream(p)
+        for entry_id, fields in batch:
+            await self._guarded(p, stream, entry_id, fields, lease, redelivered)
+
+    def partition_changed(self, p: int) -> None:
+        """Partition p was taken or given up (override to drop what was cached about it too)."""
+        self.backlog.pop(p, None)
+
+    async def claim_partitions(self, *, force: bool = False) -> None:
+        """Hold our fair share of partition leases; on a new one, take over what was pending."""
+        now = time.monotonic()
+        if now < self._next_claim and not force:
+            return
+        self._next_claim = now + self.claim_every_s
+        total = self.settings.streams.partitions
+        share = fair_share(total, await self.members.live(int(time.time() * 1000)))
+        for p in range(total):
             had = p in self.owned
+            if not had and len(self.owned) >= share:
+                continue
             if await self.leases.hold(keys.partition_lease(p, self.worker)) is None:
                 self.owned.discard(p)
+                if had:
+                    self.partition_changed(p)
                 continue
             self.owned.add(p)
             if not had:
+                self.partition_changed(p)
                 await self._take_over(p)
+        await self._give_back(len(self.owned) - share)
+
+    async def _give_back(self, extra: int) -> None:
+        """Release the highest partitions beyond our share, for a newly arrived replica."""
+        for p in sorted(self.owned, reverse=True)[: max(0, extra)]:
+            key = keys.partition_lease(p, self.worker)
+            token = self.leases.tokens.get(key)
+            self.owned.discard(p)
+            self.leases.forget(key)
+            self.partition_changed(p)
+            if token is not None:
+                await Lease.release(self.r, key, self.instance, token)
+            log.info("partition_released", extra={"partition": p, "worker": self.worker})
 
     async def _take_over(self, p: int) -> None:
         stream = self.stream(p)
@@ -79,13 +126,19 @@ class PartitionConsumer(ABC):
             await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
             return 0
         entries, redelivered = await self._read(block_ms)
-        for stream, entry_id, fields in entries:
-            p = self._partition(stream)
+        for p, batch in self._by_partition(entries).items():
             lease = self.leases.value(keys.partition_lease(p, self.worker))
             if lease is None or p not in self.owned:
-                continue  # lost it meanwhile: the next holder will claim the entry
-            await self._guarded(p, stream, entry_id, fields, lease, redelivered)
+                continue  # lost it meanwhile: the next holder will claim the entries
+            await self.handle_many(p, batch, lease, redelivered)
         return len(entries)
+
+    def _by_partition(self, entries: list[streams.Entry]) -> dict[int, Batch]:
+        """Entries grouped by partition, in stream order within each."""
+        out: dict[int, Batch] = {}
+        for stream, entry_id, fields in entries:
+            out.setdefault(self._partition(stream), []).append((entry_id, fields))
+        return out
 
     async def _read(self, block_ms: int | None) -> tuple[list[streams.Entry], bool]:
         batch = self.settings.streams.batch
@@ -96,14 +149,30 @@ class PartitionConsumer(ABC):
                 return entries, True
         names = [self.stream(p) for p in sorted(self.owned)]
         wait = self.settings.streams.block_ms if block_ms is None else block_ms
+        if is_cluster(self.r):
+            fresh, unsure = await stream_reads.read_each(
+                self.r, names, self.group, self.instance, count=batch, block_ms=wait
+            )
+            for stream in unsure:
+                self.backlog[self._partition(stream)] = True
+            return fresh, False
         fresh = await streams.read_group(
             self.r, names, self.group, self.instance, count=batch, block_ms=wait
         )
         return fresh, False
 
+    async def read_streams(self, request: dict[str, str], *, count: int) -> Any:
+        """XREADGROUP of streams from the given ids (RESP2 reply): one command on one server,
+        one per stream on a cluster, where a command may not span slots."""
+        if is_cluster(self.r):
+            return await stream_reads.xreadgroup_each(
+                self.r, request, self.group, self.instance, count=count
+            )
+        req: dict[Any, Any] = dict(request)
+        return await self.r.xreadgroup(self.group, self.instance, req, count=count)
+
     async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
-        request: dict[Any, Any] = {self.stream(p): "0" for p in parts}
-        reply: Any = await self.r.xreadgroup(self.group, self.instance, request, count=batch)
+        reply = await self.read_streams({self.stream(p): "0" for p in parts}, count=batch)
         entries: list[streams.Entry] = [
             (_text(s), _text(i), f)
             for s, rows in reply
@@ -147,6 +216,7 @@ class PartitionConsumer(ABC):
         self, stream: str, entry_id: str, fields: dict[bytes, bytes], reason: str
     ) -> None:
         log.error("dead_lettered", extra={"stream": stream, "entry": entry_id, "reason": reason})
+        metrics.dead_lettered(self.worker)
         await streams.dead_letter(
             self.r,
             self.worker,
@@ -183,3 +253,5 @@ class PartitionConsumer(ABC):
         finally:
             keeper.cancel()
             await self.leases.release_all()
+            with contextlib.suppress(StoreError):
+                await self.members.leave()

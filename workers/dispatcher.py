@@ -1,27 +1,42 @@
-"""The dispatcher: consumer group ``dispatcher`` on ``nf:alerts:{p}``; delivers each alert to
-every sink that wants it, once: a delivery is marked done (alert id + sink) with the ack, so a
-redelivered alert skips the sinks that already have it.
+"""The dispatcher: consumer group ``dispatcher`` on ``nf:alerts:{p}``.
+
+Each alert goes to this process's sinks (the console) and to every subscription that wants it,
+through the delivery engine (``workers.delivery_engine``). An alert is acked once each of its
+deliveries is settled: delivered (marked with alert id + subscription id, so a redelivered alert
+skips it), waiting in Redis for a retry, or parked in ``nf:dlq:delivery``. The fan-out runs in
+the background, so the next alert does not wait for a slow target; a crash before the ack
+replays the alert and the marks keep it from reaching anyone twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
-from notifier import keys, streams
+from notifier import keys, metrics, streams
 from notifier.alerts import ALERT, Alert
+from notifier.channels.base import Channel
 from notifier.settings import Settings
+from notifier.store import StoreError, translate_errors
+from notifier.subscription_store import SubscriptionStore
+from notifier.subscriptions import Subscription
 from workers.consumer import PartitionConsumer
+from workers.delivery import Deliverer, StoppingError
+from workers.delivery_engine import DeliveryEngine
+from workers.delivery_flow import Ticket
 
 log = logging.getLogger("notifier.dispatcher")
 
 
 class Sink(Protocol):
-    """Somewhere alerts go: the console, a subscription's channel."""
+    """Somewhere every alert goes in this process: the console."""
 
     name: str
 
@@ -32,24 +47,46 @@ class Sink(Protocol):
         """Deliver one alert (raise to have it retried)."""
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class Dispatcher(PartitionConsumer):
-    """Fans each alert out to the sinks that want it, exactly once per sink."""
+    """Fans each alert out to the sinks and the subscriptions that want it, once each."""
 
     worker = "dispatcher"
     group = keys.GROUP_DISPATCHER
 
     def __init__(
-        self, r: aioredis.Redis, settings: Settings, *, instance: str, sinks: Sequence[Sink]
+        self,
+        r: aioredis.Redis,
+        settings: Settings,
+        *,
+        instance: str,
+        sinks: Sequence[Sink] = (),
+        channels: Mapping[str, Channel] | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         super().__init__(r, settings, instance=instance)
         self.sinks = list(sinks)
+        self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
+        deliverer = Deliverer(channels or {}, settings.delivery)
+        self.engine = DeliveryEngine(
+            r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand
+        )
+        self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
+        self._inflight: set[str] = set()  # entries whose fan-out runs
+        self._window = asyncio.Semaphore(settings.delivery.max_inflight_alerts)
+        self._halted = False  # run() ended (even if a cancel of the pump was lost)
 
     def stream(self, p: int) -> str:
         """Alert stream of partition p."""
         return keys.alerts(p)
 
     async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
-        """Deliver one alert to every sink that wants it and has not had it; then ack."""
+        """Deliver to the sinks, start the fan-out to subscriptions; the fan-out acks."""
+        if entry_id in self._inflight:
+            return
         try:
             alert = ALERT.validate_json(fields[b"body"])
         except (KeyError, ValidationError) as exc:
@@ -58,15 +95,138 @@ class Dispatcher(PartitionConsumer):
         for sink in self.sinks:
             if sink.wants(alert):
                 await self._deliver_once(p, sink, alert)
-        await streams.ack(self.r, self.stream(p), self.group, entry_id)
+        subs = await self.subscriptions.matching(alert)
+        if not subs:
+            await streams.ack(self.r, self.stream(p), self.group, entry_id)
+            return
+        await self._window.acquire()
+        tickets = self.engine.tickets(p, subs)  # in alert order: per-subscription order
+        self._inflight.add(entry_id)
+        self.engine.spawn(self._fan_out(p, entry_id, alert, subs, tickets))
+
+    async def _fan_out(
+        self,
+        p: int,
+        entry_id: str,
+        alert: Alert,
+        subs: Sequence[Subscription],
+        tickets: Sequence[Ticket],
+    ) -> None:
+        try:
+            outcomes = await self.engine.fan_out(p, alert, subs, tickets)
+            await streams.ack(self.r, self.stream(p), self.group, entry_id)
+            log.info("fanned_out", extra={"alert_id": alert.id, **outcomes})
+        except StoreError as exc:
+            log.warning("fan_out_interrupted", extra={"alert_id": alert.id, "error": str(exc)})
+            self._rescan(p)
+        except StoppingError:
+            log.info("fan_out_stopped", extra={"alert_id": alert.id})  # acked by the next owner
+        finally:
+            self._inflight.discard(entry_id)
+            self._window.release()
 
     async def _deliver_once(self, p: int, sink: Sink, alert: Alert) -> None:
         mark = keys.seen(p, "delivery", f"{alert.id}|{sink.name}")
         if await self.r.exists(mark):
             return
-        await sink.deliver(alert)
+        try:
+            await sink.deliver(alert)
+        except Exception:
+            metrics.delivered(sink.name, "failed")
+            metrics.retried(sink.name)  # the entry stays pending: the consumer tries again
+            raise
         await self.r.set(mark, "1", ex=self.settings.streams.seen_ttl_s)
-        log.info("delivered", extra={"alert_id": alert.id, "sink": sink.name})
+        metrics.delivered(sink.name, "delivered", alert.emitted_at)
+        log.info("delivered", extra={"match": alert.match, "alert_id": alert.id, "sink": sink.name})
+
+    # -- our own pending entries: read each once, not again while its fan-out runs ----------
+
+    def _rescan(self, p: int) -> None:
+        self._cursor[p] = "0"
+        self.backlog[p] = True
+
+    async def _take_over(self, p: int) -> None:
+        await super()._take_over(p)
+        self._cursor[p] = "0"
+        await self.engine.load_waiting(p)
+
+    async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
+        request: dict[Any, Any] = {self.stream(p): self._cursor.get(p, "0") for p in parts}
+        with translate_errors(f"XREADGROUP {self.group} own"):
+            reply: Any = await self.read_streams(request, count=batch)  # cluster-safe
+        entries: list[streams.Entry] = []
+        read: set[int] = set()
+        for stream, rows in reply or []:
+            p = self._partition(_text(stream))
+            trimmed = [_text(i) for i, f in rows if not f]
+            entries += [(_text(stream), _text(i), f) for i, f in rows if f]
+            if rows:
+                read.add(p)
+                self._cursor[p] = _text(rows[-1][0])
+            if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to deliver
+                await streams.ack(self.r, _text(stream), self.group, *trimmed)
+        for p in set(parts) - read:
+            self.backlog[p] = False
+            self._cursor[p] = "0"
+        return entries
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def pump(self) -> int:
+        """Start the due retries of the partitions held; how many started."""
+        return await self.engine.pump(sorted(self.owned))
+
+    async def _pump_loop(self, stopping: Callable[[], bool]) -> None:
+        every = self.settings.delivery.retry_poll_s
+        while not stopping() and not self._halted:
+            try:
+                started = await self.pump()
+            except StoreError as exc:
+                log.warning("retry_pump_failed", extra={"error": str(exc)})
+                started = 0
+            if started >= self.settings.streams.batch:
+                continue
+            self.engine.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every):
+                    await self.engine.wake.wait()
+
+    async def run(self, stopping: Callable[[], bool]) -> None:
+        """Consume and retry until ``stopping()``; then let deliveries finish (grace period)."""
+        keeper = asyncio.create_task(self.leases.keep_alive())
+        pump = asyncio.create_task(self._pump_loop(stopping))
+        try:
+            while not stopping():
+                try:
+                    await self.step()
+                except StoreError as exc:
+                    log.warning(
+                        "store_unavailable", extra={"worker": self.worker, "error": str(exc)}
+                    )
+                    await asyncio.sleep(0.5)
+        finally:
+            self._halted = True
+            pump.cancel()
+            try:
+                await self.engine.stop(self.settings.shutdown_grace_s)
+            finally:
+                keeper.cancel()
+                await self.leases.release_all()
+                with contextlib.suppress(StoreError):
+                    await self.members.leave()  # the other replicas take our share at once
+
+    async def drain(self, max_rounds: int = 10_000) -> int:
+        """Burst mode: dispatch what waits, run due retries, until nothing is left to do now."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await super().drain(max_rounds)
+            await self.engine.idle()
+            started = await self.pump()
+            await self.engine.idle()
+            total += n
+            if n == 0 and started == 0 and not any(self.backlog.values()):
+                break
+        return total
 
 
 async def pending_work(r: aioredis.Redis, settings: Settings) -> int:

@@ -1,59 +1,55 @@
-"""The poller: APScheduler owns time; each followed match is polled at the pace of its phase.
+"""The poller: APScheduler owns time; followed matches are polled in bulk, group by group.
 
-One poll: hold the match's lease, fetch, parse, check, diff against the stored snapshot, and
-publish events + the new snapshot in one fenced, atomic commit. Feed trouble is logged once
-when it starts and once when it ends, backed off (``Retry-After`` obeyed), and the raw payload
-of anything unreadable or contradictory is parked in ``nf:dlq:feed``.
+A provider's followed matches fall into lease groups (ESPN: one per league; the others:
+``bulk_groups`` stable buckets). Each replica holds its fair share of the group leases (the
+live pollers stamp themselves in ``keys.members("poller")``), so N replicas split the work and
+each group has one poller at a time. A group's job (``poll:<provider>:<group>``) asks for its
+due matches in as few requests as the provider allows (:mod:`workers.polling`) and publishes
+each match under that match's own fenced lease (:mod:`workers.publishing`): even a paused
+ex-owner of a group cannot publish twice. A dead replica's groups lapse with their TTL and are
+claimed by the others within seconds; the stored snapshots make them carry on where it left.
+
+Jobs: ``sync`` (followed matches, every ``sync_every``), ``claim`` (group leases, a third of
+the lease TTL), ``fixtures`` (discovery, daily and on start-up, when ``follow`` is set) and one
+per owned group at the fastest pace (``max_instances=1``, ``coalesce``, ``misfire_grace_time``
+of the interval); each match keeps its own phase-paced due time inside its group.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import random
+import math
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import aiohttp
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from notifier import keys, streams
-from notifier.diff import anomalies, diff
-from notifier.errors import FeedError, FeedParseError
-from notifier.events import Event
-from notifier.feeds import parse
-from notifier.feeds.client import FeedClient, match_request
-from notifier.models import OVER_STATUSES, MatchSnapshot, MatchStatus
-from notifier.scripts import LeaseLostError, commit_poll
+from notifier import keys
+from notifier.budget import Budget
+from notifier.feeds.bulk import group_of
+from notifier.feeds.client import FeedClient
+from notifier.lease import Lease
 from notifier.settings import Settings
 from notifier.watch import Watch, list_watches
+from workers.balance import Membership, fair_share
+from workers.fixtures import FixturesJob
 from workers.leasing import Holder
+from workers.polling import Feed, GroupPoll
+from workers.publishing import Publisher, Tracked, event_fields, utcnow
+
+__all__ = ["Poller", "event_fields", "utcnow"]
 
 log = logging.getLogger("notifier.poller")
-DLQ_BODY_MAX = 256 * 1024
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now."""
-    return datetime.now(UTC)
-
-
-def event_fields(event: Event) -> dict[str, str]:
-    """A stream entry for an event: the contract fields and the pydantic-JSON body."""
-    return {
-        "id": event.id,
-        "type": event.type,
-        "match": event.match,
-        "tie": event.tie or "",
-        "at": event.at.isoformat(),
-        "seen": event.seen.isoformat(),
-        "body": event.model_dump_json(),
-    }
+GroupKey = tuple[str, str]  # provider, group
 
 
 class Poller:
-    """Polls followed matches and publishes what changed."""
+    """Polls the followed matches of this replica's share of the lease groups."""
 
     def __init__(
         self,
@@ -68,182 +64,173 @@ class Poller:
         self.settings = settings
         self.instance = instance
         self.now = now
-        self.clients = {n: FeedClient(session, n, p) for n, p in settings.providers.items()}
-        self.failures: dict[str, int] = {}
-        self.leases = Holder(r, instance, settings.streams.lease_ttl_ms)
+        ttl = settings.streams.lease_ttl_ms
+        self.leases = Holder(r, instance, ttl)
+        self.members = Membership(r, "poller", instance, ttl)
+        self.publisher = Publisher(r, settings, self.leases, now)
+        self.feeds = {
+            name: Feed(name, FeedClient(session, name, p), p, Budget(r, name, p))
+            for name, p in settings.providers.items()
+        }
+        self.fixtures = FixturesJob(r, settings, self.feeds, now)
+        self.groups: dict[GroupKey, GroupPoll] = {}
+        self.owned: set[GroupKey] = set()
         self.scheduler: AsyncIOScheduler | None = None
+        self._claiming = asyncio.Lock()
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
         return keys.partition_of(watch.tie or watch.key, self.settings.streams.partitions)
 
-    async def poll(self, watch: Watch) -> MatchSnapshot | None:
-        """Poll one match once; the snapshot now stored (None if not ours or it failed)."""
-        p = self.partition(watch)
-        lease_value = await self.leases.hold(keys.match_lease(p, watch.key))
-        if lease_value is None:
-            return None
-        try:
-            cur = await self._fetch(watch)
-        except FeedError as exc:
-            await self._failed(watch, exc)
-            return None
-        prev = await self._load(p, watch.key)
-        if problems := anomalies(prev, cur):
-            await self._park(watch, "; ".join(problems), cur.model_dump_json().encode())
-            return prev
-        events = [e.model_copy(update={"tie": watch.tie}) for e in diff(prev, cur, seen=self.now())]
-        try:
-            await self._commit(p, watch, lease_value, cur, events)
-        except LeaseLostError as exc:
-            log.warning("lease_lost", extra={"match": watch.key, "error": str(exc)})
-            self.leases.forget(keys.match_lease(p, watch.key))
-            return None
-        self._recovered(watch)
-        return cur
-
-    async def _fetch(self, watch: Watch) -> MatchSnapshot:
-        client = self.clients.get(watch.provider)
-        if client is None:
-            raise FeedParseError(f"no provider {watch.provider!r} configured")
-        body = await client.fetch(match_request(watch.provider, watch.match_id, watch.league))
-        try:
-            found = parse(watch.provider, body, match=watch.match_id)
-        except FeedParseError as exc:
-            exc.payload = exc.payload or body
-            raise
-        if not found:
-            raise FeedParseError(f"match {watch.key} not in the payload", payload=body)
-        return found[0]
-
-    async def _load(self, p: int, match: str) -> MatchSnapshot | None:
-        raw = await self.r.get(keys.snapshot(p, match))
-        return MatchSnapshot.model_validate_json(raw) if raw else None
-
-    async def _commit(
-        self, p: int, watch: Watch, lease_value: str, cur: MatchSnapshot, events: list[Event]
-    ) -> None:
-        await commit_poll(
-            self.r,
-            lease=keys.match_lease(p, watch.key),
-            lease_value=lease_value,
-            snapshot_key=keys.snapshot(p, watch.key),
-            snapshot=cur.model_dump_json(),
-            stream=keys.events(p),
-            maxlen=self.settings.streams.maxlen,
-            entries=[event_fields(e) for e in events],
-        )
-        for e in events:
-            log.info("event", extra={"match": e.match, "event_id": e.id, "type": e.type})
-        if cur.status in OVER_STATUSES:
-            await self.r.set(keys.match_done(p, watch.key), cur.status.value)
-
-    async def _failed(self, watch: Watch, exc: FeedError) -> None:
-        n = self.failures.get(watch.key, 0) + 1
-        self.failures[watch.key] = n
-        if n == 1:
-            log.warning(
-                "feed_failing",
-                extra={"match": watch.key, "error": str(exc), "status": exc.status},
-            )
-        if isinstance(exc, FeedParseError) or (exc.payload is not None and exc.status == 200):
-            await self._park(watch, str(exc), exc.payload or b"")
-        self._back_off(watch, n, exc.retry_after)
-
-    def _recovered(self, watch: Watch) -> None:
-        n = self.failures.pop(watch.key, 0)
-        if n:
-            log.info("feed_recovered", extra={"match": watch.key, "failed_polls": n})
-
-    async def _park(self, watch: Watch, reason: str, body: bytes) -> None:
-        log.warning("feed_payload_parked", extra={"match": watch.key, "reason": reason})
-        await streams.dead_letter(
-            self.r,
-            "feed",
-            source_stream=watch.provider,
-            entry_id=watch.key,
-            fields={"match": watch.key, "body": body[:DLQ_BODY_MAX].decode("utf-8", "replace")},
-            reason=reason,
-            maxlen=self.settings.streams.maxlen,
-        )
-
-    def _back_off(self, watch: Watch, failures: int, retry_after: float | None) -> None:
-        if self.scheduler is None:
-            return
-        base = self.interval(MatchStatus.FIRST_HALF)
-        delay = min(base * 2 ** min(failures, 10), self.settings.poll.max_backoff_s)
-        delay = max(delay * random.uniform(0.5, 1.0), retry_after or 0.0)
-        job = self.scheduler.get_job(watch.key)
-        if job is not None:
-            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
-
-    def interval(self, status: MatchStatus | None) -> float:
-        """Seconds between polls in a phase."""
+    def tick_s(self) -> float:
+        """How often a group's job runs: the fastest pace any of its matches may need."""
         poll = self.settings.poll
-        if status == MatchStatus.HALF_TIME:
-            return poll.half_time_s
-        if status in (None, MatchStatus.SCHEDULED, MatchStatus.POSTPONED):
-            return poll.pre_match_s
-        return poll.live_s
-
-    async def tick(self, watch: Watch) -> None:
-        """The scheduled job of one match: poll, then fit the pace to the phase (or stop)."""
-        snap = await self.poll(watch)
-        if snap is None or self.scheduler is None:
-            return
-        if snap.status in OVER_STATUSES:
-            log.info("match_over", extra={"match": watch.key, "status": str(snap.status)})
-            self._unschedule(watch.key)
-            self.leases.forget(keys.match_lease(self.partition(watch), watch.key))
-            return
-        self._pace(watch, self.interval(snap.status))
-
-    def _pace(self, watch: Watch, seconds: float) -> None:
-        assert self.scheduler is not None
-        job = self.scheduler.get_job(watch.key)
-        if job is not None and job.trigger.interval.total_seconds() != seconds:
-            trigger = self._trigger(seconds)
-            self.scheduler.reschedule_job(watch.key, trigger=trigger)
-
-    def _trigger(self, seconds: float) -> IntervalTrigger:
-        jitter = min(self.settings.poll.jitter_s, seconds / 4)
-        return IntervalTrigger(seconds=seconds, jitter=jitter or None)
-
-    def _unschedule(self, job_id: str) -> None:
-        if self.scheduler is not None and self.scheduler.get_job(job_id) is not None:
-            self.scheduler.remove_job(job_id)
-
-    async def sync(self) -> None:
-        """Schedule every followed match that is not over; drop jobs of unfollowed ones."""
-        assert self.scheduler is not None
-        watches = {w.key: w for w in await list_watches(self.r)}
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("sync") is False and job.id not in watches:
-                job.remove()
-        for key, watch in watches.items():
-            if self.scheduler.get_job(key) is not None:
-                continue
-            if await self.r.exists(keys.match_done(self.partition(watch), key)):
-                continue
-            self.scheduler.add_job(
-                self.tick,
-                self._trigger(self.interval(None)),
-                args=[watch],
-                id=key,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=int(self.settings.poll.pre_match_s) + 1,
-                next_run_time=datetime.now(UTC),
-            )
+        return min(poll.live_s, poll.half_time_s, poll.lineup_s, poll.pre_match_s)
 
     def start(self, scheduler: AsyncIOScheduler, sync_every: float) -> None:
-        """Attach to a running scheduler: a sync job now and every ``sync_every`` seconds."""
+        """Attach to a running scheduler: sync now and every ``sync_every`` s, claim, discover."""
         self.scheduler = scheduler
-        scheduler.add_job(
-            self.sync,
-            IntervalTrigger(seconds=sync_every),
-            id="sync",
+        claim_s = min(1.0, self.settings.streams.lease_ttl_ms / 3000)
+        self._every(self.sync, "sync", sync_every)
+        self._every(self.claim, "claim", claim_s)
+        if self.settings.follow:
+            self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
+
+    def _every(self, func: Callable[[], object], job_id: str, seconds: float) -> None:
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=math.ceil(seconds) + 1,
             next_run_time=datetime.now(UTC),
         )
+
+    async def discover(self) -> None:
+        """Run the fixtures job, then follow what it found at once."""
+        if await self.fixtures.run():
+            await self.sync()
+
+    async def sync(self) -> None:
+        """Track every followed match that is not over, in its group; drop the unfollowed."""
+        watches = [w for w in await list_watches(self.r)]
+        done = await self._done_flags(watches)
+        wanted: dict[GroupKey, dict[str, Watch]] = {}
+        for watch, over in zip(watches, done, strict=True):
+            if over or watch.provider not in self.feeds:
+                continue
+            groups = self.feeds[watch.provider].settings.bulk_groups
+            wanted.setdefault((watch.provider, group_of(watch, groups)), {})[watch.match_id] = watch
+        for key in list(self.groups):
+            if key not in wanted:
+                await self._drop_group(key, release=True)
+        for key, matches in wanted.items():
+            self._track(key, matches)
+        await self.claim()
+
+    async def _done_flags(self, watches: list[Watch]) -> list[bool]:
+        async with self.r.pipeline(transaction=False) as pipe:
+            for w in watches:
+                pipe.exists(keys.match_done(self.partition(w), w.key))
+            return [bool(n) for n in await pipe.execute()]
+
+    def _track(self, key: GroupKey, matches: dict[str, Watch]) -> None:
+        group = self.groups.get(key)
+        if group is None:
+            feed = self.feeds[key[0]]
+            group = GroupPoll(feed, key[1], self.publisher, self.settings.poll, self.now)
+            self.groups[key] = group
+        for match_id in [m for m in group.matches if m not in matches]:
+            self.leases.forget(group.matches.pop(match_id).lease)
+        for match_id, watch in matches.items():
+            tracked = group.matches.get(match_id)
+            if tracked is None or tracked.watch != watch:
+                group.matches[match_id] = Tracked(watch, self.partition(watch))
+
+    async def claim(self) -> None:
+        """Hold our fair share of the group leases; run the jobs of the groups we hold."""
+        async with self._claiming:  # the claim job and a sync may both ask at once
+            await self._claim()
+
+    async def _claim(self) -> None:
+        live = await self.members.live(int(time.time() * 1000))
+        share = fair_share(len(self.groups), live)
+        for key in sorted(self.groups):
+            had = key in self.owned
+            if not had and len(self.owned) >= share:
+                continue
+            if await self.leases.hold(keys.poll_group_lease(*key)) is None:
+                if had:
+                    log.warning("group_lost", extra={"group": ":".join(key)})
+                    await self._unown(key, release=False)
+                continue
+            if not had:
+                self._own(key)
+        for key in sorted(self.owned, reverse=True)[: max(0, len(self.owned) - share)]:
+            await self._unown(key, release=True)
+
+    def _own(self, key: GroupKey) -> None:
+        self.owned.add(key)
+        self.groups[key].active = True
+        log.info("group_acquired", extra={"group": ":".join(key), "owner": self.instance})
+        if self.scheduler is None:
+            return
+        tick = self.tick_s()
+        jitter = min(self.settings.poll.jitter_s, tick / 4)
+        self.scheduler.add_job(
+            self.run_group,
+            IntervalTrigger(seconds=tick, jitter=jitter or None),
+            args=[key],
+            id=job_id(key),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=math.ceil(tick) + 1,
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+
+    async def _unown(self, key: GroupKey, *, release: bool) -> None:
+        """Stop polling a group; ``release``: give its leases up at once (else they lapse)."""
+        self.owned.discard(key)
+        if key in self.groups:
+            self.groups[key].active = False
+        if self.scheduler is not None and self.scheduler.get_job(job_id(key)) is not None:
+            self.scheduler.remove_job(job_id(key))
+        group = self.groups.get(key)
+        lease_keys = [keys.poll_group_lease(*key)]
+        lease_keys += [t.lease for t in group.matches.values()] if group else []
+        for lease in lease_keys:
+            token = self.leases.tokens.get(lease)
+            self.leases.forget(lease)
+            if release and token is not None:
+                await Lease.release(self.r, lease, self.instance, token)
+        if group is not None:
+            for t in group.matches.values():
+                t.stored = None
+
+    async def _drop_group(self, key: GroupKey, *, release: bool) -> None:
+        await self._unown(key, release=release)
+        self.groups.pop(key, None)
+
+    async def run_group(self, key: GroupKey) -> int:
+        """The job of one group: poll its due matches; requests made."""
+        group = self.groups.get(key)
+        if group is None or key not in self.owned:
+            return 0
+        made = await group.tick(slack=self.tick_s() / 2)
+        for match_id in [m for m, t in group.matches.items() if t.done]:
+            tracked = group.matches.pop(match_id)
+            self.leases.forget(tracked.lease)
+            log.info("match_over", extra={"match": tracked.watch.key, "status": tracked.status})
+        return made
+
+    async def poll_all(self) -> int:
+        """One tick of every group this replica holds (tests, benchmarks); requests made."""
+        return sum([await self.run_group(key) for key in sorted(self.owned)])
+
+
+def job_id(key: GroupKey) -> str:
+    """The scheduler job of a group: ``poll:<provider>:<group>``."""
+    return f"poll:{key[0]}:{key[1]}"

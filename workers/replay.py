@@ -1,16 +1,18 @@
-"""Replay feed server: recorded or scripted matches served as the live API-Football v3 would.
+"""Replay feed server: recorded matches served as the live providers would serve them.
 
-The I/O shell around :class:`notifier.replay.Timeline`: an aiohttp app answering the paths the
-poller uses (``/fixtures?id=``, ``?ids=``, ``?live=``, ``/fixtures/lineups?fixture=``) from a
-virtual clock that runs ``speed`` times faster than the wall clock. A client cannot tell it from
-the provider, including the ``x-apisports-key`` check and HTTP-200 error envelopes.
+The I/O shell around the pure timelines: an aiohttp app answering, from a virtual clock that
+runs ``speed`` times faster than the wall clock, API-Football v3 (``/fixtures?id=``, ``?ids=``,
+``?live=``, ``?league=&season=``, ``/fixtures/lineups?fixture=``; :class:`notifier.replay.
+Timeline`), and football-data v4 and the ESPN site API (:mod:`workers.replay_routes`). A client
+cannot tell it from the provider, including the key checks and API-Football's HTTP-200 error
+envelopes. Every request is counted (``ReplayServer.log``) and errors can be injected
+(``ReplayServer.faults``), for tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,6 +22,12 @@ from aiohttp import web
 
 from notifier.errors import ConfigError, FeedParseError
 from notifier.replay import Timeline
+from notifier.replay_espn import EspnReplay
+from notifier.replay_football_data import FootballDataReplay
+from workers import replay_routes
+from workers.replay_state import STATE, Faults, ReplayClock, ReplayState, RequestLog, inject_faults
+
+__all__ = ["ReplayClock", "ReplayServer", "create_app", "load_recording", "start_replay_server"]
 
 KEY_HEADER = "x-apisports-key"
 MISSING_KEY = (
@@ -31,65 +39,36 @@ NOT_IN_PLAY = frozenset({"TBD", "NS", "FT", "AET", "PEN", "PST", "CANC", "ABD", 
 MAX_IDS = 20  # the provider's own limit for ?ids=
 
 
-class ReplayClock:
-    """Virtual match time: ``(now - started) * speed + start_offset`` seconds."""
-
-    def __init__(
-        self,
-        *,
-        speed: float = 1.0,
-        start_offset: float = 0.0,
-        time_fn: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """Start the clock now (by ``time_fn``) at ``start_offset`` virtual seconds."""
-        if speed <= 0:
-            raise ConfigError(f"replay speed must be positive, not {speed}")
-        self.speed = speed
-        self.start_offset = start_offset
-        self._time = time_fn
-        self._started = time_fn()
-
-    def now(self) -> float:
-        """Virtual seconds from kick-off (negative before it)."""
-        return (self._time() - self._started) * self.speed + self.start_offset
-
-
-@dataclass(frozen=True)
-class ReplayState:
-    """What the handlers serve from: the fixtures by id, the clock, the expected API key."""
-
-    timelines: dict[str, Timeline]
-    clock: ReplayClock
-    api_key: str | None
-
-
-STATE = web.AppKey("replay_state", ReplayState)
-
-
 def create_app(
-    timelines: dict[str, Timeline], clock: ReplayClock, api_key: str | None = None
+    timelines: dict[str, Timeline],
+    clock: ReplayClock,
+    api_key: str | None = None,
+    *,
+    football_data: dict[str, FootballDataReplay] | None = None,
+    espn: dict[str, EspnReplay] | None = None,
 ) -> web.Application:
     """The replay feed as an aiohttp application (``init_app``-style factory)."""
-    app = web.Application()
-    app[STATE] = ReplayState(dict(timelines), clock, api_key)
+    app = web.Application(middlewares=[inject_faults])
+    app[STATE] = ReplayState(dict(timelines), clock, api_key, football_data or {}, espn or {})
     app.router.add_get("/fixtures", fixtures)
     app.router.add_get("/fixtures/lineups", lineups)
+    replay_routes.add_routes(app)
     return app
 
 
 def envelope(
-    path: str, request: web.Request, response: list[Any], errors: Any = None
+    path: str, request: web.Request, response: list[bytes], errors: Any = None
 ) -> web.Response:
-    """An API-Football envelope; errors, like the provider's, come with HTTP 200."""
-    body = {
+    """An API-Football envelope around items already in JSON; errors come with HTTP 200."""
+    head = {
         "get": path,
         "parameters": dict(request.query),
         "errors": errors or [],
         "results": len(response),
         "paging": {"current": 1, "total": 1},
-        "response": response,
     }
-    return web.Response(body=orjson.dumps(body), content_type="application/json")
+    body = orjson.dumps(head)[:-1] + b',"response":[' + b",".join(response) + b"]}"
+    return web.Response(body=body, content_type="application/json")
 
 
 def _refused(request: web.Request, path: str) -> web.Response | None:
@@ -101,7 +80,7 @@ def _refused(request: web.Request, path: str) -> web.Response | None:
 
 
 async def fixtures(request: web.Request) -> web.Response:
-    """``GET /fixtures`` with ``id``, ``ids`` (A-B-C) or ``live`` (``all`` or league ids)."""
+    """``GET /fixtures`` with ``id``, ``ids`` (A-B-C), ``live`` or ``league`` (+ ``season``)."""
     refused = _refused(request, "fixtures")
     if refused is not None:
         return refused
@@ -113,15 +92,28 @@ async def fixtures(request: web.Request) -> web.Response:
     elif "ids" in query:
         wanted, problem = _ids(query["ids"].split("-"), "ids")
     elif "live" in query:
-        return envelope("fixtures", request, _live(state, now, query["live"]))
+        return _served(request, "fixtures?live", _live(state, now, query["live"]), brief=True)
+    elif "league" in query:
+        return _served(request, "fixtures?league", _league(state, now, query))
     else:
         return envelope(
             "fixtures", request, [], {"required": "At least one parameter is required."}
         )
     if problem is not None:
         return envelope("fixtures", request, [], problem)
-    found = [state.timelines[i].fixture_at(now) for i in wanted if i in state.timelines]
-    return envelope("fixtures", request, found)
+    found = [i for i in wanted if i in state.timelines]
+    route = "fixtures?id" if "id" in query else "fixtures?ids"
+    return _served(request, route, found)
+
+
+def _served(
+    request: web.Request, route: str, ids: list[str], *, brief: bool = False
+) -> web.Response:
+    state = request.app[STATE]
+    now = state.clock.now()
+    state.log.record(route, ids)
+    items = [state.timelines[i].fixture_json(now, brief=brief) for i in ids]
+    return envelope("fixtures", request, items)
 
 
 async def lineups(request: web.Request) -> web.Response:
@@ -133,12 +125,13 @@ async def lineups(request: web.Request) -> web.Response:
     wanted, problem = _ids([request.query.get("fixture", "")], "fixture")
     if problem is not None:
         return envelope("fixtures/lineups", request, [], problem)
+    state.log.record("fixtures/lineups", wanted)
     timeline = state.timelines.get(wanted[0])
     found = timeline.lineups_at(state.clock.now()) if timeline is not None else []
     team = request.query.get("team")
     if team is not None:
         found = [entry for entry in found if str(entry.get("team", {}).get("id")) == team]
-    return envelope("fixtures/lineups", request, found)
+    return envelope("fixtures/lineups", request, [orjson.dumps(entry) for entry in found])
 
 
 def _ids(values: list[str], field: str) -> tuple[list[str], dict[str, str] | None]:
@@ -151,28 +144,54 @@ def _ids(values: list[str], field: str) -> tuple[list[str], dict[str, str] | Non
     return [str(int(value)) for value in ids], None
 
 
-def _live(state: ReplayState, now: float, which: str) -> list[dict[str, Any]]:
-    """Fixtures in play at ``now``: all of them, or those of the given league ids."""
+def _live(state: ReplayState, now: float, which: str) -> list[str]:
+    """Ids of the fixtures in play at ``now``: all of them, or those of the given league ids."""
     leagues = None if which == "all" else set(which.split("-"))
     found = []
-    for timeline in state.timelines.values():
+    for fixture_id, timeline in state.timelines.items():
         if timeline.status_at(now) in NOT_IN_PLAY:
             continue
-        item = timeline.fixture_at(now)
-        if leagues is None or str(item.get("league", {}).get("id")) in leagues:
-            found.append(item)
+        if leagues is None or _league_of(timeline, now)[0] in leagues:
+            found.append(fixture_id)
     return found
+
+
+def _league(state: ReplayState, now: float, query: Any) -> list[str]:
+    """Ids of the fixtures of a league (and season): a replay is one matchday, dates aside."""
+    season = query.get("season")
+    found = []
+    for fixture_id, timeline in state.timelines.items():
+        league, of_season = _league_of(timeline, now)
+        if league == query["league"] and (season is None or of_season == season):
+            found.append(fixture_id)
+    return found
+
+
+def _league_of(timeline: Timeline, now: float) -> tuple[str, str]:
+    league = timeline.fixture_at(now).get("league") or {}
+    return str(league.get("id")), str(league.get("season"))
 
 
 class ReplayServer:
     """A running replay feed on a loopback port; ``await close()`` stops it."""
 
-    def __init__(self, runner: web.AppRunner, url: str, clock: ReplayClock) -> None:
+    def __init__(self, runner: web.AppRunner, url: str, state: ReplayState) -> None:
         """Wrap a started runner (use :func:`start_replay_server`)."""
         self._runner = runner
         self._closed = False
         self.url = url
-        self.clock = clock
+        self.state = state
+        self.clock = state.clock
+
+    @property
+    def log(self) -> RequestLog:
+        """Every request answered so far."""
+        return self.state.log
+
+    @property
+    def faults(self) -> Faults:
+        """Set ``status``, ``count`` (and ``retry_after``) to answer errors instead of data."""
+        return self.state.faults
 
     async def close(self) -> None:
         """Stop serving and release the port (a second call does nothing)."""
@@ -195,7 +214,7 @@ class ReplayServer:
 
 
 async def start_replay_server(
-    timelines: dict[str, Timeline] | Iterable[Timeline],
+    timelines: dict[str, Timeline] | Iterable[Timeline] = (),
     *,
     speed: float,
     start_offset: float,
@@ -203,11 +222,19 @@ async def start_replay_server(
     port: int = 0,
     api_key: str | None = None,
     time_fn: Callable[[], float] = time.monotonic,
+    football_data: Iterable[FootballDataReplay] = (),
+    espn: Iterable[EspnReplay] = (),
 ) -> ReplayServer:
-    """Serve timelines (by fixture id) on host:port (0 picks a free port) from now on."""
-    by_id = _by_id(timelines)
+    """Serve recordings (API-Football timelines by fixture id, football-data, ESPN) from now on."""
     clock = ReplayClock(speed=speed, start_offset=start_offset, time_fn=time_fn)
-    runner = web.AppRunner(create_app(by_id, clock, api_key), access_log=None)
+    app = create_app(
+        _by_id(timelines),
+        clock,
+        api_key,
+        football_data={m.match_id: m for m in football_data},
+        espn={m.match_id: m for m in espn},
+    )
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -216,7 +243,7 @@ async def start_replay_server(
     except BaseException:
         await runner.cleanup()
         raise
-    return ReplayServer(runner, f"http://{host}:{bound}", clock)
+    return ReplayServer(runner, f"http://{host}:{bound}", app[STATE])
 
 
 def _by_id(timelines: dict[str, Timeline] | Iterable[Timeline]) -> dict[str, Timeline]:
@@ -225,16 +252,21 @@ def _by_id(timelines: dict[str, Timeline] | Iterable[Timeline]) -> dict[str, Tim
     return {str(timeline.fixture_id): timeline for timeline in timelines}
 
 
-def load_recording(path: str | Path, *, lineups_before: float = 40.0) -> Timeline:
-    """A timeline from a recorded or scripted ``/fixtures?id=`` JSON file."""
+def read_json(path: str | Path) -> Any:
+    """A recording file's JSON; ConfigError if unreadable, FeedParseError if not JSON."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read recording {path}: {exc.strerror or exc}") from exc
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise FeedParseError(f"recording {path} is not JSON: {exc}") from exc
+
+
+def load_recording(path: str | Path, *, lineups_before: float = 40.0) -> Timeline:
+    """A timeline from a recorded or scripted ``/fixtures?id=`` JSON file."""
+    data = read_json(path)
     try:
         return Timeline(data, lineups_before=lineups_before)
     except FeedParseError as exc:

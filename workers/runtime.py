@@ -1,6 +1,7 @@
 """Wiring: open Redis and the HTTP session, build the workers, run them until told to stop.
 
-``notifier run`` runs every role in one process; ``poll``/``aggregate``/``dispatch`` run one.
+``notifier run`` runs every role in one process (the API included); ``poll``/``aggregate``/
+``dispatch``/``api`` run one.
 SIGTERM/SIGINT stop reading; in-flight work finishes within the grace period, then is cancelled.
 """
 
@@ -20,16 +21,19 @@ import aiohttp
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from notifier.api import app as api_app
 from notifier.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
 from notifier.store import open_redis
 from workers import aggregator, dispatcher
 from workers.aggregator import Aggregator
+from workers.delivery import build_channels, open_session
 from workers.dispatcher import Dispatcher, Sink
 from workers.poller import Poller
 
 log = logging.getLogger("notifier.runtime")
-ROLES = ("poll", "aggregate", "dispatch")
+WORKER_ROLES = ("poll", "aggregate", "dispatch")
+ROLES = (*WORKER_ROLES, "api")
 FEED_USER_AGENT = "match-notifier/0.1 (+https://github.com/match-notifier)"
 
 
@@ -61,7 +65,7 @@ async def open_pipeline(
     settings: Settings,
     stack: contextlib.AsyncExitStack,
     *,
-    roles: Sequence[str] = ROLES,
+    roles: Sequence[str] = WORKER_ROLES,
     sinks: Sequence[Sink] = (),
 ) -> Pipeline:
     """Connect and build the workers for ``roles``; everything closes with ``stack``."""
@@ -74,7 +78,12 @@ async def open_pipeline(
     if "aggregate" in roles:
         pipe.aggregator = Aggregator(r, settings, instance=pipe.instance)
     if "dispatch" in roles:
-        pipe.dispatcher = Dispatcher(r, settings, instance=pipe.instance, sinks=sinks)
+        deliveries = open_session(settings)
+        stack.push_async_callback(deliveries.close)
+        channels = build_channels(deliveries, settings)
+        pipe.dispatcher = Dispatcher(
+            r, settings, instance=pipe.instance, sinks=sinks, channels=channels
+        )
     return pipe
 
 
@@ -114,6 +123,8 @@ def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         tasks.append(("dispatcher", pipe.dispatcher.run(pipe.stop.is_set)))
     if pipe.poller is not None:
         tasks.append(("leases", pipe.poller.leases.keep_alive()))
+    if "api" in pipe.roles:
+        tasks.append(("api", api_app.serve(pipe.settings, pipe.r, pipe.stop)))
     for worker in _heartbeat_names(pipe):
         beat = run_heartbeat(pipe.r, worker, pipe.instance, interval_s=pipe.settings.heartbeat_s)
         tasks.append((f"heartbeat-{worker}", beat))

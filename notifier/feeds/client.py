@@ -1,42 +1,24 @@
 """HTTP access to match feeds: one fetch method that returns bytes or raises ``FeedError``.
 
-Provider quirks of *requests* (paths, auth headers) live in ``REQUESTS``; quirks of payloads live
-in each adapter. ETag / Last-Modified validators are sent back, so an unchanged feed costs a 304.
+Provider quirks of *requests* live in :mod:`notifier.feeds.requests` (paths) and here (auth
+headers); quirks of payloads live in each adapter. ETag / Last-Modified validators are sent
+back, so an unchanged feed costs a 304.
 """
 
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
 
 from notifier.errors import FeedError
+from notifier.feeds.requests import Request, match_request
 from notifier.settings import ProviderSettings
 
+__all__ = ["FeedClient", "Request", "auth_headers", "match_request", "retry_after"]
+
 MAX_BODY = 8 * 1024 * 1024  # a fixture with every event and lineup is ~130 KB
-
-
-@dataclass(frozen=True)
-class Request:
-    """One GET against a provider: path and query."""
-
-    path: str
-    params: tuple[tuple[str, str], ...] = ()
-
-
-def match_request(provider: str, match_id: str, league: str | None = None) -> Request:
-    """The request that returns one match in full (events, lineups where the provider has them)."""
-    if provider == "api-football":
-        return Request("/fixtures", (("id", match_id),))
-    if provider == "football-data":
-        return Request(f"/v4/matches/{match_id}")
-    if provider == "espn":
-        return Request(
-            f"/apis/site/v2/sports/soccer/{league or 'all'}/summary", (("event", match_id),)
-        )
-    raise ValueError(f"unknown provider {provider!r}")
 
 
 def auth_headers(provider: str, settings: ProviderSettings) -> dict[str, str]:
@@ -66,6 +48,18 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - now).total_seconds(), 0.0)
+
+
+async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a body: ``read(n)`` returns what has arrived so far, not n bytes,
+    so a body bigger than one network read (a bulk answer) would otherwise come back cut."""
+    buf = bytearray()
+    while len(buf) < limit:
+        chunk = await stream.read(limit - len(buf))
+        if not chunk:
+            break
+        buf += chunk
+    return bytes(buf)
 
 
 class FeedClient:
@@ -101,7 +95,7 @@ class FeedClient:
     ) -> bytes:
         if resp.status == 304 and cached is not None:
             return cached[1]
-        body = await resp.content.read(MAX_BODY + 1)
+        body = await read_at_most(resp.content, MAX_BODY + 1)
         if len(body) > MAX_BODY:
             raise FeedError(f"{self.provider}: body over {MAX_BODY} bytes", status=resp.status)
         if resp.status != 200:

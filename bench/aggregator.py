@@ -1,0 +1,145 @@
+"""Aggregator throughput against the bare redis-py XREADGROUP+XACK loop, same server and batch.
+
+The same entries (every event the poller publishes for ``MATCHES`` replayed matches, each match
+the second leg of a tie) are read twice from the same streams: first by the bare loop, which
+only reads and acks, then — the group reset to the start — by the real aggregator, which
+decodes, folds through the tie engine, commits state, alerts, seen-marks and acks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from bench.common import Report, Result, clone_events, match_events, private_server, timelines
+from notifier import keys, streams
+from notifier.events import Event
+from notifier.settings import Settings
+from notifier.store import connect
+from notifier.tie import TieSpec, parse_first_leg
+from notifier.watch import save_tie
+from workers.aggregator import Aggregator
+from workers.poller import event_fields
+
+MATCHES = 1000
+PARTITIONS = 12
+TARGET = 0.3
+BARE_RUNS = 3
+
+
+def bench_settings(partitions: int = PARTITIONS) -> Settings:
+    """Default settings (batch 100) over ``partitions`` partitions."""
+    base = Settings.load(None)
+    return base.model_copy(
+        update={"streams": base.streams.model_copy(update={"partitions": partitions})}
+    )
+
+
+def workload(matches: int = MATCHES) -> list[Event]:
+    """Every event of ``matches`` replayed matches, each the second leg of its own tie."""
+    per_recording = [match_events(t) for t in timelines(3)]
+    out: list[Event] = []
+    for i in range(matches):
+        events = clone_events(per_recording[i % len(per_recording)], str(8_000_000 + i))
+        tie = f"bench-tie-{i}"
+        out += [e.model_copy(update={"tie": tie}) for e in events]
+    return out
+
+
+def tie_of(event: Event) -> TieSpec:
+    """The tie a workload event's match is the second leg of (first leg won 2-1 by its away)."""
+    assert event.tie is not None
+    first = parse_first_leg(f"{event.away} 2-1 {event.home}")
+    return TieSpec(id=event.tie, first_leg=first, second_leg=event.match)
+
+
+async def load(r: aioredis.Redis, events: Sequence[Event], settings: Settings) -> int:
+    """Publish the workload into the event streams (and the ties), pipelined."""
+    n = settings.streams.partitions
+    ties = {e.tie: e for e in events if e.tie}
+    for tie_id, e in ties.items():
+        await save_tie(r, tie_of(e), keys.partition_of(tie_id, n))
+    for start in range(0, len(events), 1000):
+        async with r.pipeline(transaction=False) as pipe:
+            for e in events[start : start + 1000]:
+                p = keys.partition_of(e.tie or e.match, n)
+                pipe.xadd(keys.events(p), event_fields(e), maxlen=settings.streams.maxlen)
+            await pipe.execute()
+    return len(events)
+
+
+async def reset_group(r: aioredis.Redis, settings: Settings) -> None:
+    """The aggregator group back at the start of every event stream."""
+    for p in range(settings.streams.partitions):
+        await r.xgroup_destroy(keys.events(p), keys.GROUP_AGGREGATOR)
+        await streams.ensure_group(r, keys.events(p), keys.GROUP_AGGREGATOR)
+
+
+async def bare_loop(r: aioredis.Redis, settings: Settings, total: int) -> float:
+    """Entries/s of XREADGROUP (all partitions, COUNT batch) + XACK, until all are read."""
+    names = {keys.events(p): ">" for p in range(settings.streams.partitions)}
+    for name in names:
+        await streams.ensure_group(r, name, keys.GROUP_AGGREGATOR)
+    done = 0
+    started = time.perf_counter()
+    for _ in range(total):  # bounded: at least one entry per round until drained
+        reply = await r.xreadgroup(
+            keys.GROUP_AGGREGATOR, "bare", names, count=settings.streams.batch
+        )
+        if not reply:
+            break
+        for stream, rows in reply:
+            await r.xack(stream, keys.GROUP_AGGREGATOR, *[i for i, _ in rows])
+            done += len(rows)
+    elapsed = time.perf_counter() - started
+    assert done == total, f"bare loop read {done} of {total}"
+    return total / elapsed
+
+
+async def aggregator_rate(r: aioredis.Redis, settings: Settings, total: int) -> float:
+    """Events/s through one aggregator in burst mode, until all are folded."""
+    agg = Aggregator(r, settings, instance="bench")
+    started = time.perf_counter()
+    done = await agg.drain(max_rounds=total + 100)
+    elapsed = time.perf_counter() - started
+    await agg.leases.release_all()
+    assert done >= total, f"aggregator folded {done} of {total}"
+    return total / elapsed
+
+
+async def measure(events: Sequence[Event]) -> tuple[float, float, int, int]:
+    """(aggregator events/s, bare entries/s, events, alerts) on a fresh private server."""
+    settings = bench_settings()
+    async with private_server("aggregator") as server:
+        r = connect(server.url)
+        try:
+            total = await load(r, events, settings)
+            runs = []
+            for _ in range(BARE_RUNS):  # short and noisy: the median of a few
+                runs.append(await bare_loop(r, settings, total))
+                await reset_group(r, settings)
+            bare = sorted(runs)[len(runs) // 2]
+            rate = await aggregator_rate(r, settings, total)
+            alerts = sum([await r.xlen(keys.alerts(p)) for p in range(settings.streams.partitions)])
+        finally:
+            await r.aclose()
+    return rate, bare, total, alerts
+
+
+async def run(report: Report) -> None:
+    """Measure and report aggregator throughput and its ratio to the bare loop."""
+    events = workload()
+    rate, bare, total, alerts = await measure(events)
+    ratio = rate / bare
+    report.add(
+        Result(
+            "aggregator_throughput_1node",
+            rate,
+            "events/s",
+            f"ratio {ratio:.2f} of bare XREADGROUP+XACK at {bare:,.0f} entries/s, batch 100;"
+            f" target >= {TARGET}",
+            {"bare": bare, "ratio": ratio, "events": total, "alerts": alerts},
+        )
+    )

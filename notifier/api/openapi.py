@@ -1,0 +1,200 @@
+"""The OpenAPI 3.1 document of the API, served at ``/openapi.json``.
+
+Schemas come from the same pydantic models that validate requests and shape answers. Modules
+that add routes through ``notifier.api.app.SETUPS`` may describe them in :data:`EXTRA_PATHS`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from notifier import __version__
+from notifier.alerts import Alert
+from notifier.api.problems import PROBLEM
+from notifier.api.schemas import Problem, SubscriptionCreated, SubscriptionList, SubscriptionView
+from notifier.subscriptions import SubscriptionPatch, SubscriptionSpec
+
+EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+REF = "#/components/schemas/{model}"
+MODELS: list[type[BaseModel]] = [SubscriptionSpec, SubscriptionPatch]
+OUT_MODELS: list[type[BaseModel]] = [
+    SubscriptionView,
+    SubscriptionCreated,
+    SubscriptionList,
+    Problem,
+    Alert,
+]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed request",
+        401: "No token, or a wrong one",
+        403: "Not allowed (quota reached)",
+        404: "No such subscription (or not yours)",
+        409: "Changed meanwhile: try again",
+        413: "Body too large",
+        415: "Body is not JSON",
+        422: "A field is invalid: `errors` names it",
+    }
+    return {
+        str(s): {"description": text[s], "content": {PROBLEM: {"schema": _ref("Problem")}}}
+        for s in statuses
+    }
+
+
+def _json_body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+SUB_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^sub_[0-9a-f]{20}$"},
+}
+
+
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _paths() -> dict[str, Any]:
+    subs = "/v1/subscriptions"
+    return {
+        subs: {
+            "post": {
+                "summary": "Create a subscription; the answer shows its secret, once",
+                "operationId": "createSubscription",
+                "requestBody": _json_body("SubscriptionSpec"),
+                "responses": {
+                    "201": _ok("Created", _ref("SubscriptionCreated")),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
+            },
+            "get": {
+                "summary": "The caller's subscriptions",
+                "operationId": "listSubscriptions",
+                "responses": {"200": _ok("OK", _ref("SubscriptionList")), **_problems(401)},
+            },
+        },
+        subs + "/{id}": {
+            "parameters": [SUB_ID],
+            "get": {
+                "summary": "One subscription",
+                "operationId": "getSubscription",
+                "responses": {"200": _ok("OK", _ref("SubscriptionView")), **_problems(401, 404)},
+            },
+            "patch": {
+                "summary": "Change the fields given; rotate_secret makes a new webhook secret",
+                "operationId": "updateSubscription",
+                "requestBody": _json_body("SubscriptionPatch"),
+                "responses": {
+                    "200": _ok(
+                        "Updated (with the secret when one was set or rotated)",
+                        {"anyOf": [_ref("SubscriptionCreated"), _ref("SubscriptionView")]},
+                    ),
+                    **_problems(400, 401, 404, 409, 413, 415, 422),
+                },
+            },
+            "delete": {
+                "summary": "Delete a subscription",
+                "operationId": "deleteSubscription",
+                "responses": {"204": {"description": "Deleted"}, **_problems(401, 404)},
+            },
+        },
+        "/v1/stream": {"get": _stream_op()},
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "responses": {"200": _ok("OK", {"type": "object"}), **_problems(401)},
+            }
+        },
+    }
+
+
+def _stream_op() -> dict[str, Any]:
+    return {
+        "summary": "Alerts as Server-Sent Events (event: alert, data: an Alert, id: position)",
+        "operationId": "streamAlerts",
+        "parameters": [
+            _query("team", "Teams to follow (repeat or comma-separate)"),
+            _query("match", "Match keys to follow"),
+            _query("tie", "Tie ids to follow"),
+            _query("competition", "Competitions to follow"),
+            _query("kinds", "Alert kinds wanted (default: all)"),
+            _query("last_event_id", "Resume after this event id (as Last-Event-ID)"),
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "An endless event stream; each event's data is an Alert",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **_problems(401, 422),
+        },
+    }
+
+
+@functools.cache
+def _schemas() -> dict[str, Any]:
+    pairs = [(m, "validation") for m in MODELS] + [(m, "serialization") for m in OUT_MODELS]
+    _, top = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
+    return dict(top.get("$defs", {}))
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "match-notifier",
+            "version": __version__,
+            "description": "Subscriptions to live football alerts, and the alert stream.",
+        },
+        "paths": {**_paths(), **EXTRA_PATHS},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "nf_token"},
+            },
+        },
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+    }
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """``GET /openapi.json``."""
+    return web.Response(body=orjson.dumps(document()), content_type="application/json")
+
+
+def setup_openapi(app: web.Application) -> None:
+    """Add ``/openapi.json``."""
+    app.router.add_get("/openapi.json", openapi, allow_head=False)

@@ -1,0 +1,122 @@
+"""Errors as problem details (RFC 9457, ``application/problem+json``), and request bodies read
+within bounds and validated into models, a 422 naming the field that is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, ValidationError
+
+from notifier.subscriptions import FieldError
+
+log = logging.getLogger("notifier.api")
+PROBLEM = "application/problem+json"
+JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+M = TypeVar("M", bound=BaseModel)
+
+
+class ProblemError(Exception):
+    """An error answered as problem details: status, a detail sentence, extra members."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or HTTPStatus(status).phrase)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
+    """A problem-details response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase}
+    body["status"] = status
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type=PROBLEM, headers=headers
+    )
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """pydantic's errors as ``{"field": "a.b", "message": ...}``, naming the field at fault."""
+    out = []
+    for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):
+            out.append({"field": cause.field, "message": cause.message})
+            continue
+        loc = ".".join(str(part) for part in err["loc"]) or "body"
+        out.append({"field": loc, "message": err["msg"]})
+    return out
+
+
+def unprocessable(errors: Sequence[dict[str, str]]) -> ProblemError:
+    """A 422 for the given field errors (the first one in ``detail``)."""
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return ProblemError(422, f"{first['field']}: {first['message']}", errors=list(errors))
+
+
+async def read_model(request: web.Request, model: type[M], max_bytes: int) -> M:
+    """The JSON body as ``model``: 415 if not JSON, 413 if too large, 400 if unreadable, 422."""
+    if request.content_type not in JSON_TYPES:
+        raise ProblemError(415, "send the body as application/json")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ProblemError(413, f"the body may be at most {max_bytes} bytes")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ProblemError(413, f"the body may be at most {max_bytes} bytes") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ProblemError(400, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise unprocessable([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise unprocessable(field_errors(exc)) from None
+    except FieldError as exc:
+        raise unprocessable([{"field": exc.field, "message": exc.message}]) from None
+
+
+@web.middleware
+async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error (ours, aiohttp's, unexpected ones) as problem details."""
+    try:
+        return await handler(request)
+    except ProblemError as exc:
+        return problem(exc.status, exc.detail, headers=exc.headers, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            return problem(413, "the request body is too large")
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+        text = exc.text or ""
+        detail = None if text.startswith(f"{exc.status}:") else text[:300]
+        return problem(exc.status, detail, headers=headers)
+    except Exception:
+        log.exception("api_error", extra={"path": request.path, "method": request.method})
+        return problem(500, "internal error")

@@ -1,0 +1,15 @@
+"""Typed application state of the API (``web.AppKey``), set by the app factory."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from notifier.api.hub import StreamHub
+from notifier.settings import Settings
+from notifier.subscription_store import SubscriptionStore
+
+REDIS = web.AppKey("redis", aioredis.Redis)
+SETTINGS = web.AppKey("settings", Settings)
+SUBSCRIPTIONS = web.AppKey("subscriptions", SubscriptionStore)
+HUB = web.AppKey("hub", StreamHub)

@@ -1,0 +1,157 @@
+"""``GET /v1/stream``: alerts as Server-Sent Events, filtered by team, match, tie, competition
+and kind; resumable from ``Last-Event-ID`` (or ``?last_event_id=``) with no gap; a comment line
+every ``api.sse_heartbeat_s`` keeps proxies from closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from notifier.alerts import ALERT_KINDS
+from notifier.api.hub import Client, Filter, StreamHub, parse_position
+from notifier.api.problems import ProblemError, unprocessable
+from notifier.api.state import HUB, SETTINGS
+from notifier.subscriptions import fold
+
+READY_TIMEOUT_S = 5.0
+HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",  # nginx: pass events through at once
+}
+
+
+def _values(query: MultiMapping[str], name: str) -> list[str]:
+    out = []
+    for raw in query.getall(name, []):
+        out += [v.strip() for v in raw.split(",") if v.strip()]
+    return out
+
+
+def parse_filter(query: MultiMapping[str]) -> Filter:
+    """The filter of ``?team=&match=&tie=&competition=&kinds=`` (repeatable or comma-separated)."""
+    kinds = _values(query, "kinds") + _values(query, "kind")
+    unknown = sorted(set(kinds) - set(ALERT_KINDS))
+    if unknown:
+        raise unprocessable([{"field": "kinds", "message": f"unknown alert kind {unknown[0]!r}"}])
+    return Filter(
+        teams=frozenset(fold(t) for t in _values(query, "team")),
+        matches=frozenset(_values(query, "match")),
+        ties=frozenset(_values(query, "tie")),
+        competitions=frozenset(fold(c) for c in _values(query, "competition")),
+        kinds=frozenset(kinds),
+    )
+
+
+def _since(request: web.Request, partitions: int) -> list[str] | None:
+    last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+    if not last:
+        return None
+    try:
+        return parse_position(last, partitions)
+    except ValueError as exc:
+        raise unprocessable([{"field": "last_event_id", "message": str(exc)}]) from None
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Stream alerts until the client leaves (or falls too far behind and is dropped)."""
+    hub = request.app[HUB]
+    settings = request.app[SETTINGS].api
+    flt = parse_filter(request.query)
+    since = _since(request, hub.partitions)
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await hub.ready.wait()
+    except TimeoutError:
+        raise ProblemError(503, "the alert stream is not readable yet") from None
+    client = hub.subscribe(flt)
+    resp = web.StreamResponse(headers=HEADERS)
+    try:
+        await resp.prepare(request)
+        await resp.write(b"retry: 2000\n: connected\n\n")
+        if since is not None and await _replay(resp, hub, client, since, settings.sse_backlog_max):
+            return resp  # more than a backlog's worth: the client resumes from here
+        await _live(resp, client, settings.sse_heartbeat_s)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.unsubscribe(client)
+    return resp
+
+
+async def _replay(
+    resp: web.StreamResponse, hub: StreamHub, client: Client, since: list[str], limit: int
+) -> bool:
+    """Send the missed entries; True if the backlog limit cut them short."""
+    sent = 0
+    async for data in hub.backlog(client, since, max(limit, 1)):
+        await resp.write(data)
+        sent += 1
+    return sent >= max(limit, 1)
+
+
+async def _live(resp: web.StreamResponse, client: Client, heartbeat_s: float) -> None:
+    while True:
+        try:
+            async with asyncio.timeout(heartbeat_s):
+                data = await client.queue.get()
+        except TimeoutError:
+            await resp.write(b": keep-alive\n\n")
+            continue
+        chunks, end = _batch(client, data)
+        if chunks:
+            await resp.write(b"".join(chunks))
+        if end:
+            return
+
+
+def _batch(client: Client, first: bytes | None) -> tuple[list[bytes], bool]:
+    """The frame just taken and every one already queued; whether the stream ends after them."""
+    chunks: list[bytes] = []
+    data = first
+    while True:
+        if data is None:
+            return chunks, True
+        chunks.append(data)
+        try:
+            data = client.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return chunks, False
+
+
+async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    task = asyncio.create_task(hub.run(), name="sse-hub")
+    yield
+    hub.close()  # the readers stop within a block
+    await asyncio.wait({task}, timeout=hub.block_ms / 1000 + 1.0)
+    await cancel(task)
+
+
+async def cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a task and wait for it to end.
+
+    Cancelled again until it does: on Python 3.11 a cancel that lands while redis-py is in
+    ``asyncio.wait_for`` (writing a command) can be swallowed.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
+async def _close_clients(app: web.Application) -> None:
+    app[HUB].close()
+
+
+def setup_stream(app: web.Application) -> None:
+    """Add ``/v1/stream`` and the shared reader (started and stopped with the app)."""
+    app.router.add_get("/v1/stream", stream, allow_head=False)
+    app.cleanup_ctx.append(_hub_ctx)
+    app.on_shutdown.append(_close_clients)

@@ -1,0 +1,44 @@
+"""Subscribe-time SSRF checks of a target URL: scheme, literal address, and what the name
+resolves to now. Deliveries check again at connect time (``notifier.net``), so a name that
+later resolves elsewhere (DNS rebinding) is refused then too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+
+from yarl import URL
+
+from notifier.net import AddressPolicy, check_target_url, parse_ip_literal
+from notifier.settings import DeliverySettings
+from notifier.subscriptions import FieldError, SubscriptionSpec, absolute_url
+
+
+async def check_target(spec: SubscriptionSpec, settings: DeliverySettings) -> None:
+    """Refuse (FieldError on ``url``) a target that deliveries would not be allowed to reach."""
+    url = absolute_url(spec)
+    if url is None:
+        return  # a path under the channel's configured base URL
+    policy = AddressPolicy.of(settings.allow_networks)
+    try:
+        check_target_url(url, allow_http=settings.allow_http, allow_networks=policy)
+    except ValueError as exc:
+        raise FieldError("url", str(exc)) from None
+    host = URL(url).raw_host or ""
+    if parse_ip_literal(host) is None:
+        await _check_name(host, policy, settings.resolve_timeout_s)
+
+
+async def _check_name(host: str, policy: AddressPolicy, timeout_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout_s):
+            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError):
+        raise FieldError("url", f"host {host!r} does not resolve") from None
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    refused = sorted(str(ip) for ip in addresses if not policy.allows(ip))
+    if refused:
+        raise FieldError("url", f"host {host!r} resolves to a non-public address ({refused[0]})")

@@ -1,0 +1,148 @@
+"""Prometheus metrics of every stage: what the workers count, and gauges read off Redis.
+
+Counters and histograms live in the process that does the work (``notifier run`` or one worker);
+the API serves them at ``/metrics`` together with gauges it refreshes from Redis at each scrape
+(consumer lag and pending per group, dead-letter sizes), which are the same whichever process
+reads them. A worker running alone exposes its own counters on ``metrics_port``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    start_http_server,
+)
+
+from notifier import keys, streams
+from notifier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+DLQ_STAGES = ("feed", "aggregator", "dispatcher", "delivery")
+GROUPS = ((keys.GROUP_AGGREGATOR, keys.events), (keys.GROUP_DISPATCHER, keys.alerts))
+# Seconds: from a few milliseconds in-process to a poll interval and a retry schedule.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: noise
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
+
+POLLS = Counter(
+    "notifier_polls_total", "Feed polls, by provider and outcome", ["provider", "outcome"]
+)
+POLL_SECONDS = Histogram(
+    "notifier_poll_duration_seconds", "Time of one poll (fetch, parse, commit)", ["provider"]
+)
+EVENTS = Counter("notifier_events_total", "Events published, by type", ["type"])
+ALERTS = Counter("notifier_alerts_total", "Alerts emitted, by kind", ["kind"])
+DELIVERIES = Counter(
+    "notifier_deliveries_total", "Delivery attempts, by channel and outcome", ["channel", "outcome"]
+)
+RETRIES = Counter("notifier_delivery_retries_total", "Deliveries scheduled again", ["channel"])
+DEAD_LETTERS = Counter("notifier_dead_letters_total", "Entries dead-lettered", ["stage"])
+FEED_TO_EVENT = Histogram(
+    "notifier_feed_to_event_seconds",
+    "From the feed's time of a change (or its poll) to the event's publication",
+    buckets=LATENCY_BUCKETS,
+)
+EVENT_TO_ALERT = Histogram(
+    "notifier_event_to_alert_seconds",
+    "From an event's detection to its alert's emission",
+    buckets=LATENCY_BUCKETS,
+)
+ALERT_TO_DELIVERY = Histogram(
+    "notifier_alert_to_delivery_seconds",
+    "From an alert's emission to its delivery, by channel",
+    ["channel"],
+    buckets=LATENCY_BUCKETS,
+)
+LAG = Gauge("notifier_consumer_lag", "Entries not yet read by a consumer group", ["group"])
+PENDING = Gauge("notifier_consumer_pending", "Entries read but not acked, by group", ["group"])
+DLQ_SIZE = Gauge("notifier_dlq_entries", "Entries in a dead-letter stream", ["stage"])
+
+
+def _seconds(since: datetime, now: datetime | None = None) -> float:
+    return max(0.0, ((now or datetime.now(UTC)) - since).total_seconds())
+
+
+def polled(provider: str, outcome: str, seconds: float) -> None:
+    """Count one poll of ``provider``: ok, error, parse_error, anomaly, lease_lost."""
+    POLLS.labels(provider, outcome).inc()
+    POLL_SECONDS.labels(provider).observe(seconds)
+
+
+def published(types: Iterable[str], occurred: Iterable[datetime], now: datetime) -> None:
+    """Count published events and observe feed→event latency of each."""
+    for kind in types:
+        EVENTS.labels(kind).inc()
+    for at in occurred:
+        FEED_TO_EVENT.observe(_seconds(at, now))
+
+
+def emitted(kind: str, detected_at: datetime, emitted_at: datetime) -> None:
+    """Count one alert and observe event→alert latency."""
+    ALERTS.labels(kind).inc()
+    EVENT_TO_ALERT.observe(_seconds(detected_at, emitted_at))
+
+
+def delivered(
+    channel: str, outcome: str, emitted_at: datetime | None = None, now: datetime | None = None
+) -> None:
+    """Count one delivery attempt (delivered, failed, dead, skipped); time it when delivered."""
+    DELIVERIES.labels(channel, outcome).inc()
+    if emitted_at is not None and outcome == "delivered":
+        ALERT_TO_DELIVERY.labels(channel).observe(_seconds(emitted_at, now))
+
+
+def retried(channel: str) -> None:
+    """Count one delivery scheduled for another try."""
+    RETRIES.labels(channel).inc()
+
+
+def dead_lettered(stage: str) -> None:
+    """Count one entry parked in a dead-letter stream."""
+    DEAD_LETTERS.labels(stage).inc()
+
+
+async def refresh(r: aioredis.Redis, settings: Settings) -> None:
+    """Read lag, pending and dead-letter sizes off Redis into the gauges."""
+    for group, stream_of in GROUPS:
+        waiting = pending = 0
+        for p in range(settings.streams.partitions):
+            w, n = await streams.lag(r, stream_of(p), group)
+            waiting, pending = waiting + w, pending + n
+        LAG.labels(group).set(waiting)
+        PENDING.labels(group).set(pending)
+    for stage in DLQ_STAGES:
+        DLQ_SIZE.labels(stage).set(int(await r.xlen(keys.dlq(stage))))
+
+
+def exposition(registry: CollectorRegistry = REGISTRY) -> bytes:
+    """The registry in the Prometheus text format."""
+    return generate_latest(registry)
+
+
+_served: set[int] = set()
+_lock = threading.Lock()
+
+
+def serve(port: int, host: str = "0.0.0.0") -> bool:
+    """Expose this process's metrics on ``host:port`` (a daemon thread); once per port."""
+    with _lock:
+        if port in _served:
+            return False
+        start_http_server(port, addr=host)
+        _served.add(port)
+    log.info("metrics_serving", extra={"port": port})
+    return True

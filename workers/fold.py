@@ -1,0 +1,162 @@
+"""Folding a batch of events of one partition: cached states, one round trip to load what is
+missing, the pure fold in order, one fenced Lua commit for the whole batch.
+
+The state cache is sound because the partition lease makes this replica the only writer of
+its partition's match states: the cache of a partition is dropped whenever its lease is taken,
+given up or lost, and a match's entry whenever Redis disagrees (an event already seen there).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis.asyncio as aioredis
+
+from notifier import keys
+from notifier.alerts import Alert
+from notifier.engine import MatchState, apply, start
+from notifier.events import Event
+from notifier.scripts import FoldCommit
+from notifier.settings import Settings
+from notifier.store import translate_errors
+from notifier.watch import load_tie
+
+CACHE_LIMIT = 20_000  # match states kept per aggregator (a few KB each)
+
+
+class StateCache:
+    """Match states by (partition, match), least recently used dropped past ``limit``."""
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        self.limit = limit
+        self._states: OrderedDict[tuple[int, str], MatchState] = OrderedDict()
+
+    def get(self, p: int, match: str) -> MatchState | None:
+        """The cached state, or None."""
+        state = self._states.get((p, match))
+        if state is not None:
+            self._states.move_to_end((p, match))
+        return state
+
+    def put(self, p: int, match: str, state: MatchState) -> None:
+        """Remember the state as committed."""
+        self._states[(p, match)] = state
+        self._states.move_to_end((p, match))
+        while len(self._states) > self.limit:
+            self._states.popitem(last=False)
+
+    def drop(self, p: int, match: str) -> None:
+        """Forget one match."""
+        self._states.pop((p, match), None)
+
+    def drop_partition(self, p: int) -> None:
+        """Forget every match of a partition."""
+        for key in [k for k in self._states if k[0] == p]:
+            del self._states[key]
+
+
+@dataclass
+class Folded:
+    """The outcome of folding a batch in memory: what to commit, what is left for one by one."""
+
+    commits: list[FoldCommit] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    alerts: list[list[Alert]] = field(default_factory=list)
+    states: dict[str, MatchState] = field(default_factory=dict)
+    failed_at: int | None = None  # index of the first event that could not be folded
+
+
+def alert_fields(alert: Alert) -> dict[str, str]:
+    """A stream entry for an alert: routing fields and the pydantic-JSON body."""
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "match": alert.match,
+        "tie": alert.tie or "",
+        "home": alert.home,
+        "away": alert.away,
+        "body": alert.model_dump_json(),
+    }
+
+
+class BatchFolder:
+    """Loads the states a batch needs (cache first) and folds its events in order."""
+
+    def __init__(
+        self, r: aioredis.Redis, settings: Settings, cache: StateCache, worker: str
+    ) -> None:
+        self.r = r
+        self.settings = settings
+        self.cache = cache
+        self.worker = worker
+
+    async def prepare(
+        self, p: int, events: Sequence[Event]
+    ) -> tuple[set[str], dict[str, MatchState]]:
+        """Ids already folded (seen-marks) and the state of every match of the batch."""
+        states: dict[str, MatchState] = {}
+        missing: list[Event] = []
+        for e in events:
+            cached = self.cache.get(p, e.match) if e.match not in states else None
+            if cached is not None:
+                states[e.match] = cached
+            elif e.match not in states and e.match not in {m.match for m in missing}:
+                missing.append(e)
+        with translate_errors("fold: load"):
+            # MGETs (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
+            # of one partition share its slot.
+            marks = await self.r.mget([keys.seen(p, self.worker, e.id) for e in events])
+            raws = (
+                await self.r.mget([keys.match_state(p, e.match) for e in missing])
+                if missing
+                else []
+            )
+            for e, raw in zip(missing, raws, strict=True):
+                states[e.match] = await self._initial(p, e, raw)
+        seen = {e.id for e, hit in zip(events, marks, strict=True) if hit is not None}
+        return seen, states
+
+    async def _initial(self, p: int, event: Event, raw: bytes | str | None) -> MatchState:
+        if raw:
+            return MatchState.model_validate_json(raw)
+        tie = await load_tie(self.r, event.tie, p) if event.tie else None
+        return start(event, tie, self.settings.aliases)
+
+    def fold(
+        self,
+        p: int,
+        batch: Sequence[tuple[str, Event]],
+        seen: set[str],
+        states: dict[str, MatchState],
+        now: Callable[[], datetime],
+        *,
+        strict: bool,
+    ) -> Folded:
+        """Fold the events in order; stop at the first that raises (re-raised if ``strict``)."""
+        out = Folded(states=states)
+        for i, (entry_id, event) in enumerate(batch):
+            state_key = keys.match_state(p, event.match)
+            seen_key = keys.seen(p, self.worker, event.id)
+            if event.id in seen:
+                out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
+                out.events.append(event)
+                out.alerts.append([])
+                continue
+            try:
+                new, alerts = apply(states[event.match], event, now())
+            except Exception:
+                if strict:
+                    raise
+                out.failed_at = i
+                break
+            states[event.match] = new
+            fields = [alert_fields(a) for a in alerts]
+            out.commits.append(
+                FoldCommit(entry_id, state_key, seen_key, new.model_dump_json(), fields)
+            )
+            out.events.append(event)
+            out.alerts.append(alerts)
+        return out
