@@ -105,15 +105,19 @@ def _blank(cur: MatchSnapshot) -> MatchSnapshot:
     )
 
 
+def went_back(prev: MatchStatus, cur: MatchStatus) -> bool:
+    """Whether a phase went backwards: a feed glitch, not news (resuming play and a
+    postponement are news)."""
+    return (
+        STATUS_ORDER[cur] < STATUS_ORDER[prev]
+        and MatchStatus.SUSPENDED not in (prev, cur)
+        and cur != MatchStatus.POSTPONED
+    )
+
+
 def _phase_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[_Item]:
-    if cur.status == prev.status:
+    if cur.status == prev.status or went_back(prev.status, cur.status):
         return []
-    if (
-        STATUS_ORDER[cur.status] < STATUS_ORDER[prev.status]
-        and MatchStatus.SUSPENDED not in (prev.status, cur.status)
-        and cur.status != MatchStatus.POSTPONED
-    ):
-        return []  # a phase going backwards is a feed glitch, not news (resuming play is news)
     pos = _PHASE_POSITION.get(cur.status, _END)
     if cur.status == MatchStatus.SUSPENDED:
         pos = (cur.minute or 0, 999)

@@ -1,6 +1,9 @@
 """Screening a poll before its diff: what to believe of a snapshot that contradicts the last. Pure.
 
 * A status back from full-time, or teams that change: the snapshot is rejected (parked).
+* A status back at an earlier phase (2H, then 1H): a glitch. The snapshot is taken with the last
+  status kept, and reported; storing the earlier phase would make the next poll's return to the
+  right one look like news (a second "second half under way").
 * A score that goes down with a VAR decision (a new cancelled goal of that side): accepted.
 * A score that goes down without one is more likely a provider glitch (1-0, 0-0, 1-0 again in
   the next poll) than a cancellation and a new goal. It is *held*: the snapshot is taken with
@@ -14,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from notifier.diff import anomalies
+from notifier.diff import anomalies, went_back
 from notifier.models import Frozen, Incident, MatchSnapshot, Score, Side
 
 SIDES: tuple[Side, Side] = ("home", "away")
@@ -56,18 +59,23 @@ def screen(
         return Verdict(cur)
     if problems := anomalies(prev, cur):
         return Verdict(None, "; ".join(problems))
+    flap = None
+    if went_back(prev.status, cur.status):
+        flap = f"status went back from {prev.status} to {cur.status}: {prev.status} kept"
+        cur = cur.model_copy(update={"status": prev.status})
     if not dropped(prev, cur) or _var_backed(prev, cur):
-        return Verdict(cur)
+        return Verdict(cur, flap)
     seen = 1
     if pending is not None and pending.score == cur.score and now - pending.since < PENDING_STALE:
         seen = pending.polls + 1
     if seen >= polls:
-        return Verdict(cur)
+        return Verdict(cur, flap)
     held = cur.model_copy(update={"score": prev.score, "goals": prev.goals})
     reason = (
         f"score went down from {_text(prev.score)} to {_text(cur.score)} without a VAR "
         f"decision: held until {polls} polls in a row show it"
     )
+    reason = f"{flap}; {reason}" if flap else reason
     since = pending.since if seen > 1 and pending is not None else now
     return Verdict(held, reason, PendingDrop(score=cur.score, polls=seen, since=since))
 

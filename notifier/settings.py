@@ -10,7 +10,15 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, NonNegativeFloat, SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -113,6 +121,21 @@ class Providers(BaseModel):
         default_factory=FootballDataSettings, alias="football-data"
     )
     espn: EspnSettings = Field(default_factory=EspnSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_spellings(cls, data: Any) -> Any:
+        """One provider under both spellings (``api-football`` from the TOML file, ``api_football``
+        from the environment): merged, the environment winning, as it does for other settings."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name in PROVIDER_NAMES:
+            under = name.replace("-", "_")
+            toml, env = out.get(name), out.get(under)
+            if name != under and isinstance(toml, dict) and isinstance(env, dict):
+                out[under] = {**out.pop(name), **env}
+        return out
 
     def get(self, name: str) -> ProviderSettings:
         """Settings of a provider by its name (``api-football``); KeyError naming the known ones."""

@@ -2,9 +2,9 @@
 
 State update, alert XADD, the event's seen-mark and its XACK happen in one fenced Lua commit,
 keyed by the event id, so a redelivered or re-published event changes nothing twice. A batch
-read from one partition is folded in memory (states cached while the partition lease is ours,
-:mod:`workers.fold`) and committed by one Lua call; a redelivered entry, or one whose fold
-raised, is handled on its own so it can be retried and dead-lettered.
+read from one partition is folded in memory (:mod:`workers.fold`) and committed by one Lua call;
+a redelivered entry, or one whose fold raised, is handled on its own so it can be retried and
+dead-lettered.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ class Aggregator(PartitionConsumer):
         super().__init__(r, settings, instance=instance)
         self.now = now
         self.cache = StateCache()
-        self._stale: set[str] = set()  # matches whose cached state Redis contradicted
         self.folder = BatchFolder(r, settings, self.cache, self.worker)
 
     def stream(self, p: int) -> str:
@@ -69,7 +68,6 @@ class Aggregator(PartitionConsumer):
 
     async def fold(self, p: int, batch: Batch, lease: str, *, strict: bool) -> Batch:
         """Fold and commit a batch; what is left to handle one by one (from a failing event)."""
-        self._stale.clear()
         decoded = await self._decode(p, batch)
         if not decoded:
             return []
@@ -80,10 +78,8 @@ class Aggregator(PartitionConsumer):
             chunk = slice(start, start + COMMIT_CHUNK)
             if not await self._commit(p, lease, folded, chunk):
                 return []
-        for match, state in folded.states.items():
-            if match not in self._stale:
-                self.cache.put(p, match, state)
-        self._stale.clear()
+        for match, raw in folded.written.items():
+            self.cache.put(p, match, raw, folded.states[match])
         if folded.failed_at is None:
             return []
         # From the failing event on, one by one (the malformed ones are dead-lettered already).
@@ -120,12 +116,9 @@ class Aggregator(PartitionConsumer):
             self.partition_changed(p)
             log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
             return False
-        for result, event, alerts in zip(
-            results, folded.events[chunk], folded.alerts[chunk], strict=True
-        ):
+        for result, alerts in zip(results, folded.alerts[chunk], strict=True):
             if result < 0:
-                self._stale.add(event.match)  # Redis had folded it: reload the state
-                continue
+                continue  # folded before: Redis kept its state, the next batch reads that
             for a in alerts:
                 log.info("alert", extra={"match": a.match, "alert_id": a.id, "kind": a.kind})
                 metrics.emitted(a.kind, a.detected_at, a.emitted_at)

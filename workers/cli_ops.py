@@ -19,6 +19,7 @@ from notifier.api.health import assess
 from notifier.heartbeat import fresh_heartbeats
 from notifier.settings import Settings
 from notifier.store import StoreError, connect
+from workers.commands import wait_for_signal
 from workers.replay import load_recording, start_replay_server
 
 WORKER_COMMANDS = ("run", "poll", "aggregate", "dispatch")
@@ -100,4 +101,4 @@ async def replay_server(args: argparse.Namespace) -> None:
             file=sys.stderr,
             flush=True,
         )
-        await asyncio.Event().wait()
+        await wait_for_signal()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         done = ReplayDone(pipe, server, found, watches)
         await serve(pipe, sync_every=0.2, done=done.check)
         if opts.api and opts.stay:
-            await asyncio.Event().wait()  # until Ctrl-C or cancellation
+            await wait_for_signal()
 
 
 def point_at(settings: Settings, provider: str, url: str) -> Settings:
@@ -137,6 +138,16 @@ def point_at(settings: Settings, provider: str, url: str) -> Settings:
     current = settings.provider(provider)
     local = current.model_copy(update={"base_url": url, "api_key": SecretStr(REPLAY_KEY)})
     return settings.model_copy(update={"providers": settings.providers.replace(provider, local)})
+
+
+async def wait_for_signal() -> None:
+    """Wait for SIGTERM or SIGINT (the pipeline's own handlers are done with by now)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def _console(

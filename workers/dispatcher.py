@@ -69,6 +69,7 @@ class Dispatcher(PartitionConsumer):
     ) -> None:
         super().__init__(r, settings, instance=instance)
         self.sinks = list(sinks)
+        self.delivers = channels is not None  # without channels: the sinks only
         self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
         deliverer = Deliverer(channels or {}, settings.delivery)
         self.engine = DeliveryEngine(
@@ -95,7 +96,7 @@ class Dispatcher(PartitionConsumer):
         for sink in self.sinks:
             if sink.wants(alert):
                 await self._deliver_once(p, sink, alert)
-        subs = await self.subscriptions.matching(alert)
+        subs = await self.subscriptions.matching(alert) if self.delivers else []
         if not subs:
             await streams.ack(self.r, self.stream(p), self.group, entry_id)
             return

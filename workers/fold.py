@@ -1,9 +1,10 @@
-"""Folding a batch of events of one partition: cached states, one round trip to load what is
-missing, the pure fold in order, one fenced Lua commit for the whole batch.
+"""Folding a batch of events of one partition: the states it needs in one round trip, the pure
+fold in order, one fenced Lua commit for the whole batch.
 
-The state cache is sound because the partition lease makes this replica the only writer of
-its partition's match states: the cache of a partition is dropped whenever its lease is taken,
-given up or lost, and a match's entry whenever Redis disagrees (an event already seen there).
+Every batch reads the current state of its matches from Redis (one MGET), so whatever wrote
+them (another replica, a reset) is seen; what is *cached* is only the parsed model of the JSON
+this replica last wrote, reused while Redis still holds exactly those bytes, which saves parsing
+a state per event without ever trusting a stale one.
 """
 
 from __future__ import annotations
@@ -28,22 +29,24 @@ CACHE_LIMIT = 20_000  # match states kept per aggregator (a few KB each)
 
 
 class StateCache:
-    """Match states by (partition, match), least recently used dropped past ``limit``."""
+    """Parsed match states by (partition, match), with the JSON they were parsed from or written
+    as; least recently used dropped past ``limit``."""
 
     def __init__(self, limit: int = CACHE_LIMIT) -> None:
         self.limit = limit
-        self._states: OrderedDict[tuple[int, str], MatchState] = OrderedDict()
+        self._states: OrderedDict[tuple[int, str], tuple[bytes, MatchState]] = OrderedDict()
 
-    def get(self, p: int, match: str) -> MatchState | None:
-        """The cached state, or None."""
-        state = self._states.get((p, match))
-        if state is not None:
-            self._states.move_to_end((p, match))
-        return state
+    def get(self, p: int, match: str, raw: bytes) -> MatchState | None:
+        """The cached state if it was parsed from (or written as) exactly ``raw``, else None."""
+        hit = self._states.get((p, match))
+        if hit is None or hit[0] != raw:
+            return None
+        self._states.move_to_end((p, match))
+        return hit[1]
 
-    def put(self, p: int, match: str, state: MatchState) -> None:
-        """Remember the state as committed."""
-        self._states[(p, match)] = state
+    def put(self, p: int, match: str, raw: bytes, state: MatchState) -> None:
+        """Remember a state and its JSON."""
+        self._states[(p, match)] = (raw, state)
         self._states.move_to_end((p, match))
         while len(self._states) > self.limit:
             self._states.popitem(last=False)
@@ -63,9 +66,9 @@ class Folded:
     """The outcome of folding a batch in memory: what to commit, what is left for one by one."""
 
     commits: list[FoldCommit] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
     alerts: list[list[Alert]] = field(default_factory=list)
     states: dict[str, MatchState] = field(default_factory=dict)
+    written: dict[str, bytes] = field(default_factory=dict)  # last state JSON sent per match
     failed_at: int | None = None  # index of the first event that could not be folded
 
 
@@ -96,32 +99,31 @@ class BatchFolder:
     async def prepare(
         self, p: int, events: Sequence[Event]
     ) -> tuple[set[str], dict[str, MatchState]]:
-        """Ids already folded (seen-marks) and the state of every match of the batch."""
-        states: dict[str, MatchState] = {}
-        missing: list[Event] = []
-        for e in events:
-            cached = self.cache.get(p, e.match) if e.match not in states else None
-            if cached is not None:
-                states[e.match] = cached
-            elif e.match not in states and e.match not in {m.match for m in missing}:
-                missing.append(e)
+        """Ids already folded (seen-marks) and the current state of every match of the batch."""
+        first = list({e.match: e for e in reversed(events)}.values())  # first event per match
         with translate_errors("fold: load"):
             # MGETs (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
             # of one partition share its slot.
             marks = await self.r.mget([keys.seen(p, self.worker, e.id) for e in events])
-            raws = (
-                await self.r.mget([keys.match_state(p, e.match) for e in missing])
-                if missing
-                else []
-            )
-            for e, raw in zip(missing, raws, strict=True):
-                states[e.match] = await self._initial(p, e, raw)
+            raws = await self.r.mget([keys.match_state(p, e.match) for e in first])
+            states = {
+                e.match: await self._current(p, e, raw) for e, raw in zip(first, raws, strict=True)
+            }
         seen = {e.id for e, hit in zip(events, marks, strict=True) if hit is not None}
         return seen, states
 
-    async def _initial(self, p: int, event: Event, raw: bytes | str | None) -> MatchState:
-        if raw:
-            return MatchState.model_validate_json(raw)
+    async def _current(self, p: int, event: Event, raw: bytes | str | None) -> MatchState:
+        if not raw:
+            return await self._initial(p, event)
+        data = raw.encode() if isinstance(raw, str) else raw
+        cached = self.cache.get(p, event.match, data)
+        if cached is not None:
+            return cached
+        state = MatchState.model_validate_json(data)
+        self.cache.put(p, event.match, data, state)
+        return state
+
+    async def _initial(self, p: int, event: Event) -> MatchState:
         tie = await load_tie(self.r, event.tie, p) if event.tie else None
         return start(event, tie, self.settings.aliases)
 
@@ -142,7 +144,6 @@ class BatchFolder:
             seen_key = keys.seen(p, self.worker, event.id)
             if event.id in seen:
                 out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
-                out.events.append(event)
                 out.alerts.append([])
                 continue
             try:
@@ -154,9 +155,8 @@ class BatchFolder:
                 break
             states[event.match] = new
             fields = [alert_fields(a) for a in alerts]
-            out.commits.append(
-                FoldCommit(entry_id, state_key, seen_key, new.model_dump_json(), fields)
-            )
-            out.events.append(event)
+            state = new.model_dump_json()
+            out.written[event.match] = state.encode()
+            out.commits.append(FoldCommit(entry_id, state_key, seen_key, state, fields))
             out.alerts.append(alerts)
         return out

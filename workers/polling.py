@@ -126,7 +126,7 @@ class GroupPoll:
             self._pace(t, None)
             return
         snap = await self._complete(t, item, item.snapshot)
-        stored = await self.publisher.publish(t, snap, item.body())
+        stored = await self.publisher.publish(t, snap, item.body(), note=item.note)
         if not self.active:  # given up meanwhile: let the new holder have the match at once
             await self.publisher.let_go(t)
         self._pace(t, stored or snap)

@@ -85,16 +85,22 @@ class Publisher:
         self.leases = leases
         self.now = now
 
-    async def publish(self, t: Tracked, cur: MatchSnapshot, raw: bytes) -> MatchSnapshot | None:
-        """Publish a fresh snapshot of ``t``; the one stored now (None: not ours to publish)."""
+    async def publish(
+        self, t: Tracked, cur: MatchSnapshot, raw: bytes, *, note: str | None = None
+    ) -> MatchSnapshot | None:
+        """Publish a fresh snapshot of ``t``; the one stored now (None: not ours to publish).
+
+        ``note``: what the adapter had to leave out of ``cur``, parked (once) with the raw body.
+        """
         lease = self.leases.value(t.lease) or await self.leases.hold(t.lease)
         if lease is None:
             return None
         prev = await self._previous(t, lease)
         pending = await self._pending(t, prev, cur)
         verdict = screen(prev, cur, pending, now=self.now(), polls=self.settings.poll.glitch_polls)
-        if verdict.reason is not None:
-            await self.park(t, verdict.reason, raw)
+        reason = verdict.reason or note
+        if reason is not None:
+            await self.park(t, reason, raw)
         else:
             t.parked = None
         await self._keep_pending(t, verdict.pending)

@@ -25,7 +25,17 @@ from notifier.replay import Timeline
 from notifier.replay_espn import EspnReplay
 from notifier.replay_football_data import FootballDataReplay
 from workers import replay_routes
-from workers.replay_state import STATE, Faults, ReplayClock, ReplayState, RequestLog, inject_faults
+from workers.replay_faults import FeedFaults, make_middleware
+from workers.replay_state import (
+    PREFIXES,
+    STATE,
+    Faults,
+    ReplayClock,
+    ReplayState,
+    RequestLog,
+    inject_faults,
+    record,
+)
 
 __all__ = ["ReplayClock", "ReplayServer", "create_app", "load_recording", "start_replay_server"]
 
@@ -46,13 +56,17 @@ def create_app(
     *,
     football_data: dict[str, FootballDataReplay] | None = None,
     espn: dict[str, EspnReplay] | None = None,
+    feed_faults: FeedFaults | None = None,
 ) -> web.Application:
-    """The replay feed as an aiohttp application (``init_app``-style factory)."""
-    app = web.Application(middlewares=[inject_faults])
+    """The replay feed as an aiohttp application (``init_app``-style factory); ``feed_faults``
+    makes it misbehave as real providers do (:mod:`workers.replay_faults`)."""
+    chaos = [make_middleware(feed_faults)] if feed_faults is not None else []
+    app = web.Application(middlewares=[inject_faults, *chaos])
     app[STATE] = ReplayState(dict(timelines), clock, api_key, football_data or {}, espn or {})
-    app.router.add_get("/fixtures", fixtures)
-    app.router.add_get("/fixtures/lineups", lineups)
-    replay_routes.add_routes(app)
+    for prefix in PREFIXES:
+        app.router.add_get(prefix + "/fixtures", fixtures)
+        app.router.add_get(prefix + "/fixtures/lineups", lineups)
+        replay_routes.add_routes(app, prefix)
     return app
 
 
@@ -111,7 +125,7 @@ def _served(
 ) -> web.Response:
     state = request.app[STATE]
     now = state.clock.now()
-    state.log.record(route, ids)
+    record(request, route, ids)
     items = [state.timelines[i].fixture_json(now, brief=brief) for i in ids]
     return envelope("fixtures", request, items)
 
@@ -125,7 +139,7 @@ async def lineups(request: web.Request) -> web.Response:
     wanted, problem = _ids([request.query.get("fixture", "")], "fixture")
     if problem is not None:
         return envelope("fixtures/lineups", request, [], problem)
-    state.log.record("fixtures/lineups", wanted)
+    record(request, "fixtures/lineups", wanted)
     timeline = state.timelines.get(wanted[0])
     found = timeline.lineups_at(state.clock.now()) if timeline is not None else []
     team = request.query.get("team")
@@ -224,6 +238,7 @@ async def start_replay_server(
     time_fn: Callable[[], float] = time.monotonic,
     football_data: Iterable[FootballDataReplay] = (),
     espn: Iterable[EspnReplay] = (),
+    feed_faults: FeedFaults | None = None,
 ) -> ReplayServer:
     """Serve recordings (API-Football timelines by fixture id, football-data, ESPN) from now on."""
     clock = ReplayClock(speed=speed, start_offset=start_offset, time_fn=time_fn)
@@ -233,6 +248,7 @@ async def start_replay_server(
         api_key,
         football_data={m.match_id: m for m in football_data},
         espn={m.match_id: m for m in espn},
+        feed_faults=feed_faults,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

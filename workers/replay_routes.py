@@ -14,19 +14,20 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from workers.replay_state import STATE, ReplayState
+from workers.replay_state import STATE, ReplayState, record
 
 FD_KEY_HEADER = "X-Auth-Token"
 _LIVE = ("IN_PLAY", "PAUSED")
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the football-data and ESPN routes."""
-    app.router.add_get("/v4/matches", fd_matches)
-    app.router.add_get("/v4/matches/{id}", fd_match)
-    app.router.add_get("/v4/competitions/{code}/matches", fd_competition)
-    app.router.add_get("/apis/site/v2/sports/soccer/{league}/scoreboard", espn_scoreboard)
-    app.router.add_get("/apis/site/v2/sports/soccer/{league}/summary", espn_summary)
+def add_routes(app: web.Application, prefix: str = "") -> None:
+    """Register the football-data and ESPN routes (under ``prefix``)."""
+    app.router.add_get(prefix + "/v4/matches", fd_matches)
+    app.router.add_get(prefix + "/v4/matches/{id}", fd_match)
+    app.router.add_get(prefix + "/v4/competitions/{code}/matches", fd_competition)
+    espn = prefix + "/apis/site/v2/sports/soccer/{league}"
+    app.router.add_get(espn + "/scoreboard", espn_scoreboard)
+    app.router.add_get(espn + "/summary", espn_summary)
 
 
 def _json(body: object, status: int = 200) -> web.Response:
@@ -59,11 +60,10 @@ def _fd_list(
     statuses = _statuses(request.query.get("status"))
     if statuses is not None:
         ids = [i for i in ids if state.football_data[i].status_at(now) in statuses]
-    state.log.record(route, ids)
+    record(request, route, ids)
     matches = [_fd_item(state, i, now) for i in ids]
-    filters = dict(request.query)
-    return _json({"filters": filters, "resultSet": {"count": len(matches)}, **(extra or {}),
-                  "matches": matches})  # fmt: skip
+    head = {"filters": dict(request.query), "resultSet": {"count": len(matches)}, **(extra or {})}
+    return _json({**head, "matches": matches})
 
 
 def _statuses(raw: str | None) -> set[str] | None:
@@ -100,7 +100,7 @@ async def fd_match(request: web.Request) -> web.Response:
     match_id = request.match_info["id"]
     if match_id not in state.football_data:
         return _fd_error(404, "The resource you are looking for does not exist.")
-    state.log.record("v4/matches/{id}", [match_id])
+    record(request, "v4/matches/{id}", [match_id])
     return _json(_fd_item(state, match_id, state.clock.now()))
 
 
@@ -122,7 +122,7 @@ async def espn_scoreboard(request: web.Request) -> web.Response:
     replays = [m for m in state.espn.values() if league in ("all", m.league_slug)]
     now = state.clock.now()
     kickoff = state.clock.wall_at(0.0)
-    state.log.record("espn/scoreboard", [m.match_id for m in replays])
+    record(request, "espn/scoreboard", [m.match_id for m in replays])
     leagues = {m.league_slug: m.league for m in replays}
     events = [m.event_at(now, kickoff=kickoff) for m in replays]
     return _json({"leagues": list(leagues.values()), "events": events})
@@ -134,5 +134,5 @@ async def espn_summary(request: web.Request) -> web.Response:
     replay = state.espn.get(request.query.get("event", ""))
     if replay is None:
         return _json({"code": 404, "message": "Failed to get event summary"}, 404)
-    state.log.record("espn/summary", [replay.match_id])
+    record(request, "espn/summary", [replay.match_id])
     return _json(replay.summary_at(state.clock.now(), kickoff=state.clock.wall_at(0.0)))

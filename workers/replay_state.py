@@ -51,11 +51,13 @@ class ReplayClock:
 
 @dataclass(frozen=True)
 class Hit:
-    """One request the server answered: when (monotonic), which route, which matches it served."""
+    """One request answered: when (monotonic), which route, the matches served, and the client
+    (the ``NAME`` of a ``/~NAME/...`` path prefix: a base URL per client tells them apart)."""
 
     at: float
     route: str
     matches: tuple[str, ...]
+    client: str = ""
 
 
 @dataclass
@@ -67,13 +69,13 @@ class RequestLog:
     by_match: Counter[str] = field(default_factory=Counter)
     hits: deque[Hit] = field(default_factory=lambda: deque(maxlen=LOG_MAX))
 
-    def record(self, route: str, matches: Iterable[str]) -> None:
+    def record(self, route: str, matches: Iterable[str], client: str = "") -> None:
         """Count one request of ``route`` that served ``matches``."""
         served = tuple(matches)
         self.total += 1
         self.by_route[route] += 1
         self.by_match.update(served)
-        self.hits.append(Hit(time.monotonic(), route, served))
+        self.hits.append(Hit(time.monotonic(), route, served, client))
 
     def reset(self) -> None:
         """Forget everything counted so far (e.g. after a warm-up)."""
@@ -117,6 +119,13 @@ class ReplayState:
 
 
 STATE = web.AppKey("replay_state", ReplayState)
+PREFIXES = ("", "/~{client}")  # every route also answers under /~NAME/, to tell clients apart
+
+
+def record(request: web.Request, route: str, matches: Iterable[str]) -> None:
+    """Count one answered request in the server's log."""
+    client = request.match_info.get("client", "")
+    request.app[STATE].log.record(route, matches, client)
 
 
 @web.middleware
@@ -124,6 +133,6 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
     """Answer with the injected error while one is due, else let the handler answer."""
     fault = request.app[STATE].faults.take()
     if fault is not None:
-        request.app[STATE].log.record("fault", ())
+        record(request, "fault", ())
         return fault
     return await handler(request)

@@ -13,8 +13,9 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from notifier.alerts import ALERT_KINDS
-from notifier.api.hub import Client, Filter, StreamHub, parse_position
+from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
+from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
 from notifier.subscriptions import fold
 
@@ -71,17 +72,47 @@ async def stream(request: web.Request) -> web.StreamResponse:
         raise ProblemError(503, "the alert stream is not readable yet") from None
     client = hub.subscribe(flt)
     resp = web.StreamResponse(headers=HEADERS)
+    resp.force_close()  # an event stream is never followed by another request
     try:
         await resp.prepare(request)
         await resp.write(b"retry: 2000\n: connected\n\n")
         if since is not None and await _replay(resp, hub, client, since, settings.sse_backlog_max):
             return resp  # more than a backlog's worth: the client resumes from here
-        await _live(resp, client, settings.sse_heartbeat_s)
+        if await _catch_up(resp, request, client):
+            await _direct(client, settings.sse_heartbeat_s)
+        else:
+            await _live(resp, client, settings.sse_heartbeat_s)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
         hub.unsubscribe(client)
     return resp
+
+
+async def _catch_up(resp: web.StreamResponse, request: web.Request, client: Client) -> bool:
+    """Write what was queued meanwhile, then hand the connection to the hub (True if done)."""
+    transport = request.transport
+    chunked = resp.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    if transport is None or not isinstance(transport, asyncio.Transport):
+        return False
+    while not client.go_direct(transport, chunked):
+        if client.dropped:
+            return True
+        chunks, end = _batch(client, client.queue.get_nowait())
+        if chunks:
+            await resp.write(b"".join(chunks))
+        if end:
+            return True
+    return True
+
+
+async def _direct(client: Client, heartbeat_s: float) -> None:
+    while not client.dropped:
+        try:
+            async with asyncio.timeout(heartbeat_s):
+                await client.closed.wait()
+        except TimeoutError:
+            client.write(b": keep-alive\n\n")
 
 
 async def _replay(

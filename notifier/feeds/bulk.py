@@ -61,6 +61,7 @@ class Item:
     raw: dict[str, Any]
     snapshot: MatchSnapshot | None = None
     error: str | None = None
+    note: str | None = None  # something the adapter had to leave out (worth a dead letter)
 
     def body(self) -> bytes:
         """The raw item as JSON (for the dead-letter stream)."""
@@ -114,7 +115,7 @@ def split(provider: str, body: bytes) -> list[Item]:
     """Each match of a bulk answer, parsed on its own; FeedError if the answer is not usable."""
     data = f.load(body)
     if provider == "api-football":
-        return [_item(i, _af_id, parse_fixture) for i in _af_items(data)]
+        return [_noted(_item(i, _af_id, parse_fixture)) for i in _af_items(data)]
     if provider == "football-data":
         return [_item(i, _fd_id, parse_match) for i in _fd_items(data)]
     if provider == "espn":
@@ -133,6 +134,27 @@ def _item(raw: Any, id_of: Any, parser: Any) -> Item:
         return Item(match_id, raw, error=str(exc))
     except ValueError as exc:  # pydantic's ValidationError: a contradiction in the item
         return Item(match_id, raw, error=f"contradictory item: {exc}"[:500])
+
+
+def _noted(item: Item) -> Item:
+    """An API-Football item whose goal events name no team: the adapter leaves them out (the
+    score still counts them), and the poller parks the item once so someone can look."""
+    events = item.raw.get("events")
+    if item.snapshot is None or not isinstance(events, list):
+        return item
+    lost = [
+        e.get("time", {}).get("elapsed") if isinstance(e.get("time"), dict) else None
+        for e in events
+        if isinstance(e, dict) and e.get("type") == "Goal" and not _team_named(e.get("team"))
+    ]
+    if not lost:
+        return item
+    minutes = ", ".join(f"{m}'" for m in lost)
+    return Item(item.match_id, item.raw, item.snapshot, note=f"goal without a team at {minutes}")
+
+
+def _team_named(team: object) -> bool:
+    return isinstance(team, dict) and (team.get("id") is not None or bool(team.get("name")))
 
 
 def _af_id(raw: dict[str, Any]) -> str | None:

@@ -27,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--skip-min", type=float, default=0.0, help="join every match this late")
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--workdir", type=Path, help="keep logs and data here")
+    ap.add_argument("--server", type=Path, help="server binary (default: the bundled Valkey)")
     return ap
 
 
@@ -35,7 +36,7 @@ def describe(out: Outcome) -> str:
     cfg = out.config
     lines = [
         table(
-            f"appendfsync {cfg.fsync}: {cfg.matches} matches at x{cfg.speed:g}, "
+            f"{out.server} appendfsync {cfg.fsync}: {cfg.matches} matches at x{cfg.speed:g}, "
             f"{len(out.faults)} faults, {out.seconds:.0f} s"
             + ("" if out.finished else " (NOT DRAINED: timed out)"),
             out.rows,
@@ -68,6 +69,7 @@ async def main(argv: list[str] | None = None) -> int:
             skip_s=args.skip_min * 60,
             seed=args.seed,
             workdir=args.workdir / mode if args.workdir else None,
+            binary=args.server,
         )
         out = await run_chaos(cfg)
         print(describe(out), end="\n\n", flush=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bench.common import server_binary
 from notifier.embedded import AppendFsync, EmbeddedServer
 from notifier.log import JsonFormatter
 from notifier.settings import ApiSettings, DeliverySettings, Settings, StreamSettings
@@ -71,6 +72,7 @@ class ChaosConfig:
     flaky: float = 0.05  # share of first deliveries a subscriber answers 503
     seed: int = 6
     workdir: Path | None = None
+    binary: Path | None = None  # the server (default: the bundled Valkey, else one on PATH)
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Outcome:
     seconds: float = 0.0
     finished: bool = False
     workdir: Path = Path()
+    server: str = ""  # the server binary's name and version
 
     @property
     def total(self) -> Row:
@@ -169,6 +172,7 @@ async def _run(cfg: ChaosConfig, workdir: Path) -> Outcome:
     secrets_ = Secrets()
     server = EmbeddedServer(
         workdir / "redis",
+        binary=cfg.binary or server_binary(),
         appendfsync=cfg.fsync,
         password=secrets_.redis_password,
         extra_args=["--auto-aof-rewrite-percentage", "0"],
@@ -178,6 +182,9 @@ async def _run(cfg: ChaosConfig, workdir: Path) -> Outcome:
     async with contextlib.AsyncExitStack() as stack:
         subs = await _set_up(run, stack)
         assert run.settings is not None
+        info = await run.r.info("server")
+        version = info.get("valkey_version") or info.get("redis_version")
+        out.server = f"{server.binary.name} {version}"
         await _chaos(run, out)
         for worker in run.workers:
             await worker.stop()

@@ -12,7 +12,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from notifier.api.hub import Filter, StreamHub
+from notifier.api.hub import StreamHub
+from notifier.api.sse import Filter
 from notifier.settings import StreamSettings
 from tests.integration.test_api import A, serving
 from tests.integration.test_delivery_support import make_alert, publish, settings_for

@@ -267,8 +267,9 @@ async def test_killed_mid_fan_out_restart_delivers_the_rest_once(
         assert set(ids) == {f"api-football:1:goal:1|{s}" for s in _sub_ids(ids)}
         duplicates = len(rec.seen) - len(ids)
         # A graceful stop lets what is in flight finish: no duplicate at all. A hard kill can
-        # resend only what was in flight (at most the concurrency), with the same webhook-id.
-        assert duplicates == 0 if not hard else duplicates <= 8
+        # resend only what was in flight or not yet marked (at most twice the concurrency), with
+        # the same webhook-id.
+        assert duplicates == 0 if not hard else duplicates <= 2 * 8
 
 
 def _sub_ids(ids: object) -> set[str]:

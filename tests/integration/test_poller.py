@@ -324,3 +324,33 @@ async def test_a_score_that_flaps_down_for_one_poll_is_no_news(
     assert kinds == expected
     dead = await redis.xrange(keys.dlq("feed"))
     assert len(dead) == 1 and b"without a VAR decision" in dead[0][1][b"reason"]
+
+
+async def test_a_goal_without_a_team_is_parked_once_and_the_score_still_counts(
+    redis: Redis, session: aiohttp.ClientSession
+) -> None:
+    data = orjson.loads(scripted_fixture(1))
+    data["response"][0]["events"][0]["team"] = {"id": None, "name": None}
+    body = orjson.dumps(data)
+
+    async def fixtures(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/fixtures", fixtures)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        await follow(redis, "api-football", ["1145511"])
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        p = await poller(redis, session, settings_for("", url), "solo")
+        for _ in range(3):
+            await round_(p)
+    finally:
+        await runner.cleanup()
+    goals = [e for e in await events(redis) if e["type"] == "goal"]
+    assert len(goals) == 1 and orjson.loads(goals[0]["body"])["goal"] is None, "no scorer made up"
+    dead = await redis.xrange(keys.dlq("feed"))
+    assert [f[b"reason"] for _, f in dead] == [b"goal without a team at 29'"]

@@ -338,3 +338,37 @@ def ops_snapshots(ops: Sequence[tuple[str, Side]], finish: bool = True) -> list[
 
 
 TIE_RULES = st.builds(TieRules, away_goals=st.booleans(), extra_time=st.booleans())
+
+
+# --- mutated provider payloads (the real recordings, with a few fields dropped or retyped) ----
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats()
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def mutate(node: Any, draw: st.DrawFn) -> None:
+    """Walk down a random path, then drop, replace or retype what is there."""
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            return
+        key = draw(st.sampled_from(keys))
+        child = node[key]
+        if isinstance(child, dict | list) and child and draw(st.integers(0, 9)) < 8:
+            node = child
+            continue
+        action = draw(st.sampled_from(["drop", "replace", "null"]))
+        if action == "drop":
+            del node[key]
+        else:
+            node[key] = None if action == "null" else draw(JSON_VALUES)
+        return

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from notifier.errors import FeedParseError
 from notifier.feeds.api_football import map_status, parse_fixture, parse_response
 from notifier.models import MatchSnapshot, MatchStatus
+from tests.unit.strategies import mutate
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO.parent / "shared" / "feeds" / "real" / "api-football"
@@ -625,18 +626,6 @@ def test_empty_response_is_no_fixtures() -> None:
 
 # --- property: whatever the mutation, a snapshot or a FeedParseError ---------------------
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**20), max_value=10**20)
-    | st.floats()
-    | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
 
 @st.composite
 def mutated_recordings(draw: st.DrawFn) -> dict[str, Any]:
@@ -644,25 +633,6 @@ def mutated_recordings(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         mutate(doc, draw)
     return doc
-
-
-def mutate(node: Any, draw: st.DrawFn) -> None:
-    """Walk down a random path, then drop, replace or retype what is there."""
-    while True:
-        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        if not keys:
-            return
-        key = draw(st.sampled_from(keys))
-        child = node[key]
-        if isinstance(child, dict | list) and child and draw(st.integers(0, 9)) < 8:
-            node = child
-            continue
-        action = draw(st.sampled_from(["drop", "replace", "null"]))
-        if action == "drop":
-            del node[key]
-        else:
-            node[key] = None if action == "null" else draw(JSON_VALUES)
-        return
 
 
 def _recordings() -> list[dict[str, Any]]:

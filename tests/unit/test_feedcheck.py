@@ -110,3 +110,23 @@ def test_flapping_never_cancels_what_did_not_stay_down(scores: list[tuple[int, i
     final = events[-1].score if events else Score()
     goals = sum(e.type == "goal" for e in events) - len(cancelled)
     assert goals >= 0 and final.home <= 1
+
+
+def test_a_status_that_flaps_back_is_kept_and_reported() -> None:
+    # Found by the feed-fault test: 2H, 1H, 2H stored as such made the return to 2H news again
+    # (a new "first_half>second_half" event), and a flap to NS paced a live match as pre-match.
+    second = snap(S.SECOND_HALF, (1, 0), minute=60, goals=[goal(19, "home", "Scamacca")])
+    flapped = second.model_copy(update={"status": S.FIRST_HALF, "minute": 61})
+    events, reasons = run([snap(S.FIRST_HALF, minute=1), second, flapped, second])
+    phases = [e.id.split(":phase:")[1] for e in events if ":phase:" in e.id]
+    assert phases == ["scheduled>first_half", "first_half>second_half"]
+    assert reasons == ["status went back from second_half to first_half: second_half kept"]
+    assert [e.type for e in events].count("goal") == 1
+
+
+def test_a_flap_and_a_score_glitch_together_are_both_held() -> None:
+    flapped = NIL_NIL.model_copy(update={"status": S.SCHEDULED})
+    events, reasons = run([snap(S.FIRST_HALF, minute=1), ONE_NIL, flapped, ONE_NIL])
+    assert kinds(events) == ["goal"]
+    assert len(reasons) == 1 and reasons[0].startswith("status went back from first_half")
+    assert "without a VAR decision" in reasons[0]

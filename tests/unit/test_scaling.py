@@ -37,16 +37,17 @@ def state(match: str) -> MatchState:
     return MatchState(match=match, home="A", away="B")
 
 
-def test_state_cache_is_lru_and_drops_by_partition() -> None:
+def test_state_cache_serves_only_the_json_it_was_given() -> None:
     cache = StateCache(limit=2)
-    cache.put(0, "m1", state("m1"))
-    cache.put(1, "m2", state("m2"))
-    assert cache.get(0, "m1") is not None  # m1 is now the most recent
-    cache.put(1, "m3", state("m3"))
-    assert cache.get(1, "m2") is None  # the least recently used went
-    assert cache.get(0, "m1") is not None
+    cache.put(0, "m1", b"v1", state("m1"))
+    cache.put(1, "m2", b"v1", state("m2"))
+    assert cache.get(0, "m1", b"v2") is None  # Redis holds something else now: parse that
+    assert cache.get(0, "m1", b"v1") is not None  # m1 is now the most recent
+    cache.put(1, "m3", b"v1", state("m3"))
+    assert cache.get(1, "m2", b"v1") is None  # the least recently used went
+    assert cache.get(0, "m1", b"v1") is not None
     cache.drop_partition(0)
-    assert cache.get(0, "m1") is None
-    assert cache.get(1, "m3") is not None
+    assert cache.get(0, "m1", b"v1") is None
+    assert cache.get(1, "m3", b"v1") is not None
     cache.drop(1, "m3")
-    assert cache.get(1, "m3") is None
+    assert cache.get(1, "m3", b"v1") is None

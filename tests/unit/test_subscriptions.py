@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from notifier.alerts import Alert
 from notifier.api.auth import Auth, is_loopback, owner_of
-from notifier.api.hub import AlertInfo, Filter, encode_position, id_key, parse_position
+from notifier.api.sse import AlertInfo, Filter, encode_position, id_key, parse_position
 from notifier.channels.base import ChannelError
 from notifier.errors import DeliveryError
 from notifier.models import MatchStatus, Score

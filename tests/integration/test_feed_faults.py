@@ -1,0 +1,162 @@
+"""The poller against a feed that misbehaves (:mod:`workers.replay_faults`): 500s, 429 with
+Retry-After, timeouts, resets, truncated JSON, wrong types, a score that goes down and up again,
+a status that flaps, a goal re-keyed a minute later. The alerts stay true (the same as the pure
+expectation of a clean feed: one goal alert per real goal, one correction per real correction),
+the poller never raises, and every bad payload is in ``nf:dlq:feed`` with its reason.
+
+The replay clock is stepped by hand, 15 virtual seconds per answered poll; a request that got
+no answer costs no match time (the chaos test covers time lost to outages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from notifier import keys
+from notifier.alerts import ALERT, Alert
+from notifier.settings import PollSettings, Settings
+from tests.chaos.scenario import MatchPlan, expected_alerts, plan_matches
+from tests.chaos.setup import follow
+from workers.aggregator import Aggregator
+from workers.commands import PRE_MATCH_LEAD_S
+from workers.poller import Poller
+from workers.replay import ReplayServer, start_replay_server
+from workers.replay_faults import FeedFault, FeedFaults
+
+STEP_S = 15.0
+KEY = "fault-test-key"
+COUNTS = {FeedFault.RATE_LIMITED: 2, FeedFault.TIMEOUT: 3}  # others: 4 each
+EVERY = 12  # one request in EVERY gets a fault: a state (>= 60 s) is still seen by 3 polls
+
+
+class StepClock:
+    """A ``time_fn`` for the replay clock: virtual seconds, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def fault_plan(seed: int = 7) -> list[FeedFault | None]:
+    """Every fault kind, a few times each, in a seeded order, one request in ``EVERY``."""
+    kinds = [k for k in FeedFault for _ in range(COUNTS.get(k, 4))]
+    random.Random(seed).shuffle(kinds)
+    plan: list[FeedFault | None] = []
+    for kind in kinds:
+        plan += [None] * (EVERY - 1) + [kind]
+    return plan
+
+
+@dataclass
+class Rig:
+    """The feed, its clock and faults, the settings pointing at it."""
+
+    server: ReplayServer
+    clock: StepClock
+    faults: FeedFaults
+    settings: Settings
+    plans: list[MatchPlan]
+
+
+@pytest.fixture
+async def rig(redis_url: str) -> AsyncIterator[Rig]:
+    plans = plan_matches(3, stagger_s=0.0)
+    clock = StepClock()
+    faults = FeedFaults(plan=fault_plan(), hang_s=1.5)
+    server = await start_replay_server(
+        [p.timeline for p in plans],  # type: ignore[misc]
+        speed=1.0,
+        start_offset=-PRE_MATCH_LEAD_S,
+        api_key=KEY,
+        time_fn=clock,
+        feed_faults=faults,
+    )
+    fast = 0.001
+    settings = Settings(
+        redis_url=redis_url,
+        poll=PollSettings(
+            live_s=fast, half_time_s=fast, pre_match_s=fast, lineup_s=fast, jitter_s=0.0,
+            max_backoff_s=fast,
+        ),  # fmt: skip
+    )
+    feed = settings.provider("api-football").model_copy(
+        update={
+            "base_url": server.url,
+            "api_key": SecretStr(KEY),
+            "timeout_s": 0.3,
+            "requests_per_minute": 10**6,
+            "requests_per_day": 10**9,
+        }
+    )
+    settings = settings.model_copy(
+        update={"providers": settings.providers.replace("api-football", feed)}
+    )
+    try:
+        yield Rig(server, clock, faults, settings, plans)
+    finally:
+        await server.close()
+
+
+async def poll_to_the_end(rig: Rig, r: Redis, max_polls: int = 5000) -> int:
+    """Poll until every match is over; the number of polls."""
+    async with aiohttp.ClientSession() as session:
+        poller = Poller(r, session, rig.settings, instance="faults")
+        await poller.sync()
+        for n in range(max_polls):
+            await poller.claim()
+            if await poller.poll_all():
+                rig.clock.t += STEP_S
+            else:
+                await asyncio.sleep(0.02)  # paused (429), backing off, or nothing due
+            if all(not g.matches for g in poller.groups.values()):
+                return n
+    raise AssertionError("the matches never ended")
+
+
+async def alerts_of(r: Redis, settings: Settings) -> list[Alert]:
+    out = []
+    for p in range(settings.streams.partitions):
+        out += [ALERT.validate_json(f[b"body"]) for _, f in await r.xrange(keys.alerts(p))]
+    return out
+
+
+async def dead_letters(r: Redis) -> list[str]:
+    return [f[b"reason"].decode() for _, f in await r.xrange(keys.dlq("feed"))]
+
+
+async def test_alerts_stay_true_through_feed_faults(rig: Rig, redis: Redis) -> None:
+    await follow(redis, rig.settings, rig.plans)
+    await poll_to_the_end(rig, redis)
+    await Aggregator(redis, rig.settings, instance="agg").drain()
+    got = await alerts_of(redis, rig.settings)
+    for plan in rig.plans:
+        want = [(a.id, a.text) for a in expected_alerts(plan, -PRE_MATCH_LEAD_S, rig.settings)]
+        assert [(a.id, a.text) for a in got if a.match == plan.watch.key] == want
+    assert set(rig.faults.injected) == set(FeedFault), rig.faults.injected
+    reasons = await dead_letters(redis)
+    found = Counter(_category(reason) for reason in reasons)
+    for kind in (FeedFault.TRUNCATED, FeedFault.WRONG_TYPES, FeedFault.SCORE_GLITCH):
+        assert found[kind] >= rig.faults.injected[kind], (kind, reasons)
+    assert found[FeedFault.STATUS_FLAP] >= 1, reasons
+    assert all(reason.strip() for reason in reasons)
+
+
+def _category(reason: str) -> str:
+    if "score went down" in reason:
+        return FeedFault.SCORE_GLITCH
+    if "status went back" in reason:
+        return FeedFault.STATUS_FLAP
+    if "JSON" in reason or "json" in reason:
+        return FeedFault.TRUNCATED
+    return FeedFault.WRONG_TYPES
