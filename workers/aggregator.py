@@ -20,6 +20,7 @@ from notifier import keys, metrics, streams
 from notifier.events import EVENT, Event
 from notifier.scripts import LeaseLostError, commit_fold_batch
 from notifier.settings import Settings
+from notifier.store import StoreError, translate_errors
 from workers.consumer import Batch, PartitionConsumer
 from workers.fold import BatchFolder, Folded, StateCache, alert_fields
 
@@ -62,7 +63,17 @@ class Aggregator(PartitionConsumer):
 
     async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
         """Fold fresh entries in one commit; redelivered ones (and a failing one) one by one."""
-        rest = batch if redelivered else await self.fold(p, batch, lease, strict=False)
+        rest = batch
+        if not redelivered:
+            try:
+                rest = await self.fold(p, batch, lease, strict=False)
+            except StoreError:
+                self.backlog[p] = True  # nothing committed: read back from our pending list
+                raise
+            except Exception:
+                log.exception("batch_failed", extra={"partition": p, "entries": len(batch)})
+                self.backlog[p] = True  # read back one by one: retried, then dead-lettered
+                return
         if rest:
             await super().handle_many(p, rest, lease, redelivered)
 
@@ -99,17 +110,18 @@ class Aggregator(PartitionConsumer):
     async def _commit(self, p: int, lease: str, folded: Folded, chunk: slice) -> bool:
         """Commit one chunk of folds; False if the partition was lost (nothing written)."""
         try:
-            results = await commit_fold_batch(
-                self.r,
-                lease=keys.partition_lease(p, self.worker),
-                lease_value=lease,
-                events_stream=keys.events(p),
-                alerts_stream=keys.alerts(p),
-                group=self.group,
-                seen_ttl=self.settings.streams.seen_ttl_s,
-                maxlen=self.settings.streams.maxlen,
-                folds=folded.commits[chunk],
-            )
+            with translate_errors(f"fold commit {keys.events(p)}"):
+                results = await commit_fold_batch(
+                    self.r,
+                    lease=keys.partition_lease(p, self.worker),
+                    lease_value=lease,
+                    events_stream=keys.events(p),
+                    alerts_stream=keys.alerts(p),
+                    group=self.group,
+                    seen_ttl=self.settings.streams.seen_ttl_s,
+                    maxlen=self.settings.streams.maxlen,
+                    folds=folded.commits[chunk],
+                )
         except LeaseLostError:
             self.owned.discard(p)
             self.leases.forget(keys.partition_lease(p, self.worker))

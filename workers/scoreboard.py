@@ -149,6 +149,8 @@ class Scoreboard:
             self.last = alert
         self._track(alert)
         self.recent.append(alert)
+        # Every alert also scrolls by above the board, so the whole sequence stays on screen.
+        self.console.print(alert.text, highlight=False, markup=False, soft_wrap=True)
         if self.live.is_started:
             self.live.refresh()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifier import keys, streams
 from notifier.alerts import ALERT, Alert
@@ -20,7 +22,8 @@ from notifier.lease import Lease, lease_value
 from notifier.replay import Timeline
 from notifier.scripts import FoldCommit, LeaseLostError, commit_fold_batch
 from notifier.settings import Settings
-from workers import fold
+from notifier.store import StoreError
+from workers import aggregator, fold
 from workers.aggregator import Aggregator
 from workers.poller import event_fields
 
@@ -167,3 +170,28 @@ async def test_replicas_share_the_partitions_fairly(redis: Redis) -> None:
     await b.members.leave()
     await a.claim_partitions(force=True)  # alone again: everything
     assert len(a.owned) == 4
+
+
+async def test_a_failed_commit_leaves_the_batch_to_be_read_back(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = scenario_events()
+    s = settings()
+    await publish_all(redis, events)
+    real = aggregator.commit_fold_batch
+    calls = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RedisConnectionError("connection reset")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(aggregator, "commit_fold_batch", flaky)
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    with pytest.raises(StoreError):
+        await agg.step(block_ms=1)
+    assert await redis.xlen(keys.alerts(0)) == 0
+    assert await agg.drain() == len(events)  # read back from its pending list, one by one
+    assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
