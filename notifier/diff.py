@@ -22,7 +22,7 @@ from notifier.events import (
     RedCard,
     ShootoutKickTaken,
 )
-from notifier.goals import MINUTE_SLACK, match_goals, time_key
+from notifier.goals import MINUTE_SLACK, first_seen, match_goals, time_key
 from notifier.models import (
     OVER_STATUSES,
     STATUS_ORDER,
@@ -254,12 +254,14 @@ def _build(
 
 
 def carry(prev: MatchSnapshot | None, cur: MatchSnapshot, events: Sequence[Event]) -> MatchSnapshot:
-    """``cur`` as it is stored: with the count of goals taken back so far, for the next diff."""
+    """``cur`` as it is stored: with the count of goals taken back so far, for the next diff,
+    and each goal a feed re-timed or re-keyed kept as first listed."""
     fixes = prev.corrections if prev is not None else Score()
     for e in events:
         if isinstance(e, GoalCancelled):
             fixes = fixes.plus(e.side)
-    return cur.model_copy(update={"corrections": fixes})
+    goals = cur.goals if prev is None else first_seen(prev.goals, cur.goals)
+    return cur.model_copy(update={"corrections": fixes, "goals": goals})
 
 
 def _kick_score(item: _Item, shootout: Score | None) -> Score:

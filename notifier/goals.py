@@ -30,20 +30,40 @@ def _gap(a: Goal, b: Goal) -> tuple[bool, int, int]:
     return (not same_ref, abs(a.minute - b.minute), abs((a.added or 0) - (b.added or 0)))
 
 
-def match_goals(before: Sequence[Goal], now: Sequence[Goal]) -> tuple[list[Goal], list[Goal]]:
-    """Goals only in ``now`` (new) and goals only in ``before`` (gone), one-to-one matched."""
+def pair_goals(
+    before: Sequence[Goal], now: Sequence[Goal]
+) -> tuple[list[tuple[Goal | None, Goal]], list[Goal]]:
+    """Each goal of ``now`` with its twin in ``before`` (None: new), in ``now``'s order, and the
+    goals of ``before`` that are gone; one-to-one."""
     unmatched = list(before)
-    rest: list[Goal] = []
-    for goal in now:  # an unchanged goal is its own twin, not a re-timed neighbour's
+    twin: dict[int, Goal | None] = {}
+    rest: list[int] = []
+    for i, goal in enumerate(now):  # an unchanged goal is its own twin, not a re-timed neighbour's
         if goal in unmatched:
             unmatched.remove(goal)
+            twin[i] = goal
         else:
-            rest.append(goal)
-    new: list[Goal] = []
-    for goal in sorted(rest, key=lambda g: g.ref is None):  # ref matches first
-        twins = [b for b in unmatched if _same(b, goal)]
-        if twins:
-            unmatched.remove(min(twins, key=lambda b: _gap(b, goal)))
-        else:
-            new.append(goal)
-    return new, unmatched
+            rest.append(i)
+    for i in sorted(rest, key=lambda i: now[i].ref is None):  # ref matches first
+        twins = [b for b in unmatched if _same(b, now[i])]
+        found = min(twins, key=lambda b: _gap(b, now[i])) if twins else None
+        if found is not None:
+            unmatched.remove(found)
+        twin[i] = found
+    return [(twin[i], goal) for i, goal in enumerate(now)], unmatched
+
+
+def match_goals(before: Sequence[Goal], now: Sequence[Goal]) -> tuple[list[Goal], list[Goal]]:
+    """Goals only in ``now`` (new) and goals only in ``before`` (gone), one-to-one matched."""
+    pairs, gone = pair_goals(before, now)
+    return [goal for twin, goal in pairs if twin is None], gone
+
+
+def first_seen(before: Sequence[Goal], now: Sequence[Goal]) -> tuple[Goal, ...]:
+    """``now``'s goals, each re-timed or re-keyed one as it was first listed (what the alerts
+    quoted: a later cancellation names the same minute), unless only ``now`` names the scorer."""
+    pairs, _ = pair_goals(before, now)
+    return tuple(
+        twin if twin is not None and (twin.player or not goal.player) else goal
+        for twin, goal in pairs
+    )

@@ -23,19 +23,13 @@ import orjson
 from notifier.errors import FeedParseError
 from notifier.feeds import _fields as f
 from notifier.feeds.api_football import parse_fixture
-from notifier.feeds.api_football_events import (
-    SCORING,
-    FeedEvent,
-    TeamRef,
-    pair_cancellations,
-    read_events,
-)
-from notifier.models import MatchSnapshot, Score, Side
+from notifier.feeds.api_football_events import TeamRef, read_events
+from notifier.models import MatchSnapshot
+from notifier.replay_events import Shown, reveal_times, show
 from notifier.replay_phases import (
     MINUTE,
     SKELETON,
     Phase,
-    Place,
     end_of_replay,
     event_time,
     has_extra_time,
@@ -58,20 +52,6 @@ _LONG = {
 _PEN_CODES = frozenset({"P", "PEN"})
 _DETAILS = ("lineups", "statistics", "players")  # only ``id`` / ``ids`` answers carry them
 _NULL_PAIR: dict[str, int | None] = {"home": None, "away": None}
-
-
-@dataclass(frozen=True)
-class _Shown:
-    """One served event: when it appears, leaves, and whether (and until when) it scores."""
-
-    raw: dict[str, Any]
-    start: float
-    stop: float = math.inf
-    side: Side | None = None
-    goal: bool = False  # it counts in ``goals`` while shown, until ``void``
-    void: float = math.inf  # a VAR decision takes the goal back from then on
-    kick: bool = False
-    scored: bool = False
 
 
 class Timeline:
@@ -213,7 +193,7 @@ class _Plan:
     """What a recording turns into: phases, served events, where the replay ends."""
 
     phases: list[Phase]
-    shown: list[_Shown]
+    shown: list[Shown]
     end: float
     has_et: bool
     has_pens: bool
@@ -238,8 +218,8 @@ def _plan(item: dict[str, Any], snapshot: MatchSnapshot) -> _Plan:
     last = last_period(short, now[0], len(skeleton))
     placed = {i: place(time, skeleton) for i, time in times.items()}
     phases = schedule(skeleton, stoppages(skeleton, placed, last, now[1]), has_pens)
-    reveal = _reveal_times(phases, placed, kicks)
-    shown = _show(raw_events, reveal, events, snapshot.score)
+    reveal = reveal_times(phases, placed, kicks)
+    shown = show(raw_events, reveal, events, snapshot.score)
     end = end_of_replay(phases, short, place(now, skeleton), last, len(kicks), has_pens)
     return _Plan(phases, shown, end, has_et, has_pens)
 
@@ -263,58 +243,3 @@ def _fixture_id(snapshot: MatchSnapshot) -> int:
         return int(snapshot.match_id)
     except ValueError as exc:
         raise FeedParseError(f"fixture.id {snapshot.match_id!r} is not a number") from exc
-
-
-def _reveal_times(
-    phases: list[Phase], placed: dict[int, Place], kicks: list[int]
-) -> dict[int, float]:
-    """When each raw event appears; kicks one a minute into the shoot-out, in recorded order."""
-    periods = [p for p in phases if p.length]
-    reveal = {
-        i: math.inf if where is None else periods[where[0]].start + where[1] * MINUTE
-        for i, where in placed.items()
-    }
-    for number, index in enumerate(kicks, start=1):
-        reveal[index] = phases[-1].start + number * MINUTE
-    return reveal
-
-
-def _show(
-    raw_events: list[Any], reveal: dict[int, float], events: list[FeedEvent], score: Score
-) -> list[_Shown]:
-    """Served events in recorded order, with VAR cancellations and provisional goals timed."""
-    by_index = {e.index: e for e in events}
-    pairs = pair_cancellations(events, score)
-    voided: dict[int, float] = {}
-    for var, goal in pairs.items():
-        if goal is not None:  # the goal counts for at least a minute before VAR takes it back
-            reveal[var] = max(reveal[var], reveal[goal] + MINUTE)
-            voided[goal] = reveal[var]
-    shown: list[_Shown] = []
-    for index, raw in enumerate(raw_events):
-        event, start = by_index.get(index), reveal[index]
-        if event is not None and event.kind == "var_cancel" and pairs[index] is None:
-            shown.append(_Shown(_provisional(raw), start, start + MINUTE, event.side, goal=True))
-            start += MINUTE
-        shown.append(_entry(raw, start, event, voided.get(index, math.inf)))
-    return shown
-
-
-def _entry(raw: dict[str, Any], start: float, event: FeedEvent | None, void: float) -> _Shown:
-    if event is None:
-        return _Shown(raw, start)
-    goal, kick = event.kind in SCORING, event.kind == "kick"
-    return _Shown(raw, start, side=event.side, goal=goal, void=void, kick=kick, scored=event.scored)
-
-
-def _provisional(var: dict[str, Any]) -> dict[str, Any]:
-    """The goal a VAR event names, as the live feed listed it before the decision."""
-    return {
-        "time": var.get("time"),
-        "team": var.get("team"),
-        "player": var.get("player"),
-        "assist": {"id": None, "name": None},
-        "type": "Goal",
-        "detail": "Normal Goal",
-        "comments": None,
-    }

@@ -70,14 +70,31 @@ class SubscriptionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     channel: ChannelName
-    url: str = Field(default="", max_length=2048)
-    secret: str | None = Field(default=None, max_length=200, repr=False)
-    options: dict[str, OptionValue] = Field(default_factory=dict, max_length=8)
-    teams: Follows = Field(default_factory=list)
-    matches: Follows = Field(default_factory=list)
-    ties: Follows = Field(default_factory=list)
-    competitions: Follows = Field(default_factory=list)
-    kinds: list[AlertKind] = Field(default_factory=lambda: list(DEFAULT_KINDS), max_length=32)
+    url: str = Field(
+        default="",
+        max_length=2048,
+        description="webhook: https URL; slack/discord: webhook URL or its path; ntfy: server",
+    )
+    secret: str | None = Field(
+        default=None,
+        max_length=200,
+        repr=False,
+        description="webhook: whsec_... (made if left out); telegram: bot token; ntfy: token",
+    )
+    options: dict[str, OptionValue] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="telegram: chat_id, message_thread_id; ntfy: topic, priority",
+    )
+    teams: Follows = Field(default_factory=list, description="team names (any alias)")
+    matches: Follows = Field(default_factory=list, description="match keys (provider:id)")
+    ties: Follows = Field(default_factory=list, description="tie ids")
+    competitions: Follows = Field(default_factory=list, description="competition names")
+    kinds: list[AlertKind] = Field(
+        default_factory=lambda: list(DEFAULT_KINDS),
+        max_length=32,
+        description="alert kinds wanted (default: every kind but status)",
+    )
     description: str | None = Field(default=None, max_length=200)
     enabled: bool = True
 

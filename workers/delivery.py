@@ -8,17 +8,16 @@ here (delivered, retry, dead, gone); the dispatcher decides what each means for 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 from yarl import URL
 
 from notifier.alerts import Alert
-from notifier.channels.base import Channel, ChannelError
+from notifier.channels.base import Channel, ChannelError, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.slack import SlackChannel
@@ -32,6 +31,7 @@ from notifier.subscriptions import Subscription
 log = logging.getLogger("notifier.delivery")
 Outcome = Literal["delivered", "retry", "dead", "gone"]
 USER_AGENT = "match-notifier-webhooks/0.1"
+TARGET_CACHE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,22 +94,30 @@ class HostSlots:
 
     def __init__(self, per_host: int) -> None:
         self.per_host = per_host
-        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._slots: dict[str, list[Any]] = {}  # host -> [semaphore, users]
 
-    @contextlib.asynccontextmanager
-    async def hold(self, host: str) -> AsyncIterator[None]:
-        """Hold one slot of ``host``."""
-        sem, users = self._slots.get(host, (asyncio.Semaphore(self.per_host), 0))
-        self._slots[host] = (sem, users + 1)
+    async def acquire(self, host: str) -> None:
+        """Take one slot of ``host`` (release it with :meth:`release`)."""
+        slot = self._slots.get(host)
+        if slot is None:
+            slot = self._slots[host] = [asyncio.Semaphore(self.per_host), 0]
+        slot[1] += 1
         try:
-            async with sem:
-                yield
-        finally:
-            sem, users = self._slots[host]
-            if users <= 1:
-                del self._slots[host]
-            else:
-                self._slots[host] = (sem, users - 1)
+            await slot[0].acquire()
+        except BaseException:
+            self._leave(host, slot)
+            raise
+
+    def release(self, host: str) -> None:
+        """Give back a slot of ``host``."""
+        slot = self._slots[host]
+        slot[0].release()
+        self._leave(host, slot)
+
+    def _leave(self, host: str, slot: list[Any]) -> None:
+        slot[1] -= 1
+        if slot[1] <= 0:
+            del self._slots[host]
 
 
 class Deliverer:
@@ -120,6 +128,7 @@ class Deliverer:
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
         self.closing = False  # set on stop: sends not yet started are not started
+        self._targets: dict[str, tuple[Subscription, Target, str]] = {}
         self._hosts = HostSlots(settings.per_host)
         self._bases = {
             "slack": settings.slack_url,
@@ -141,15 +150,29 @@ class Deliverer:
         channel = self.channels.get(sub.spec.channel)
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
-        key = idempotency_key(alert.id, sub.id)
-        async with self._hosts.hold(self.host(sub)), self._all:
-            if self.closing:
-                raise StoppingError
-            try:
-                await channel.send(alert, sub.target(), idempotency_key=key)
-            except DeliveryError as exc:
-                return classify(exc)
+        target, host = self._target(sub)
+        await self._hosts.acquire(host)
+        try:
+            async with self._all:
+                if self.closing:
+                    raise StoppingError
+                await channel.send(alert, target, idempotency_key=idempotency_key(alert.id, sub.id))
+        except DeliveryError as exc:
+            return classify(exc)
+        finally:
+            self._hosts.release(host)
         return DELIVERED
+
+    def _target(self, sub: Subscription) -> tuple[Target, str]:
+        """The channel target and host of a subscription (kept while the record is the same)."""
+        hit = self._targets.get(sub.id)
+        if hit is not None and hit[0] is sub:
+            return hit[1], hit[2]
+        if len(self._targets) > TARGET_CACHE:
+            self._targets.clear()
+        target, host = sub.target(), self.host(sub)
+        self._targets[sub.id] = (sub, target, host)
+        return target, host
 
 
 def idempotency_key(alert_id: str, sub_id: str) -> str:

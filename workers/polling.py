@@ -104,6 +104,7 @@ class GroupPoll:
             items = split(self.feed.provider, body)
         except FeedError as exc:
             if isinstance(exc, FeedParseError):
+                metrics.polled(self.feed.provider, "parse_error", 0.0)
                 await self.publisher.park(None, str(exc), body, source=self.name)
             await self._failed(exc)
             return

@@ -27,6 +27,7 @@ from notifier.watch import Watch
 STATIC = Path(__file__).resolve().parent.parent / "static"
 TIMELINE_SCAN = 2000  # newest alert-stream entries searched for a tie's timeline
 NO_CACHE = {"Cache-Control": "no-cache"}
+ASSETS = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 
 
 def initial_state(spec: TieSpec, settings: Settings) -> MatchState:
@@ -179,12 +180,21 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers=NO_CACHE)
 
 
+async def asset(request: web.Request) -> web.FileResponse:
+    """A file of the page (``live.js``, ...); any other name is a 404 problem like every error
+    (aiohttp's static route answered a missing file with an empty octet-stream 404)."""
+    name = request.match_info["name"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name)
+
+
 def setup_page(app: web.Application) -> None:
     """Add the page, its static files and its JSON routes to the API."""
     app.router.add_get("/", page, name="page")
     app.router.add_get("/ties/{id}", page)
     app.router.add_get("/matches/{key}", page)
-    app.router.add_static("/static/", STATIC, name="static", append_version=False)
+    app.router.add_get("/static/{name}", asset, name="static")
     app.router.add_get("/v1/live/ties", ties)
     app.router.add_get("/v1/live/ties/{id}", tie_board)
     app.router.add_get("/v1/live/matches/{key}", match_board)

@@ -114,7 +114,8 @@ class Monkey:
             await asyncio.sleep(max(0.0, started + fault.at - time.monotonic()))
             at = time.monotonic() - started
             if fault.kind == "redis":
-                await self.crash_redis(at)
+                await self._after_an_event()
+                await self.crash_redis(time.monotonic() - started)
                 continue
             worker = await self._victim()
             if worker is None:
@@ -148,8 +149,19 @@ class Monkey:
         worker.resume()
         self.done.append(Done(at, "pause", worker.name, f"SIGSTOP {self.pause_s:.1f} s"))
 
+    async def _after_an_event(self, within: float = 30.0) -> None:
+        """Wait (bounded) until an event was just published: a crash then has work to lose."""
+        names = [keys.events(p) for p in range(self.partitions)]
+        base = sum([await self.r.xlen(n) for n in names])
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            if sum([await self.r.xlen(n) for n in names]) > base:
+                return
+
     async def crash_redis(self, at: float) -> None:
-        """SIGKILL the server, cut its AOF back to what was on disk, start it again."""
+        """SIGKILL the server, cut its AOF back to what was on disk (``everysec``: what a
+        second ago), start it again."""
         everysec = self.fsync == "everysec"
         before = await event_ids(self.r, self.partitions) if everysec else set()
         path, size = self.aof.synced_size(EVERYSEC_LOSS_S if everysec else 0.0)

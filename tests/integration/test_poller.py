@@ -354,3 +354,27 @@ async def test_a_goal_without_a_team_is_parked_once_and_the_score_still_counts(
     assert len(goals) == 1 and orjson.loads(goals[0]["body"])["goal"] is None, "no scorer made up"
     dead = await redis.xrange(keys.dlq("feed"))
     assert [f[b"reason"] for _, f in dead] == [b"goal without a team at 29'"]
+
+
+@pytest.mark.parametrize(("live_all_min", "per_tick"), [(0, 10), (21, 1)])
+async def test_requests_per_live_match(
+    redis: Redis, session: aiohttp.ClientSession, live_all_min: int, per_tick: int
+) -> None:
+    """200 live matches: ten ``ids`` requests a tick (1 with ``live=all``), so at the default
+    15 s pace 0.2 (0.005) requests per live match per minute, against 4 polling each alone."""
+    timelines = clones(200)
+    server, clock = await serve(timelines, 30 * MIN)
+    async with server:
+        settings = settings_for("", server.url, live_all_min=live_all_min)
+        await follow(redis, "api-football", (str(t.fixture_id) for t in timelines))
+        p = await poller(redis, session, settings, "solo")
+        await round_(p)  # first sight: status unknown, asked for by ids
+        server.log.reset()
+        for minute in (31, 32, 33):
+            at_virtual(clock, server, minute * MIN)
+            await round_(p)
+        assert server.log.total == 3 * per_tick
+        per_match_per_minute = per_tick / 200 * (60 / 15.0)
+        assert per_match_per_minute <= 0.5
+        stored = await redis.get(keys.snapshot(0, f"api-football:{timelines[-1].fixture_id}"))
+        assert stored is not None and orjson.loads(stored)["minute"] == 34, "the 34th minute"

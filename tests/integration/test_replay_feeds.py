@@ -154,3 +154,16 @@ async def test_injected_faults(served: Served) -> None:
             assert resp.status == 429 and resp.headers["Retry-After"] == "17"
     await get(session, f"{server.url}/v4/matches/451640")
     assert server.log.by_route["fault"] == 2
+
+
+async def test_a_path_prefix_names_the_client_in_the_log(served: Served) -> None:
+    server, _, session = served
+    server.log.reset()
+    await get(session, f"{server.url}/~a/fixtures?ids=1145511")
+    await get(session, f"{server.url}/~b/v4/matches/451640")
+    await get(session, f"{server.url}/~b/apis/site/v2/sports/soccer/usa.1/scoreboard")
+    assert [(h.client, h.route) for h in server.log.hits] == [
+        ("a", "fixtures?ids"),
+        ("b", "v4/matches/{id}"),
+        ("b", "espn/scoreboard"),
+    ]

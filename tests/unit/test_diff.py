@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from notifier.diff import anomalies, diff
+from notifier.diff import anomalies, carry, diff
 from notifier.events import (
     EVENT,
     Event,
@@ -492,3 +492,28 @@ def test_diff_never_raises(prev: MatchSnapshot, cur: MatchSnapshot) -> None:
     scored = [e for e in diff(prev, cur, seen=LATER) if e.type in ("goal", "goal_cancelled")]
     if scored:
         assert scored[-1].score == cur.score
+
+
+def test_a_goal_re_keyed_for_one_poll_keeps_its_first_minute_for_the_cancellation() -> None:
+    # Found by the feed-fault fuzzing: the feed listed the 81' goal once more as an 82' goal with
+    # another id; stored as such, the VAR cancellation that followed said 82' (another id, and
+    # not the minute the goal alert had given).
+    g = goal(81, "away", "Petkovic", ref="81+0:t2:p9:Normal Goal")
+    rekeyed = goal(82, "away", "Petkovic", ref="82+0:t2:p990001:Normal Goal")
+    var = incident(81, "away", "Petkovic", "Goal cancelled")
+    script = [
+        snap(S.SECOND_HALF, (0, 0), minute=80),
+        snap(S.SECOND_HALF, (0, 1), minute=81, goals=[g]),
+        snap(S.SECOND_HALF, (0, 1), minute=82, goals=[rekeyed]),
+        snap(S.SECOND_HALF, (0, 0), minute=83, cancelled_goals=(var,)),
+    ]
+    events = [e for e in polls(script) if e.type in ("goal", "goal_cancelled")]
+    assert [(e.type, e.minute) for e in events] == [("goal", 81), ("goal_cancelled", 81)]
+
+
+def test_a_scorer_named_late_is_kept_although_the_goal_was_listed_before() -> None:
+    anonymous = goal(29, "home")
+    named = goal(29, "home", "Morata")
+    before = snap(S.FIRST_HALF, (1, 0), goals=[anonymous])
+    stored = carry(before, snap(S.FIRST_HALF, (1, 0), goals=[named]), [])
+    assert stored.goals == (named,)
