@@ -100,19 +100,60 @@ async def run_pipeline(
     if pipe.poller is not None:
         scheduler.start()
         pipe.poller.start(scheduler, sync_every)
+    tasks = [asyncio.create_task(coro, name=name) for name, coro in _tasks(pipe)]
+    if done is not None:
+        tasks.append(asyncio.create_task(_watch_done(pipe, done, check_every), name="done"))
     try:
-        async with asyncio.TaskGroup() as tg:
-            for name, coro in _tasks(pipe):
-                tg.create_task(coro, name=name)
-            if done is not None:
-                tg.create_task(_watch_done(pipe, done, check_every), name="done")
-            tg.create_task(_grace(pipe, scheduler), name="grace")
+        failure = await _until_stop(pipe, tasks)
+        if scheduler.running:
+            scheduler.pause()
+        await _finish(tasks, _grace_s(pipe.settings))
+        if failure is not None:
+            raise failure
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
         for worker in _heartbeat_names(pipe):
             with contextlib.suppress(Exception):
                 await clear(pipe.r, worker, pipe.instance)
+
+
+async def _until_stop(pipe: Pipeline, tasks: list[asyncio.Task[None]]) -> BaseException | None:
+    """Wait for a stop (signal, done) or for a task to fail; the failure, if one did."""
+    stopped = asyncio.create_task(pipe.stop.wait())
+    try:
+        finished, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    pipe.stop.set()
+    for task in finished:
+        if task is not stopped and not task.cancelled() and task.exception() is not None:
+            log.error(
+                "worker_failed", extra={"task": task.get_name(), "error": repr(task.exception())}
+            )
+            return task.exception()
+    return None
+
+
+def _grace_s(settings: Settings) -> float:
+    return min(settings.shutdown_grace_s, 2 * settings.streams.block_ms / 1000)
+
+
+async def _finish(tasks: list[asyncio.Task[None]], grace_s: float) -> None:
+    """Let in-flight work end within the grace period, then cancel what is left.
+
+    A cancellation that lands inside a redis-py command can be swallowed, so it is repeated
+    (a bounded number of times) until every task has ended.
+    """
+    await asyncio.wait(tasks, timeout=grace_s)
+    for _ in range(100):
+        pending = [t for t in tasks if not t.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+    log.warning("tasks_not_stopped", extra={"tasks": [t.get_name() for t in tasks if not t.done()]})
 
 
 def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
@@ -144,21 +185,6 @@ async def _watch_done(pipe: Pipeline, done: Callable[[], Awaitable[bool]], every
         await asyncio.sleep(every)
 
 
-async def _grace(pipe: Pipeline, scheduler: AsyncIOScheduler) -> None:
-    """On stop: no new polls; give the consumers the grace period, then cancel everything."""
-    await pipe.stop.wait()
-    if scheduler.running:
-        scheduler.pause()
-    await asyncio.sleep(
-        min(pipe.settings.shutdown_grace_s, 2 * pipe.settings.streams.block_ms / 1000)
-    )
-    raise _StopRequestedError
-
-
-class _StopRequestedError(Exception):
-    """Raised inside the task group to cancel the remaining tasks after a stop."""
-
-
 def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -173,7 +199,5 @@ async def serve(
     done: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """Run the pipeline; a stop (signal or done) ends it quietly."""
-    try:
-        await run_pipeline(pipe, sync_every=sync_every, done=done)
-    except* _StopRequestedError:
-        log.info("stopped", extra={"instance": pipe.instance})
+    await run_pipeline(pipe, sync_every=sync_every, done=done)
+    log.info("stopped", extra={"instance": pipe.instance})
