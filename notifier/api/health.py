@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier import metrics
+from notifier.api.stream import cancel
 from notifier.heartbeat import clear, fresh_heartbeats, run_heartbeat
 from notifier.settings import Settings
 from notifier.store import StoreError
@@ -110,9 +111,7 @@ async def _api_heartbeat(app: web.Application) -> AsyncIterator[None]:
     beat = run_heartbeat(r, API_WORKER, instance, interval_s=settings.heartbeat_s)
     app[BEAT_TASK] = asyncio.create_task(beat, name="api-heartbeat")
     yield
-    app[BEAT_TASK].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await app[BEAT_TASK]
+    await cancel(app[BEAT_TASK])
     with contextlib.suppress(StoreError):
         await clear(r, API_WORKER, instance)
 

@@ -82,8 +82,10 @@ def api_in_thread(settings: Settings) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def live_api(redis_url: str) -> Iterator[str]:
+    # Per test: two APIs of one process share a heartbeat key (host-pid), so none may outlive
+    # its test into another module's.
     settings = settings_for(redis_url, resolve_timeout_s=0.2)
     with api_in_thread(settings) as url:
         yield url
