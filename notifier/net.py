@@ -32,6 +32,7 @@ _BLOCKED = tuple(
         "100.64.0.0/10",  # CGNAT
         "192.0.0.0/24",
         "198.18.0.0/15",
+        "168.63.129.16/32",  # Azure's WireServer: cloud metadata on a public address
         "224.0.0.0/3",  # multicast and reserved
         "64:ff9b:1::/48",  # local-use NAT64
         "fc00::/7",

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from notifier.embedded import EmbeddedServer, bundled_binary
 from notifier.store import connect
+from tests.counts import TRIED
 
 
 def _system_redis() -> Path | None:
@@ -88,3 +89,13 @@ async def redis(redis_server: EmbeddedServer) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many inputs each fuzz target, and requests each security check, tried."""
+    if not TRIED:
+        return
+    terminalreporter.section("inputs and requests tried")
+    for target, n in sorted(TRIED.items()):
+        terminalreporter.write_line(f"{n:8d}  {target}")
+    terminalreporter.write_line(f"{sum(TRIED.values()):8d}  in all")

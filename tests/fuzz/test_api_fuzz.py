@@ -35,7 +35,7 @@ from schemathesis.checks import (
 from notifier.api.app import init_app
 from notifier.settings import Settings
 from notifier.store import connect
-from tests.fuzz.counts import tried
+from tests.counts import tried
 from tests.integration.test_delivery_support import settings_for
 
 AUTH = {"Authorization": "Bearer token-a"}

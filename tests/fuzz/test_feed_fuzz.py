@@ -31,7 +31,7 @@ from notifier.feeds.bulk import split
 from notifier.models import OVER_STATUSES, MatchSnapshot
 from notifier.settings import Settings
 from tests.chaos.scenario import T0, MatchPlan, plan_matches
-from tests.fuzz.counts import tried
+from tests.counts import tried
 from tests.unit.strategies import mutate
 from workers.replay_faults import CONTENT, MUTATIONS, FeedFault
 

@@ -232,6 +232,9 @@ async def test_replay_on_a_three_node_cluster(
 
 async def test_scans_and_reads_span_the_nodes(cluster: EmbeddedCluster) -> None:
     """Heartbeats (no hash tag: any node) are all found; a match's marks are all reset."""
+    plain = connect(cluster.url.replace("redis+cluster://", "redis://"), cluster=True)
+    assert is_cluster(plain) and await plain.ping()  # the ``cluster = true`` setting's way
+    await plain.aclose()
     r = connect(cluster.url)
     try:
         workers = [f"w{i}" for i in range(12)]

@@ -1,4 +1,5 @@
-"""How many inputs each fuzz target was given in this session (printed at the end of the run)."""
+"""How many inputs each fuzz target, and how many requests each security check, tried in this
+session (printed at the end of the run by tests/conftest.py)."""
 
 from __future__ import annotations
 
