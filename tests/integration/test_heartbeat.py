@@ -20,12 +20,12 @@ pytestmark = pytest.mark.integration
 async def test_beats_are_found_with_their_time(redis: Redis) -> None:
     clock = itertools.count(1000.0, 5.0)
     await run_heartbeat(
-        redis, "poller", "host-1", interval_s=0.001, clock=lambda: next(clock), beats=2
+        redis, "poller", "host-1", interval_s=0.001, ttl_s=30, clock=lambda: next(clock), beats=2
     )
     await beat(redis, "dispatcher", "host-2", ttl_s=30, now=42.5)
     await redis.set(keys.snapshot(0, "m1"), "{}")
     assert await fresh_heartbeats(redis) == {"poller:host-1": 1005.0, "dispatcher:host-2": 42.5}
-    assert 0 < await redis.pttl(keys.heartbeat("poller", "host-1")) <= 3
+    assert 0 < await redis.pttl(keys.heartbeat("poller", "host-1")) <= 30_000
     await clear(redis, "poller", "host-1")
     assert await fresh_heartbeats(redis) == {"dispatcher:host-2": 42.5}
 
@@ -52,3 +52,8 @@ async def test_unreachable_server_is_logged_once_and_never_fatal(
     await run_heartbeat(dead, "poller", "host-4", interval_s=0.01, beats=3)
     assert [r.getMessage() for r in caplog.records] == ["heartbeat_failing"]
     await dead.aclose()
+
+
+async def test_heartbeat_ttl_defaults_to_three_intervals(redis: Redis) -> None:
+    await run_heartbeat(redis, "poller", "host-9", interval_s=2.0, beats=1)
+    assert 5_000 < await redis.pttl(keys.heartbeat("poller", "host-9")) <= 6_000
