@@ -9,7 +9,6 @@ Apprise and SSE figures are printed as pending until their code is in.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from datetime import UTC, datetime
 
@@ -128,10 +127,6 @@ async def run(report: Report) -> None:
             {"subscriptions": SUBSCRIPTIONS, "received": got},
         )
     )
-    if importlib.util.find_spec("notifier.channels.apprise") is None:
-        report.pending("fanout_apprise_ratio", "no Apprise channel yet (issue 4)")
-    else:
-        report.pending("fanout_apprise_ratio", "Apprise channel found; its benchmark is to do")
     report.pending(
         "fanout_sse_time_to_last_client_p99", "SSE at 10,000 clients not measured yet (issue 4)"
     )

@@ -21,7 +21,7 @@ from notifier.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
 
-ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy"]
+ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
 DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k != "status")  # type: ignore[misc]
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
@@ -35,6 +35,7 @@ OPTIONS: dict[str, frozenset[str]] = {
     "discord": frozenset(),
     "telegram": frozenset({"chat_id", "message_thread_id"}),
     "ntfy": frozenset({"topic", "priority"}),
+    "apprise": frozenset(),
 }
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
@@ -73,7 +74,7 @@ class SubscriptionSpec(BaseModel):
     url: str = Field(
         default="",
         max_length=2048,
-        description="webhook: https URL; slack/discord: webhook URL or its path; ntfy: server",
+        description="webhook: https URL; slack/discord: hook URL/path; ntfy: server; apprise: URL",
     )
     secret: str | None = Field(
         default=None,
@@ -124,6 +125,8 @@ def check_channel(spec: SubscriptionSpec) -> None:
             _check_telegram(spec)
         case "ntfy":
             _check_ntfy(spec)
+        case "apprise":
+            _check_apprise(spec)
 
 
 def _no_secret(spec: SubscriptionSpec) -> None:
@@ -157,6 +160,12 @@ def _check_telegram(spec: SubscriptionSpec) -> None:
     thread = spec.options.get("message_thread_id")
     if thread is not None and (isinstance(thread, bool) or not isinstance(thread, int)):
         raise FieldError("options.message_thread_id", "must be an integer")
+
+
+def _check_apprise(spec: SubscriptionSpec) -> None:
+    if "://" not in spec.url:  # the rest is checked with the settings (notifier.api.targets)
+        raise FieldError("url", "an Apprise URL such as jsons://host/path is required")
+    _no_secret(spec)
 
 
 def _check_ntfy(spec: SubscriptionSpec) -> None:
@@ -266,6 +275,8 @@ def mask_url(channel: str, url: str) -> str:
     """A URL safe to show: the path of Slack/Discord webhooks and any query hidden."""
     if not url:
         return url
+    if channel == "apprise":  # its tokens are anywhere in the URL
+        return url.split("://", 1)[0] + "://***"
     if channel in ("slack", "discord"):
         return _origin(url) + "/***"
     try:

@@ -17,6 +17,7 @@ import aiohttp
 from yarl import URL
 
 from notifier.alerts import Alert
+from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, ChannelError, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.ntfy import NtfyChannel
@@ -24,7 +25,7 @@ from notifier.channels.slack import SlackChannel
 from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.errors import DeliveryError
-from notifier.net import make_session
+from notifier.net import AddressPolicy, make_session
 from notifier.settings import DeliverySettings, Settings
 from notifier.subscriptions import Subscription
 
@@ -69,13 +70,19 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
     """Every subscription channel, sharing one session, base URLs from the settings."""
     d = settings.delivery
     t, n = d.timeout_s, d.max_response_bytes
-    return {
+    channels: dict[str, Channel] = {
         "webhook": WebhookChannel(session, timeout=t, max_body=n),
         "slack": SlackChannel(session, d.slack_url, timeout=t, max_body=n),
         "discord": DiscordChannel(session, d.discord_url, timeout=t, max_body=n),
         "telegram": TelegramChannel(session, d.telegram_url, timeout=t, max_body=n),
         "ntfy": NtfyChannel(session, d.ntfy_url, timeout=t, max_body=n),
     }
+    if apprise_installed():  # optional extra: without it, apprise subscriptions are refused
+        policy = AddressPolicy.of(d.allow_networks)
+        channels["apprise"] = AppriseChannel(
+            policy, allow_http=d.allow_http, timeout=t, resolve_timeout=d.resolve_timeout_s
+        )
+    return channels
 
 
 def classify(exc: DeliveryError) -> Result:

@@ -11,6 +11,7 @@ import socket
 
 from yarl import URL
 
+from notifier.channels.apprise import AppriseMissingError, check_apprise_url
 from notifier.net import AddressPolicy, check_target_url, parse_ip_literal
 from notifier.settings import DeliverySettings
 from notifier.subscriptions import FieldError, SubscriptionSpec, absolute_url
@@ -18,6 +19,9 @@ from notifier.subscriptions import FieldError, SubscriptionSpec, absolute_url
 
 async def check_target(spec: SubscriptionSpec, settings: DeliverySettings) -> None:
     """Refuse (FieldError on ``url``) a target that deliveries would not be allowed to reach."""
+    if spec.channel == "apprise":
+        await _check_apprise(spec.url, settings)
+        return
     url = absolute_url(spec)
     if url is None:
         return  # a path under the channel's configured base URL
@@ -29,6 +33,18 @@ async def check_target(spec: SubscriptionSpec, settings: DeliverySettings) -> No
     host = URL(url).raw_host or ""
     if parse_ip_literal(host) is None:
         await _check_name(host, policy, settings.resolve_timeout_s)
+
+
+async def _check_apprise(url: str, settings: DeliverySettings) -> None:
+    policy = AddressPolicy.of(settings.allow_networks)
+    try:
+        await check_apprise_url(
+            url, policy, allow_http=settings.allow_http, timeout_s=settings.resolve_timeout_s
+        )
+    except AppriseMissingError as exc:
+        raise FieldError("channel", str(exc)) from None
+    except ValueError as exc:
+        raise FieldError("url", str(exc)) from None
 
 
 async def _check_name(host: str, policy: AddressPolicy, timeout_s: float) -> None:
