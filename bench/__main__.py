@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from bench.common import RESULTS, Report
 
 # Run in this order; each module has ``async def run(report)``.
-BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "apprise_ratio", "cluster")
+BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "sse", "apprise_ratio", "cluster")
 
 
 @contextlib.contextmanager
