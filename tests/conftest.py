@@ -8,6 +8,7 @@ missing server is a visible skip, with its reason, never a silent one.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -38,8 +39,25 @@ def pytest_report_header() -> list[str]:
     return ["redis servers: " + ", ".join(f"{k}={v or 'missing'}" for k, v in found.items())]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that talks to a real server is an integration test."""
+# Whole-pipeline tests (tests/e2e) replay matches in real time; they run once, on the embedded
+# Valkey. Compatibility with the system redis-server is covered by tests/integration, which runs
+# every test against both servers.
+ONE_SERVER_DIRS = ("e2e",)
+
+
+def _one_server_only(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or callspec.params.get("server_binary") != "redis":
+        return False
+    return any(f"{os.sep}tests{os.sep}{d}{os.sep}" in str(item.path) for d in ONE_SERVER_DIRS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that talks to a real server is an integration test; e2e runs on one server."""
+    deselected = [item for item in items if _one_server_only(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not _one_server_only(item)]
     for item in items:
         if "redis_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
