@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC    := notifier workers tests bench
 
-.PHONY: venv demo test lint unit bench clean browser
+.PHONY: venv demo test lint unit bench chaos clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -45,6 +45,11 @@ unit: venv
 
 bench: venv ## benchmarks: each prints its figure and its ratio to a peer or limit
 	$(BIN)/python -m bench
+
+# The full chaos run (tests/chaos: ten matches, 20 kill -9, a Redis crash, a SIGSTOP), once per
+# appendfsync mode; `make test` runs a bounded one. CHAOS_ARGS="--server /usr/bin/redis-server".
+chaos: venv ## replay 10 matches through worker processes under faults; the delivery table
+	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

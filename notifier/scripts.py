@@ -1,7 +1,9 @@
 """Atomic commits as Lua scripts. Each touches keys of one partition only (one cluster slot).
 
 * ``commit_poll``: if the poll lease is still ours, XADD the events and store the snapshot —
-  both or neither, so a crashed or paused poller never publishes twice or out of turn.
+  both or neither, so a crashed or paused poller never publishes twice or out of turn; and only
+  if the stored snapshot is the one diffed against (a server restarted from an AOF that lost its
+  last second must not have those events skipped: the next diff re-derives them).
 * ``commit_fold``: if the partition lease is still ours and the event was not folded before,
   store the match state, XADD the alerts, mark the event seen and XACK it — all at once.
 * ``commit_fold_batch``: the same for a batch of events of one partition in one call (one round
@@ -43,8 +45,15 @@ COMMIT_POLL = (
     _XADD_ALL
     + _LEASE_CHECK
     + """
--- KEYS: lease, snapshot, events stream. ARGV: lease value, snapshot, maxlen, entries...
-local ids = xadd_all(KEYS[3], ARGV[3], 4)
+-- KEYS: lease, snapshot, events stream. ARGV: lease value, snapshot, maxlen, the digest of the
+-- stored snapshot the events were diffed against ('' none, '*' unchecked), entries...
+if ARGV[4] ~= '*' then
+  local stored = redis.call('GET', KEYS[2])
+  if (stored and redis.sha1hex(stored) or '') ~= ARGV[4] then
+    return redis.error_reply('STALE the stored snapshot is not the one diffed against')
+  end
+end
+local ids = xadd_all(KEYS[3], ARGV[3], 5)
 redis.call('SET', KEYS[2], ARGV[2])
 return ids
 """
@@ -101,6 +110,21 @@ class LeaseLostError(NotifierError):
     """The lease this replica relied on is held by another (or expired): nothing was written."""
 
 
+class StaleSnapshotError(NotifierError):
+    """The stored snapshot is not the one the events were diffed against (the server came back
+    from its AOF without its last writes): nothing was written; diff against the stored one."""
+
+
+STALE = "STALE"
+
+
+def digest(stored: bytes | str | None) -> str:
+    """What ``commit_poll`` compares: the SHA-1 of a stored value ('' when there is none)."""
+    if not stored:
+        return ""
+    return hashlib.sha1(stored.encode() if isinstance(stored, str) else stored).hexdigest()
+
+
 Fields = Mapping[str, str]
 
 
@@ -131,6 +155,8 @@ async def run(
     except ResponseError as exc:
         if is_lease_lost(exc):
             raise LeaseLostError(str(exc)) from exc
+        if str(exc).startswith(STALE):
+            raise StaleSnapshotError(str(exc)) from exc
         raise
 
 
@@ -144,10 +170,14 @@ async def commit_poll(
     stream: str,
     maxlen: int,
     entries: Sequence[Fields],
+    expected: str | None = None,
 ) -> object:
-    """Publish a poll's events and its snapshot atomically, fenced by the poll lease."""
+    """Publish a poll's events and its snapshot atomically, fenced by the poll lease and, given
+    ``expected`` (:func:`digest` of the snapshot diffed against), by the stored snapshot."""
     keys = [lease, snapshot_key, stream]
-    return await run(r, COMMIT_POLL, keys, [lease_value, snapshot, str(maxlen), *flatten(entries)])
+    check = "*" if expected is None else expected
+    args = [lease_value, snapshot, str(maxlen), check, *flatten(entries)]
+    return await run(r, COMMIT_POLL, keys, args)
 
 
 async def commit_fold(

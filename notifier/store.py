@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -27,6 +27,7 @@ from notifier.errors import ConfigError, NotifierError
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SOCKET_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
@@ -35,6 +36,29 @@ HEALTH_CHECK_S = 15
 RETRIES = 8
 RETRY_ERRORS: list[type[Exception]] = [rexc.ConnectionError, rexc.TimeoutError]
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+REFUSED = (rexc.AuthenticationError, rexc.AuthorizationError)
+
+
+class _Retry(Retry):
+    """redis-py's retry, except of a refused password (AUTH, HELLO, NOAUTH): retrying cannot
+    mend it, and the retries of each connect inside the retries of each command made a missing
+    password take 90 s to report."""
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[T]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        """Call ``do`` with retries, none for a refused password."""
+
+        def retryable(error: Exception) -> bool:
+            if isinstance(error, REFUSED):
+                return False
+            return is_retryable(error) if is_retryable is not None else True
+
+        return await super().call_with_retry(do, fail, retryable, with_failure_count)
 
 
 class StoreError(NotifierError):
@@ -50,6 +74,8 @@ def translate_errors(what: str) -> Iterator[None]:
     """Turn redis-py errors raised inside the block into StoreError / StoreUnavailableError."""
     try:
         yield
+    except REFUSED as exc:  # a ConnectionError to redis-py, but no outage: the password is wrong
+        raise StoreError(f"{what}: redis refused the credentials of REDIS_URL: {exc}") from exc
     except (rexc.ConnectionError, rexc.TimeoutError) as exc:
         raise StoreUnavailableError(f"{what}: redis unavailable: {exc}") from exc
     except rexc.RedisError as exc:
@@ -92,7 +118,7 @@ def connect(
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "socket_keepalive": True,
         "health_check_interval": HEALTH_CHECK_S,
-        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+        "retry": _Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
         "retry_on_error": list(RETRY_ERRORS),
     }
     plain = cluster_url(url)

@@ -76,7 +76,8 @@ class Dispatcher(PartitionConsumer):
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand
         )
         self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
-        self._inflight: set[str] = set()  # entries whose fan-out runs
+        self._inflight: dict[str, int] = {}  # entries whose fan-out runs -> their partition
+        self._settled = asyncio.Condition()  # notified whenever a fan-out ends
         self._window = asyncio.Semaphore(settings.delivery.max_inflight_alerts)
         self._halted = False  # run() ended (even if a cancel of the pump was lost)
 
@@ -102,7 +103,7 @@ class Dispatcher(PartitionConsumer):
             return
         await self._window.acquire()
         tickets = self.engine.tickets(p, subs)  # in alert order: per-subscription order
-        self._inflight.add(entry_id)
+        self._inflight[entry_id] = p
         self.engine.spawn(self._fan_out(p, entry_id, alert, subs, tickets))
 
     async def _fan_out(
@@ -123,8 +124,17 @@ class Dispatcher(PartitionConsumer):
         except StoppingError:
             log.info("fan_out_stopped", extra={"alert_id": alert.id})  # acked by the next owner
         finally:
-            self._inflight.discard(entry_id)
+            self._inflight.pop(entry_id, None)
             self._window.release()
+            async with self._settled:
+                self._settled.notify_all()
+
+    async def settle(self, p: int) -> None:
+        """Before p is given back: let its fan-outs on the wire end (bounded by the delivery
+        timeout), or the next owner would deliver their alerts a second time."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.settings.delivery.timeout_s + 1.0), self._settled:
+                await self._settled.wait_for(lambda: p not in self._inflight.values())
 
     async def _deliver_once(self, p: int, sink: Sink, alert: Alert) -> None:
         mark = keys.seen(p, "delivery", f"{alert.id}|{sink.name}")

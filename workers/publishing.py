@@ -21,7 +21,7 @@ from notifier.events import Event
 from notifier.feedcheck import PendingDrop, dropped, screen
 from notifier.lease import Lease
 from notifier.models import OVER_STATUSES, MatchSnapshot, MatchStatus
-from notifier.scripts import LeaseLostError, commit_poll
+from notifier.scripts import LeaseLostError, StaleSnapshotError, commit_poll, digest
 from notifier.settings import Settings
 from notifier.watchspec import Watch
 from workers.leasing import Holder
@@ -60,6 +60,7 @@ class Tracked:
     kickoff: datetime | None = None
     has_lineups: bool = False
     stored: tuple[str, MatchSnapshot | None] | None = None  # (lease value, stored snapshot)
+    digest: str = ""  # of the stored snapshot's JSON (commit_poll checks it is still stored)
     pending: bool = False  # a held score drop is stored for this match
     parked: str | None = None  # the last reason its poll was parked for
     done: bool = False
@@ -122,7 +123,7 @@ class Publisher:
             return t.stored[1]
         raw = await self.r.get(keys.snapshot(t.partition, t.watch.key))
         prev = MatchSnapshot.model_validate_json(raw) if raw else None
-        t.stored = (lease, prev)
+        t.stored, t.digest = (lease, prev), digest(raw)
         return prev
 
     async def _pending(
@@ -150,28 +151,39 @@ class Publisher:
         cur = carry(prev, cur, events)
         if cur == prev and not events:
             return cur
+        stored = cur.model_dump_json()
         try:
             await commit_poll(
                 self.r,
                 lease=t.lease,
                 lease_value=lease,
                 snapshot_key=keys.snapshot(t.partition, t.watch.key),
-                snapshot=cur.model_dump_json(),
+                snapshot=stored,
                 stream=keys.events(t.partition),
                 maxlen=self.settings.streams.maxlen,
                 entries=[event_fields(e) for e in events],
+                expected=t.digest,
             )
-        except LeaseLostError as exc:
-            log.warning("lease_lost", extra={"match": t.watch.key, "error": str(exc)})
-            self.leases.forget(t.lease)
-            t.stored = None
-            metrics.polled(t.watch.provider, "lease_lost", 0.0)
+        except (LeaseLostError, StaleSnapshotError) as exc:
+            self._not_committed(t, exc)
             return None
-        t.stored = (lease, cur)
+        t.stored, t.digest = (lease, cur), digest(stored)
         self._published(events, seen)
         if cur.status in OVER_STATUSES:
             await self.r.set(keys.match_done(t.partition, t.watch.key), cur.status.value)
         return cur
+
+    def _not_committed(self, t: Tracked, exc: LeaseLostError | StaleSnapshotError) -> None:
+        """Nothing was written: forget what we believed stored (the next poll reads it again)."""
+        stale = isinstance(exc, StaleSnapshotError)
+        log.warning(
+            "snapshot_stale" if stale else "lease_lost",
+            extra={"match": t.watch.key, "error": str(exc)},
+        )
+        if not stale:
+            self.leases.forget(t.lease)
+        t.stored = None
+        metrics.polled(t.watch.provider, "stale" if stale else "lease_lost", 0.0)
 
     def _published(self, events: list[Event], seen: datetime) -> None:
         metrics.published([e.type for e in events], [e.at for e in events], seen)

@@ -26,6 +26,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--fsync", default="always,everysec", help="modes, comma-separated")
     ap.add_argument("--skip-min", type=float, default=0.0, help="join every match this late")
     ap.add_argument("--seed", type=int, default=6)
+    ap.add_argument("--pauses", type=int, default=1, help="SIGSTOPs past the lease")
+    ap.add_argument("--redis-crashes", type=int, default=1)
+    ap.add_argument("--lease-ttl-ms", type=int, default=600)
     ap.add_argument("--workdir", type=Path, help="keep logs and data here")
     ap.add_argument("--server", type=Path, help="server binary (default: the bundled Valkey)")
     return ap
@@ -68,6 +71,9 @@ async def main(argv: list[str] | None = None) -> int:
             fsync=mode,  # type: ignore[arg-type]
             skip_s=args.skip_min * 60,
             seed=args.seed,
+            pauses=args.pauses,
+            redis_crashes=args.redis_crashes,
+            lease_ttl_ms=args.lease_ttl_ms,
             workdir=args.workdir / mode if args.workdir else None,
             binary=args.server,
         )

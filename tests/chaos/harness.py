@@ -21,9 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import SecretStr
 
 from bench.common import server_binary
+from notifier.alerts import Alert
 from notifier.embedded import AppendFsync, EmbeddedServer
 from notifier.log import JsonFormatter
 from notifier.settings import ApiSettings, DeliverySettings, Settings, StreamSettings
@@ -31,7 +33,7 @@ from notifier.store import connect
 from notifier.subscriptions import Subscription
 from tests.chaos.monkey import AofWatch, Done, Monkey, event_ids, plan_faults
 from tests.chaos.procs import ROLES, Worker, base_env
-from tests.chaos.receivers import Receivers
+from tests.chaos.receivers import Hook, Receivers
 from tests.chaos.report import Row, score
 from tests.chaos.scenario import MatchPlan, expected_alerts, plan_matches
 from tests.chaos.setup import (
@@ -194,6 +196,7 @@ async def _run(cfg: ChaosConfig, workdir: Path) -> Outcome:
         expected = [a for p in plans for a in expected_alerts(p, start_at, run.settings)]
         hooks = run.receivers.hooks
         out.rows = {name: score(sub, hooks[name], expected) for name, sub in subs.items()}
+        _dump(workdir, hooks, expected)
     out.leaks = find_leaks(workdir, secrets_.named())
     out.notes = count_events(workdir)
     return out
@@ -286,3 +289,11 @@ async def _drain(run: Run, within: float) -> bool:
             return True
         await asyncio.sleep(0.2)
     return False
+
+
+def _dump(workdir: Path, hooks: dict[str, Hook], expected: list[Alert]) -> None:
+    """What each subscriber accepted, in order, and the expectation: for a look afterwards."""
+    for name, hook in hooks.items():
+        rows = [[a.webhook_id, a.alert_id, a.kind] for a in hook.arrivals]
+        (workdir / f"arrivals-{name}.json").write_bytes(orjson.dumps(rows))
+    (workdir / "expected.json").write_bytes(orjson.dumps([[a.id, a.text] for a in expected]))

@@ -185,7 +185,14 @@ def glitch_plans(draw: st.DrawFn) -> tuple[int, dict[int, FeedFault], int]:
     picked = draw(st.lists(st.integers(1, polls - 2), max_size=40, unique=True))
     spaced = sorted(n for n in picked if n - 1 not in picked and n + 1 not in picked)
     kinds = st.sampled_from(sorted(CONTENT))
-    return i, {n: draw(kinds) for n in spaced}, draw(st.integers(0, 2**16))
+    glitches = {n: draw(kinds) for n in spaced}
+    # A goal listed again under a new id: only once it was listed (a wrong minute in the very
+    # poll that shows the goal first is not a glitch to see through, it is all the feed says).
+    polls = clean_polls(i)
+    for n in [n for n, k in glitches.items() if k == FeedFault.GOAL_REKEYED]:
+        if polls[n - 1][1].score != polls[n][1].score:
+            del glitches[n]
+    return i, glitches, draw(st.integers(0, 2**16))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
