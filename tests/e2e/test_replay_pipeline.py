@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier.alerts import Alert
-from notifier.settings import Settings
-from workers.commands import ReplayOptions, demo_options, replay
+from tests.e2e.helpers import run_replay
+from workers.commands import ReplayOptions, demo_options
 
 FEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "feeds" / "real" / "api-football"
 SPAIN_CROATIA = FEEDS / "euro2024-spain-croatia-1145511-fixture-full.json"
@@ -19,28 +19,6 @@ TURKIYE_PORTUGAL = FEEDS / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 SPEED = 600.0
 
 pytestmark = pytest.mark.e2e
-
-
-class Collect:
-    """A sink that keeps what it is given."""
-
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def wants(self, alert: Alert) -> bool:
-        return True
-
-    async def deliver(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-
-async def run_replay(redis_url: str, opts: ReplayOptions) -> list[Alert]:
-    sink = Collect()
-    settings = Settings.load(None, redis_url=redis_url)
-    await replay(settings, opts, sinks=[sink])
-    return sink.alerts
 
 
 def goals(alerts: list[Alert]) -> list[tuple[str, str | None, int | None, str, int, int]]:

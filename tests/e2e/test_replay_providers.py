@@ -18,8 +18,9 @@ from notifier import keys
 from notifier.alerts import Alert
 from notifier.replay import Timeline
 from notifier.settings import FollowSettings, Settings
+from tests.e2e.helpers import Collect, run_replay
 from workers import runtime
-from workers.commands import REPLAY_KEY, ReplayOptions, replay, replay_settings
+from workers.commands import REPLAY_KEY, ReplayOptions, replay_settings
 from workers.replay import start_replay_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,27 +31,6 @@ SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 SPEED = 600.0
 
 pytestmark = pytest.mark.e2e
-
-
-class Collect:
-    """A sink that keeps what it is given."""
-
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    def wants(self, alert: Alert) -> bool:
-        return True
-
-    async def deliver(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-
-async def run_replay(redis_url: str, opts: ReplayOptions) -> list[Alert]:
-    sink = Collect()
-    await replay(Settings.load(None, redis_url=redis_url), opts, sinks=[sink])
-    return sink.alerts
 
 
 def of(alerts: list[Alert], match: str) -> list[Alert]:
