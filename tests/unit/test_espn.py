@@ -17,6 +17,7 @@ from notifier.errors import FeedParseError
 from notifier.feeds.espn import STATUS_NAMES, parse_response
 from notifier.feeds.espn_details import parse_clock
 from notifier.models import MatchSnapshot, MatchStatus, Score
+from tests.unit.jsontree import mutate, paths
 
 REAL = Path(__file__).parents[3] / "shared/feeds/real/espn"
 MLS = REAL / "mls-scoreboard-2022-09-17-live-mixed.json"
@@ -406,35 +407,6 @@ def slim(event: dict[str, Any]) -> dict[str, Any]:
 
 
 SMALL = {"leagues": [{"id": "770", "name": "MLS"}], "events": [slim(real_event("623600"))]}
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key path of a JSON tree."""
-    out = [prefix]
-    items = (
-        node.items()
-        if isinstance(node, dict)
-        else enumerate(node)
-        if isinstance(node, list)
-        else []
-    )
-    for key, child in items:
-        out += paths(child, (*prefix, key))
-    return out
-
-
-def mutate(tree: Any, path: tuple[Any, ...], value: Any, delete: bool) -> Any:
-    """The tree with the node at ``path`` replaced by ``value`` (or deleted)."""
-    if not path:
-        return value
-    parent = tree
-    for key in path[:-1]:
-        parent = parent[key]
-    if delete:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return tree
 
 
 def check(body: bytes | dict[str, Any]) -> None:

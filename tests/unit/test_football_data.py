@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from notifier.errors import FeedParseError
 from notifier.feeds.football_data import parse_response
 from notifier.models import MatchSnapshot, MatchStatus, Score
+from tests.unit.jsontree import mutate, paths
 
 REAL = Path(__file__).parents[3] / "shared/feeds/real/football-data"
 TEAM_65 = REAL / "v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
@@ -315,35 +316,6 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=6,
 )
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key path of a JSON tree."""
-    out = [prefix]
-    items = (
-        node.items()
-        if isinstance(node, dict)
-        else enumerate(node)
-        if isinstance(node, list)
-        else []
-    )
-    for key, child in items:
-        out += paths(child, (*prefix, key))
-    return out
-
-
-def mutate(tree: Any, path: tuple[Any, ...], value: Any, delete: bool) -> Any:
-    """The tree with the node at ``path`` replaced by ``value`` (or deleted)."""
-    if not path:
-        return value
-    parent = tree
-    for key in path[:-1]:
-        parent = parent[key]
-    if delete:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return tree
 
 
 def check(body: bytes | dict[str, Any]) -> None:
