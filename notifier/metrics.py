@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import (
@@ -90,9 +91,15 @@ def published(types: Iterable[str], occurred: Iterable[datetime], now: datetime)
         FEED_TO_EVENT.observe(_seconds(at, now))
 
 
+_ALERT_KINDS: dict[str, Any] = {}  # kind -> its child counter (labels() costs a lock a call)
+
+
 def emitted(kind: str, detected_at: datetime, emitted_at: datetime) -> None:
     """Count one alert and observe event→alert latency."""
-    ALERTS.labels(kind).inc()
+    child = _ALERT_KINDS.get(kind)
+    if child is None:
+        child = _ALERT_KINDS[kind] = ALERTS.labels(kind)
+    child.inc()
     EVENT_TO_ALERT.observe(_seconds(detected_at, emitted_at))
 
 

@@ -42,7 +42,10 @@ class TieSpec(Frozen):
     second_leg: str | None = None  # match key of the second leg, where known
 
 
-@dataclass(frozen=True)
+NIL = Score()
+
+
+@dataclass(frozen=True, slots=True)
 class Standing:
     """Where a tie (or a single match) stands right now."""
 
@@ -98,15 +101,34 @@ def standing(
         if _ahead(score) is None and shootout is not None and _ahead(shootout):
             return Standing(None, _ahead(shootout), "penalties", None)
         return Standing(None, _ahead(score), "score" if _ahead(score) else None, None)
+    pa = prior_away or NIL
+    leader, how = _tie_leader(score.home, score.away, prior, pa, rules, shootout)
     agg = Score(home=prior.home + score.home, away=prior.away + score.away)
-    away = Score(home=(prior_away or Score()).home, away=(prior_away or Score()).away + score.away)
-    if _ahead(agg):
-        return Standing(agg, _ahead(agg), "aggregate", away)
-    if rules.away_goals and _ahead(away):
-        return Standing(agg, _ahead(away), "away_goals", away)
-    if shootout is not None and _ahead(shootout):
-        return Standing(agg, _ahead(shootout), "penalties", away)
-    return Standing(agg, None, None, away)
+    return Standing(agg, leader, how, Score(home=pa.home, away=pa.away + score.away))
+
+
+def _tie_leader(
+    home: int, away: int, prior: Score, prior_away: Score, rules: TieRules, shootout: Score | None
+) -> tuple[Side | None, str | None]:
+    """Who is ahead in a tie with this second-leg score, and how (plain ints: the hot path)."""
+    lead = _lead(prior.home + home, prior.away + away)
+    if lead is not None:
+        return lead, "aggregate"
+    if rules.away_goals:
+        lead = _lead(prior_away.home, prior_away.away + away)
+        if lead is not None:
+            return lead, "away_goals"
+    if shootout is not None:
+        lead = _lead(shootout.home, shootout.away)
+        if lead is not None:
+            return lead, "penalties"
+    return None, None
+
+
+def _lead(home: int, away: int) -> Side | None:
+    if home == away:
+        return None
+    return "home" if home > away else "away"
 
 
 def _ahead(score: Score) -> Side | None:
@@ -130,15 +152,17 @@ def needs(
         MatchStatus.EXTRA_TIME,
     ):
         return None
-    now = standing(score, prior, prior_away, rules)
-    trailing: Side = "away" if now.leader == "home" else "home"
-    if now.leader is None:
+    pa = prior_away or NIL
+    leader, _ = _tie_leader(score.home, score.away, prior, pa, rules, None)
+    if leader is None:
         return None
+    trailing: Side = "away" if leader == "home" else "home"
     for n in range(1, NEED_LIMIT + 1):
-        after = standing(score.plus(trailing, n), prior, prior_away, rules)
-        if after.leader == trailing:
+        home, away = (n, 0) if trailing == "home" else (0, n)
+        after, _ = _tie_leader(score.home + home, score.away + away, prior, pa, rules, None)
+        if after == trailing:
             return trailing, n, "win"
-        if after.leader is None:
+        if after is None:
             return trailing, n, _level_means(rules, status)
     return None
 

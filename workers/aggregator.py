@@ -22,10 +22,9 @@ from notifier.scripts import LeaseLostError, commit_fold_batch
 from notifier.settings import Settings
 from notifier.store import StoreError, translate_errors
 from workers.consumer import Batch, PartitionConsumer
-from workers.fold import BatchFolder, Folded, StateCache, alert_fields
+from workers.fold import COMMIT_CHUNK, BatchFolder, Folded, StateCache, alert_fields
 
 log = logging.getLogger("notifier.aggregator")
-COMMIT_CHUNK = 200  # folds per Lua call (its arguments stay well under a megabyte)
 __all__ = ["Aggregator", "alert_fields", "pending_work"]
 
 
@@ -34,6 +33,7 @@ class Aggregator(PartitionConsumer):
 
     worker = "aggregator"
     group = keys.GROUP_AGGREGATOR
+    overlap_partitions = True
 
     def __init__(
         self,

@@ -43,6 +43,7 @@ class PartitionConsumer(ABC):
 
     worker: str  # "aggregator", "dispatcher"
     group: str
+    overlap_partitions = False  # handle the batches of one read concurrently (see step)
 
     def __init__(self, r: aioredis.Redis, settings: Settings, *, instance: str) -> None:
         self.r = r
@@ -132,11 +133,25 @@ class PartitionConsumer(ABC):
             await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
             return 0
         entries, redelivered = await self._read(block_ms)
+        work = []
         for p, batch in self._by_partition(entries).items():
             lease = self.leases.value(keys.partition_lease(p, self.worker))
             if lease is None or p not in self.owned:
                 continue  # lost it meanwhile: the next holder will claim the entries
-            await self.handle_many(p, batch, lease, redelivered)
+            work.append((p, batch, lease))
+        if self.overlap_partitions and len(work) > 1:
+            # Partitions are independent: while one waits on Redis, the next one computes.
+            # Every batch runs to its end; the first error is raised after.
+            outcomes = await asyncio.gather(
+                *(self.handle_many(p, batch, lease, redelivered) for p, batch, lease in work),
+                return_exceptions=True,
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        else:
+            for p, batch, lease in work:
+                await self.handle_many(p, batch, lease, redelivered)
         return len(entries)
 
     def _by_partition(self, entries: list[streams.Entry]) -> dict[int, Batch]:

@@ -23,9 +23,10 @@ from notifier.events import Event
 from notifier.scripts import FoldCommit
 from notifier.settings import Settings
 from notifier.store import translate_errors
-from notifier.watch import load_tie
+from notifier.tie import TieSpec
 
 CACHE_LIMIT = 20_000  # match states kept per aggregator (a few KB each)
+COMMIT_CHUNK = 200  # folds per Lua call (its arguments stay well under a megabyte)
 
 
 class StateCache:
@@ -85,6 +86,11 @@ def alert_fields(alert: Alert) -> dict[str, str]:
     }
 
 
+def alert_rows(alerts: Sequence[Alert]) -> list[dict[str, str]]:
+    """The stream entries of a fold's alerts."""
+    return [alert_fields(a) for a in alerts]
+
+
 class BatchFolder:
     """Loads the states a batch needs (cache first) and folds its events in order."""
 
@@ -99,33 +105,48 @@ class BatchFolder:
     async def prepare(
         self, p: int, events: Sequence[Event]
     ) -> tuple[set[str], dict[str, MatchState]]:
-        """Ids already folded (seen-marks) and the current state of every match of the batch."""
+        """Ids already folded (seen-marks) and the current state of every match of the batch:
+        one MGET for both, and one more for the ties of matches without a state yet."""
         first = list({e.match: e for e in reversed(events)}.values())  # first event per match
         with translate_errors("fold: load"):
-            # MGETs (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
+            # MGET (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
             # of one partition share its slot.
-            marks = await self.r.mget([keys.seen(p, self.worker, e.id) for e in events])
-            raws = await self.r.mget([keys.match_state(p, e.match) for e in first])
-            states = {
-                e.match: await self._current(p, e, raw) for e, raw in zip(first, raws, strict=True)
-            }
+            found = await self.r.mget(
+                [keys.seen(p, self.worker, e.id) for e in events]
+                + [keys.match_state(p, e.match) for e in first]
+            )
+            marks, raws = found[: len(events)], found[len(events) :]
+            fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
+            ties = await self._ties(p, fresh)
         seen = {e.id for e, hit in zip(events, marks, strict=True) if hit is not None}
+        states = {}
+        for e, raw in zip(first, raws, strict=True):
+            if raw:
+                states[e.match] = self._parsed(p, e.match, raw)
+            else:
+                states[e.match] = start(e, ties.get(e.tie or ""), self.settings.aliases)
         return seen, states
 
-    async def _current(self, p: int, event: Event, raw: bytes | str | None) -> MatchState:
-        if not raw:
-            return await self._initial(p, event)
+    async def _ties(self, p: int, fresh: Sequence[Event]) -> dict[str, TieSpec]:
+        """The ties of matches starting in this batch, by id (one MGET)."""
+        ids = sorted({e.tie for e in fresh if e.tie})
+        if not ids:
+            return {}
+        raws = await self.r.mget([keys.tie(p, tie_id) for tie_id in ids])
+        return {
+            tie_id: TieSpec.model_validate_json(raw)
+            for tie_id, raw in zip(ids, raws, strict=True)
+            if raw
+        }
+
+    def _parsed(self, p: int, match: str, raw: bytes | str) -> MatchState:
         data = raw.encode() if isinstance(raw, str) else raw
-        cached = self.cache.get(p, event.match, data)
+        cached = self.cache.get(p, match, data)
         if cached is not None:
             return cached
         state = MatchState.model_validate_json(data)
-        self.cache.put(p, event.match, data, state)
+        self.cache.put(p, match, data, state)
         return state
-
-    async def _initial(self, p: int, event: Event) -> MatchState:
-        tie = await load_tie(self.r, event.tie, p) if event.tie else None
-        return start(event, tie, self.settings.aliases)
 
     def fold(
         self,
@@ -137,14 +158,20 @@ class BatchFolder:
         *,
         strict: bool,
     ) -> Folded:
-        """Fold the events in order; stop at the first that raises (re-raised if ``strict``)."""
+        """Fold the events in order; stop at the first that raises (re-raised if ``strict``).
+
+        Each commit chunk stores a match's state once, with its last event in the chunk (the
+        chunk is one atomic Lua call, so the states in between need not be written or even
+        serialised)."""
         out = Folded(states=states)
+        after: list[MatchState | None] = []
         for i, (entry_id, event) in enumerate(batch):
             state_key = keys.match_state(p, event.match)
             seen_key = keys.seen(p, self.worker, event.id)
             if event.id in seen:
                 out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
                 out.alerts.append([])
+                after.append(None)
                 continue
             try:
                 new, alerts = apply(states[event.match], event, now())
@@ -154,9 +181,22 @@ class BatchFolder:
                 out.failed_at = i
                 break
             states[event.match] = new
-            fields = [alert_fields(a) for a in alerts]
-            state = new.model_dump_json()
-            out.written[event.match] = state.encode()
-            out.commits.append(FoldCommit(entry_id, state_key, seen_key, state, fields))
+            out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", alert_rows(alerts)))
             out.alerts.append(alerts)
+            after.append(new)
+        self._write_states(out, after)
         return out
+
+    def _write_states(self, out: Folded, after: list[MatchState | None]) -> None:
+        """Give the last fold of each match in each commit chunk the state it leaves."""
+        for first in range(0, len(out.commits), COMMIT_CHUNK):
+            done: set[str] = set()
+            for i in range(min(len(out.commits), first + COMMIT_CHUNK) - 1, first - 1, -1):
+                state = after[i]
+                commit = out.commits[i]
+                if state is None or commit.state_key in done:
+                    continue
+                done.add(commit.state_key)
+                raw = state.model_dump_json()
+                out.commits[i] = commit._replace(state=raw)
+                out.written[state.match] = raw.encode()
