@@ -8,19 +8,22 @@ decodes, folds through the tie engine, commits state, alerts, seen-marks and ack
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
 from bench.common import Report, Result, clone_events, match_events, private_server, timelines
-from notifier import keys, streams
-from notifier.events import Event
+from notifier import engine, keys, streams
+from notifier.events import EVENT, Event
 from notifier.settings import Settings
 from notifier.store import connect
 from notifier.tie import TieSpec, parse_first_leg
 from notifier.watch import save_tie
 from workers.aggregator import Aggregator
+from workers.fold import BatchFolder, StateCache
 from workers.poller import event_fields
 
 MATCHES = 1000
@@ -98,40 +101,65 @@ async def bare_loop(r: aioredis.Redis, settings: Settings, total: int) -> float:
     return total / elapsed
 
 
-async def aggregator_rate(r: aioredis.Redis, settings: Settings, total: int) -> float:
-    """Events/s through one aggregator in burst mode, until all are folded."""
+async def aggregator_rate(r: aioredis.Redis, settings: Settings, total: int) -> tuple[float, float]:
+    """Events/s through one aggregator in burst mode, until all are folded; and its CPU µs
+    per event."""
     agg = Aggregator(r, settings, instance="bench")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     done = await agg.drain(max_rounds=total + 100)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await agg.leases.release_all()
     assert done >= total, f"aggregator folded {done} of {total}"
-    return total / elapsed
+    return total / elapsed, cpu / total * 1e6
 
 
-async def measure(events: Sequence[Event]) -> tuple[float, float, int, int]:
-    """(aggregator events/s, bare entries/s, events, alerts) on a fresh private server."""
+def stage_costs(events: Sequence[Event], settings: Settings) -> dict[str, float]:
+    """CPU µs per event of the aggregator's pure stages, without Redis: decoding the stream
+    entry (pydantic), and folding through the tie engine with its alerts and state serialised
+    (best of a few runs over the same events)."""
+    bodies = [event_fields(e)["body"].encode() for e in events]
+    folder = BatchFolder(None, settings, StateCache(), "bench")  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    best = {"decode": math.inf, "fold": math.inf}
+    for _ in range(3):
+        cpu = time.process_time()
+        decoded = [EVENT.validate_json(b) for b in bodies]
+        best["decode"] = min(best["decode"], time.process_time() - cpu)
+        states = {e.match: engine.start(e, tie_of(e), settings.aliases) for e in decoded}
+        cpu = time.process_time()
+        for i in range(0, len(decoded), settings.streams.batch):
+            batch = [(str(j), e) for j, e in enumerate(decoded[i : i + settings.streams.batch])]
+            folder.fold(0, batch, set(), states, lambda: now, strict=True)
+        best["fold"] = min(best["fold"], time.process_time() - cpu)
+    return {k: v / len(bodies) * 1e6 for k, v in best.items()}
+
+
+async def measure(events: Sequence[Event]) -> tuple[float, float, int, int, float, float]:
+    """(aggregator events/s, bare entries/s, events, alerts, aggregator and bare CPU µs per
+    entry) on a fresh private server."""
     settings = bench_settings()
     async with private_server("aggregator") as server:
         r = connect(server.url)
         try:
             total = await load(r, events, settings)
             runs = []
+            cpu = time.process_time()
             for _ in range(BARE_RUNS):  # short and noisy: the median of a few
                 runs.append(await bare_loop(r, settings, total))
                 await reset_group(r, settings)
+            bare_cpu = (time.process_time() - cpu) / (BARE_RUNS * total) * 1e6
             bare = sorted(runs)[len(runs) // 2]
-            rate = await aggregator_rate(r, settings, total)
+            rate, cpu_per_event = await aggregator_rate(r, settings, total)
             alerts = sum([await r.xlen(keys.alerts(p)) for p in range(settings.streams.partitions)])
         finally:
             await r.aclose()
-    return rate, bare, total, alerts
+    return rate, bare, total, alerts, cpu_per_event, bare_cpu
 
 
 async def run(report: Report) -> None:
     """Measure and report aggregator throughput and its ratio to the bare loop."""
     events = workload()
-    rate, bare, total, alerts = await measure(events)
+    rate, bare, total, alerts, cpu, bare_cpu = await measure(events)
     ratio = rate / bare
     report.add(
         Result(
@@ -141,5 +169,18 @@ async def run(report: Report) -> None:
             f"ratio {ratio:.2f} of bare XREADGROUP+XACK at {bare:,.0f} entries/s, batch 100;"
             f" target >= {TARGET}",
             {"bare": bare, "ratio": ratio, "events": total, "alerts": alerts},
+        )
+    )
+    stages = stage_costs(events, bench_settings())
+    rest = cpu - stages["decode"] - stages["fold"]
+    report.add(
+        Result(
+            "aggregator_cpu_per_event",
+            cpu,
+            "µs",
+            f"decode {stages['decode']:.0f} µs, fold+render+serialise {stages['fold']:.0f} µs,"
+            f" Redis client and the rest {rest:.0f} µs; the bare loop spends"
+            f" {bare_cpu:.1f} µs an entry, ratio {bare_cpu / cpu:.2f}",
+            {**stages, "rest": rest, "bare": bare_cpu},
         )
     )

@@ -5,6 +5,7 @@ Pure data: no I/O, no clock. Every adapter in ``notifier.feeds`` produces these.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -78,8 +79,15 @@ class Score(Frozen):
     def plus(self, side: Side, n: int = 1) -> Score:
         """This score with n goals added to one side."""
         if side == "home":
-            return Score(home=self.home + n, away=self.away)
-        return Score(home=self.home, away=self.away + n)
+            return goals(self.home + n, self.away)
+        return goals(self.home, self.away + n)
+
+
+@functools.lru_cache(maxsize=4096)
+def goals(home: int, away: int) -> Score:
+    """``Score(home=home, away=away)``, validated once per pair: scores are frozen and few, and
+    the tie engine builds several for every event."""
+    return Score(home=home, away=away)
 
 
 class Team(Frozen):

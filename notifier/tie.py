@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from notifier.models import Frozen, MatchStatus, Score, Side
+from notifier.models import Frozen, MatchStatus, Score, Side, goals
 
 NEED_LIMIT = 10  # beyond this many goals, nobody needs a sentence
 
@@ -103,8 +103,8 @@ def standing(
         return Standing(None, _ahead(score), "score" if _ahead(score) else None, None)
     pa = prior_away or NIL
     leader, how = _tie_leader(score.home, score.away, prior, pa, rules, shootout)
-    agg = Score(home=prior.home + score.home, away=prior.away + score.away)
-    return Standing(agg, leader, how, Score(home=pa.home, away=pa.away + score.away))
+    agg = goals(prior.home + score.home, prior.away + score.away)
+    return Standing(agg, leader, how, goals(pa.home, pa.away + score.away))
 
 
 def _tie_leader(
