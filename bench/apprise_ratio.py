@@ -2,9 +2,10 @@
 signed-webhook channel and SSRF-safe keep-alive session, once through Apprise (``json://``).
 
 Both go through the dispatcher's :class:`workers.delivery.Deliverer`, so both get its default
-bounds (``delivery.concurrency`` in all, ``delivery.per_host`` to one host). Apprise then runs
-each notification in a worker thread with a fresh ``requests`` connection: that is what we
-measure against. Every delivery is checked received. Loopback only.
+bounds (``delivery.concurrency`` in all, ``delivery.per_host`` to one host), on the event loop
+``notifier dispatch`` delivers on (:func:`workers.cli.run_async`, in a thread of its own). Apprise
+then runs each notification in a worker thread with a fresh ``requests`` connection: that is
+what we measure against. Every delivery is checked received. Loopback only.
 
 ``python -m bench.apprise_ratio`` runs it alone (nothing written to results.json).
 """
@@ -25,6 +26,7 @@ from notifier.channels.webhook import generate_secret
 from notifier.models import MatchStatus, Score
 from notifier.settings import Settings
 from notifier.subscriptions import ChannelName, Subscription, SubscriptionSpec, new_id
+from workers.cli import run_async
 from workers.delivery import Deliverer, build_channels, open_session
 
 ALERTS = 1000
@@ -116,7 +118,7 @@ async def run(report: Report) -> None:
     proc, line = await spawn("bench.receiver")
     url = line[1]
     try:
-        webhook_rate, apprise_rate, got = await measure(url)
+        webhook_rate, apprise_rate, got = await asyncio.to_thread(run_async, measure(url))
     finally:
         await stop(proc, f"{url}/quit")
     ratio = webhook_rate / apprise_rate

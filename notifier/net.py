@@ -7,6 +7,7 @@ connect time, so a name that resolves (or re-resolves: DNS rebinding) to a priva
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -23,6 +24,8 @@ from notifier import __version__
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 NetworkLike = IPNetwork | str
+URL_VERDICTS = 10_000  # (scheme, userinfo, host) verdicts a delivery session remembers
+URL_CACHE = 32_768  # parsed target URLs kept (delivery_url)
 
 # Ranges that Python's ``is_global`` lets through on some versions, or that we refuse anyway.
 _BLOCKED = tuple(
@@ -108,6 +111,13 @@ class AddressPolicy:
         """Raise :class:`BlockedAddressError` unless ``ip`` is permitted."""
         if not self.allows(ip):
             raise BlockedAddressError(f"address {ip} is not public and not in the allow-list")
+
+
+@functools.lru_cache(maxsize=URL_CACHE)
+def delivery_url(url: str) -> URL:
+    """``URL(url)``, parsed once per target (ValueError if it is not a URL): deliveries to a
+    subscription reuse it, and so do the dispatcher's per-host bound and aiohttp."""
+    return URL(url)
 
 
 def parse_ip_literal(host: str) -> IPAddress | None:
@@ -237,11 +247,28 @@ def make_session(
 ) -> aiohttp.ClientSession:
     """The one HTTP session factory for outgoing deliveries (call inside a running loop)."""
     policy = AddressPolicy.of(allow_networks)
+    # The verdict on a URL depends on its scheme, userinfo and host alone: remembered for the
+    # hosts seen (a refusal too), so a delivery does not parse the same address again.
+    verdicts: dict[tuple[str, str | None, str | None, str | None], str | None] = {}
 
     async def refuse_bad_urls(
         req: aiohttp.ClientRequest, handler: ClientHandlerType
     ) -> aiohttp.ClientResponse:
-        check_target_url(req.url, allow_http=allow_http, allow_networks=policy)
+        url = req.url
+        key = (url.scheme, url.raw_user, url.raw_password, url.raw_host)
+        try:
+            refused = verdicts[key]
+        except KeyError:
+            try:
+                check_target_url(url, allow_http=allow_http, allow_networks=policy)
+                refused = None
+            except ValueError as exc:
+                refused = str(exc)
+            if len(verdicts) >= URL_VERDICTS:
+                verdicts.clear()
+            verdicts[key] = refused
+        if refused is not None:
+            raise ValueError(refused)
         return await handler(req)
 
     return aiohttp.ClientSession(
@@ -249,5 +276,6 @@ def make_session(
         timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0)),
         headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
         auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),  # no delivery carries what another one was told
         middlewares=(refuse_bad_urls,),
     )

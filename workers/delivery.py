@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
-from yarl import URL
 
 from notifier.alerts import Alert
 from notifier.channels.apprise import AppriseChannel, apprise_installed
@@ -25,7 +24,7 @@ from notifier.channels.slack import SlackChannel
 from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.errors import DeliveryError
-from notifier.net import AddressPolicy, make_session
+from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
 from notifier.subscriptions import Subscription
 
@@ -148,8 +147,8 @@ class Deliverer:
         """The host a subscription's deliveries go to (for the per-host bound)."""
         url = sub.spec.url if "://" in sub.spec.url else self._bases.get(sub.spec.channel, "")
         try:
-            return URL(url).host or sub.spec.channel
-        except ValueError:
+            return delivery_url(url).host or sub.spec.channel
+        except (TypeError, ValueError):
             return sub.spec.channel
 
     async def send(self, alert: Alert, sub: Subscription) -> Result:

@@ -26,7 +26,7 @@ from notifier.alerts import Alert
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 from notifier.subscriptions import Subscription
-from workers.delivery import Deliverer, Result, StoppingError
+from workers.delivery import DELIVERED, Deliverer, Result, StoppingError
 from workers.delivery_dlq import park_delivery
 from workers.delivery_flow import Flows, Ticket
 from workers.delivery_retry import RetryJob, RetryStore, retry_delay
@@ -151,6 +151,8 @@ class DeliveryEngine:
                     self.wake.set()  # nothing was waiting after all: it is due now
                 return "queued"
             result = await self.deliverer.send(alert, sub)
+            if result is DELIVERED:  # the common case, without the retry bookkeeping
+                return await self._delivered(p, alert, sub)
             return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
 
     # -- outcomes ---------------------------------------------------------------------------
@@ -166,16 +168,13 @@ class DeliveryEngine:
         head: bool = False,
     ) -> str:
         """Record what a try came to; a settled head lets the next queued alert go."""
-        channel = sub.spec.channel
         if result.outcome == "retry":
             if await self._reschedule(p, alert, sub, job, result):
                 return "retry"
             tries = job.attempt + 1
             await self._park(p, alert, sub, tries, f"gave up after {tries} tries: {result.error}")
         elif result.outcome == "delivered":
-            await self.retries.mark(p, alert.id, sub.id, self.now_ms())
-            metrics.delivered(channel, "delivered", alert.emitted_at)
-            log.debug("delivered", extra={"alert_id": alert.id, "sub": sub.id})
+            await self._delivered(p, alert, sub)
         elif result.outcome == "gone":
             await self._gone(p, alert, sub, job, result)
             return "gone"
@@ -184,6 +183,14 @@ class DeliveryEngine:
         if head:
             await self._advance(p, sub.id, alert.id)
         return result.outcome if result.outcome == "delivered" else "dead"
+
+    async def _delivered(self, p: int, alert: Alert, sub: Subscription) -> str:
+        """Mark a delivery done (its idempotency mark), count it."""
+        await self.retries.mark(p, alert.id, sub.id, self.now_ms())
+        metrics.delivered(sub.spec.channel, "delivered", alert.emitted_at)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("delivered", extra={"alert_id": alert.id, "sub": sub.id})
+        return "delivered"
 
     async def _reschedule(
         self, p: int, alert: Alert, sub: Subscription, job: RetryJob, result: Result

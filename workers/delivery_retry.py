@@ -201,12 +201,14 @@ class RetryStore:
     async def mark(self, p: int, alert_id: str, sub_id: str, at_ms: int) -> None:
         """Record a delivery (the idempotency mark of alert id + subscription id).
 
-        Returns once the mark is in Redis; marks made meanwhile share one round trip.
+        Returns once the mark is in Redis. Marks made meanwhile share one round trip: those
+        of one loop turn, and all those made while the previous round trip was on the wire.
         """
         batch = self._marks
         if batch is None:
             batch = self._marks = _Marks()
-            asyncio.get_running_loop().call_soon(self._flush_soon, batch)
+            if not self._flushes:  # else it goes when the one on the wire is back
+                asyncio.get_running_loop().call_soon(self._flush_soon, batch)
         batch.items.append((keys.delivered(p, alert_id), sub_id, at_ms))
         await asyncio.shield(batch.done)
 
@@ -215,7 +217,12 @@ class RetryStore:
             self._marks = None
         task = asyncio.get_running_loop().create_task(self._flush(batch))
         self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        if self._marks is not None and not self._flushes:
+            self._flush_soon(self._marks)
 
     async def _flush(self, batch: _Marks) -> None:
         by_key: defaultdict[str, dict[str, int]] = defaultdict(dict)
@@ -231,6 +238,9 @@ class RetryStore:
                         await pipe.execute()
         except StoreError as exc:
             batch.done.set_exception(exc)
+        except BaseException:  # cancelled: so are the marks that waited for it
+            batch.done.cancel()
+            raise
         else:
             batch.done.set_result(None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 import aiohttp
 import orjson
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDictProxy
 from pydantic import Field, SecretStr
 
 from notifier.alerts import Alert
@@ -26,10 +27,11 @@ from notifier.channels.ratelimit import (
 )
 from notifier.errors import DeliveryError
 from notifier.models import Frozen
-from notifier.net import BlockedAddressError
+from notifier.net import BlockedAddressError, delivery_url
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_BODY = 64 * 1024  # bytes of a reply we ever read
+BODY_CACHE = 64  # alerts whose serialised body a channel keeps (``HttpChannel.shared_body``)
 OptionValue = str | int | float | bool
 
 
@@ -157,6 +159,13 @@ async def read_bounded(stream: aiohttp.StreamReader, limit: int) -> tuple[bytes,
     return bytes(buf), stream.at_eof()
 
 
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total_s: float) -> aiohttp.ClientTimeout:
+    # The whole exchange (connect, send, read) is bounded by post's own asyncio.timeout, so
+    # aiohttp arms no second timer per request: only its connect bound is kept.
+    return aiohttp.ClientTimeout(total=None, sock_connect=min(total_s, 5.0))
+
+
 async def post(
     session: aiohttp.ClientSession,
     url: str,
@@ -171,19 +180,22 @@ async def post(
     Raises ChannelError, whose message never contains the URL (it may hold a token).
     """
     try:
+        parsed = delivery_url(url)
+    except (TypeError, ValueError):  # what aiohttp would raise as InvalidURL
+        raise ChannelError("invalid target URL", permanent=True) from None
+    try:
         async with asyncio.timeout(total_s):
             async with session.post(
-                url,
+                parsed,
                 data=body,
                 headers=headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=total_s),
+                timeout=_client_timeout(total_s),
             ) as resp:
                 data, complete = await read_bounded(resp.content, max_body)
                 if not complete:
                     resp.close()  # don't drain a huge body to reuse the connection
-                headers = CIMultiDictProxy(CIMultiDict(resp.headers))
-                return Reply(resp.status, headers, data, truncated=not complete)
+                return Reply(resp.status, resp.headers, data, truncated=not complete)
     except TimeoutError:
         raise ChannelError(f"timed out after {total_s:g}s") from None
     except aiohttp.ClientConnectorError as exc:
@@ -203,6 +215,9 @@ class HttpChannel:
 
     name: str = "http"
     default_base_url: ClassVar[str | None] = None
+    # True when the payload depends on the alert alone (not the target): the body of an alert
+    # is then serialised once for all its subscriptions, not once per delivery.
+    shared_body: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -222,6 +237,7 @@ class HttpChannel:
         self._max_wait = max_wait
         self._clock = clock
         self.limiter = limiter if limiter is not None else self.default_limiter(clock)
+        self._bodies: dict[str, tuple[Alert, bytes]] = {}  # alert id -> (alert, body)
 
     @classmethod
     def default_limiter(cls, clock: Clock) -> RateLimiter:
@@ -231,7 +247,7 @@ class HttpChannel:
     async def send(self, alert: Alert, target: Target, *, idempotency_key: str) -> Delivered:
         """Deliver one alert: throttle, POST, classify the reply."""
         url = self.endpoint(target)
-        body = orjson.dumps(self.payload(alert, target))
+        body = self.body(alert, target)
         headers = {
             "Content-Type": "application/json",
             **self.headers(target, body, idempotency_key),
@@ -252,7 +268,10 @@ class HttpChannel:
                 pause = exc.retry_after if exc.retry_after is not None else 1.0
                 self.limiter.block(self.limit_key(target), pause)
             raise
-        return Delivered(channel=self.name, status=reply.status, delivered_at=self._clock.now())
+        # Our own values, already of the right types: built without validation.
+        return Delivered.model_construct(
+            channel=self.name, status=reply.status, delivered_at=self._clock.now()
+        )
 
     def endpoint(self, target: Target) -> str:
         """The URL to POST to: the target's URL if absolute, else under the base URL."""
@@ -261,6 +280,19 @@ class HttpChannel:
         if not self.base_url:
             raise ChannelError(f"{self.name}: target has no absolute URL", permanent=True)
         return self.base_url + "/" + target.url.lstrip("/") if target.url else self.base_url
+
+    def body(self, alert: Alert, target: Target) -> bytes:
+        """The request body: the payload as JSON; built once per alert if ``shared_body``."""
+        if not self.shared_body:
+            return orjson.dumps(self.payload(alert, target))
+        hit = self._bodies.get(alert.id)
+        if hit is not None and hit[0] is alert:
+            return hit[1]
+        body = orjson.dumps(self.payload(alert, target))
+        if len(self._bodies) >= BODY_CACHE:
+            del self._bodies[next(iter(self._bodies))]  # the oldest alert
+        self._bodies[alert.id] = (alert, body)
+        return body
 
     def payload(self, alert: Alert, target: Target) -> dict[str, Any]:
         """The JSON body for this platform."""
@@ -280,7 +312,8 @@ class HttpChannel:
 
     def check(self, reply: Reply, target: Target) -> None:
         """Raise ChannelError unless the reply means delivered."""
-        check_reply(reply, self._clock.now())
+        if not 200 <= reply.status < 300:
+            check_reply(reply, self._clock.now())
 
     async def _throttle(self, slots: Sequence[tuple[RateLimiter, str]]) -> None:
         try:

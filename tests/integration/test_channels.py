@@ -151,6 +151,51 @@ async def test_webhook_signature_verifies_with_standardwebhooks(
         Webhook(generate_secret()).verify(body, headers)
 
 
+async def test_webhook_body_is_shared_but_each_delivery_signed_for_its_own(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    channel = WebhookChannel(session)
+    secrets = [generate_secret() for _ in range(3)]
+    alert, other = make_alert(), make_alert(id="a2", minute=24)
+    for n, secret in enumerate(secrets):
+        target = Target(channel="webhook", url=receiver.url(f"/h{n}"), secret=SecretStr(secret))
+        for a in (alert, other):
+            await channel.send(a, target, idempotency_key=f"{a.id}|s{n}")
+    assert len(receiver.seen) == 6
+    for i, (path, headers, body) in enumerate(receiver.seen):
+        n, a = divmod(i, 2)
+        expected = (alert, other)[a]
+        assert path == f"/h{n}" and headers["webhook-id"] == f"{expected.id}|s{n}"
+        assert Webhook(secrets[n]).verify(body, headers) == expected.public()
+        for wrong in set(range(3)) - {n}:
+            with pytest.raises(WebhookVerificationError):
+                Webhook(secrets[wrong]).verify(body, headers)
+
+
+async def test_a_refused_host_stays_refused_and_cookies_are_not_kept(
+    receiver: Receiver,
+) -> None:
+    async def set_cookie(request: web.Request, _: bytes) -> web.StreamResponse:
+        response = web.Response(status=204)
+        response.set_cookie("session", "from-the-receiver")
+        return response
+
+    receiver.handler = set_cookie
+    secret = SecretStr(generate_secret())
+    named = f"http://localhost:{receiver.port}/ok"  # a name: a cookie jar would keep its cookies
+    async with make_session(allow_networks=["127.0.0.1/32", "::1/128"], allow_http=True) as s:
+        channel = WebhookChannel(s)
+        for _ in range(2):  # the second try is answered from the session's verdicts
+            refused = Target(channel="webhook", url="http://127.0.0.2:9/x", secret=secret)
+            with pytest.raises(ChannelError, match="not a public address") as err:
+                await channel.send(make_alert(), refused, idempotency_key="k")
+            assert err.value.permanent
+            allowed = Target(channel="webhook", url=named, secret=secret)
+            await channel.send(make_alert(), allowed, idempotency_key="k")
+    assert [path for path, _, _ in receiver.seen] == ["/ok", "/ok"]
+    assert all("Cookie" not in headers for _, headers, _ in receiver.seen)
+
+
 async def test_webhook_without_secret_is_permanent(session: aiohttp.ClientSession) -> None:
     with pytest.raises(DeliveryError) as err:
         await WebhookChannel(session).send(
