@@ -12,18 +12,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
 from notifier import keys
-from notifier.api.sse import Filter, chunk, encode_position, entry_info, frame, id_key
+from notifier.api.sse import (
+    Filter,
+    FilterIndex,
+    chunk,
+    encode_position,
+    entry_info,
+    frame,
+    id_key,
+)
 from notifier.store import StoreError, translate_errors
 
 log = logging.getLogger("notifier.api.stream")
 PAGE = 500
 MAX_BUFFER = 256 * 1024  # bytes unsent to one client before it counts as too slow
+KEEP_ALIVE = b": keep-alive\n\n"
+BEAT_TICK_S = 0.1  # how often the heartbeat pass runs (at most; a quarter period if shorter)
+
+
+class Writer(Protocol):
+    """What the hub needs of a connection's transport (uvloop's are no asyncio.Transport)."""
+
+    def write(self, data: bytes) -> None: ...
+    def is_closing(self) -> bool: ...
+    def get_write_buffer_size(self) -> int: ...
 
 
 class Client:
@@ -36,6 +55,7 @@ class Client:
     """
 
     __slots__ = (
+        "beat_at",
         "chunked",
         "closed",
         "dropped",
@@ -53,29 +73,39 @@ class Client:
         self.max_buffer = max_buffer
         self.dropped = False
         self.closed = asyncio.Event()
-        self.transport: asyncio.Transport | None = None
+        self.transport: Writer | None = None
         self.chunked = False
+        self.beat_at = 0.0  # loop time of its last heartbeat, or of going direct
 
-    def offer(self, data: bytes, framed: bytes | None = None) -> None:
-        """Send a frame (``framed``: as an HTTP chunk) or queue it; drop the client if behind."""
+    def offer(self, data: bytes, framed: bytes) -> bool:
+        """Send a frame (``framed``: as an HTTP chunk) or queue it; False if the client is dropped.
+
+        This runs once per client per alert: kept to a few attribute reads and one write.
+        """
         if self.dropped:
-            return
-        if self.transport is not None:
-            self.write(data, framed)
+            return False
+        t = self.transport
+        if t is not None:
+            if t.is_closing() or t.get_write_buffer_size() > self.max_buffer:
+                self.drop()
+                return False
+            t.write(framed if self.chunked else data)
         elif self.queue.qsize() >= self.queue.maxsize - 1:
             self.drop()
+            return False
         else:
             self.queue.put_nowait(data)
+        return True
 
-    def write(self, data: bytes, framed: bytes | None = None) -> None:
-        """Write to the connection now (direct mode only)."""
+    def write(self, data: bytes) -> None:
+        """Write to the connection now (direct mode only), as a chunk if the response is chunked."""
         t = self.transport
         if t is None or t.is_closing() or t.get_write_buffer_size() > self.max_buffer:
             self.drop()
             return
-        t.write((framed or chunk(data)) if self.chunked else data)
+        t.write(chunk(data) if self.chunked else data)
 
-    def go_direct(self, transport: asyncio.Transport, chunked: bool) -> bool:
+    def go_direct(self, transport: Writer, chunked: bool) -> bool:
         """Have the hub write to the connection from now on; only with nothing queued."""
         if self.dropped or not self.queue.empty():
             return False
@@ -108,7 +138,8 @@ class StreamHub:
         self.queue_size = queue_size
         self.aliases = dict(aliases or {})
         self.position = ["0-0"] * partitions
-        self.clients: set[Client] = set()
+        self.clients: FilterIndex[Client] = FilterIndex()
+        self._beats: deque[Client] = deque()  # direct clients, longest unbeaten first
         self.ready = asyncio.Event()
         self.closed = False
         self.dropped = 0
@@ -121,8 +152,8 @@ class StreamHub:
             self.position[p] = _text(rows[0][0]) if rows else "0-0"
         self.ready.set()
 
-    async def run(self) -> None:
-        """Read every partition until closed (or cancelled), riding out Redis outages."""
+    async def run(self, heartbeat_s: float | None = None) -> None:
+        """Read every partition until closed, riding out Redis outages; beat every heartbeat_s."""
         while not self.ready.is_set() and not self.closed:
             try:
                 await self.start()
@@ -132,6 +163,39 @@ class StreamHub:
         async with asyncio.TaskGroup() as tg:
             for p in range(self.partitions):
                 tg.create_task(self._reader(p), name=f"sse-reader-{p}")
+            if heartbeat_s is not None:
+                tg.create_task(self._heartbeats(heartbeat_s), name="sse-heartbeats")
+
+    async def _heartbeats(self, every: float) -> None:
+        """A comment line to each direct client every ``every`` seconds (see :meth:`beat`)."""
+        loop = asyncio.get_running_loop()
+        while not self.closed:
+            await asyncio.sleep(min(every / 4, BEAT_TICK_S))
+            self.beat(loop.time(), every)
+
+    def beat(self, now: float, every: float) -> None:
+        """Heartbeat the direct clients last written to (or gone direct) ``every`` seconds ago.
+
+        One queue in heartbeat order, not a timer and a task wake-up per client: each pass
+        touches only the clients that are due, so 10,000 idle streams cost next to nothing.
+        """
+        due = now - every
+        beats = self._beats
+        while beats and beats[0].beat_at <= due:
+            client = beats.popleft()
+            if client.dropped or client.transport is None:
+                continue  # gone
+            client.write(KEEP_ALIVE)
+            client.beat_at = now
+            beats.append(client)
+
+    def go_direct(self, client: Client, transport: Writer, chunked: bool) -> bool:
+        """Write to ``client``'s connection from now on (see :meth:`Client.go_direct`)."""
+        if not client.go_direct(transport, chunked):
+            return False
+        client.beat_at = asyncio.get_running_loop().time()
+        self._beats.append(client)
+        return True
 
     async def _reader(self, p: int) -> None:
         stream = keys.alerts(p)
@@ -157,29 +221,29 @@ class StreamHub:
             return
         data = frame(encode_position(self.position), info.body)
         framed = chunk(data)
-        for client in list(self.clients):
-            if client.filter.wants(info):
-                client.offer(data, framed)
-                if client.dropped:
-                    self.dropped += 1
-                    self.clients.discard(client)
+        for client in self.clients.wanting(info):
+            if not client.offer(data, framed):
+                self.dropped += 1
+                self.clients.discard(client.filter, client)
 
     def subscribe(self, flt: Filter) -> Client:
         """A new client, receiving every entry published from now on."""
         client = Client(flt, self.queue_size, self.position, MAX_BUFFER)
-        self.clients.add(client)
+        self.clients.add(flt, client)
         return client
 
     def unsubscribe(self, client: Client) -> None:
-        """Forget a client."""
-        self.clients.discard(client)
+        """Forget a client (its handler has ended)."""
+        self.clients.discard(client.filter, client)
+        client.transport = None
 
     def close(self) -> None:
         """End every client's stream and stop reading (shutting down)."""
         self.closed = True
         for client in list(self.clients):
             client.drop()
-        self.clients.clear()
+        self.clients = FilterIndex()
+        self._beats.clear()
 
     async def backlog(
         self, client: Client, since: Sequence[str], limit: int

@@ -1,17 +1,22 @@
-"""Server-Sent Events of alerts, the pure part: event ids (stream positions), frames, filters."""
+"""Server-Sent Events of alerts, the pure part: event ids (stream positions), frames, filters,
+and the index that finds the clients an alert is for without asking each one.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
 from notifier.subscriptions import fold, team_names
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
+Key = tuple[str, str]  # an index entry: ("team" | "match" | "tie" | "competition", value)
+EVERYTHING: Key = ("", "")  # where filters that follow nothing in particular are indexed
+M = TypeVar("M", bound=Hashable)
 
 
 def id_key(entry_id: str) -> tuple[int, int]:
@@ -52,6 +57,16 @@ class AlertInfo:
     competition: str
     teams: frozenset[str]
     body: bytes
+
+    def index(self) -> list[Key]:
+        """The index entries the alert is found under (what :meth:`Filter.wants` looks at)."""
+        pairs = [("team", t) for t in self.teams]
+        pairs.append(("match", self.match))
+        if self.tie:
+            pairs.append(("tie", self.tie))
+        if self.competition:
+            pairs.append(("competition", self.competition))
+        return pairs
 
 
 def entry_info(fields: Mapping[bytes, bytes], aliases: Mapping[str, str]) -> AlertInfo | None:
@@ -98,6 +113,77 @@ class Filter:
             or (info.tie and info.tie in self.ties)
             or (info.competition and info.competition in self.competitions)
         )
+
+    def index(self) -> list[Key]:
+        """The index entries this filter follows (none: it follows everything)."""
+        return (
+            [("team", t) for t in self.teams]
+            + [("match", m) for m in self.matches]
+            + [("tie", t) for t in self.ties]
+            + [("competition", c) for c in self.competitions]
+        )
+
+
+class FilterIndex(Generic[M]):
+    """Members grouped by filter, and the filters by what they follow.
+
+    The members an alert is for are those of the groups under the alert's index entries or
+    following everything, less the groups whose kinds leave it out: a few lookups and one test
+    per distinct filter, however many clients share it.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[Filter, dict[M, None]] = {}  # dicts as insertion-ordered sets
+        self._following: dict[Key, set[Filter]] = {}
+        self._count = 0
+
+    def add(self, flt: Filter, member: M) -> None:
+        """Index ``member`` under ``flt``."""
+        group = self._groups.get(flt)
+        if group is None:
+            group = self._groups[flt] = {}
+            for key in flt.index() or [EVERYTHING]:
+                self._following.setdefault(key, set()).add(flt)
+        if member not in group:
+            group[member] = None
+            self._count += 1
+
+    def discard(self, flt: Filter, member: M) -> None:
+        """Forget ``member`` (indexed under ``flt``), if it is there."""
+        group = self._groups.get(flt)
+        if group is None or member not in group:
+            return
+        del group[member]
+        self._count -= 1
+        if group:
+            return
+        del self._groups[flt]
+        for key in flt.index() or [EVERYTHING]:
+            followers = self._following[key]
+            followers.discard(flt)
+            if not followers:
+                del self._following[key]
+
+    def wanting(self, info: AlertInfo) -> list[M]:
+        """The members whose filter wants ``info`` (a list: the index may change meanwhile)."""
+        found = set(self._following.get(EVERYTHING, ()))
+        for key in info.index():
+            found.update(self._following.get(key, ()))
+        out: list[M] = []
+        for flt in found:
+            if not flt.kinds or info.kind in flt.kinds:
+                out += self._groups[flt]
+        return out
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[M]:
+        for group in list(self._groups.values()):
+            yield from list(group)
+
+    def __contains__(self, member: object) -> bool:
+        return any(member in group for group in self._groups.values())
 
 
 def frame(event_id: str, body: bytes) -> bytes:

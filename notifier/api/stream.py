@@ -78,8 +78,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await resp.write(b"retry: 2000\n: connected\n\n")
         if since is not None and await _replay(resp, hub, client, since, settings.sse_backlog_max):
             return resp  # more than a backlog's worth: the client resumes from here
-        if await _catch_up(resp, request, client):
-            await _direct(client, settings.sse_heartbeat_s)
+        if await _catch_up(resp, request, hub, client):
+            await client.closed.wait()  # the hub writes its frames and heartbeats
         else:
             await _live(resp, client, settings.sse_heartbeat_s)
     except (ConnectionResetError, asyncio.CancelledError):
@@ -89,13 +89,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-async def _catch_up(resp: web.StreamResponse, request: web.Request, client: Client) -> bool:
+async def _catch_up(
+    resp: web.StreamResponse, request: web.Request, hub: StreamHub, client: Client
+) -> bool:
     """Write what was queued meanwhile, then hand the connection to the hub (True if done)."""
     transport = request.transport
     chunked = resp.headers.get("Transfer-Encoding", "").lower() == "chunked"
-    if transport is None or not isinstance(transport, asyncio.Transport):
+    if transport is None:  # uvloop's transports are not asyncio.Transport subclasses
         return False
-    while not client.go_direct(transport, chunked):
+    while not hub.go_direct(client, transport, chunked):
         if client.dropped:
             return True
         chunks, end = _batch(client, client.queue.get_nowait())
@@ -104,15 +106,6 @@ async def _catch_up(resp: web.StreamResponse, request: web.Request, client: Clie
         if end:
             return True
     return True
-
-
-async def _direct(client: Client, heartbeat_s: float) -> None:
-    while not client.dropped:
-        try:
-            async with asyncio.timeout(heartbeat_s):
-                await client.closed.wait()
-        except TimeoutError:
-            client.write(b": keep-alive\n\n")
 
 
 async def _replay(
@@ -157,7 +150,8 @@ def _batch(client: Client, first: bytes | None) -> tuple[list[bytes], bool]:
 
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
-    task = asyncio.create_task(hub.run(), name="sse-hub")
+    heartbeat_s = app[SETTINGS].api.sse_heartbeat_s
+    task = asyncio.create_task(hub.run(heartbeat_s), name="sse-hub")
     yield
     hub.close()  # the readers stop within a block
     await asyncio.wait({task}, timeout=hub.block_ms / 1000 + 1.0)

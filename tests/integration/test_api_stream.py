@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator
 import aiohttp
 import orjson
 import pytest
+import uvloop
 from redis.asyncio import Redis
 
 from notifier.api.hub import StreamHub
 from notifier.api.sse import Filter
+from notifier.api.state import HUB
 from notifier.settings import StreamSettings
+from notifier.store import connect
 from tests.integration.test_api import A, serving
 from tests.integration.test_delivery_support import make_alert, publish, settings_for
 
@@ -152,3 +155,31 @@ async def test_a_slow_client_is_dropped_and_nobody_else_waits(redis: Redis) -> N
     assert slow not in hub.clients and fast in hub.clients
     items = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
     assert items[-1] is None  # its stream ends; it resumes from its last id
+
+
+def test_streams_are_written_to_directly_on_uvloop(redis_url: str) -> None:
+    """uvloop's transports are no asyncio.Transport: the hub still writes to them itself."""
+    uvloop.run(_stream_on_this_loop(redis_url))
+
+
+async def _stream_on_this_loop(redis_url: str) -> None:
+    r = connect(redis_url)
+    try:
+        async with (
+            asyncio.timeout(10),
+            serving(settings_for(redis_url), r) as (url, app),
+            aiohttp.ClientSession() as http,
+            http.get(url + "/v1/stream", headers=A) as resp,
+        ):
+            await _opened(resp)
+            first = await publish(r, make_alert(1))
+            (got,) = await _events(resp, 1)
+            (client,) = list(app[HUB].clients)
+            assert client.transport is not None  # direct, not through a queue and a task
+            line = b"\n"
+            while line == b"\n":  # and the hub's heartbeats come through (every 0.2 s here)
+                line = await resp.content.readline()
+            assert line == b": keep-alive\n"
+    finally:
+        await r.aclose()
+    assert got["id"] == first
