@@ -56,13 +56,22 @@ def clones(n: int, first: int = 8_000_000) -> list[Timeline]:
     return out
 
 
-def settings_for(redis_url: str, url: str, provider: str = "api-football", **over: Any) -> Settings:
+def settings_for(
+    redis_url: str,
+    url: str,
+    provider: str = "api-football",
+    *,
+    lease_ttl_ms: int = 300,
+    **over: Any,
+) -> Settings:
+    """Fast polling; leases that lapse in ``lease_ttl_ms`` (short, for the take-over tests: a
+    round of hundreds of matches needs more on a slow machine, or its commits are fenced off)."""
     base = Settings.load(None, redis_url=redis_url)
     limits = {"requests_per_minute": 10_000, "requests_per_day": 10**6}
     feed = base.provider(provider).model_copy(
         update={"base_url": url, "api_key": SecretStr(KEY), **limits, **over}
     )
-    streams = StreamSettings(lease_ttl_ms=300)
+    streams = StreamSettings(lease_ttl_ms=lease_ttl_ms)
     return base.model_copy(
         update={
             "providers": base.providers.replace(provider, feed),
@@ -120,7 +129,7 @@ async def test_twenty_five_matches_cost_two_requests_a_tick(
     timelines = clones(25)
     server, clock = await serve(timelines, 30 * MIN)
     async with server:
-        settings = settings_for("", server.url)
+        settings = settings_for("", server.url, lease_ttl_ms=10_000)
         await follow(redis, "api-football", (str(t.fixture_id) for t in timelines))
         p = await poller(redis, session, settings, "solo")
         assert await round_(p) == 2
@@ -365,7 +374,7 @@ async def test_requests_per_live_match(
     timelines = clones(200)
     server, clock = await serve(timelines, 30 * MIN)
     async with server:
-        settings = settings_for("", server.url, live_all_min=live_all_min)
+        settings = settings_for("", server.url, live_all_min=live_all_min, lease_ttl_ms=10_000)
         await follow(redis, "api-football", (str(t.fixture_id) for t in timelines))
         p = await poller(redis, session, settings, "solo")
         await round_(p)  # first sight: status unknown, asked for by ids
