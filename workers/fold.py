@@ -165,10 +165,11 @@ class BatchFolder:
         serialised)."""
         out = Folded(states=states)
         after: list[MatchState | None] = []
+        folded: set[str] = set()  # a re-published event may come twice in one batch
         for i, (entry_id, event) in enumerate(batch):
             state_key = keys.match_state(p, event.match)
             seen_key = keys.seen(p, self.worker, event.id)
-            if event.id in seen:
+            if event.id in seen or event.id in folded:
                 out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
                 out.alerts.append([])
                 after.append(None)
@@ -181,6 +182,7 @@ class BatchFolder:
                 out.failed_at = i
                 break
             states[event.match] = new
+            folded.add(event.id)
             out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", alert_rows(alerts)))
             out.alerts.append(alerts)
             after.append(new)

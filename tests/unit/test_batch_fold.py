@@ -23,8 +23,10 @@ OTHER = "api-football:900002"
 
 
 def second_leg(match: str = KEY) -> list[Event]:
-    """Every event of the scripted second leg, for ``match``."""
-    return [e.model_copy(update={"match": match}) for e in polls(scripted_second_leg())]
+    """Every event of the scripted second leg, for ``match`` (ids carry the match key)."""
+    events = polls(scripted_second_leg())
+    assert all(e.id.startswith(KEY) for e in events)
+    return [e.model_copy(update={"match": match, "id": match + e.id[len(KEY) :]}) for e in events]
 
 
 def fold_batch(
@@ -116,3 +118,17 @@ def test_the_fold_never_touches_redis() -> None:
     assert out.failed_at is None
     assert expected[-1].finished
     assert out.states[KEY] == expected[-1]
+
+
+def test_an_event_twice_in_one_batch_is_folded_once_and_the_state_rides_on_the_first() -> None:
+    """A re-published event (same id, another entry) in the same batch: the script would find
+    the second one seen and skip it, so it must not be the one carrying the match's state."""
+    events = second_leg()
+    goal = next(i for i, e in enumerate(events) if e.type == "goal")
+    batch = [*events[: goal + 1], events[goal]]
+    out, expected = fold_batch(events[: goal + 1])
+    twice, _ = fold_batch(batch)
+    assert twice.commits[-1].state == "" and twice.commits[-1].alerts == ()
+    assert twice.alerts[-1] == []
+    assert MatchState.model_validate_json(twice.commits[-2].state) == expected[-1]
+    assert [c.state for c in twice.commits[:-1]] == [c.state for c in out.commits]
