@@ -23,13 +23,14 @@ import redis.asyncio as aioredis
 
 from notifier import metrics
 from notifier.alerts import Alert
+from notifier.scripts import LeaseLostError
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 from notifier.subscriptions import Subscription
 from workers.delivery import DELIVERED, Deliverer, Result, StoppingError
 from workers.delivery_dlq import park_delivery
 from workers.delivery_flow import Flows, Ticket
-from workers.delivery_retry import RetryJob, RetryStore, retry_delay
+from workers.delivery_retry import Fence, RetryJob, RetryStore, retry_delay
 
 log = logging.getLogger("notifier.delivery")
 
@@ -50,8 +51,11 @@ class DeliveryEngine:
         deliverer: Deliverer,
         rand: Callable[[], float] = random.random,
         now_ms: Callable[[], int] = _now_ms,
+        fence: Callable[[int], Fence] | None = None,
     ) -> None:
         self.r = r
+        # The partition lease our retry writes are fenced by (None: unfenced, one replica).
+        self.fence: Callable[[int], Fence | None] = fence or (lambda p: None)
         self.settings = settings
         self.store = store
         self.deliverer = deliverer
@@ -147,7 +151,7 @@ class DeliveryEngine:
                 await self._park(p, alert, sub, 0, "subscription disabled: target gone")
                 return "dead"
             if sub.id in self.waiting[p]:
-                if await self.retries.enqueue(p, alert, sub.id, now):
+                if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
                     self.wake.set()  # nothing was waiting after all: it is due now
                 return "queued"
             result = await self.deliverer.send(alert, sub)
@@ -213,7 +217,7 @@ class DeliveryEngine:
         now = self.now_ms()
         first = job.first_ms or now
         retry = RetryJob(sub.id, alert.id, tries, first, result.error[:300])
-        await self.retries.schedule(p, alert, retry, now + int(delay * 1000))
+        await self.retries.schedule(p, alert, retry, now + int(delay * 1000), fence=self.fence(p))
         self.waiting[p].add(sub.id)
         metrics.delivered(sub.spec.channel, "failed")
         metrics.retried(sub.spec.channel)
@@ -258,7 +262,8 @@ class DeliveryEngine:
         self.waiting[p].discard(sub.id)
 
     async def _advance(self, p: int, sub_id: str, alert_id: str) -> None:
-        if await self.retries.advance(p, sub_id, alert_id, self.now_ms()) is None:
+        fence = self.fence(p)
+        if await self.retries.advance(p, sub_id, alert_id, self.now_ms(), fence=fence) is None:
             self.waiting[p].discard(sub_id)
         else:
             self.wake.set()
@@ -289,6 +294,11 @@ class DeliveryEngine:
                 await self._retry_head(p, sub_id, job)
         except StoppingError:
             await self.retries.reveal(p, sub_id, self.now_ms())  # the next owner tries it now
+        except LeaseLostError:
+            # The partition is another replica's now: it tries the head (claimed, so hidden
+            # for a while) as soon as it is due again; make it due now.
+            log.warning("retry_fenced", extra={"partition": p, "sub": sub_id})
+            await self.retries.reveal(p, sub_id, self.now_ms())
         finally:
             self.running.discard((p, sub_id))
 

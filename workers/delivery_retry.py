@@ -19,9 +19,12 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from notifier import keys
 from notifier.alerts import ALERT, Alert
+from notifier.lease import LEASE_CHECK_LUA, is_lease_lost
+from notifier.scripts import LeaseLostError
 from notifier.store import StoreError, translate_errors
 
 IO_LIMIT = 16  # Redis commands of one dispatcher's deliveries at once (the pool holds 100)
@@ -36,6 +39,14 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return 0
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+return 1
+"""
+# KEYS: due, jobs, alert.  ARGV: sub, job json, alert json, ttl s, due ms.
+# The job becomes the subscription's head (a retry of the delivery it names), due at ARGV[5].
+_SCHEDULE = """
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
 return 1
 """
@@ -78,6 +89,16 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[3])
 return ids
 """
+
+
+Fence = tuple[str, str]  # a partition lease key and the value it must hold for a write to go
+
+
+def fenced(script: str) -> str:
+    """``script`` run only while the lease passed as its last key holds the value passed as its
+    last argument: a dispatcher that lost its partition (paused, cut off) cannot write a retry
+    head or queue behind the new owner's back and reorder or drop its deliveries."""
+    return LEASE_CHECK_LUA + "check_lease(KEYS[#KEYS], ARGV[#ARGV])\n" + script
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +187,15 @@ class RetryStore:
         self._flushes: set[asyncio.Task[None]] = set()
         self._enqueue = r.register_script(_ENQUEUE)
         self._advance = r.register_script(_ADVANCE)
+        self._schedule = r.register_script(_SCHEDULE)
+        self._fenced = {
+            name: r.register_script(fenced(script))
+            for name, script in (
+                ("enqueue", _ENQUEUE),
+                ("advance", _ADVANCE),
+                ("schedule", _SCHEDULE),
+            )
+        }
         self._claim = r.register_script(_CLAIM)
         self._drop = r.register_script(_DROP)
 
@@ -244,27 +274,15 @@ class RetryStore:
         else:
             batch.done.set_result(None)
 
-    async def enqueue(self, p: int, alert: Alert, sub_id: str, now_ms: int) -> bool:
+    async def enqueue(
+        self, p: int, alert: Alert, sub_id: str, now_ms: int, *, fence: Fence | None = None
+    ) -> bool:
         """Queue a delivery behind the subscription's head, or make it the head due now.
 
-        True when it became the head.
+        True when it became the head. ``fence``: only while that partition lease is held
+        (``LeaseLostError`` otherwise, nothing written).
         """
         job = RetryJob(sub_id, alert.id, 0, now_ms).dump()
-        return await self._put(p, alert, sub_id, now_ms, job)
-
-    async def schedule(self, p: int, alert: Alert, job: RetryJob, due_ms: int) -> None:
-        """Make ``job`` the subscription's head, due at ``due_ms``."""
-        async with self.io:
-            with translate_errors("retry schedule"):
-                async with self.r.pipeline(transaction=True) as pipe:
-                    pipe.set(
-                        keys.retry_alert(p, alert.id), alert.model_dump_json(), ex=self.alert_ttl_s
-                    )
-                    pipe.hset(keys.retry_jobs(p), job.sub_id, job.dump())
-                    pipe.zadd(keys.retry_due(p), {job.sub_id: due_ms})
-                    await pipe.execute()
-
-    async def _put(self, p: int, alert: Alert, sub_id: str, due_ms: int, job: bytes) -> bool:
         ks = [
             keys.retry_due(p),
             keys.retry_jobs(p),
@@ -272,9 +290,30 @@ class RetryStore:
             keys.retry_alert(p, alert.id),
         ]
         args: list[Any] = [sub_id, alert.id, alert.model_dump_json(), self.alert_ttl_s]
+        return bool(await self._run("enqueue", ks, [*args, now_ms, job], fence))
+
+    async def schedule(
+        self, p: int, alert: Alert, job: RetryJob, due_ms: int, *, fence: Fence | None = None
+    ) -> None:
+        """Make ``job`` the subscription's head, due at ``due_ms`` (``fence``: see enqueue)."""
+        ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_alert(p, alert.id)]
+        args = [job.sub_id, job.dump(), alert.model_dump_json(), self.alert_ttl_s, due_ms]
+        await self._run("schedule", ks, args, fence)
+
+    async def _run(self, name: str, ks: list[str], args: list[Any], fence: Fence | None) -> Any:
+        """One of the retry scripts, fenced by a partition lease when given one."""
+        script = getattr(self, f"_{name}")
+        if fence is not None:
+            script = self._fenced[name]
+            ks, args = [*ks, fence[0]], [*args, fence[1]]
         async with self.io:
-            with translate_errors("retry enqueue"):
-                return bool(await self._enqueue(keys=ks, args=[*args, due_ms, job]))
+            with translate_errors(f"retry {name}"):
+                try:
+                    return await script(keys=ks, args=args)
+                except ResponseError as exc:
+                    if is_lease_lost(exc):
+                        raise LeaseLostError(str(exc)) from exc
+                    raise
 
     async def claim_due(
         self, p: int, now_ms: int, count: int, invisible_ms: int
@@ -300,12 +339,12 @@ class RetryStore:
                 raw = await self.r.get(keys.retry_alert(p, alert_id))
         return ALERT.validate_json(raw) if raw else None
 
-    async def advance(self, p: int, sub_id: str, alert_id: str, now_ms: int) -> str | None:
+    async def advance(
+        self, p: int, sub_id: str, alert_id: str, now_ms: int, *, fence: Fence | None = None
+    ) -> str | None:
         """The head ``alert_id`` is settled: the next queued alert becomes the head (its id)."""
         ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, sub_id)]
-        async with self.io:
-            with translate_errors("retry advance"):
-                nxt = await self._advance(keys=ks, args=[sub_id, alert_id, now_ms])
+        nxt = await self._run("advance", ks, [sub_id, alert_id, now_ms], fence)
         return _text(nxt) if nxt else None
 
     async def drop(self, p: int, sub_id: str) -> list[str]:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from notifier import keys, metrics, streams
 from notifier.alerts import ALERT, Alert
 from notifier.channels.base import Channel
+from notifier.scripts import LeaseLostError
 from notifier.settings import Settings
 from notifier.store import StoreError, translate_errors
 from notifier.subscription_store import SubscriptionStore
@@ -31,6 +32,7 @@ from workers.consumer import PartitionConsumer
 from workers.delivery import Deliverer, StoppingError
 from workers.delivery_engine import DeliveryEngine
 from workers.delivery_flow import Ticket
+from workers.delivery_retry import Fence
 
 log = logging.getLogger("notifier.dispatcher")
 
@@ -73,7 +75,7 @@ class Dispatcher(PartitionConsumer):
         self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
         deliverer = Deliverer(channels or {}, settings.delivery)
         self.engine = DeliveryEngine(
-            r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand
+            r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
         )
         self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
         self._inflight: dict[str, int] = {}  # entries whose fan-out runs -> their partition
@@ -84,6 +86,14 @@ class Dispatcher(PartitionConsumer):
     def stream(self, p: int) -> str:
         """Alert stream of partition p."""
         return keys.alerts(p)
+
+    def _fence(self, p: int) -> Fence:
+        """The lease of partition p our retry writes must still hold (LeaseLostError if not)."""
+        key = keys.partition_lease(p, self.worker)
+        value = self.leases.value(key)
+        if value is None:
+            raise LeaseLostError(f"partition {p} of the {self.worker} is not held")
+        return key, value
 
     async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
         """Deliver to the sinks, start the fan-out to subscriptions; the fan-out acks."""
@@ -123,6 +133,10 @@ class Dispatcher(PartitionConsumer):
             self._rescan(p)
         except StoppingError:
             log.info("fan_out_stopped", extra={"alert_id": alert.id})  # acked by the next owner
+        except LeaseLostError:
+            # Another replica holds the partition now: it has the alert from our pending list
+            # and sends what is not marked delivered, in order.
+            log.warning("fan_out_fenced", extra={"alert_id": alert.id, "partition": p})
         finally:
             self._inflight.pop(entry_id, None)
             self._window.release()

@@ -184,6 +184,8 @@ NOTEWORTHY = (
     "group_acquired",
     "lease_lost",
     "delivery_retry",
+    "fan_out_fenced",
+    "retry_fenced",
     "store_unavailable",
     "feed_failing",
 )

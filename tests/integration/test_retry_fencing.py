@@ -1,0 +1,99 @@
+"""Retry writes are fenced by the partition lease: a dispatcher that lost its partition (paused
+past its lease, cut off) must not write a retry head or queue behind the new owner's back, or
+the new owner's later deliveries would be overtaken by it (out of order) or its head replaced
+(lost). Suspected from a chaos run that had one alert out of order after a dispatcher pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp import web
+from redis.asyncio import Redis
+
+from notifier import keys
+from notifier.scripts import LeaseLostError
+from notifier.settings import StreamSettings
+from notifier.subscription_store import SubscriptionStore
+from tests.integration.test_delivery_support import (
+    dispatching,
+    eventually,
+    make_alert,
+    publish,
+    receiving,
+    settings_for,
+    subscribe,
+)
+from workers.delivery_retry import RetryJob, RetryStore
+
+LEASE = keys.partition_lease(0, "dispatcher")
+
+
+async def retry_keys(r: Redis) -> dict[str, int]:
+    """How much retry state partition 0 holds."""
+    return {
+        "due": await r.zcard(keys.retry_due(0)),
+        "jobs": await r.hlen(keys.retry_jobs(0)),
+        "queued": await r.llen(keys.retry_queue(0, "sub-1")),
+    }
+
+
+async def test_a_lost_lease_refuses_every_retry_write_and_writes_nothing(redis: Redis) -> None:
+    store = RetryStore(redis, alert_ttl_s=60, mark_ttl_s=60)
+    alert = make_alert()
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    await redis.set(LEASE, "d2:7")  # the new owner's
+    stale = (LEASE, "d1:6")
+    with pytest.raises(LeaseLostError):
+        await store.schedule(0, alert, RetryJob("sub-1", alert.id, 1, now), now, fence=stale)
+    with pytest.raises(LeaseLostError):
+        await store.enqueue(0, alert, "sub-1", now, fence=stale)
+    with pytest.raises(LeaseLostError):
+        await store.advance(0, "sub-1", alert.id, now, fence=stale)
+    assert await retry_keys(redis) == {"due": 0, "jobs": 0, "queued": 0}
+    assert not await redis.exists(keys.retry_alert(0, alert.id))
+
+    held = (LEASE, "d2:7")
+    await store.schedule(0, alert, RetryJob("sub-1", alert.id, 1, now), now, fence=held)
+    assert await store.enqueue(0, make_alert(2), "sub-1", now, fence=held) is False  # queued
+    assert await retry_keys(redis) == {"due": 1, "jobs": 1, "queued": 1}
+    assert await store.advance(0, "sub-1", alert.id, now, fence=held) == make_alert(2).id
+
+
+async def test_a_dispatcher_that_lost_its_partition_mid_delivery_leaves_the_retry_to_the_owner(
+    redis: Redis, redis_url: str
+) -> None:
+    """The first try fails while the partition changes hands: the stale dispatcher writes no
+    retry head and does not ack, so the alert stays pending for the new owner."""
+    lost = asyncio.Event()
+
+    async def failing_after_the_handover(request: web.Request, body: bytes) -> web.Response:
+        await redis.set(LEASE, "someone-else:99")  # the lease lapsed and was taken meanwhile
+        lost.set()
+        return web.Response(status=503)
+
+    async with receiving(failing_after_the_handover) as rec:
+        settings = settings_for(redis_url)
+        settings = settings.model_copy(
+            update={"streams": StreamSettings(partitions=1, block_ms=20, lease_ttl_ms=10_000)}
+        )
+        await subscribe(SubscriptionStore(redis), channel="webhook", url=rec.url("/hook"))
+        async with dispatching(redis, settings, "d1") as d1:
+            await eventually(lambda: _owns(d1, {0}))
+            await publish(redis, make_alert(), p=0)
+            await asyncio.wait_for(lost.wait(), 5)
+            await eventually(lambda: _settled(d1))
+            assert await retry_keys(redis) == {"due": 0, "jobs": 0, "queued": 0}
+            pending = await redis.xpending(keys.alerts(0), keys.GROUP_DISPATCHER)
+            assert pending["pending"] == 1, "left for the new owner"
+        assert len(rec.seen) == 1
+
+
+async def _owns(dispatcher: object, partitions: set[int]) -> bool:
+    return getattr(dispatcher, "owned", set()) == partitions
+
+
+async def _settled(dispatcher: object) -> bool:
+    return not getattr(dispatcher, "_inflight", {"x": 0})
