@@ -108,6 +108,17 @@ def settings_for(redis_url: str, base: str = "http://127.0.0.1:9", **delivery: A
     )
 
 
+def partitioned(settings: Settings, partitions: int, lease_ttl_ms: int) -> Settings:
+    """``settings`` with ``partitions`` alert partitions held by leases of ``lease_ttl_ms``."""
+    streams = StreamSettings(partitions=partitions, block_ms=20, lease_ttl_ms=lease_ttl_ms)
+    return settings.model_copy(update={"streams": streams})
+
+
+async def owns(dispatcher: Dispatcher, partitions: set[int]) -> bool:
+    """Whether the dispatcher holds exactly these partitions."""
+    return dispatcher.owned == partitions
+
+
 def make_alert(n: int = 1, **overrides: Any) -> Alert:
     """Alert number ``n`` of match ``api-football:1`` (Atalanta v Dortmund)."""
     at = datetime.now(UTC)

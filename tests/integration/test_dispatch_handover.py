@@ -10,12 +10,13 @@ import asyncio
 from aiohttp import web
 from redis.asyncio import Redis
 
-from notifier.settings import StreamSettings
 from notifier.subscription_store import SubscriptionStore
 from tests.integration.test_delivery_support import (
     dispatching,
     eventually,
     make_alert,
+    owns,
+    partitioned,
     publish,
     receiving,
     settings_for,
@@ -31,20 +32,13 @@ async def test_a_partition_given_back_mid_delivery_is_not_delivered_twice(
         return web.Response(status=204)
 
     async with receiving(slow) as rec:
-        settings = settings_for(redis_url)
-        settings = settings.model_copy(
-            update={"streams": StreamSettings(partitions=2, block_ms=20, lease_ttl_ms=1000)}
-        )
+        settings = partitioned(settings_for(redis_url), 2, 1000)
         await subscribe(SubscriptionStore(redis), channel="webhook", url=rec.url("/hook"))
         async with dispatching(redis, settings, "d1") as first:
-            await eventually(lambda: _owns(first, {0, 1}))
+            await eventually(lambda: owns(first, {0, 1}))
             await publish(redis, make_alert(), p=1)  # the partition d1 gives back first
             await rec.wait_for(lambda: len(rec.seen) == 1)
             async with dispatching(redis, settings, "d2") as second:
-                await eventually(lambda: _owns(second, {1}), within=5)
+                await eventually(lambda: owns(second, {1}), within=5)
                 await asyncio.sleep(1.5)  # the first delivery answers; a second would arrive
             assert rec.ids().most_common(1)[0][1] == 1, rec.ids()
-
-
-async def _owns(dispatcher: object, partitions: set[int]) -> bool:
-    return getattr(dispatcher, "owned", set()) == partitions

@@ -15,18 +15,20 @@ from redis.asyncio import Redis
 
 from notifier import keys
 from notifier.scripts import LeaseLostError
-from notifier.settings import StreamSettings
 from notifier.subscription_store import SubscriptionStore
 from tests.integration.test_delivery_support import (
     dispatching,
     eventually,
     make_alert,
+    owns,
+    partitioned,
     publish,
     receiving,
     settings_for,
     subscribe,
 )
 from workers.delivery_retry import RetryJob, RetryStore
+from workers.dispatcher import Dispatcher
 
 LEASE = keys.partition_lease(0, "dispatcher")
 
@@ -75,13 +77,10 @@ async def test_a_dispatcher_that_lost_its_partition_mid_delivery_leaves_the_retr
         return web.Response(status=503)
 
     async with receiving(failing_after_the_handover) as rec:
-        settings = settings_for(redis_url)
-        settings = settings.model_copy(
-            update={"streams": StreamSettings(partitions=1, block_ms=20, lease_ttl_ms=10_000)}
-        )
+        settings = partitioned(settings_for(redis_url), 1, 10_000)
         await subscribe(SubscriptionStore(redis), channel="webhook", url=rec.url("/hook"))
         async with dispatching(redis, settings, "d1") as d1:
-            await eventually(lambda: _owns(d1, {0}))
+            await eventually(lambda: owns(d1, {0}))
             await publish(redis, make_alert(), p=0)
             await asyncio.wait_for(lost.wait(), 5)
             await eventually(lambda: _settled(d1))
@@ -91,9 +90,6 @@ async def test_a_dispatcher_that_lost_its_partition_mid_delivery_leaves_the_retr
         assert len(rec.seen) == 1
 
 
-async def _owns(dispatcher: object, partitions: set[int]) -> bool:
-    return getattr(dispatcher, "owned", set()) == partitions
-
-
-async def _settled(dispatcher: object) -> bool:
-    return not getattr(dispatcher, "_inflight", {"x": 0})
+async def _settled(dispatcher: Dispatcher) -> bool:
+    """No fan-out of the dispatcher is under way."""
+    return not dispatcher._inflight
