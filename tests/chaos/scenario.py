@@ -23,11 +23,9 @@ from notifier.replay import Timeline
 from notifier.settings import Settings
 from notifier.tie import TieSpec, parse_first_leg
 from notifier.watchspec import Watch
+from tests.recordings import API_FOOTBALL, SPAIN_CROATIA, TURKIYE_PORTUGAL
 
 ROOT = Path(__file__).resolve().parents[2]
-FEEDS = ROOT.parent / "shared" / "feeds" / "real" / "api-football"
-SPAIN_CROATIA = FEEDS / "euro2024-spain-croatia-1145511-fixture-full.json"
-TURKIYE_PORTUGAL = FEEDS / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 MINUTE = 60.0
 T0 = datetime(2026, 3, 11, 20, 0, tzinfo=UTC)
@@ -90,7 +88,7 @@ def plan_matches(
     and every match starts ``skip_s`` into its timeline (whole minutes: the feed caches them)."""
     sources = [(load_json(path), leg, nxt) for path, leg, nxt in SOURCES if path.exists()]
     if not sources:
-        raise FileNotFoundError(f"no recordings in {FEEDS}")
+        raise FileNotFoundError(f"no recordings in {API_FOOTBALL}")
     out = []
     for i in range(count):
         raw, first_leg, next_round = sources[i % len(sources)]

@@ -4,18 +4,14 @@ off the recording: every goal, the VAR cancellation, the own goal's side, the fi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from redis.asyncio import Redis
 
 from notifier.alerts import Alert
 from tests.e2e.helpers import run_replay
+from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 from workers.commands import ReplayOptions, demo_options
 
-FEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "feeds" / "real" / "api-football"
-SPAIN_CROATIA = FEEDS / "euro2024-spain-croatia-1145511-fixture-full.json"
-TURKIYE_PORTUGAL = FEEDS / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 SPEED = 600.0
 
 pytestmark = pytest.mark.e2e
@@ -39,14 +35,8 @@ def goals(alerts: list[Alert]) -> list[tuple[str, str | None, int | None, str, i
     return out
 
 
-def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"recording not found: {path}")
-    return path
-
-
 async def test_spain_croatia(redis: Redis, redis_url: str) -> None:
-    alerts = await run_replay(redis_url, ReplayOptions(file=need(SPAIN_CROATIA), speed=SPEED))
+    alerts = await run_replay(redis_url, ReplayOptions(file=require(SPAIN_CROATIA), speed=SPEED))
     assert goals(alerts) == [
         ("home", "Álvaro Morata", 29, "normal", 1, 0),
         ("home", "Fabián Ruiz", 32, "normal", 2, 0),
@@ -67,7 +57,9 @@ async def test_spain_croatia(redis: Redis, redis_url: str) -> None:
 
 
 async def test_turkiye_portugal_own_goal_as_second_leg(redis: Redis, redis_url: str) -> None:
-    opts = ReplayOptions(file=need(TURKIYE_PORTUGAL), first_leg="Portugal 1-0 Türkiye", speed=SPEED)
+    opts = ReplayOptions(
+        file=require(TURKIYE_PORTUGAL), first_leg="Portugal 1-0 Türkiye", speed=SPEED
+    )
     alerts = await run_replay(redis_url, opts)
     assert goals(alerts) == [
         ("away", "B. Silva", 21, "normal", 0, 1),

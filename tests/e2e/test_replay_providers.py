@@ -19,12 +19,12 @@ from notifier.alerts import Alert
 from notifier.replay import Timeline
 from notifier.settings import FollowSettings, Settings
 from tests.e2e.helpers import Collect, run_replay
+from tests.recordings import REAL
 from workers import runtime
 from workers.commands import REPLAY_KEY, ReplayOptions, replay_settings
 from workers.replay import start_replay_server
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = ROOT.parent / "shared" / "feeds" / "real"
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"

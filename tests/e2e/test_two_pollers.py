@@ -34,12 +34,11 @@ from notifier.feeds.bulk import group_of
 from notifier.replay import Timeline
 from notifier.settings import Settings
 from notifier.watch import Watch, add_watch
+from tests.recordings import TURKIYE_PORTUGAL, require
 from workers import aggregator, runtime
 from workers.replay import ReplayServer, start_replay_server
 
 ROOT = Path(__file__).resolve().parents[2]
-RECORDING = ROOT.parent / "shared/feeds/real/api-football"
-TURKIYE_PORTUGAL = RECORDING / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 MATCHES = 50
 SPEED = 400.0  # a 111-minute match in about 17 s
 GROUPS = 8
@@ -64,9 +63,7 @@ pytestmark = pytest.mark.e2e
 
 
 def timelines() -> list[Timeline]:
-    if not TURKIYE_PORTUGAL.exists():
-        pytest.skip(f"recording not found: {TURKIYE_PORTUGAL}")
-    data = orjson.loads(TURKIYE_PORTUGAL.read_bytes())
+    data = orjson.loads(require(TURKIYE_PORTUGAL).read_bytes())
     out = []
     for i in range(MATCHES):
         copied = copy.deepcopy(data)

@@ -14,7 +14,6 @@ import json
 import random
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,10 +31,10 @@ from notifier.models import OVER_STATUSES, MatchSnapshot
 from notifier.settings import Settings
 from tests.chaos.scenario import T0, MatchPlan, plan_matches
 from tests.counts import tried
+from tests.recordings import REAL
 from tests.unit.strategies import mutate
 from workers.replay_faults import CONTENT, MUTATIONS, FeedFault
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "feeds" / "real"
 OTHERS = {
     "football-data": REAL
     / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json",

@@ -29,14 +29,12 @@ from notifier.settings import Settings
 from notifier.store import connect, is_cluster
 from notifier.tie import TieSpec, parse_first_leg
 from notifier.watch import Watch, add_watch, reset_match, save_tie
+from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 from workers import runtime
 from workers.commands import REPLAY_KEY, replay_settings
 from workers.replay import start_replay_server
 
 ROOT = Path(__file__).resolve().parents[2]
-FEEDS = ROOT.parent / "shared" / "feeds" / "real" / "api-football"
-SPAIN_CROATIA = FEEDS / "euro2024-spain-croatia-1145511-fixture-full.json"
-TURKIYE_PORTUGAL = FEEDS / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 SPEED = 600.0
 PARTITIONS = 12
@@ -182,8 +180,7 @@ async def test_replay_on_a_three_node_cluster(
     cluster: EmbeddedCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for path in (SPAIN_CROATIA, TURKIYE_PORTUGAL):
-        if not path.exists():
-            pytest.skip(f"recording not found: {path}")
+        require(path)
     matches = await pick_matches(cluster.url)
     base = Settings.load(None, redis_url=cluster.url)
     streams = base.streams.model_copy(update={"partitions": PARTITIONS})

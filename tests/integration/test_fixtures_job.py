@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,10 +18,10 @@ from notifier import keys
 from notifier.replay_football_data import load_matches
 from notifier.settings import FollowSettings, Settings
 from notifier.watch import Watch, add_watch, list_watches, load_tie
+from tests.recordings import REAL
 from workers.poller import Poller
 from workers.replay import start_replay_server
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 KEY = "fd-key"
 TIE = "football-data:451663-451671"

@@ -11,7 +11,6 @@ import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,11 +26,10 @@ from notifier.replay import Timeline
 from notifier.replay_espn import load_scoreboard
 from notifier.settings import PollSettings, Settings, StreamSettings
 from notifier.watch import Watch, add_watch
+from tests.recordings import REAL, SPAIN_CROATIA
 from workers.poller import Poller
 from workers.replay import ReplayServer, start_replay_server
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
-SPAIN_CROATIA = REAL / "api-football/euro2024-spain-croatia-1145511-fixture-full.json"
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 KEY = "sekret-key-123"
 MIN = 60.0

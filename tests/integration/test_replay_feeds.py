@@ -4,7 +4,6 @@ an injected clock. Also its request log and injected faults (what politeness tes
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,9 +14,9 @@ from notifier.feeds import parse
 from notifier.models import MatchStatus
 from notifier.replay_espn import load_scoreboard
 from notifier.replay_football_data import load_matches
+from tests.recordings import REAL
 from workers.replay import ReplayServer, load_recording, start_replay_server
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 SPAIN_CROATIA = REAL / "api-football/euro2024-spain-croatia-1145511-fixture-full.json"

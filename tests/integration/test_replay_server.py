@@ -15,6 +15,7 @@ from notifier.errors import ConfigError, FeedParseError
 from notifier.feeds.api_football import parse_response
 from notifier.models import MatchStatus
 from notifier.replay import Timeline
+from tests.recordings import SPAIN_CROATIA
 from workers.replay import (
     KEY_HEADER,
     ReplayClock,
@@ -26,9 +27,6 @@ from workers.replay import (
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
-SPAIN_CROATIA = (
-    REPO.parent / "shared/feeds/real/api-football/euro2024-spain-croatia-1145511-fixture-full.json"
-)
 KEY = "test-key"
 MIN = 60.0
 

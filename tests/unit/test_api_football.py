@@ -16,20 +16,16 @@ from hypothesis import strategies as st
 from notifier.errors import FeedParseError
 from notifier.feeds.api_football import map_status, parse_fixture, parse_response
 from notifier.models import MatchSnapshot, MatchStatus
+from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 from tests.unit.strategies import mutate
 
 REPO = Path(__file__).resolve().parents[2]
-REAL = REPO.parent / "shared" / "feeds" / "real" / "api-football"
-SPAIN_CROATIA = REAL / "euro2024-spain-croatia-1145511-fixture-full.json"
-TURKIYE_PORTUGAL = REAL / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 
 
 def load(path: Path) -> bytes:
-    """The raw bytes of a recording (skips when the shared recordings are not checked out)."""
-    if not path.exists():
-        pytest.skip(f"recording not available: {path}")
-    return path.read_bytes()
+    """The raw bytes of a recording."""
+    return require(path).read_bytes()
 
 
 def snapshot_of(path: Path) -> MatchSnapshot:
@@ -636,14 +632,12 @@ def mutated_recordings(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _recordings() -> list[dict[str, Any]]:
-    found = [p for p in (SPAIN_CROATIA, TURKIYE_PORTUGAL, SCENARIO) if p.exists()]
-    return [orjson.loads(p.read_bytes()) for p in found]
+    return [orjson.loads(p.read_bytes()) for p in (SPAIN_CROATIA, TURKIYE_PORTUGAL, SCENARIO)]
 
 
 RECORDINGS = _recordings()
 
 
-@pytest.mark.skipif(not RECORDINGS, reason="no recordings available")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_recordings())
 def test_mutated_recordings_parse_or_raise_feed_parse_error(doc: dict[str, Any]) -> None:

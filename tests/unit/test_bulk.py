@@ -18,8 +18,8 @@ from notifier.feeds.requests import Request
 from notifier.models import MatchStatus
 from notifier.settings import ApiFootballSettings, EspnSettings, FootballDataSettings
 from notifier.watchspec import Watch
+from tests.recordings import REAL
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 AF = REAL / "api-football/euro2024-spain-croatia-1145511-fixture-full.json"

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.recordings import REAL
 from workers.cli import main
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 SPAIN_CROATIA = REAL / "api-football/euro2024-spain-croatia-1145511-fixture-full.json"

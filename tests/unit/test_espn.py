@@ -6,7 +6,6 @@ import copy
 import json
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,10 @@ from notifier.errors import FeedParseError
 from notifier.feeds.espn import STATUS_NAMES, parse_response
 from notifier.feeds.espn_details import parse_clock
 from notifier.models import MatchSnapshot, MatchStatus, Score
+from tests import recordings
 from tests.unit.jsontree import mutate, paths
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real/espn"
+REAL = recordings.REAL / "espn"
 MLS = REAL / "mls-scoreboard-2022-09-17-live-mixed.json"
 RAW = MLS.read_bytes()
 DATA: dict[str, Any] = json.loads(RAW)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from notifier.feeds import PARSERS, parse, snapshot_json
+from tests.recordings import REAL
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 ESPN = (REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json").read_bytes()
 FOOTBALL_DATA = (
     REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"

@@ -6,7 +6,6 @@ import copy
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,10 @@ from hypothesis import strategies as st
 from notifier.errors import FeedParseError
 from notifier.feeds.football_data import parse_response
 from notifier.models import MatchSnapshot, MatchStatus, Score
+from tests import recordings
 from tests.unit.jsontree import mutate, paths
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real/football-data"
+REAL = recordings.REAL / "football-data"
 TEAM_65 = REAL / "v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 RAW = TEAM_65.read_bytes()
 DATA: dict[str, Any] = json.loads(RAW)

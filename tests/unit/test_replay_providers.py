@@ -7,7 +7,6 @@ JSON; these tests read it back through the real adapters, as the poller does.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,8 +20,8 @@ from notifier.models import STATUS_ORDER, MatchSnapshot, MatchStatus, Score
 from notifier.replay_espn import EspnReplay, load_scoreboard
 from notifier.replay_football_data import FootballDataReplay, load_matches
 from notifier.replay_match import MatchTimeline
+from tests.recordings import REAL
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 MIN = 60.0

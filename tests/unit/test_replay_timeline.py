@@ -15,11 +15,9 @@ from hypothesis import strategies as st
 from notifier.errors import FeedParseError
 from notifier.feeds.api_football import parse_fixture
 from notifier.replay import Timeline
+from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 
 REPO = Path(__file__).resolve().parents[2]
-REAL = REPO.parent / "shared" / "feeds" / "real" / "api-football"
-SPAIN_CROATIA = REAL / "euro2024-spain-croatia-1145511-fixture-full.json"
-TURKIYE_PORTUGAL = REAL / "euro2024-turkiye-portugal-1145526-fixture-full.json"
 SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 MIN = 60.0
 STEP = 15.0
@@ -27,9 +25,7 @@ ORDER = {"NS": 0, "1H": 1, "HT": 2, "2H": 3, "BT": 4, "ET": 4, "P": 5}  # BT: bo
 
 
 def recording(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        pytest.skip(f"recording not available: {path}")
-    data: dict[str, Any] = orjson.loads(path.read_bytes())
+    data: dict[str, Any] = orjson.loads(require(path).read_bytes())
     return data
 
 
@@ -388,10 +384,9 @@ def test_malformed_recording_raises(bad: Any) -> None:
         Timeline(bad)
 
 
-SOURCES = [p for p in (SPAIN_CROATIA, TURKIYE_PORTUGAL, SCENARIO) if p.exists()]
+SOURCES = [SPAIN_CROATIA, TURKIYE_PORTUGAL, SCENARIO]
 
 
-@pytest.mark.skipif(not SOURCES, reason="no recordings available")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SOURCES), st.data())
 def test_events_moved_in_time_still_replay(path: Path, data: st.DataObject) -> None:
@@ -434,7 +429,6 @@ def mutate(node: Any, data: st.DataObject) -> None:
         return
 
 
-@pytest.mark.skipif(not SOURCES, reason="no recordings available")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SOURCES), st.data())
 def test_mutated_recording_replays_or_raises_feed_parse_error(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,8 +17,8 @@ from notifier.models import MatchSnapshot, MatchStatus, Score
 from notifier.settings import FollowSettings
 from notifier.tie import TieRules
 from notifier.tielink import link_legs, stage_key, tie_spec
+from tests.recordings import REAL
 
-REAL = Path(__file__).parents[3] / "shared/feeds/real"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
 AF = REAL / "api-football/euro2024-spain-croatia-1145511-fixture-full.json"
 NOW = datetime(2024, 2, 20, 12, 0, tzinfo=UTC)
