@@ -132,9 +132,7 @@ def _lead(home: int, away: int) -> Side | None:
 
 
 def _ahead(score: Score) -> Side | None:
-    if score.home == score.away:
-        return None
-    return "home" if score.home > score.away else "away"
+    return _lead(score.home, score.away)
 
 
 def needs(

@@ -249,6 +249,16 @@ class PartitionConsumer(ABC):
         )
         await streams.ack(self.r, stream, self.group, entry_id)
 
+    async def consume(self, stopping: Callable[[], bool]) -> None:
+        """Step until ``stopping()``; survive Redis going away and coming back (override to run
+        more beside it: whatever ends here ends before the leases are given up)."""
+        while not stopping():
+            try:
+                await self.step()
+            except StoreError as exc:
+                log.warning("store_unavailable", extra={"worker": self.worker, "error": str(exc)})
+                await asyncio.sleep(0.5)
+
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Burst mode: handle everything waiting, then return the count (bounded rounds)."""
         total = 0
@@ -260,17 +270,10 @@ class PartitionConsumer(ABC):
         return total
 
     async def run(self, stopping: Callable[[], bool]) -> None:
-        """Consume until ``stopping()``; survive Redis going away and coming back."""
+        """Consume until ``stopping()`` with the leases kept alive; then give them up."""
         keeper = asyncio.create_task(self.leases.keep_alive())
         try:
-            while not stopping():
-                try:
-                    await self.step()
-                except StoreError as exc:
-                    log.warning(
-                        "store_unavailable", extra={"worker": self.worker, "error": str(exc)}
-                    )
-                    await asyncio.sleep(0.5)
+            await self.consume(stopping)
         finally:
             keeper.cancel()
             await self.leases.release_all()

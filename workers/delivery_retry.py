@@ -185,11 +185,9 @@ class RetryStore:
         self.io = asyncio.Semaphore(IO_LIMIT)
         self._marks: _Marks | None = None
         self._flushes: set[asyncio.Task[None]] = set()
-        self._enqueue = r.register_script(_ENQUEUE)
-        self._advance = r.register_script(_ADVANCE)
-        self._schedule = r.register_script(_SCHEDULE)
-        self._fenced = {
-            name: r.register_script(fenced(script))
+        # The scripts a dispatcher runs under its partition lease: (unfenced, fenced) each.
+        self._scripts = {
+            name: (r.register_script(script), r.register_script(fenced(script)))
             for name, script in (
                 ("enqueue", _ENQUEUE),
                 ("advance", _ADVANCE),
@@ -302,9 +300,10 @@ class RetryStore:
 
     async def _run(self, name: str, ks: list[str], args: list[Any], fence: Fence | None) -> Any:
         """One of the retry scripts, fenced by a partition lease when given one."""
-        script = getattr(self, f"_{name}")
+        plain, with_fence = self._scripts[name]
+        script = plain
         if fence is not None:
-            script = self._fenced[name]
+            script = with_fence
             ks, args = [*ks, fence[0]], [*args, fence[1]]
         async with self.io:
             with translate_errors(f"retry {name}"):

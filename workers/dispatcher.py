@@ -216,29 +216,15 @@ class Dispatcher(PartitionConsumer):
                 async with asyncio.timeout(every):
                     await self.engine.wake.wait()
 
-    async def run(self, stopping: Callable[[], bool]) -> None:
+    async def consume(self, stopping: Callable[[], bool]) -> None:
         """Consume and retry until ``stopping()``; then let deliveries finish (grace period)."""
-        keeper = asyncio.create_task(self.leases.keep_alive())
         pump = asyncio.create_task(self._pump_loop(stopping))
         try:
-            while not stopping():
-                try:
-                    await self.step()
-                except StoreError as exc:
-                    log.warning(
-                        "store_unavailable", extra={"worker": self.worker, "error": str(exc)}
-                    )
-                    await asyncio.sleep(0.5)
+            await super().consume(stopping)
         finally:
             self._halted = True
             pump.cancel()
-            try:
-                await self.engine.stop(self.settings.shutdown_grace_s)
-            finally:
-                keeper.cancel()
-                await self.leases.release_all()
-                with contextlib.suppress(StoreError):
-                    await self.members.leave()  # the other replicas take our share at once
+            await self.engine.stop(self.settings.shutdown_grace_s)
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Burst mode: dispatch what waits, run due retries, until nothing is left to do now."""
