@@ -44,6 +44,8 @@ class _Retry(Retry):
     mend it, and the retries of each connect inside the retries of each command made a missing
     password take 90 s to report."""
 
+    failures = 0  # commands that failed (and were retried or given up) on this client
+
     async def call_with_retry(
         self,
         do: Callable[[], Awaitable[T]],
@@ -54,11 +56,22 @@ class _Retry(Retry):
         """Call ``do`` with retries, none for a refused password."""
 
         def retryable(error: Exception) -> bool:
+            self.failures += 1
             if isinstance(error, REFUSED):
                 return False
             return is_retryable(error) if is_retryable is not None else True
 
         return await super().call_with_retry(do, fail, retryable, with_failure_count)
+
+
+def failures(r: object) -> int:
+    """How many commands of client ``r`` have failed so far (0 for a client without our retry).
+
+    A failed command may still have taken effect: an ``XREADGROUP`` whose reply was lost moved
+    entries into the consumer's pending list unseen, and its retry reads the ones after them."""
+    get_retry = getattr(r, "get_retry", None)
+    retry = get_retry() if get_retry is not None else None
+    return retry.failures if isinstance(retry, _Retry) else 0
 
 
 class StoreError(NotifierError):

@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from notifier import keys, metrics, stream_reads, streams
 from notifier.lease import Lease
 from notifier.settings import Settings
-from notifier.store import StoreError, is_cluster
+from notifier.store import StoreError, failures, is_cluster
 from workers.balance import Membership, fair_share
 from workers.leasing import Holder
 
@@ -177,10 +177,25 @@ class PartitionConsumer(ABC):
             for stream in unsure:
                 self.backlog[self._partition(stream)] = True
             return fresh, False
-        fresh = await streams.read_group(
-            self.r, names, self.group, self.instance, count=batch, block_ms=wait
-        )
+        before = failures(self.r)
+        try:
+            fresh = await streams.read_group(
+                self.r, names, self.group, self.instance, count=batch, block_ms=wait
+            )
+        except BaseException:
+            self._reread_own()
+            raise
+        if failures(self.r) != before:
+            self._reread_own()
+            return [], False
         return fresh, False
+
+    def _reread_own(self) -> None:
+        """A command failed (and was retried) around a read: a lost reply may have put entries
+        in our pending list unseen, and what a retried read got is pending too. Read our own
+        pending first, in stream order; drop what the read returned."""
+        for p in self.owned:
+            self.backlog[p] = True
 
     async def read_streams(self, request: dict[str, str], *, count: int) -> Any:
         """XREADGROUP of streams from the given ids (RESP2 reply): one command on one server,
