@@ -195,3 +195,30 @@ async def test_a_failed_commit_leaves_the_batch_to_be_read_back(
     assert await agg.drain() == len(events)  # read back from its pending list, one by one
     assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
     assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
+
+
+async def test_a_lost_read_reply_is_read_back_in_order(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis moved entries into our pending list, the reply never came, and redis-py's retry
+    read the entries after them: the aggregator reads its own pending list first, in order."""
+    events = scenario_events()
+    s = settings()
+    half = len(events) // 2
+    await publish_all(redis, events[:half])
+    real = streams.read_group
+    lost: list[int] = []
+
+    async def lossy(r: Redis, names: list[str], group: str, consumer: str, **kw: Any) -> Any:
+        if not lost:
+            lost.append(len(await real(r, names, group, consumer, **kw)))  # now pending...
+            await publish_all(redis, events[half:])  # ...while more arrive,
+            r.get_retry().failures += 1  # type: ignore[attr-defined]  # and the reply is lost
+        return await real(r, names, group, consumer, **kw)
+
+    monkeypatch.setattr(streams, "read_group", lossy)
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    assert await agg.drain() == len(events)
+    assert lost == [half]
+    assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
