@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import logging
@@ -12,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 from bench.common import RESULTS, Report
+from workers.cli import run_async
 
 # Run in this order; each module has ``async def run(report)``.
 BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "sse", "apprise_ratio", "cluster")
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
             report.pending(name, f"cannot import bench.{name}: {exc}")
             continue
         with profiled(name):
-            asyncio.run(module.run(report))
+            run_async(module.run(report))  # the loop and collector policy of the workers
         print(f"# {name} took {time.monotonic() - started:.0f} s", flush=True)
     report.write()
     print(f"# {len(report.results)} results in {RESULTS}", flush=True)

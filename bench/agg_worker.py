@@ -14,6 +14,7 @@ import time
 from bench.aggregator import bench_settings
 from notifier.store import connect
 from workers.aggregator import Aggregator
+from workers.cli import run_async
 
 
 async def main(url: str, partitions: int, name: str) -> None:
@@ -33,4 +34,4 @@ async def main(url: str, partitions: int, name: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    run_async(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))  # as `notifier aggregate` runs

@@ -18,6 +18,7 @@ from notifier.settings import Settings
 from notifier.store import connect
 from notifier.subscriptions import CHANNELS
 from workers import commands, delivery_dlq
+from workers.cli import run_async
 
 TIMEOUT_S = 10.0
 
@@ -57,7 +58,7 @@ def _subscribe_args(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int | None:
     """Run one of this module's commands; None when the command is another module's."""
     if args.command == "api":
-        asyncio.run(commands.run(settings, roles=("api",)))
+        run_async(commands.run(settings, roles=("api",)))
         return 0
     if args.command == "subscribe":
         return asyncio.run(call_api(settings, "POST", "/v1/subscriptions", subscribe_body(args)))
