@@ -66,6 +66,10 @@ class FeedFaults:
     hang_s: float = 30.0  # a "timeout": the answer comes this late (past the client's timeout)
     injected: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    # The real score last served per fixture id: a score glitch is only injected into an answer
+    # whose real score is unchanged since, or it could hide a goal rather than take one back
+    # (the answer before it showed the glitched score already: no one can tell it went down).
+    served: dict[Any, Any] = field(default_factory=dict)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +83,23 @@ class FeedFaults:
         if self.kinds and self._rng.random() < self.rate:
             return self._rng.choice(self.kinds)
         return None
+
+    def remember(self, body: bytes) -> None:
+        """Note the real scores an answer serves."""
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return
+        for item in _items(doc):
+            fixture = item.get("fixture")
+            if isinstance(fixture, dict) and "id" in fixture:
+                self.served[fixture["id"]] = copy.deepcopy(item.get("goals"))
+
+    def steady(self, item: dict[str, Any]) -> bool:
+        """Whether the item's real score is the one last served for its fixture."""
+        fixture = item.get("fixture")
+        fid = fixture.get("id") if isinstance(fixture, dict) else None
+        return fid in self.served and self.served[fid] == item.get("goals")
 
     @property
     def rng(self) -> random.Random:
@@ -149,13 +170,19 @@ MUTATIONS: dict[FeedFault, Mutation] = {
 }
 
 
-def mutate(body: bytes, fault: FeedFault, rng: random.Random) -> bytes | None:
-    """The body with one item mutated by ``fault``; None if no item lends itself to it."""
+def mutate(
+    body: bytes,
+    fault: FeedFault,
+    rng: random.Random,
+    eligible: Callable[[dict[str, Any]], bool] | None = None,
+) -> bytes | None:
+    """The body with one (``eligible``) item mutated by ``fault``; None if no item lends
+    itself to it."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    items = _items(doc)
+    items = [i for i in _items(doc) if eligible is None or eligible(i)]
     rng.shuffle(items)
     if any(MUTATIONS[fault](item, rng) for item in items):
         return orjson.dumps(doc)
@@ -180,7 +207,11 @@ def make_middleware(faults: FeedFaults) -> Middleware:
     async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
         fault = faults.next_fault()
         if fault is None:
-            return await handler(request)
+            response = await handler(request)
+            body = getattr(response, "body", None)
+            if isinstance(body, bytes) and response.status == 200:
+                faults.remember(body)
+            return response
         early = await _transport_fault(request, fault, faults)
         if early is not None:
             faults.injected[fault] += 1
@@ -190,6 +221,7 @@ def make_middleware(faults: FeedFaults) -> Middleware:
         if not isinstance(body, bytes) or response.status != 200:
             return response
         changed = _content_fault(body, fault, faults)
+        faults.remember(body)
         if changed is None:
             return response
         faults.injected[fault] += 1
@@ -219,6 +251,8 @@ async def _transport_fault(
 def _content_fault(body: bytes, fault: FeedFault, faults: FeedFaults) -> bytes | None:
     if fault == FeedFault.TRUNCATED:
         return body[: max(1, len(body) // 2)]
+    if fault == FeedFault.SCORE_GLITCH:
+        return mutate(body, fault, faults.rng, faults.steady)
     if fault in CONTENT:
         return mutate(body, fault, faults.rng)
     return None

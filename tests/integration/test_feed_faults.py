@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+import orjson
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
@@ -31,12 +32,15 @@ from workers.aggregator import Aggregator
 from workers.commands import PRE_MATCH_LEAD_S
 from workers.poller import Poller
 from workers.replay import ReplayServer, start_replay_server
-from workers.replay_faults import FeedFault, FeedFaults
+from workers.replay_faults import FeedFault, FeedFaults, mutate
 
 STEP_S = 15.0
 KEY = "fault-test-key"
 COUNTS = {FeedFault.RATE_LIMITED: 2, FeedFault.TIMEOUT: 3}  # others: 4 each
 EVERY = 12  # one request in EVERY gets a fault: a state (>= 60 s) is still seen by 3 polls
+# The client gives up after TIMEOUT_S; a TIMEOUT fault answers after HANG_S. An answer the
+# client gave up on is a fault it never saw: TIMEOUT_S is far above a test process's pauses.
+TIMEOUT_S, HANG_S = 1.0, 2.0
 
 
 class StepClock:
@@ -72,7 +76,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(redis_url: str) -> AsyncIterator[Rig]:
-    async with rigged(redis_url, FeedFaults(plan=fault_plan(), hang_s=1.5)) as made:
+    async with rigged(redis_url, FeedFaults(plan=fault_plan(), hang_s=HANG_S)) as made:
         yield made
 
 
@@ -105,7 +109,7 @@ async def rigged(redis_url: str, faults: FeedFaults, matches: int = 3) -> AsyncI
         update={
             "base_url": server.url,
             "api_key": SecretStr(KEY),
-            "timeout_s": 0.3,
+            "timeout_s": TIMEOUT_S,
             "requests_per_minute": 10**6,
             "requests_per_day": 10**9,
         }
@@ -208,3 +212,24 @@ async def test_events_lost_by_a_rolled_back_server_are_derived_again(
             await poll_at(minute)
         again = [f[b"id"] for _, f in await redis.xrange(keys.events(p))][length:]
         assert again == goal
+
+
+def test_a_score_glitch_never_lands_on_a_changing_score() -> None:
+    """A glitch on the answer where a goal first shows would look like no goal yet, not like a
+    score going down: it is only injected where the real score is the one served before."""
+    faults = FeedFaults()
+
+    def answer(home: int) -> bytes:
+        item = {"fixture": {"id": 5, "status": {"short": "1H"}}, "goals": {"home": home, "away": 0}}
+        return orjson.dumps({"response": [item]})
+
+    def glitched(body: bytes) -> bytes | None:
+        changed = mutate(body, FeedFault.SCORE_GLITCH, faults.rng, faults.steady)
+        faults.remember(body)
+        return changed
+
+    assert glitched(answer(1)) is None  # nothing served before: no score to compare with
+    assert glitched(answer(2)) is None  # 1-0 then 2-0: a glitch would hide the goal
+    changed = glitched(answer(2))  # 2-0 again: a glitch is a score going down
+    assert changed is not None
+    assert orjson.loads(changed)["response"][0]["goals"] == {"home": 1, "away": 0}
