@@ -8,7 +8,7 @@ twice changes nothing: the state remembers the ids it has folded.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from notifier import render
 from notifier.alerts import Alert, AlertKind
@@ -74,15 +74,15 @@ def view(state: MatchState) -> render.View:
     """The render view of a state: names, score, standing and needs."""
     st = standing(state.score, state.prior, state.prior_away, state.rules, state.shootout)
     return render.View(
-        home=state.home,
-        away=state.away,
-        score=state.score,
-        standing=st,
-        needs=needs(state.score, state.prior, state.prior_away, state.rules, state.status),
-        next_round=state.next_round,
-        shootout=state.shootout,
-        kicks=state.kicks,
-        extra_time_played=state.extra_time_played,
+        state.home,
+        state.away,
+        state.score,
+        st,
+        needs(state.score, state.prior, state.prior_away, state.rules, state.status),
+        state.next_round,
+        state.shootout,
+        state.kicks,
+        state.extra_time_played,
     )
 
 
@@ -97,8 +97,8 @@ def apply(state: MatchState, event: Event, now: datetime) -> tuple[MatchState, l
         _alert(new, v, event, kind, text, now, i, data)
         for i, (kind, text, data) in enumerate(texts)
     ]
-    if any(kind == "result" for kind, _, _ in texts):
-        new = new.model_copy(update={"finished": True})
+    if isinstance(event, PhaseChanged) and any(kind == "result" for kind, _, _ in texts):
+        new = _evolve(new, {"finished": True})
     return new, alerts
 
 
@@ -121,7 +121,32 @@ def _advance(state: MatchState, event: Event) -> MatchState:
         update["shootout"] = event.shootout
         if event.kick is not None:
             update["kicks"] = (state.kicks or Score()).plus(event.kick.side)
-    return state.model_copy(update=update)
+    return _evolve(state, update)
+
+
+M = TypeVar("M", bound=Frozen)
+_new = object.__new__
+_set = object.__setattr__
+_ALERT_SET = frozenset(Alert.model_fields) - {"v"}  # what validating _alert's call would set
+
+
+def _trusted(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """A model of values already of their fields' types (from validated events and states),
+    without validating them again: the hot path builds a state and an alert or two per event.
+    The same instance validation (or ``model_copy``) gives: values, fields set, no extras."""
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_fields_set__", fields_set)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def _evolve(state: MatchState, changes: dict[str, Any]) -> MatchState:
+    """``state.model_copy(update=changes)``, without pydantic's generic copy."""
+    values = state.__dict__.copy()
+    values.update(changes)
+    return _trusted(MatchState, values, state.__pydantic_fields_set__.union(changes))
 
 
 Text = tuple[AlertKind, str, dict[str, Any]]
@@ -210,26 +235,31 @@ def _alert(
 ) -> Alert:
     agg = v.standing.aggregate
     leader = v.name(v.standing.leader) if v.standing.leader else None
-    return Alert(
-        id=f"{event.id}#{i}" if i else event.id,
-        kind=kind,
-        text=text,
-        match=state.match,
-        tie=state.tie,
-        event=event.id,
-        competition=state.competition,
-        home=state.home,
-        away=state.away,
-        status=state.status,
-        minute=event.minute,
-        added=event.added,
-        score=state.score,
-        shootout=state.shootout,
-        aggregate={state.home: agg.home, state.away: agg.away} if agg is not None else None,
-        leader=leader,
-        needs=render.needs(v),
-        data=data,
-        occurred_at=event.at,
-        detected_at=event.seen,
-        emitted_at=now,
+    return _trusted(
+        Alert,
+        {
+            "v": 1,
+            "id": f"{event.id}#{i}" if i else event.id,
+            "kind": kind,
+            "text": text,
+            "match": state.match,
+            "tie": state.tie,
+            "event": event.id,
+            "competition": state.competition,
+            "home": state.home,
+            "away": state.away,
+            "status": state.status,
+            "minute": event.minute,
+            "added": event.added,
+            "score": state.score,
+            "shootout": state.shootout,
+            "aggregate": {state.home: agg.home, state.away: agg.away} if agg is not None else None,
+            "leader": leader,
+            "needs": render.needs(v),
+            "data": data,
+            "occurred_at": event.at,
+            "detected_at": event.seen,
+            "emitted_at": now,
+        },
+        set(_ALERT_SET),
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from notifier.models import Goal, Incident, Lineup, LineupPlayer, MatchStatus, Score, Side
 from notifier.tie import Standing
@@ -23,9 +24,9 @@ STATUS_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class View:
-    """What a sentence may speak of: names, score, the tie's standing and needs."""
+class View(NamedTuple):
+    """What a sentence may speak of: names, score, the tie's standing and needs (a named tuple:
+    one is built for every event, and a frozen dataclass costs several times as much)."""
 
     home: str
     away: str
@@ -228,16 +229,22 @@ def lineup(team: str, lu: Lineup) -> str:
 def _rows(players: Iterable[LineupPlayer]) -> list[list[LineupPlayer]]:
     """Group the XI by formation line: by grid row (right to left), else by position."""
     rows: dict[int, list[tuple[int, LineupPlayer]]] = {}
-    order = {"G": 0, "D": 1, "M": 2, "F": 3}
     for i, p in enumerate(players):
-        row, col = _grid(p.grid) or (order.get((p.position or "M")[:1].upper(), 2), -i)
+        row, col = _grid(p.grid) or (_LINES.get((p.position or "M")[:1].upper(), 2), -i)
         rows.setdefault(row, []).append((col, p))
-    return [[p for _, p in sorted(rows[r], key=lambda t: -t[0])] for r in sorted(rows)]
+    # Right to left; reverse=True keeps equal columns in their order, as a -col key would.
+    return [[p for _, p in sorted(rows[r], key=_column, reverse=True)] for r in sorted(rows)]
+
+
+_LINES = {"G": 0, "D": 1, "M": 2, "F": 3}
+_column = itemgetter(0)
 
 
 def _grid(grid: str | None) -> tuple[int, int] | None:
+    if not grid:
+        return None
     try:
-        row, col = (grid or "").split(":")
+        row, col = grid.split(":")
         return int(row), int(col)
     except ValueError:
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import NamedTuple
 
 import orjson
@@ -80,23 +81,24 @@ return #ids
 COMMIT_FOLD_BATCH = (
     _LEASE_CHECK
     + """
--- KEYS: lease, events stream, alerts stream, then per event its state key and seen key.
--- ARGV: lease value, group, seen ttl, maxlen, and the folds as one JSON array (one argument,
--- not thousands: packing arguments is what costs the client most): per event its entry id,
--- its state ('' = leave it) and its alerts, each a flat [field, value, ...] list.
+-- KEYS: lease, events stream, alerts stream, then per event its seen key, then the state keys
+-- to write (each once). ARGV: lease value, group, seen ttl, maxlen, and the folds as one JSON
+-- array (one argument, not thousands: packing arguments is what costs the client most): per
+-- event its entry id, its state ('' = leave it), its alerts, each a flat [field, value, ...]
+-- list, and the index in KEYS of its state key (0 when it leaves the state).
 -- Returns per event its alert count, -1 if it was folded before (then it is only acked).
 local folds = cjson.decode(ARGV[5])
 local out, acks = {}, {}
 for e, fold in ipairs(folds) do
   acks[e] = fold[1]
-  if redis.call('EXISTS', KEYS[3 + 2 * e]) == 1 then
+  if redis.call('EXISTS', KEYS[3 + e]) == 1 then
     out[e] = -1
   else
-    if fold[2] ~= '' then redis.call('SET', KEYS[2 + 2 * e], fold[2]) end
+    if fold[2] ~= '' then redis.call('SET', KEYS[fold[4]], fold[2]) end
     for _, fields in ipairs(fold[3]) do
       redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
     end
-    redis.call('SET', KEYS[3 + 2 * e], '1', 'EX', ARGV[3])
+    redis.call('SET', KEYS[3 + e], '1', 'EX', ARGV[3])
     out[e] = #fold[3]
   end
 end
@@ -222,11 +224,16 @@ async def commit_fold_batch(
 ) -> list[int]:
     """Commit a batch of folds of one partition atomically; per fold its alert count or -1."""
     keys = [lease, events_stream, alerts_stream]
+    keys += [fold.seen_key for fold in folds]
+    slots: dict[str, int] = {}  # state key -> its index in KEYS (Lua's, from 1)
     payload: list[object] = []
     for fold in folds:
-        keys += [fold.state_key, fold.seen_key]
-        alerts = [[x for kv in fields.items() for x in kv] for fields in fold.alerts]
-        payload.append([fold.entry_id, fold.state, alerts])
+        slot = 0
+        if fold.state:
+            slot = slots.setdefault(fold.state_key, len(keys) + len(slots) + 1)
+        alerts = [[*chain.from_iterable(fields.items())] for fields in fold.alerts]
+        payload.append([fold.entry_id, fold.state, alerts, slot])
+    keys += slots
     args: list[str | bytes] = [lease_value, group, str(seen_ttl), str(maxlen)]
     args.append(orjson.dumps(payload))
     result = await run(r, COMMIT_FOLD_BATCH, keys, args)

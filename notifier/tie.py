@@ -7,6 +7,7 @@ matches (no prior) and second legs.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -55,8 +56,10 @@ class Standing:
     away_goals: Score | None
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(name: str) -> str:
-    """Team name folded for comparison: no accents, no case, no punctuation."""
+    """Team name folded for comparison: no accents, no case, no punctuation (cached: the
+    aggregator aligns every new match's sides with its first leg)."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return " ".join("".join(c if c.isalnum() else " " for c in folded.casefold()).split())
 

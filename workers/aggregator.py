@@ -128,11 +128,13 @@ class Aggregator(PartitionConsumer):
             self.partition_changed(p)
             log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
             return False
+        logged = log.isEnabledFor(logging.INFO)  # once a chunk, not once an alert
         for result, alerts in zip(results, folded.alerts[chunk], strict=True):
             if result < 0:
                 continue  # folded before: Redis kept its state, the next batch reads that
             for a in alerts:
-                log.info("alert", extra={"match": a.match, "alert_id": a.id, "kind": a.kind})
+                if logged:
+                    log.info("alert", extra={"match": a.match, "alert_id": a.id, "kind": a.kind})
                 metrics.emitted(a.kind, a.detected_at, a.emitted_at)
         return True
 

@@ -73,6 +73,9 @@ class Folded:
     failed_at: int | None = None  # index of the first event that could not be folded
 
 
+_to_json = Alert.__pydantic_serializer__.to_json
+
+
 def alert_fields(alert: Alert) -> dict[str, str]:
     """A stream entry for an alert: routing fields and the pydantic-JSON body."""
     return {
@@ -82,7 +85,7 @@ def alert_fields(alert: Alert) -> dict[str, str]:
         "tie": alert.tie or "",
         "home": alert.home,
         "away": alert.away,
-        "body": alert.model_dump_json(),
+        "body": _to_json(alert).decode(),  # model_dump_json() without its keyword plumbing
     }
 
 
@@ -166,8 +169,12 @@ class BatchFolder:
         out = Folded(states=states)
         after: list[MatchState | None] = []
         folded: set[str] = set()  # a re-published event may come twice in one batch
+        state_keys: dict[str, str] = {}
         for i, (entry_id, event) in enumerate(batch):
-            state_key = keys.match_state(p, event.match)
+            match = event.match
+            state_key = state_keys.get(match) or state_keys.setdefault(
+                match, keys.match_state(p, match)
+            )
             seen_key = keys.seen(p, self.worker, event.id)
             if event.id in seen or event.id in folded:
                 out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
@@ -175,13 +182,13 @@ class BatchFolder:
                 after.append(None)
                 continue
             try:
-                new, alerts = apply(states[event.match], event, now())
+                new, alerts = apply(states[match], event, now())
             except Exception:
                 if strict:
                     raise
                 out.failed_at = i
                 break
-            states[event.match] = new
+            states[match] = new
             folded.add(event.id)
             out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", alert_rows(alerts)))
             out.alerts.append(alerts)

@@ -470,3 +470,33 @@ def test_goal_reinstated_after_cancellation_is_announced_again() -> None:
     assert state is not None
     assert [a.kind for a in alerts] == ["kickoff", "goal", "goal_cancelled", "goal"]
     assert state.score == Score(home=1, away=0)
+
+
+def _as_validated(model: MatchState | Alert) -> None:
+    """The engine builds states and alerts without validating them again (their values come
+    from validated events and states): each must be exactly what validation would give."""
+    again = type(model).model_validate(model.model_dump(exclude_unset=True))
+    assert again == model
+    assert again.model_fields_set == model.model_fields_set
+    assert again.model_dump_json() == model.model_dump_json()
+    assert type(model).model_validate_json(model.model_dump_json()) == model
+
+
+@PROPERTY
+@given(histories())
+def test_states_and_alerts_built_unvalidated_are_valid(script: list[MatchSnapshot]) -> None:
+    state: MatchState | None = None
+    for event in polls(script):
+        if state is None:
+            state = start(event, TIE, ALIASES)
+        state, alerts = apply(state, event, T0)
+        _as_validated(state)
+        for alert in alerts:
+            _as_validated(alert)
+
+
+def test_the_scripted_match_builds_valid_states_and_alerts() -> None:
+    state, alerts = scripted()
+    _as_validated(state)
+    for alert in alerts:
+        _as_validated(alert)
