@@ -8,7 +8,7 @@ vanished (FLUSHALL, a deleted stream) is re-created instead of failing the worke
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -179,6 +179,41 @@ async def claim_stale(
             if start == "0-0" or len(claimed.entries) >= count:
                 break
     return claimed
+
+
+async def pending_elsewhere(
+    r: aioredis.Redis, stream: str, group: str, consumer: str, *, count: int = 10_000
+) -> list[str]:
+    """Ids of up to ``count`` entries pending under consumers of ``group`` other than
+    ``consumer`` (XPENDING: the summary, then the ids of each other consumer)."""
+    out: list[str] = []
+    with translate_errors(f"XPENDING {stream} {group}"):
+        try:
+            summary = await r.xpending(stream, group)
+        except ResponseError as exc:
+            if _is_nogroup(exc):
+                return out
+            raise
+        for row in summary.get("consumers") or []:
+            name = _str(row["name"])
+            if name == consumer or not int(row["pending"]) or len(out) >= count:
+                continue
+            rows = await r.xpending_range(
+                stream, group, min="-", max="+", count=count - len(out), consumername=name
+            )
+            out += [_str(x["message_id"]) for x in rows]  # type: ignore[arg-type]
+    return out
+
+
+async def adopt(
+    r: aioredis.Redis, stream: str, group: str, consumer: str, entry_ids: Sequence[str]
+) -> None:
+    """Make pending entries ``consumer``'s (XCLAIM JUSTID: their delivery count is left as it
+    is, since nobody handled them)."""
+    with translate_errors(f"XCLAIM {stream} {group}"):
+        for start in range(0, len(entry_ids), 1000):
+            ids: list[StreamIdT] = list(entry_ids[start : start + 1000])
+            await r.xclaim(stream, group, consumer, 0, ids, justid=True)
 
 
 async def ack(r: aioredis.Redis, stream: str, group: str, *entry_ids: str) -> int:

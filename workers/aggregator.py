@@ -123,10 +123,7 @@ class Aggregator(PartitionConsumer):
                     folds=folded.commits[chunk],
                 )
         except LeaseLostError:
-            self.owned.discard(p)
-            self.leases.forget(keys.partition_lease(p, self.worker))
-            self.partition_changed(p)
-            log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
+            self.lost(p)
             return False
         logged = log.isEnabledFor(logging.INFO)  # once a chunk, not once an alert
         for result, alerts in zip(results, folded.alerts[chunk], strict=True):

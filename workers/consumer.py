@@ -75,6 +75,13 @@ class PartitionConsumer(ABC):
         would do again whatever is not acked by then). Entries are handled inline here."""
         return None
 
+    def lost(self, p: int) -> None:
+        """Redis says another replica holds p (a fenced write was refused): let it go now."""
+        self.owned.discard(p)
+        self.leases.forget(keys.partition_lease(p, self.worker))
+        self.partition_changed(p)
+        log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
+
     def partition_changed(self, p: int) -> None:
         """Partition p was taken or given up (override to drop what was cached about it too)."""
         self.backlog.pop(p, None)
@@ -100,6 +107,8 @@ class PartitionConsumer(ABC):
             if not had:
                 self.partition_changed(p)
                 await self._take_over(p)
+            else:
+                await self._adopt_strays(p)
         await self._give_back(len(self.owned) - share)
 
     async def _give_back(self, extra: int) -> None:
@@ -126,18 +135,35 @@ class PartitionConsumer(ABC):
             log.info("claimed_pending", extra={"stream": stream, "count": len(claimed.entries)})
         self.backlog[p] = True
 
+    async def _adopt_strays(self, p: int) -> None:
+        """Take entries of p pending under another consumer since our take-over: a replica
+        whose read the server answered after its lease had lapsed (it was paused) holds them
+        and will never handle them. Rare (reads end before the lease can lapse); without this
+        they would wait for the next take-over. Called only right after renewing p's lease."""
+        stream = self.stream(p)
+        strays = await streams.pending_elsewhere(self.r, stream, self.group, self.instance)
+        if not strays:
+            return
+        await streams.adopt(self.r, stream, self.group, self.instance, strays)
+        log.warning("adopted_strays", extra={"stream": stream, "count": len(strays)})
+        self.backlog[p] = True
+
     async def step(self, block_ms: int | None = None) -> int:
         """One round: claim partitions, read a batch, handle it. Entries handled."""
-        await self.claim_partitions()
+        await self.claim_partitions(force=not self._sure())
         if not self.owned:
             await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
             return 0
         entries, redelivered = await self._read(block_ms)
         work = []
         for p, batch in self._by_partition(entries).items():
-            lease = self.leases.value(keys.partition_lease(p, self.worker))
+            lease = self.leases.current(keys.partition_lease(p, self.worker))
             if lease is None or p not in self.owned:
-                continue  # lost it meanwhile: the next holder will claim the entries
+                # Lost it, or no longer sure of it (we were paused): not one entry is handled.
+                # If the lease is still ours, they are read again from our pending list, in
+                # order; if not, the next holder takes them.
+                self.backlog[p] = True
+                continue
             work.append((p, batch, lease))
         if self.overlap_partitions and len(work) > 1:
             # Partitions are independent: while one waits on Redis, the next one computes.
@@ -161,6 +187,20 @@ class PartitionConsumer(ABC):
             out.setdefault(self._partition(stream), []).append((entry_id, fields))
         return out
 
+    def _sure(self) -> bool:
+        """Whether every owned partition's lease is surely still ours (see workers.leasing)."""
+        return all(self.leases.current(keys.partition_lease(p, self.worker)) for p in self.owned)
+
+    def _wait_ms(self, block_ms: int | None) -> int:
+        """How long a read may block: never past the nearest local lease deadline. The server
+        answers a blocked read even while we are paused; one that outlived our lease would take
+        entries from the stream after another replica took the partition over."""
+        wait = self.settings.streams.block_ms if block_ms is None else block_ms
+        if not self.owned:
+            return wait
+        sure = min(self.leases.remaining(keys.partition_lease(p, self.worker)) for p in self.owned)
+        return max(1, min(wait, int(sure * 1000)))
+
     async def _read(self, block_ms: int | None) -> tuple[list[streams.Entry], bool]:
         batch = self.settings.streams.batch
         own = [p for p in self.owned if self.backlog.get(p)]
@@ -169,7 +209,7 @@ class PartitionConsumer(ABC):
             if entries:
                 return entries, True
         names = [self.stream(p) for p in sorted(self.owned)]
-        wait = self.settings.streams.block_ms if block_ms is None else block_ms
+        wait = self._wait_ms(block_ms)
         if is_cluster(self.r):
             fresh, unsure = await stream_reads.read_each(
                 self.r, names, self.group, self.instance, count=batch, block_ms=wait

@@ -54,7 +54,8 @@ class DeliveryEngine:
         fence: Callable[[int], Fence] | None = None,
     ) -> None:
         self.r = r
-        # The partition lease our retry writes are fenced by (None: unfenced, one replica).
+        # The partition lease our sends and retry writes are fenced by (None: unfenced, one
+        # replica); raises LeaseLostError when the partition may be another replica's.
         self.fence: Callable[[int], Fence | None] = fence or (lambda p: None)
         self.settings = settings
         self.store = store
@@ -154,6 +155,7 @@ class DeliveryEngine:
                 if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
                     self.wake.set()  # nothing was waiting after all: it is due now
                 return "queued"
+            self.fence(p)  # nothing is sent once the partition may be another replica's
             result = await self.deliverer.send(alert, sub)
             if result is DELIVERED:  # the common case, without the retry bookkeeping
                 return await self._delivered(p, alert, sub)
@@ -320,5 +322,6 @@ class DeliveryEngine:
         if not sub.enabled or sub.id in self.gone:
             await self._drop(p, sub, f"subscription disabled: {sub.disabled_reason or 'by owner'}")
             return
+        self.fence(p)
         result = await self.deliverer.send(alert, sub)
         await self._settle(p, alert, sub, job, result, head=True)

@@ -88,11 +88,14 @@ class Dispatcher(PartitionConsumer):
         return keys.alerts(p)
 
     def _fence(self, p: int) -> Fence:
-        """The lease of partition p our retry writes must still hold (LeaseLostError if not)."""
+        """The lease of partition p our sends and retry writes must still hold: LeaseLostError
+        unless it is surely ours now (before its local deadline, :mod:`workers.leasing`). The
+        writes check it again in Redis; a send cannot be fenced there, so a replica paused past
+        its lease sends nothing when it wakes (the new holder sends, in order)."""
         key = keys.partition_lease(p, self.worker)
-        value = self.leases.value(key)
+        value = self.leases.current(key)
         if value is None:
-            raise LeaseLostError(f"partition {p} of the {self.worker} is not held")
+            raise LeaseLostError(f"partition {p} of the {self.worker} is not surely held")
         return key, value
 
     async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
@@ -135,8 +138,13 @@ class Dispatcher(PartitionConsumer):
             log.info("fan_out_stopped", extra={"alert_id": alert.id})  # acked by the next owner
         except LeaseLostError:
             # Another replica holds the partition now: it has the alert from our pending list
-            # and sends what is not marked delivered, in order.
+            # and sends what is not marked delivered, in order. (If the lease turns out to be
+            # still ours, renewed late, we read the alert again from our pending list.)
             log.warning("fan_out_fenced", extra={"alert_id": alert.id, "partition": p})
+            if self.leases.current(keys.partition_lease(p, self.worker)) is not None:
+                self.lost(p)  # Redis refused a fenced write: it is not ours, whatever we think
+            else:
+                self._rescan(p)  # unsure: if the next renewal keeps it, read it again
         finally:
             self._inflight.pop(entry_id, None)
             self._window.release()
