@@ -27,6 +27,7 @@ from tests.integration.test_delivery_support import (
     settings_for,
     subscribe,
 )
+from workers.delivery import build_channels, open_session
 from workers.delivery_retry import RetryJob, RetryStore
 from workers.dispatcher import Dispatcher
 
@@ -93,3 +94,30 @@ async def test_a_dispatcher_that_lost_its_partition_mid_delivery_leaves_the_retr
 async def _settled(dispatcher: Dispatcher) -> bool:
     """No fan-out of the dispatcher is under way."""
     return not dispatcher._inflight
+
+
+async def test_nothing_is_sent_once_the_lease_is_not_surely_held(
+    redis: Redis, redis_url: str
+) -> None:
+    """A send cannot be fenced in Redis: a dispatcher past its lease's local deadline (it was
+    paused: another replica may hold the partition by now) sends nothing; renewed, it sends."""
+    async with receiving() as rec:
+        settings = partitioned(settings_for(redis_url), 1, 10_000)
+        await subscribe(SubscriptionStore(redis), channel="webhook", url=rec.url("/hook"))
+        async with open_session(settings) as session:
+            d = Dispatcher(
+                redis, settings, instance="d1", channels=build_channels(session, settings)
+            )
+            await d.claim_partitions(force=True)
+            assert d.owned == {0}
+            alert = make_alert()
+            subs = await d.subscriptions.matching(alert)
+            d.leases.until[LEASE] = 0.0  # woke past the deadline
+            with pytest.raises(LeaseLostError):
+                await d.engine.fan_out(0, alert, subs, d.engine.tickets(0, subs))
+            assert rec.seen == []
+            await d.claim_partitions(force=True)  # renewed: the lease was still ours
+            outcomes = await d.engine.fan_out(0, alert, subs, d.engine.tickets(0, subs))
+            assert outcomes["delivered"] == 1
+            assert len(rec.seen) == 1
+            await d.leases.release_all()
