@@ -68,11 +68,11 @@ class Aggregator(PartitionConsumer):
             try:
                 rest = await self.fold(p, batch, lease, strict=False)
             except StoreError:
-                self.backlog[p] = True  # nothing committed: read back from our pending list
+                self.reread(p)  # nothing committed: read back from our pending list
                 raise
             except Exception:
                 log.exception("batch_failed", extra={"partition": p, "entries": len(batch)})
-                self.backlog[p] = True  # read back one by one: retried, then dead-lettered
+                self.reread(p)  # read back one by one: retried, then dead-lettered
                 return
         if rest:
             await super().handle_many(p, rest, lease, redelivered)

@@ -75,6 +75,11 @@ class PartitionConsumer(ABC):
         would do again whatever is not acked by then). Entries are handled inline here."""
         return None
 
+    def reread(self, p: int) -> None:
+        """Read p's own pending entries, from the first, before any new one (override to reset
+        whatever marks how far they were read)."""
+        self.backlog[p] = True
+
     def lost(self, p: int) -> None:
         """Redis says another replica holds p (a fenced write was refused): let it go now."""
         self.owned.discard(p)
@@ -133,7 +138,7 @@ class PartitionConsumer(ABC):
         )
         if claimed.entries:
             log.info("claimed_pending", extra={"stream": stream, "count": len(claimed.entries)})
-        self.backlog[p] = True
+        self.reread(p)
 
     async def _adopt_strays(self, p: int) -> None:
         """Take entries of p pending under another consumer since our take-over: a replica
@@ -146,7 +151,7 @@ class PartitionConsumer(ABC):
             return
         await streams.adopt(self.r, stream, self.group, self.instance, strays)
         log.warning("adopted_strays", extra={"stream": stream, "count": len(strays)})
-        self.backlog[p] = True
+        self.reread(p)
 
     async def step(self, block_ms: int | None = None) -> int:
         """One round: claim partitions, read a batch, handle it. Entries handled."""
@@ -162,7 +167,7 @@ class PartitionConsumer(ABC):
                 # Lost it, or no longer sure of it (we were paused): not one entry is handled.
                 # If the lease is still ours, they are read again from our pending list, in
                 # order; if not, the next holder takes them.
-                self.backlog[p] = True
+                self.reread(p)
                 continue
             work.append((p, batch, lease))
         if self.overlap_partitions and len(work) > 1:
@@ -235,7 +240,7 @@ class PartitionConsumer(ABC):
         in our pending list unseen, and what a retried read got is pending too. Read our own
         pending first, in stream order; drop what the read returned."""
         for p in self.owned:
-            self.backlog[p] = True
+            self.reread(p)
 
     async def read_streams(self, request: dict[str, str], *, count: int) -> Any:
         """XREADGROUP of streams from the given ids (RESP2 reply): one command on one server,
@@ -284,7 +289,7 @@ class PartitionConsumer(ABC):
             raise
         except Exception as exc:
             log.exception("entry_failed", extra={"stream": stream, "entry": entry_id})
-            self.backlog[p] = True  # retried from our pending list, then dead-lettered
+            self.reread(p)  # retried from our pending list, then dead-lettered
             if count >= self.settings.streams.max_deliveries:
                 await self._dead(stream, entry_id, fields, f"{type(exc).__name__}: {exc}")
 

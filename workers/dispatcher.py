@@ -133,7 +133,7 @@ class Dispatcher(PartitionConsumer):
             log.info("fanned_out", extra={"alert_id": alert.id, **outcomes})
         except StoreError as exc:
             log.warning("fan_out_interrupted", extra={"alert_id": alert.id, "error": str(exc)})
-            self._rescan(p)
+            self.reread(p)
         except StoppingError:
             log.info("fan_out_stopped", extra={"alert_id": alert.id})  # acked by the next owner
         except LeaseLostError:
@@ -144,7 +144,7 @@ class Dispatcher(PartitionConsumer):
             if self.leases.current(keys.partition_lease(p, self.worker)) is not None:
                 self.lost(p)  # Redis refused a fenced write: it is not ours, whatever we think
             else:
-                self._rescan(p)  # unsure: if the next renewal keeps it, read it again
+                self.reread(p)  # unsure: if the next renewal keeps it, read it again
         finally:
             self._inflight.pop(entry_id, None)
             self._window.release()
@@ -174,13 +174,14 @@ class Dispatcher(PartitionConsumer):
 
     # -- our own pending entries: read each once, not again while its fan-out runs ----------
 
-    def _rescan(self, p: int) -> None:
+    def reread(self, p: int) -> None:
+        """Re-read our pending entries of p from the first (the fan-outs still running are
+        skipped by ``_inflight``)."""
         self._cursor[p] = "0"
         self.backlog[p] = True
 
     async def _take_over(self, p: int) -> None:
-        await super()._take_over(p)
-        self._cursor[p] = "0"
+        await super()._take_over(p)  # re-reads from the first pending entry
         await self.engine.load_waiting(p)
 
     async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:

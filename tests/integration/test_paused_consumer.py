@@ -21,11 +21,23 @@ from redis.asyncio import Redis
 
 from notifier import keys, streams
 from notifier.settings import Settings
+from notifier.subscription_store import SubscriptionStore
 from tests.chaos.procs import settings_env
-from tests.integration.test_delivery_support import eventually
+from tests.integration.test_delivery_support import (
+    eventually,
+    json_of,
+    make_alert,
+    partitioned,
+    publish,
+    receiving,
+    settings_for,
+    subscribe,
+)
 from tests.integration.test_fold import scenario_events
 from workers.aggregator import Aggregator
 from workers.consumer import PartitionConsumer
+from workers.delivery import build_channels, open_session
+from workers.dispatcher import Dispatcher
 from workers.leasing import Holder
 from workers.poller import event_fields
 
@@ -198,3 +210,40 @@ def test_the_local_deadline_is_short_of_the_ttl() -> None:
     holder = Holder(None, "x", 1000)  # type: ignore[arg-type]
     assert holder.sure_s == pytest.approx(0.8)
     assert holder.current("nothing") is None
+
+
+async def test_a_dispatcher_unsure_of_its_lease_after_reading_its_pending_delivers_them_later(
+    redis: Redis, redis_url: str
+) -> None:
+    """The dispatcher re-reads its own pending entries from a cursor (so running fan-outs are
+    not read again). A batch of them left unhandled because the lease was not sure any more
+    must be read again from the first, not from the cursor past it: found by the chaos run
+    (two shoot-out kicks pending for minutes, delivered after the result)."""
+    async with receiving() as rec:
+        settings = partitioned(settings_for(redis_url), 1, 10_000)
+        await subscribe(SubscriptionStore(redis), channel="webhook", url=rec.url("/hook"))
+        for n in range(1, 4):
+            await publish(redis, make_alert(n), p=0)
+        await streams.ensure_group(redis, keys.alerts(0), keys.GROUP_DISPATCHER)
+        await redis.xreadgroup(keys.GROUP_DISPATCHER, "gone", {keys.alerts(0): ">"})  # a dead one's
+        async with open_session(settings) as session:
+            d = Dispatcher(
+                redis, settings, instance="d1", channels=build_channels(session, settings)
+            )
+            key = keys.partition_lease(0, "dispatcher")
+            read = d._read
+            paused = []
+
+            async def read_then_pause(block_ms: int | None) -> tuple[list[streams.Entry], bool]:
+                got = await read(block_ms)
+                if got[0] and not paused:
+                    paused.append(len(got[0]))
+                    d.leases.until[key] = 0.0  # the reply came; then a pause past the deadline
+                return got
+
+            d._read = read_then_pause  # type: ignore[method-assign]
+            await d.drain(max_rounds=50)
+            await d.leases.release_all()
+        assert paused == [3]
+        got = [json_of(body)["id"] for _, _, body in rec.seen]
+        assert got == [make_alert(n).id for n in (1, 2, 3)]
