@@ -178,6 +178,7 @@ def find_leaks(workdir: Path, named: dict[str, str]) -> dict[str, list[str]]:
 
 NOTEWORTHY = (
     "claimed_pending",
+    "adopted_strays",
     "partition_lost",
     "partition_released",
     "group_lost",
