@@ -103,17 +103,22 @@ class PartitionConsumer(ABC):
             had = p in self.owned
             if not had and len(self.owned) >= share:
                 continue
-            if await self.leases.hold(keys.partition_lease(p, self.worker)) is None:
+            key = keys.partition_lease(p, self.worker)
+            token = self.leases.tokens.get(key)
+            if await self.leases.hold(key) is None:
                 self.owned.discard(p)
                 if had:
                     self.partition_changed(p)
                 continue
             self.owned.add(p)
-            if not had:
-                self.partition_changed(p)
-                await self._take_over(p)
-            else:
+            if had and self.leases.tokens.get(key) == token:
                 await self._adopt_strays(p)
+                continue
+            # New to us, or taken again with a new token after it lapsed (a Redis restart, a
+            # long pause): another replica may have held it meanwhile, so whatever we knew of
+            # it (cached states, retry heads, how far we read) is stale: a full take-over.
+            self.partition_changed(p)
+            await self._take_over(p)
         await self._give_back(len(self.owned) - share)
 
     async def _give_back(self, extra: int) -> None:

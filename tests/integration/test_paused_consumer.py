@@ -247,3 +247,30 @@ async def test_a_dispatcher_unsure_of_its_lease_after_reading_its_pending_delive
         assert paused == [3]
         got = [json_of(body)["id"] for _, _, body in rec.seen]
         assert got == [make_alert(n).id for n in (1, 2, 3)]
+
+
+async def test_a_partition_taken_again_with_a_new_token_is_taken_over_in_full(
+    redis: Redis,
+) -> None:
+    """Our lease lapsed (a Redis restart, a long pause) and we took it again: someone may have
+    held it meanwhile, so what we knew of it is dropped and its pending entries are ours to
+    handle first, as on any take-over. A plain renewal changes nothing."""
+    settings = recorder_settings()
+    await streams.ensure_group(redis, keys.events(0), "recorders")
+    consumer = Recorder(redis, settings, instance="r1")
+    changed: list[int] = []
+    consumer.partition_changed = lambda p: changed.append(p)  # type: ignore[method-assign]
+    await consumer.claim_partitions(force=True)
+    assert changed == [0]
+    await consumer.claim_partitions(force=True)  # renewed: same token
+    assert changed == [0]
+    key = keys.partition_lease(0, "recorder")
+    await redis.delete(key)  # lapsed; an interim holder read an entry, then died
+    await redis.xadd(keys.events(0), {"n": "0"})
+    await redis.xreadgroup("recorders", "interim", {keys.events(0): ">"})
+    await redis.xadd(keys.events(0), {"n": "1"})
+    await consumer.claim_partitions(force=True)  # taken again, with a new token
+    assert changed == [0, 0]
+    consumer._next_claim = float("inf")
+    await consumer.drain(max_rounds=10)
+    assert consumer.handled == ["0", "1"]  # the interim holder's entry first, in order
