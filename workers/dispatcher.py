@@ -78,7 +78,9 @@ class Dispatcher(PartitionConsumer):
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
         )
         self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
-        self._inflight: dict[str, int] = {}  # entries whose fan-out runs -> their partition
+        # Entries whose fan-out runs, by (partition, entry id): ids are per stream, and alerts
+        # added to two partitions in the same millisecond get the same id.
+        self._inflight: set[tuple[int, str]] = set()
         self._settled = asyncio.Condition()  # notified whenever a fan-out ends
         self._window = asyncio.Semaphore(settings.delivery.max_inflight_alerts)
         self._halted = False  # run() ended (even if a cancel of the pump was lost)
@@ -100,7 +102,7 @@ class Dispatcher(PartitionConsumer):
 
     async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
         """Deliver to the sinks, start the fan-out to subscriptions; the fan-out acks."""
-        if entry_id in self._inflight:
+        if (p, entry_id) in self._inflight:
             return
         try:
             alert = ALERT.validate_json(fields[b"body"])
@@ -116,7 +118,7 @@ class Dispatcher(PartitionConsumer):
             return
         await self._window.acquire()
         tickets = self.engine.tickets(p, subs)  # in alert order: per-subscription order
-        self._inflight[entry_id] = p
+        self._inflight.add((p, entry_id))
         self.engine.spawn(self._fan_out(p, entry_id, alert, subs, tickets))
 
     async def _fan_out(
@@ -146,7 +148,7 @@ class Dispatcher(PartitionConsumer):
             else:
                 self.reread(p)  # unsure: if the next renewal keeps it, read it again
         finally:
-            self._inflight.pop(entry_id, None)
+            self._inflight.discard((p, entry_id))
             self._window.release()
             async with self._settled:
                 self._settled.notify_all()
@@ -156,7 +158,7 @@ class Dispatcher(PartitionConsumer):
         timeout), or the next owner would deliver their alerts a second time."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.delivery.timeout_s + 1.0), self._settled:
-                await self._settled.wait_for(lambda: p not in self._inflight.values())
+                await self._settled.wait_for(lambda: all(q != p for q, _ in self._inflight))
 
     async def _deliver_once(self, p: int, sink: Sink, alert: Alert) -> None:
         mark = keys.seen(p, "delivery", f"{alert.id}|{sink.name}")
