@@ -89,8 +89,8 @@ def chromium() -> str:
         pytest.skip(reason)
     try:
         import playwright.async_api  # noqa: F401
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[dev]'")
+    except ImportError:  # a dev dependency every `make` target installs: a broken install
+        pytest.fail("playwright is not installed: pip install -e '.[dev]'")
     return path
 
 
