@@ -13,9 +13,11 @@ import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import redis.asyncio as aioredis
 
+from bench.aggregator_floor import floor_rate
 from bench.common import Report, Result, clone_events, match_events, private_server, timelines
 from notifier import engine, keys, streams
 from notifier.events import EVENT, Event
@@ -135,9 +137,21 @@ def stage_costs(events: Sequence[Event], settings: Settings) -> dict[str, float]
     return {k: v / len(bodies) * 1e6 for k, v in best.items()}
 
 
-async def measure(events: Sequence[Event]) -> tuple[float, float, int, int, float, float]:
-    """(aggregator events/s, bare entries/s, events, alerts, aggregator and bare CPU µs per
-    entry) on a fresh private server."""
+class Measured(NamedTuple):
+    """One run: rates (per second), counts, and client CPU µs per entry."""
+
+    rate: float
+    bare: float
+    floor: float
+    events: int
+    alerts: int
+    cpu: float
+    bare_cpu: float
+
+
+async def measure(events: Sequence[Event]) -> Measured:
+    """The aggregator, the bare loop and the floor stub over the same entries, on a fresh
+    private server."""
     settings = bench_settings()
     async with private_server("aggregator") as server:
         r = connect(server.url)
@@ -152,16 +166,19 @@ async def measure(events: Sequence[Event]) -> tuple[float, float, int, int, floa
             bare = sorted(runs)[len(runs) // 2]
             rate, cpu_per_event = await aggregator_rate(r, settings, total)
             alerts = sum([await r.xlen(keys.alerts(p)) for p in range(settings.streams.partitions)])
+            await reset_group(r, settings)
+            floor = await floor_rate(r, settings, total)
         finally:
             await r.aclose()
-    return rate, bare, total, alerts, cpu_per_event, bare_cpu
+    return Measured(rate, bare, floor, total, alerts, cpu_per_event, bare_cpu)
 
 
 async def run(report: Report) -> None:
     """Measure and report aggregator throughput and its ratio to the bare loop."""
     events = workload()
     gc.freeze()  # the bench's own copy of the workload: no aggregator process holds one
-    rate, bare, total, alerts, cpu, bare_cpu = await measure(events)
+    m = await measure(events)
+    rate, bare, cpu, bare_cpu = m.rate, m.bare, m.cpu, m.bare_cpu
     ratio = rate / bare
     report.add(
         Result(
@@ -170,7 +187,17 @@ async def run(report: Report) -> None:
             "events/s",
             f"ratio {ratio:.2f} of bare XREADGROUP+XACK at {bare:,.0f} entries/s, batch 100;"
             f" target >= {TARGET}",
-            {"bare": bare, "ratio": ratio, "events": total, "alerts": alerts},
+            {"bare": bare, "ratio": ratio, "events": m.events, "alerts": m.alerts},
+        )
+    )
+    report.add(
+        Result(
+            "aggregator_floor_1node",
+            m.floor,
+            "events/s",
+            f"ratio {m.floor / bare:.2f} of the bare loop: a stub doing the same stream and commit"
+            f" work with no engine; the aggregator reaches {rate / m.floor:.2f} of it",
+            {"bare": bare, "ratio": m.floor / bare, "aggregator_ratio": rate / m.floor},
         )
     )
     stages = stage_costs(events, bench_settings())

@@ -165,7 +165,8 @@ def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> li
         case GoalCancelled(side=side, goal=g, minute=m, added=a, reason=reason):
             info: dict[str, Any] = {"side": side, "reason": reason}
             info["goal"] = g.model_dump(mode="json") if g else None
-            return [("goal_cancelled", render.goal_cancelled(v, side, g, m, a), info)]
+            text = render.goal_cancelled(v, side, g, m, a)
+            return [("goal_cancelled", text, info), *_restated_result(old, new, v)]
         case RedCard(incident=i):
             return [("red_card", render.incident("Red card", v, i), i.model_dump(mode="json"))]
         case PenaltyMissed(incident=i):
@@ -187,6 +188,15 @@ def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> li
     return []
 
 
+def _restated_result(old: MatchState, new: MatchState, v: render.View) -> list[Text]:
+    """A result already sent that a correction after the whistle changes, told again."""
+    if not old.finished:
+        return []
+    final = winner(new.score, new.prior, new.prior_away, new.rules, new.shootout, None)
+    data = {"winner": final.leader, "how": final.how, "corrected": True}
+    return [("result", f"Correction: {render.result(v, final)}", data)]
+
+
 def _phase_texts(
     old: MatchState, new: MatchState, event: PhaseChanged, v: render.View
 ) -> list[Text]:
@@ -196,6 +206,8 @@ def _phase_texts(
         out.append(("kickoff", render.kickoff(view(old)), {}))
     if cur == MatchStatus.HALF_TIME:
         out.append(("half_time", render.half_time(v), {}))
+    elif prev == MatchStatus.SUSPENDED and cur in LIVE_PLAY:
+        out.append(("status", render.resumed(v), {"status": "resumed"}))
     elif cur == MatchStatus.SECOND_HALF and prev in (MatchStatus.HALF_TIME, MatchStatus.FIRST_HALF):
         out.append(("second_half", render.second_half(v), {}))
     elif cur in (MatchStatus.EXTRA_TIME, MatchStatus.PENALTIES, MatchStatus.FINISHED):

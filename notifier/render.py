@@ -114,8 +114,11 @@ def goal(v: View, g: Goal | None, m: int | None, added: int | None) -> str:
 def goal_cancelled(v: View, side: Side, g: Goal | None, m: int | None, added: int | None) -> str:
     """``Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund; Dortmund lead 2-0 ...``."""
     who = g.player if g is not None and g.player else "goal"
+    team = v.name(side)
+    if g is not None and g.kind == "own_goal":  # the player is of the other side
+        team = f"own goal for {team}"
     when = minute(g.minute, g.added) if g is not None else minute(m, added)
-    head = f"Goal ruled out: {who} ({v.name(side)}) {when}".rstrip()
+    head = f"Goal ruled out: {who} ({team}) {when}".rstrip()
     tail = "; ".join(p for p in (score_line(v), aggregate(v)) if p)
     return _sentences(head, tail, needs(v))
 
@@ -134,6 +137,11 @@ def half_time(v: View) -> str:
 def second_half(v: View) -> str:
     """``Second half under way: Atalanta 1-0 Dortmund``."""
     return _sentences(f"Second half under way: {score_line(v)}", aggregate(v))
+
+
+def resumed(v: View) -> str:
+    """``Play resumes: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate. ...``."""
+    return _sentences(f"Play resumes: {score_line(v)}", aggregate(v), needs(v))
 
 
 def full_time(v: View, next_phase: MatchStatus | None) -> str:

@@ -93,6 +93,8 @@ STATUS_NAMES: dict[str, MatchStatus] = {
     "STATUS_SUSPENDED": _S.SUSPENDED,
     "STATUS_DELAYED": _S.SUSPENDED,
 }
+_NINETY, _FIRST_EXTRA_PERIOD, _EXTRA_TIME_END = 90, 3, 120
+_AFTER_EXTRA_TIME = frozenset({"STATUS_FINAL_AET", "STATUS_FINAL_ET"})
 _NO_CLOCK = frozenset({_S.SCHEDULED, _S.POSTPONED, _S.CANCELLED})
 
 
@@ -157,7 +159,7 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
     status = map_status(status_obj)
     minute, added = (None, None)
     if status not in _NO_CLOCK:
-        minute, added = parse_clock(text(status_obj, "displayClock"))
+        minute, added = _clock(status_obj, status)
     found = read_details(objs(comp, "details"), home, away)
     return MatchSnapshot(
         provider=PROVIDER,
@@ -177,6 +179,18 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
         shootout_kicks=tuple(found.kicks),
         leg=_leg(comp),
     )
+
+
+def _clock(status_obj: JsonObj, status: MatchStatus) -> tuple[int | None, int | None]:
+    """The clock; 120 for a match past extra time (``period`` 3 or more, or a FINAL_AET name)
+    whose clock is missing or says 90, so that the diff knows extra time was played."""
+    minute, added = parse_clock(text(status_obj, "displayClock"))
+    if status not in (_S.PENALTIES, _S.FINISHED) or (minute or 0) > _NINETY:
+        return minute, added
+    name = text(obj(status_obj, "type"), "name")
+    if (number(status_obj, "period") or 0) >= _FIRST_EXTRA_PERIOD or name in _AFTER_EXTRA_TIME:
+        return _EXTRA_TIME_END, None
+    return minute, added
 
 
 def map_status(status: JsonObj) -> MatchStatus:

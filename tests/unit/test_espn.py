@@ -454,3 +454,23 @@ def test_every_field_swapped_for_a_wrong_value_or_deleted(base: str) -> None:
     for path in paths(tree)[1:]:
         for value in [*WRONG, "DELETE"]:
             check(mutate(copy.deepcopy(tree), path, value, delete=value == "DELETE"))
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "clock"),
+    [
+        # A match past extra time whose clock stops at 90 (or is stale): 120, so that a poll
+        # gap over extra time is still told as extra time.
+        ("STATUS_FINAL_AET", 4, (120, None)),
+        ("STATUS_FINAL_PEN", 5, (120, None)),
+        ("STATUS_FINAL_AET", 2, (120, None)),
+        # Straight to penalties after 90 (Leagues Cup group stage): the clock as it is.
+        ("STATUS_FINAL_PEN", 2, (57, None)),
+        ("STATUS_FULL_TIME", 2, (57, None)),
+    ],
+)
+def test_a_match_past_extra_time_shows_120(
+    name: str, period: int, clock: tuple[int | None, int | None]
+) -> None:
+    (s,) = parse_response(with_status(name, "post", period))
+    assert (s.minute, s.added) == clock

@@ -249,6 +249,12 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
         "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate",
     ),
     (
+        "resumed",
+        lambda: render.resumed(view(1, 0)),
+        "Play resumes: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
+        " Atalanta need one goal to force extra time",
+    ),
+    (
         "full-time-extra-time",
         lambda: render.full_time(view(2, 0), S.EXTRA_TIME),
         "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
