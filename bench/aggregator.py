@@ -13,12 +13,20 @@ import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 
 from bench.aggregator_floor import floor_rate
-from bench.common import Report, Result, clone_events, match_events, private_server, timelines
+from bench.common import (
+    Report,
+    Result,
+    clone_events,
+    group_rate,
+    match_events,
+    private_server,
+    timelines,
+)
 from notifier import engine, keys, streams
 from notifier.events import EVENT, Event
 from notifier.settings import Settings
@@ -88,20 +96,13 @@ async def bare_loop(r: aioredis.Redis, settings: Settings, total: int) -> float:
     names = {keys.events(p): ">" for p in range(settings.streams.partitions)}
     for name in names:
         await streams.ensure_group(r, name, keys.GROUP_AGGREGATOR)
-    done = 0
-    started = time.perf_counter()
-    for _ in range(total):  # bounded: at least one entry per round until drained
-        reply = await r.xreadgroup(
-            keys.GROUP_AGGREGATOR, "bare", names, count=settings.streams.batch
-        )
-        if not reply:
-            break
+
+    async def ack(reply: Any) -> int:
         for stream, rows in reply:
             await r.xack(stream, keys.GROUP_AGGREGATOR, *[i for i, _ in rows])
-            done += len(rows)
-    elapsed = time.perf_counter() - started
-    assert done == total, f"bare loop read {done} of {total}"
-    return total / elapsed
+        return sum(len(rows) for _, rows in reply)
+
+    return await group_rate(r, names, "bare", settings.streams.batch, total, ack)
 
 
 async def aggregator_rate(r: aioredis.Redis, settings: Settings, total: int) -> tuple[float, float]:

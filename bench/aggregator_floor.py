@@ -13,12 +13,12 @@ partition batch) can go, whatever the engine.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
+from bench.common import group_rate
 from notifier import keys
 from notifier.settings import Settings
 
@@ -68,15 +68,7 @@ async def floor_rate(r: aioredis.Redis, settings: Settings, total: int) -> float
         args = (keys.GROUP_AGGREGATOR, maxlen, orjson.dumps(folds))
         return int(await r.evalsha(sha, len(names_), *names_, *args))
 
-    done = 0
-    started = time.perf_counter()
-    for _ in range(total):  # bounded: at least one entry per round until drained
-        reply = await r.xreadgroup(
-            keys.GROUP_AGGREGATOR, "floor", names, count=settings.streams.batch
-        )
-        if not reply:
-            break
-        done += sum(await asyncio.gather(*(commit(s, rows) for s, rows in reply)))
-    elapsed = time.perf_counter() - started
-    assert done == total, f"floor stub read {done} of {total}"
-    return total / elapsed
+    async def commit_all(reply: Any) -> int:
+        return sum(await asyncio.gather(*(commit(s, rows) for s, rows in reply)))
+
+    return await group_rate(r, names, "floor", settings.streams.batch, total, commit_all)

@@ -10,7 +10,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from notifier import keys
 from notifier.diff import diff
 from notifier.embedded import EmbeddedServer, bundled_binary, require_server_binary
 from notifier.events import Event
@@ -95,6 +96,29 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+async def group_rate(
+    r: Any,
+    names: dict[str, str],
+    consumer: str,
+    batch: int,
+    total: int,
+    handle: Callable[[Any], Awaitable[int]],
+) -> float:
+    """Entries/s of reading ``names`` in the aggregator group as ``consumer`` (XREADGROUP, COUNT
+    ``batch``) and ``handle``-ing each reply (it returns the entries it acked), until all
+    ``total`` are read."""
+    done = 0
+    started = time.perf_counter()
+    for _ in range(total):  # bounded: at least one entry per round until drained
+        reply = await r.xreadgroup(keys.GROUP_AGGREGATOR, consumer, names, count=batch)
+        if not reply:
+            break
+        done += await handle(reply)
+    elapsed = time.perf_counter() - started
+    assert done == total, f"{consumer} read {done} of {total}"
+    return total / elapsed
 
 
 def server_binary() -> Path:
