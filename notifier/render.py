@@ -112,13 +112,19 @@ def goal(v: View, g: Goal | None, m: int | None, added: int | None) -> str:
 
 
 def goal_cancelled(v: View, side: Side, g: Goal | None, m: int | None, added: int | None) -> str:
-    """``Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund; Dortmund lead 2-0 ...``."""
-    who = g.player if g is not None and g.player else "goal"
+    """``Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund; Dortmund lead 2-0 ...``;
+    ``Goal ruled out: Dortmund goal 40'. ...`` when the feed names no scorer."""
     team = v.name(side)
     if g is not None and g.kind == "own_goal":  # the player is of the other side
         team = f"own goal for {team}"
     when = minute(g.minute, g.added) if g is not None else minute(m, added)
-    head = f"Goal ruled out: {who} ({team}) {when}".rstrip()
+    if g is not None and g.player:
+        head = f"Goal ruled out: {g.player} ({team}) {when}"
+    elif g is not None and g.kind == "own_goal":
+        head = f"Goal ruled out: {team} {when}"
+    else:
+        head = f"Goal ruled out: {team} goal {when}"
+    head = head.rstrip()
     tail = "; ".join(p for p in (score_line(v), aggregate(v)) if p)
     return _sentences(head, tail, needs(v))
 
@@ -223,6 +229,8 @@ def _result_text(v: View, final: Standing, name: str, agg: Score | None) -> str:
 def status(v: View, st: MatchStatus, m: int | None) -> str:
     """``Atalanta v Dortmund postponed`` / ``suspended at 67'``."""
     word = STATUS_WORDS.get(st, str(st))
+    if st in (MatchStatus.POSTPONED, MatchStatus.CANCELLED):  # not played: no score to give
+        return f"{v.home} v {v.away} {word}"
     when = f" at {minute(m)}" if st in (MatchStatus.SUSPENDED, MatchStatus.ABANDONED) and m else ""
     return f"{v.home} v {v.away} {word}{when} ({v.score.home}-{v.score.away})"
 

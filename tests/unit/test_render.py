@@ -202,13 +202,21 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     (
         "goal-cancelled-score-only",
         lambda: render.goal_cancelled(view(1, 0), "away", None, 40, None),
-        "Goal ruled out: goal (Dortmund) 40'. Atalanta 1-0 Dortmund;"
+        "Goal ruled out: Dortmund goal 40'. Atalanta 1-0 Dortmund;"
+        " Dortmund lead 2-1 on aggregate. Atalanta need one goal to force extra time",
+    ),
+    (
+        "goal-cancelled-own-goal-no-scorer",
+        lambda: render.goal_cancelled(
+            view(1, 0), "home", goal(23, "home", None, kind="own_goal"), 23, None
+        ),
+        "Goal ruled out: own goal for Atalanta 23'. Atalanta 1-0 Dortmund;"
         " Dortmund lead 2-1 on aggregate. Atalanta need one goal to force extra time",
     ),
     (
         "goal-cancelled-no-minute",
         lambda: render.goal_cancelled(single(0, 0), "home", None, None, None),
-        "Goal ruled out: goal (Atalanta). Atalanta 0-0 Dortmund",
+        "Goal ruled out: Atalanta goal. Atalanta 0-0 Dortmund",
     ),
     (
         "goal-cancelled-single",
@@ -402,12 +410,12 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     (
         "status-postponed",
         lambda: render.status(view(), S.POSTPONED, None),
-        "Atalanta v Dortmund postponed (0-0)",
+        "Atalanta v Dortmund postponed",
     ),
     (
         "status-cancelled",
         lambda: render.status(view(), S.CANCELLED, 10),
-        "Atalanta v Dortmund cancelled (0-0)",
+        "Atalanta v Dortmund cancelled",
     ),
 ]
 
