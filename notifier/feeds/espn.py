@@ -7,6 +7,9 @@ Quirks, and what we do about them:
   ``rosters`` give the lineups). ``match_id`` is the event id.
 - ``status.type.name`` is mapped by :data:`STATUS_NAMES`; an unknown name falls back on
   ``state`` (pre -> scheduled, in -> from ``period``, post -> finished) and is logged once.
+  STATUS_END_OF_REGULATION (the break after 90) stays ``second_half``: whether extra time or
+  a shoot-out follows is told by the next status. STATUS_DELAYED with state ``pre`` is a
+  kick-off put back (``scheduled``); once under way it is a suspension.
 - ``competitors[].score`` is a string and never includes the shoot-out; ``shootoutScore``
   (int or string) is the shoot-out score, sent only after one. ``winner`` is read only once
   the match is over (``completed`` matches carry the flag; a live leader is no winner).
@@ -73,13 +76,16 @@ STATUS_NAMES: dict[str, MatchStatus] = {
     "STATUS_FIRST_HALF": _S.FIRST_HALF,
     "STATUS_HALFTIME": _S.HALF_TIME,
     "STATUS_SECOND_HALF": _S.SECOND_HALF,
-    "STATUS_END_OF_REGULATION": _S.EXTRA_TIME,
+    # The break after 90: extra time or a shoot-out straight away (Carabao Cup, Coupe de
+    # France, Copa Libertadores) follows, ESPN does not say which: still the second half.
+    "STATUS_END_OF_REGULATION": _S.SECOND_HALF,
     "STATUS_OVERTIME": _S.EXTRA_TIME,
     "STATUS_EXTRA_TIME": _S.EXTRA_TIME,
     "STATUS_FIRST_HALF_EXTRA_TIME": _S.EXTRA_TIME,
     "STATUS_SECOND_HALF_EXTRA_TIME": _S.EXTRA_TIME,
     "STATUS_HALFTIME_ET": _S.EXTRA_TIME,
     "STATUS_END_OF_EXTRATIME": _S.EXTRA_TIME,
+    "STATUS_END_EXTRA_TIME": _S.EXTRA_TIME,
     "STATUS_SHOOTOUT": _S.PENALTIES,
     "STATUS_PENALTY": _S.PENALTIES,
     "STATUS_FULL_TIME": _S.FINISHED,
@@ -92,7 +98,10 @@ STATUS_NAMES: dict[str, MatchStatus] = {
     "STATUS_ABANDONED": _S.ABANDONED,
     "STATUS_SUSPENDED": _S.SUSPENDED,
     "STATUS_DELAYED": _S.SUSPENDED,
+    "STATUS_RAIN_DELAY": _S.SUSPENDED,
 }
+# Delays that ESPN also shows before kick-off (state "pre"): the match is then still to start.
+_DELAYS = frozenset({"STATUS_DELAYED", "STATUS_RAIN_DELAY"})
 _NINETY, _FIRST_EXTRA_PERIOD, _EXTRA_TIME_END = 90, 3, 120
 _AFTER_EXTRA_TIME = frozenset({"STATUS_FINAL_AET", "STATUS_FINAL_ET"})
 _NO_CLOCK = frozenset({_S.SCHEDULED, _S.POSTPONED, _S.CANCELLED})
@@ -182,13 +191,19 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
 
 
 def _clock(status_obj: JsonObj, status: MatchStatus) -> tuple[int | None, int | None]:
-    """The clock; 120 for a match past extra time (``period`` 3 or more, or a FINAL_AET name)
-    whose clock is missing or says 90, so that the diff knows extra time was played."""
+    """The clock; 120 for a match past extra time (a FINAL_AET name, or ``period`` 3 or more)
+    whose clock is missing or says 90, so that the diff knows extra time was played. A
+    shoot-out's own period (5) comes after 90 minutes as well as after 120: for a shoot-out
+    the period tells only when there is no clock to read."""
     minute, added = parse_clock(text(status_obj, "displayClock"))
     if status not in (_S.PENALTIES, _S.FINISHED) or (minute or 0) > _NINETY:
         return minute, added
     name = text(obj(status_obj, "type"), "name")
-    if (number(status_obj, "period") or 0) >= _FIRST_EXTRA_PERIOD or name in _AFTER_EXTRA_TIME:
+    if name in _AFTER_EXTRA_TIME:
+        return _EXTRA_TIME_END, None
+    if minute is not None and (status is _S.PENALTIES or name == "STATUS_FINAL_PEN"):
+        return minute, added
+    if (number(status_obj, "period") or 0) >= _FIRST_EXTRA_PERIOD:
         return _EXTRA_TIME_END, None
     return minute, added
 
@@ -197,10 +212,12 @@ def map_status(status: JsonObj) -> MatchStatus:
     """The neutral status: by ``type.name``, else by ``type.state`` and ``period`` (logged)."""
     kind = obj(status, "type")
     name = text(kind, "name") or ""
+    state = text(kind, "state")
+    if name in _DELAYS and state == "pre":
+        return _S.SCHEDULED  # a kick-off put back is no suspension
     if name in STATUS_NAMES:
         return STATUS_NAMES[name]
     warn_unknown(log, PROVIDER, "status", name)
-    state = text(kind, "state")
     if state == "post":
         return _S.FINISHED
     if state != "in":

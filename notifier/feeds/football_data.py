@@ -13,8 +13,13 @@ Quirks, and what we do about them:
   the match runs: IN_PLAY + EXTRA_TIME is ``extra_time``, + PENALTY_SHOOTOUT is ``penalties``.
   IN_PLAY + REGULAR is ``second_half`` once ``halfTime`` is filled (it is filled at the break,
   then frozen) or ``minute`` > 45, else ``first_half``. PAUSED is ``half_time``, except with
-  duration EXTRA_TIME or ``minute`` >= 90 (the break before or within extra time:
-  ``extra_time``) and with PENALTY_SHOOTOUT (``penalties``).
+  duration EXTRA_TIME (the break before or within extra time: ``extra_time``), with
+  PENALTY_SHOOTOUT (``penalties``), and with REGULAR once regulation is over (``minute`` >= 90
+  or ``regularTime`` sent): that break is still ``second_half``, for what follows it is not
+  known yet: extra time, or a shoot-out straight away (Copa Libertadores, Coupe de France).
+- A match over (or at penalties) after extra time (duration EXTRA_TIME, or PENALTY_SHOOTOUT
+  with ``extraTime`` sent) whose ``minute`` is missing or at most 90 gets minute 120, so that
+  a poll gap over extra time is still told as extra time.
 - ``score.fullTime`` is the running score (0-0 from kick-off, null before). With duration
   PENALTY_SHOOTOUT it may include the shoot-out, so the score is then ``regularTime`` +
   ``extraTime`` when ``regularTime`` is sent, else ``fullTime`` - ``penalties`` (or ``fullTime``
@@ -109,6 +114,7 @@ _FIXED_STATUS = {
 }
 _MINUTE = re.compile(r"^\s*(\d{1,3})\s*'?\s*(?:\+\s*(\d{1,2}))?\s*'?\s*$")
 _WINNERS: dict[str, Side] = {"HOME_TEAM": "home", "AWAY_TEAM": "away"}
+_NINETY, _EXTRA_TIME_END = 90, 120
 
 
 def parse_response(body: bytes | dict[str, Any]) -> list[MatchSnapshot]:
@@ -137,7 +143,7 @@ def parse_match(m: JsonObj) -> MatchSnapshot:
     score = obj(m, "score")
     status = map_status(m, score)
     home, away = _team(m, "homeTeam"), _team(m, "awayTeam")
-    minute, added = match_clock(m)
+    minute, added = _clock(m, status, score)
     stage = text(m, "stage")
     return MatchSnapshot(
         provider=PROVIDER,
@@ -172,7 +178,7 @@ def map_status(m: JsonObj, score: JsonObj) -> MatchStatus:
     if raw in ("IN_PLAY", "LIVE"):
         return _in_play(duration, minute, score_pair(score, "halfTime") is not None)
     if raw == "PAUSED":
-        return _paused(duration, minute)
+        return _paused(duration, minute, score_pair(score, "regularTime") is not None)
     warn_unknown(log, PROVIDER, "status", raw)
     if score_pair(score, "fullTime") is None:
         return MatchStatus.SCHEDULED
@@ -203,12 +209,27 @@ def _in_play(duration: str, minute: int | None, half_time_done: bool) -> MatchSt
     return MatchStatus.FIRST_HALF
 
 
-def _paused(duration: str, minute: int | None) -> MatchStatus:
+def _paused(duration: str, minute: int | None, regulation_over: bool) -> MatchStatus:
     if duration == "PENALTY_SHOOTOUT":
         return MatchStatus.PENALTIES
-    if duration == "EXTRA_TIME" or (minute is not None and minute >= 90):
+    if duration == "EXTRA_TIME":
         return MatchStatus.EXTRA_TIME
+    if regulation_over or (minute is not None and minute >= _NINETY):
+        return MatchStatus.SECOND_HALF  # extra time or a shoot-out next: not known yet
     return MatchStatus.HALF_TIME
+
+
+def _clock(m: JsonObj, status: MatchStatus, score: JsonObj) -> tuple[int | None, int | None]:
+    """The clock; 120 for a match over (or at penalties) after extra time whose ``minute`` is
+    missing or says 90 at most, so that the diff knows extra time was played."""
+    minute, added = match_clock(m)
+    if status not in (MatchStatus.PENALTIES, MatchStatus.FINISHED) or (minute or 0) > _NINETY:
+        return minute, added
+    duration = text(score, "duration")
+    after_extra = duration == "EXTRA_TIME" or (
+        duration == "PENALTY_SHOOTOUT" and score_pair(score, "extraTime") is not None
+    )
+    return (_EXTRA_TIME_END, None) if after_extra else (minute, added)
 
 
 def running_score(score: JsonObj) -> Score:

@@ -184,13 +184,14 @@ def with_status(name: str, state: str = "in", period: int = 2) -> dict[str, Any]
         ("STATUS_FIRST_HALF", S.FIRST_HALF),
         ("STATUS_HALFTIME", S.HALF_TIME),
         ("STATUS_SECOND_HALF", S.SECOND_HALF),
-        ("STATUS_END_OF_REGULATION", S.EXTRA_TIME),
+        ("STATUS_END_OF_REGULATION", S.SECOND_HALF),  # ET or a shoot-out next: not known
         ("STATUS_OVERTIME", S.EXTRA_TIME),
         ("STATUS_EXTRA_TIME", S.EXTRA_TIME),
         ("STATUS_FIRST_HALF_EXTRA_TIME", S.EXTRA_TIME),
         ("STATUS_SECOND_HALF_EXTRA_TIME", S.EXTRA_TIME),
         ("STATUS_HALFTIME_ET", S.EXTRA_TIME),
         ("STATUS_END_OF_EXTRATIME", S.EXTRA_TIME),
+        ("STATUS_END_EXTRA_TIME", S.EXTRA_TIME),
         ("STATUS_SHOOTOUT", S.PENALTIES),
         ("STATUS_PENALTY", S.PENALTIES),
         ("STATUS_FULL_TIME", S.FINISHED),
@@ -203,6 +204,7 @@ def with_status(name: str, state: str = "in", period: int = 2) -> dict[str, Any]
         ("STATUS_ABANDONED", S.ABANDONED),
         ("STATUS_SUSPENDED", S.SUSPENDED),
         ("STATUS_DELAYED", S.SUSPENDED),
+        ("STATUS_RAIN_DELAY", S.SUSPENDED),
     ],
 )
 def test_status_names(name: str, expected: MatchStatus) -> None:
@@ -462,8 +464,10 @@ def test_every_field_swapped_for_a_wrong_value_or_deleted(base: str) -> None:
         # A match past extra time whose clock stops at 90 (or is stale): 120, so that a poll
         # gap over extra time is still told as extra time.
         ("STATUS_FINAL_AET", 4, (120, None)),
-        ("STATUS_FINAL_PEN", 5, (120, None)),
         ("STATUS_FINAL_AET", 2, (120, None)),
+        ("STATUS_FULL_TIME", 4, (120, None)),
+        # A shoot-out's period (5) follows 90' as well as 120': its clock is read as it is.
+        ("STATUS_FINAL_PEN", 5, (57, None)),
         # Straight to penalties after 90 (Leagues Cup group stage): the clock as it is.
         ("STATUS_FINAL_PEN", 2, (57, None)),
         ("STATUS_FULL_TIME", 2, (57, None)),

@@ -214,7 +214,7 @@ HT = {"home": 1, "away": 0}
         ("IN_PLAY", "EXTRA_TIME", 95, HT, MatchStatus.EXTRA_TIME),
         ("IN_PLAY", "PENALTY_SHOOTOUT", 120, HT, MatchStatus.PENALTIES),
         ("PAUSED", "REGULAR", 45, HT, MatchStatus.HALF_TIME),
-        ("PAUSED", "REGULAR", 90, HT, MatchStatus.EXTRA_TIME),
+        ("PAUSED", "REGULAR", 90, HT, MatchStatus.SECOND_HALF),  # ET or pens next: not known
         ("PAUSED", "EXTRA_TIME", 105, HT, MatchStatus.EXTRA_TIME),
         ("PAUSED", "PENALTY_SHOOTOUT", 120, HT, MatchStatus.PENALTIES),
         ("LIVE", "REGULAR", 30, None, MatchStatus.FIRST_HALF),

@@ -249,6 +249,7 @@ def test_unlisted_goals_are_spread_over_their_half(
             "score": Score(home=score[0], away=score[1]),
             "shootout": None,
             "status": S.FINISHED,
+            "minute": None,  # a 90-minute match: the recording went to extra time
         }
     )
     half_time = Score(home=half[0], away=half[1]) if half else None
