@@ -111,6 +111,9 @@ async def run_pipeline(
         if failure is not None:
             raise failure
     finally:
+        # Cancelled from outside (an embedding task, a test): the workers must end with it, or
+        # they would go on reading, delivering and beating with nobody to stop them.
+        await _finish(tasks, 0)
         if scheduler.running:
             scheduler.shutdown(wait=False)
         for worker in _heartbeat_names(pipe):
