@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from notifier.diff_items import PHASE_POSITION, Item, items, went_back
+from notifier.diff_items import PHASE_POSITION, Item, items
 from notifier.events import (
     Event,
     GoalCancelled,
@@ -26,7 +26,7 @@ from notifier.events import (
 from notifier.goals import first_seen
 from notifier.models import OVER_STATUSES, MatchSnapshot, MatchStatus, Score
 
-__all__ = ["anomalies", "carry", "diff", "went_back"]
+__all__ = ["anomalies", "carry", "diff"]
 
 
 def anomalies(prev: MatchSnapshot | None, cur: MatchSnapshot) -> list[str]:

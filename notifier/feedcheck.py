@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from notifier.diff import anomalies, went_back
+from notifier.diff import anomalies
+from notifier.diff_items import went_back
 from notifier.models import Frozen, Incident, MatchSnapshot, Score, Side
 
 SIDES: tuple[Side, Side] = ("home", "away")
