@@ -26,7 +26,7 @@ from notifier.feeds.api_football import parse_fixture
 from notifier.replay import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
-FEEDS = ROOT.parent / "shared" / "feeds" / "real" / "api-football"
+FEEDS = ROOT / "tests" / "data" / "recordings" / "api-football"
 SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 RESULTS = ROOT / "bench" / "results.json"
 

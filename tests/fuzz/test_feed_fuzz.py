@@ -31,7 +31,7 @@ from notifier.models import OVER_STATUSES, MatchSnapshot
 from notifier.settings import Settings
 from tests.chaos.scenario import T0, MatchPlan, plan_matches
 from tests.counts import tried
-from tests.recordings import REAL
+from tests.recordings import REAL, read
 from tests.unit.strategies import mutate
 from workers.replay_faults import CONTENT, MUTATIONS, FeedFault
 
@@ -52,7 +52,7 @@ def plans() -> list[MatchPlan]:
 
 @cache
 def other_answers() -> dict[str, bytes]:
-    return {name: path.read_bytes() for name, path in OTHERS.items() if path.exists()}
+    return {name: read(path) for name, path in OTHERS.items()}
 
 
 @cache

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from notifier.feeds import PARSERS, parse, snapshot_json
-from tests.recordings import REAL
+from tests.recordings import ESPN_MLS, FD_MAN_CITY, SPAIN_CROATIA, read
 
-ESPN = (REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json").read_bytes()
-FOOTBALL_DATA = (
-    REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
-).read_bytes()
-API_FOOTBALL = (REAL / "api-football/euro2024-spain-croatia-1145511-fixture-full.json").read_bytes()
+ESPN = ESPN_MLS
+FOOTBALL_DATA = FD_MAN_CITY
+API_FOOTBALL = SPAIN_CROATIA
 
 
 def test_registry_names_the_three_providers() -> None:
@@ -22,7 +21,7 @@ def test_registry_names_the_three_providers() -> None:
 
 def test_unknown_provider_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="api-football, espn, football-data"):
-        parse("opta", ESPN)
+        parse("opta", read(ESPN))
 
 
 @pytest.mark.parametrize(
@@ -36,15 +35,15 @@ def test_unknown_provider_names_the_known_ones() -> None:
         ("api-football", API_FOOTBALL, "1145511", 1),
     ],
 )
-def test_parse_filters_by_match(provider: str, body: bytes, match: str | None, count: int) -> None:
-    snaps = parse(provider, body, match)
+def test_parse_filters_by_match(provider: str, body: Path, match: str | None, count: int) -> None:
+    snaps = parse(provider, read(body), match)
     assert len(snaps) == count
     assert all(s.provider == provider for s in snaps)
     assert match is None or all(s.match_id == match for s in snaps)
 
 
 def test_snapshot_json_of_the_espn_own_goal_match() -> None:
-    (snap,) = parse("espn", ESPN, "623600")
+    (snap,) = parse("espn", read(ESPN), "623600")
     out = snapshot_json(snap)
     assert json.loads(json.dumps(out)) == out  # plain JSON types only
     assert {k: out[k] for k in ("provider", "match_id", "status", "home", "away")} == {
@@ -77,7 +76,7 @@ def test_snapshot_json_of_the_espn_own_goal_match() -> None:
 
 
 def test_snapshot_json_of_a_football_data_leg() -> None:
-    (snap,) = parse("football-data", FOOTBALL_DATA, "451663")
+    (snap,) = parse("football-data", read(FOOTBALL_DATA), "451663")
     out = snapshot_json(snap)
     assert (out["stage"], out["leg"], out["status"]) == ("LAST_16", 1, "scheduled")
     assert (out["home"], out["away"]) == ("FC København", "Manchester City FC")
