@@ -188,3 +188,19 @@ def retry_queue(p: int, sub_id: str) -> str:
 def retry_alert(p: int, alert_id: str) -> str:
     """An alert's JSON kept for its deliveries still to be retried (with TTL)."""
     return f"{PREFIX}:retry:{tag(p)}:alert:{alert_id}"
+
+
+def held_due(p: int) -> str:
+    """Sorted set of recipients (subscription ids, ``sink:<name>``) with alerts held back for a
+    spoiler delay, by the due time (ms) of the first."""
+    return f"{PREFIX}:held:{tag(p)}:due"
+
+
+def held_line(p: int, recipient: str) -> str:
+    """List of one recipient's held alerts, in order: JSON {a: alert id, d: due ms, m: mark}."""
+    return f"{PREFIX}:held:{tag(p)}:line:{recipient}"
+
+
+def held_marks(p: int, alert_id: str) -> str:
+    """Hash of recipient -> 1: an alert already held (or elided) for them (with TTL)."""
+    return f"{PREFIX}:held:{tag(p)}:mark:{alert_id}"

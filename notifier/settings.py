@@ -211,6 +211,9 @@ class DeliverySettings(BaseModel):
     retry_poll_s: float = Field(default=0.5, gt=0)
     max_inflight_alerts: int = Field(default=1000, ge=1)  # per dispatcher, before it waits
     resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
+    # How fast the match clock runs against the wall clock: a subscription's spoiler delay
+    # (delay_s) is on the match clock. 1 live; a replay or demo sets it to its --speed.
+    clock_rate: float = Field(default=1.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -20,6 +20,7 @@ from yarl import URL
 from notifier.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
+from notifier.domain.holdback import MAX_DELAY_S
 
 ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
@@ -43,6 +44,16 @@ _CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Follows = Annotated[list[Name], Field(max_length=MAX_FOLLOWS)]
+DelaySeconds = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_DELAY_S,
+        strict=True,
+        description="spoiler delay: each alert arrives this many seconds after it was emitted; "
+        "a goal ruled out within it is never sent, nor is its cancellation (0-900)",
+    ),
+]
 OptionValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
 
 
@@ -98,6 +109,7 @@ class SubscriptionSpec(BaseModel):
     )
     description: str | None = Field(default=None, max_length=200)
     enabled: bool = True
+    delay_s: DelaySeconds = 0
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionSpec:
@@ -200,6 +212,7 @@ class SubscriptionPatch(BaseModel):
     kinds: list[AlertKind] | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
+    delay_s: DelaySeconds | None = None
     rotate_secret: bool = False
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ from notifier.store import StoreError, translate_errors
 from notifier.subscription_store import SubscriptionStore
 from notifier.subscriptions import Subscription
 from workers.consumer import PartitionConsumer
+from workers.deliver.hold import Released, sink_id
 from workers.delivery import Deliverer, StoppingError
 from workers.delivery_engine import DeliveryEngine
 from workers.delivery_flow import Ticket
@@ -38,7 +39,8 @@ log = logging.getLogger("notifier.dispatcher")
 
 
 class Sink(Protocol):
-    """Somewhere every alert goes in this process: the console."""
+    """Somewhere every alert goes in this process: the console. A sink with a ``delay_s``
+    attribute above 0 gets each alert that long after it was emitted (spoiler delay)."""
 
     name: str
 
@@ -110,7 +112,12 @@ class Dispatcher(PartitionConsumer):
             await self._dead(self.stream(p), entry_id, fields, f"malformed alert: {exc}"[:500])
             return
         for sink in self.sinks:
-            if sink.wants(alert):
+            if not sink.wants(alert):
+                continue
+            delay = getattr(sink, "delay_s", 0)
+            if delay > 0:  # in stream order, like the deliveries: released by pump()
+                await self.engine.hold(p, alert, sink_id(sink.name), delay)
+            else:
                 await self._deliver_once(p, sink, alert)
         subs = await self.subscriptions.matching(alert) if self.delivers else []
         if not subs:
@@ -209,8 +216,21 @@ class Dispatcher(PartitionConsumer):
     # -- running ----------------------------------------------------------------------------
 
     async def pump(self) -> int:
-        """Start the due retries of the partitions held; how many started."""
-        return await self.engine.pump(sorted(self.owned))
+        """Let due held-back alerts go, then start the due retries of the partitions held;
+        how many went or started."""
+        released = 0
+        for p in sorted(self.owned):
+            for out in await self.engine.release(p):
+                released += len(out.alert_ids)
+                await self._release_to_sink(p, out)
+        return released + await self.engine.pump(sorted(self.owned))
+
+    async def _release_to_sink(self, p: int, out: Released) -> None:
+        sink = next((s for s in self.sinks if sink_id(s.name) == out.recipient), None)
+        for alert_id in out.alert_ids:
+            alert = await self.engine.holds.alert(p, alert_id)
+            if sink is not None and alert is not None:
+                await self._deliver_once(p, sink, alert)
 
     async def _pump_loop(self, stopping: Callable[[], bool]) -> None:
         every = self.settings.delivery.retry_poll_s
@@ -252,9 +272,10 @@ class Dispatcher(PartitionConsumer):
 
 
 async def pending_work(r: aioredis.Redis, settings: Settings) -> int:
-    """Alerts not yet dispatched (lag + pending over all partitions)."""
+    """Alerts not yet dispatched (lag + pending over all partitions, and recipients with
+    alerts held back for a spoiler delay)."""
     total = 0
     for p in range(settings.streams.partitions):
         waiting, pending = await streams.lag(r, keys.alerts(p), keys.GROUP_DISPATCHER)
-        total += waiting + pending
+        total += waiting + pending + await r.zcard(keys.held_due(p))  # held back: not yet sent
     return total

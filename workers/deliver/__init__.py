@@ -1,0 +1,1 @@
+"""The delivery stage: fan-out, retries, held-back alerts, dead letters."""

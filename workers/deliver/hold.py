@@ -1,0 +1,193 @@
+"""Alerts held back for a spoiler delay, kept in Redis per partition: they survive restarts.
+
+Per partition ``{p}``: a sorted set of recipients by the due time of their first held alert
+(``keys.held_due``), each recipient's line of held alerts in order (``keys.held_line``), a mark
+per alert and recipient once it was held (``keys.held_marks``, so a fan-out redone after a crash
+holds nothing twice), and the alert's JSON (``keys.retry_alert``, shared with retries).
+
+Holding is where :mod:`notifier.domain.holdback`'s rule runs: an alert that takes back the last
+held one (a VAR-cancelled goal, a glitch put right) removes it and is not held itself. A due
+alert of a subscription is *moved* into the retry structure (``workers.delivery_retry``) in the
+same script: it becomes the subscription's head due now, or queues behind the head there, so
+sending, retries, marks and the DLQ are the retry engine's, exactly once and in order. A sink's
+(the console's) due alerts are popped and printed. Every write is fenced by the partition lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from notifier import keys
+from notifier.alerts import ALERT, Alert
+from notifier.domain import holdback
+from notifier.lease import is_lease_lost
+from notifier.scripts import LeaseLostError
+from notifier.store import translate_errors
+from workers.delivery_retry import Fence, fenced
+
+SINK_PREFIX = "sink:"
+
+# KEYS: due, line, marks, alert.  ARGV: recipient, alert id, alert json, ttl s, due ms,
+# item json, undoes.  -1: held before; 2: took back the last held alert; 1: held.
+_HOLD = """
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return -1 end
+redis.call('HSET', KEYS[3], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+if ARGV[7] ~= '' then
+  local tail = redis.call('LINDEX', KEYS[2], -1)
+  if tail and cjson.decode(tail)['m'] == ARGV[7] then
+    redis.call('RPOP', KEYS[2])
+    if redis.call('LLEN', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+    return 2
+  end
+end
+redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
+if redis.call('RPUSH', KEYS[2], ARGV[6]) == 1 then
+  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+end
+return 1
+"""
+# The due alerts at the head of a line (up to ARGV[3]), popped; the line's next due time kept.
+_POP = """
+local function pop_due(due, line, who, now, count)
+  local out = {}
+  while #out < count do
+    local raw = redis.call('LINDEX', line, 0)
+    if not raw then break end
+    local item = cjson.decode(raw)
+    if item['d'] > now then break end
+    redis.call('LPOP', line)
+    out[#out + 1] = item['a']
+  end
+  local nxt = redis.call('LINDEX', line, 0)
+  if nxt then
+    redis.call('ZADD', due, cjson.decode(nxt)['d'], who)
+  else
+    redis.call('ZREM', due, who)
+  end
+  return out
+end
+"""
+# KEYS: due, line.  ARGV: recipient, now ms, count.  A sink's due alert ids, popped.
+_TAKE = (
+    _POP
+    + """
+return pop_due(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+"""
+)
+# KEYS: due, line, retry due, retry jobs, retry queue.  ARGV: subscription, now ms, count.
+# A subscription's due alerts moved into its retry line (head due now, or queued behind it).
+_MOVE = (
+    _POP
+    + """
+local ids = pop_due(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+    redis.call('RPUSH', KEYS[5], id)
+  else
+    local head = cjson.encode({alert=id, attempt=0, first_ms=tonumber(ARGV[2]), error=''})
+    redis.call('HSET', KEYS[4], ARGV[1], head)
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+  end
+end
+return ids
+"""
+)
+
+Held = Literal["held", "elided", "already"]
+_VERDICT: dict[int, Held] = {1: "held", 2: "elided", -1: "already"}
+
+
+def sink_id(name: str) -> str:
+    """The recipient id of a sink of this process (the console)."""
+    return SINK_PREFIX + name
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """Alerts a recipient's line let go."""
+
+    recipient: str
+    alert_ids: list[str]
+
+
+class HoldStore:
+    """The Redis side of held alerts, for one dispatcher."""
+
+    def __init__(self, r: aioredis.Redis, *, ttl_s: int) -> None:
+        self.r = r
+        self.ttl_s = ttl_s
+        self._scripts = {
+            name: (r.register_script(script), r.register_script(fenced(script)))
+            for name, script in (("hold", _HOLD), ("take", _TAKE), ("move", _MOVE))
+        }
+
+    async def hold(
+        self, p: int, alert: Alert, recipient: str, due_ms: int, *, fence: Fence | None
+    ) -> Held:
+        """Hold ``alert`` for ``recipient`` until ``due_ms`` (or elide it with the last held)."""
+        ks = [
+            keys.held_due(p),
+            keys.held_line(p, recipient),
+            keys.held_marks(p, alert.id),
+            keys.retry_alert(p, alert.id),
+        ]
+        item = orjson.dumps({"a": alert.id, "d": due_ms, "m": holdback.mark(alert)})
+        args: list[Any] = [recipient, alert.id, alert.model_dump_json(), self.ttl_s, due_ms]
+        code = await self._run("hold", ks, [*args, item, holdback.undoes(alert)], fence)
+        return _VERDICT[int(code)]
+
+    async def due(self, p: int, now_ms: int, count: int) -> list[str]:
+        """Recipients of partition p with a held alert due by ``now_ms``."""
+        with translate_errors("held due"):
+            ids: list[Any] = await self.r.zrangebyscore(keys.held_due(p), "-inf", now_ms, 0, count)
+        return [_text(i) for i in ids]
+
+    async def holding(self, p: int) -> set[str]:
+        """Every recipient of partition p with alerts held."""
+        with translate_errors("held list"):
+            members: list[Any] = await self.r.zrange(keys.held_due(p), 0, -1)
+        return {_text(m) for m in members}
+
+    async def release(
+        self, p: int, recipient: str, now_ms: int, count: int, *, fence: Fence | None
+    ) -> Released:
+        """Let a recipient's due alerts go: a subscription's into its retry line (the retry
+        pump sends them), a sink's popped for the caller to deliver."""
+        line = [keys.held_due(p), keys.held_line(p, recipient)]
+        if recipient.startswith(SINK_PREFIX):
+            ids = await self._run("take", line, [recipient, now_ms, count], fence)
+        else:
+            retry = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, recipient)]
+            ids = await self._run("move", line + retry, [recipient, now_ms, count], fence)
+        return Released(recipient, [_text(i) for i in ids or []])
+
+    async def alert(self, p: int, alert_id: str) -> Alert | None:
+        """A held alert's JSON, or None if it expired."""
+        with translate_errors("held alert"):
+            raw = await self.r.get(keys.retry_alert(p, alert_id))
+        return ALERT.validate_json(raw) if raw else None
+
+    async def _run(self, name: str, ks: list[str], args: Sequence[Any], fence: Fence | None) -> Any:
+        plain, with_fence = self._scripts[name]
+        script, args = plain, list(args)
+        if fence is not None:
+            script = with_fence
+            ks, args = [*ks, fence[0]], [*args, fence[1]]
+        with translate_errors(f"held {name}"):
+            try:
+                return await script(keys=ks, args=args)
+            except ResponseError as exc:
+                if is_lease_lost(exc):
+                    raise LeaseLostError(str(exc)) from exc
+                raise
