@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from notifier import log as logsetup
+from notifier.domain.holdback import MAX_DELAY_S
 from notifier.errors import NotifierError
 from notifier.settings import Settings
 from workers import commands
@@ -75,6 +76,27 @@ def _positive(value: str) -> float:
     return number
 
 
+def _delay(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number of seconds") from None
+    if not 0 <= number <= MAX_DELAY_S:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_DELAY_S}")
+    return number
+
+
+def _delay_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--delay",
+        type=_delay,
+        default=0,
+        metavar="SECONDS",
+        help="spoiler delay on the replay's clock: each alert SECONDS after it happened, "
+        "a goal ruled out meanwhile never shown (0-900)",
+    )
+
+
 def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "file", type=Path, help="a recorded provider response (e.g. API-Football /fixtures?id=)"
@@ -87,6 +109,7 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
+    _delay_arg(p)
     _page_args(p)
 
 
@@ -111,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=_positive, default=150.0)
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--scenario", type=Path, default=commands.DEMO_SCENARIO)
+    _delay_arg(demo)
     _page_args(demo)
     _replay_args(
         sub.add_parser("replay", help="replay a recorded match through the whole pipeline")
@@ -158,7 +182,7 @@ def dispatch(args: argparse.Namespace) -> int:
             return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
-        opts = dataclasses.replace(opts, api=args.api, stay=args.stay)
+        opts = dataclasses.replace(opts, api=args.api, stay=args.stay, delay=args.delay)
         run_async(commands.replay(settings, opts))
     elif args.command == "replay":
         opts = commands.ReplayOptions(
@@ -169,6 +193,7 @@ def dispatch(args: argparse.Namespace) -> int:
             next_round=args.next_round,
             speed=args.speed,
             as_json=args.json,
+            delay=args.delay,
             api=args.api,
             stay=args.stay,
         )

@@ -46,6 +46,7 @@ class ReplayOptions:
     next_round: str | None = None
     speed: float = 60.0
     as_json: bool = False
+    delay: int = 0  # spoiler delay of the console, in seconds of the replay's clock
     match: str | None = None  # of a list or scoreboard recording: replay only this match
     api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
     stay: bool = False  # keep serving the API after the replay, until interrupted
@@ -74,7 +75,10 @@ def replay_settings(settings: Settings, speed: float) -> Settings:
             "pause_s": max(provider.pause_s / speed, 0.5),
         }
         providers = providers.replace(name, provider.model_copy(update=budget))
+    # A subscription's spoiler delay runs on the match clock too.
+    delivery = settings.delivery.model_copy(update={"clock_rate": speed})
     update: dict[str, object] = {
+        "delivery": delivery,
         "poll": poll,
         "streams": streams,
         "heartbeat_s": 1.0,
@@ -159,9 +163,10 @@ def _console(
 ) -> Sink:
     """The scoreboard at a terminal; one plain (or JSON) line per alert anywhere else."""
     if opts.as_json or not sys.stdout.isatty():
-        return ConsoleSink(as_json=opts.as_json)
+        return ConsoleSink(as_json=opts.as_json, delay_s=opts.delay)
     progress = replay_progress(server.clock.now, -PRE_MATCH_LEAD_S, end)
-    return stack.enter_context(Scoreboard(teams=settings.teams, progress=progress))
+    board = Scoreboard(teams=settings.teams, progress=progress, delay_s=opts.delay)
+    return stack.enter_context(board)
 
 
 async def _serve_api(

@@ -108,7 +108,9 @@ class Scoreboard:
         progress: Callable[[], Progress] | None = None,
         console: Console | None = None,
         refresh_per_second: float = 8.0,
+        delay_s: int = 0,
     ) -> None:
+        self.delay_s = delay_s  # spoiler delay: the dispatcher holds alerts back this long
         self.teams = teams or {}
         self.progress = progress
         self.console = console or Console()

@@ -14,9 +14,12 @@ class ConsoleSink:
 
     name = "console"
 
-    def __init__(self, out: TextIO | None = None, *, as_json: bool = False) -> None:
+    def __init__(
+        self, out: TextIO | None = None, *, as_json: bool = False, delay_s: int = 0
+    ) -> None:
         self.out = out or sys.stdout
         self.as_json = as_json
+        self.delay_s = delay_s  # spoiler delay: the dispatcher holds alerts back this long
 
     def wants(self, alert: Alert) -> bool:
         """The console follows everything."""
