@@ -189,8 +189,16 @@ class DeliveryEngine:
         count = self.settings.streams.batch
         sinks: list[Released] = []
         now = self.now_ms()
+        try:
+            fence = self.fence(p)
+        except LeaseLostError:
+            return sinks  # not surely ours: the holder lets them go (or we do, renewed)
         for recipient in await self.holds.due(p, now, count):
-            out = await self.holds.release(p, recipient, now, count, fence=self.fence(p))
+            try:
+                out = await self.holds.release(p, recipient, now, count, fence=fence)
+            except LeaseLostError:
+                log.warning("release_fenced", extra={"partition": p, "sub": recipient})
+                return sinks
             if recipient.startswith(SINK_PREFIX):
                 sinks.append(out)
             elif out.alert_ids:
