@@ -1,9 +1,10 @@
 """``GET /v1/stream?delay=N``: the alert stream ``N`` seconds behind, for someone watching a
 broadcast that is behind the feed.
 
-Each alert is sent ``N`` s (of the match clock: ``delivery.clock_rate``) after it was emitted, in stream order, and what is sent is the match
-as it stood then (:mod:`notifier.domain.holdback`): a goal ruled out within the window is never
-sent, nor its cancellation. Nothing is held in this process that the stream does not keep: the
+Each alert is sent ``N`` s after it was emitted (on the match clock: ``delivery.clock_rate``),
+in stream order, and what is sent is the match as it stood then
+(:mod:`notifier.domain.holdback`): a goal ruled out within the window is never sent, nor its
+cancellation. Nothing is held in this process that the stream does not keep: the
 event id of each frame is the position of the last alert *sent* on each partition (or, where
 nothing is held, of the last one read), so a client that reconnects with ``Last-Event-ID`` reads
 again from there and gets the same alerts, the same way, from the same stream.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -28,7 +29,7 @@ from notifier import keys
 from notifier.alerts import ALERT, Alert
 from notifier.api.sse import Filter, encode_position, entry_info, frame
 from notifier.domain.holdback import MAX_DELAY_S, HeldLine, due_ms
-from notifier.store import translate_errors
+from notifier.store import StoreError, translate_errors
 
 POLL_S = 0.5  # how often a delayed client looks for new alerts
 PAGE = 500
@@ -132,12 +133,19 @@ def _alert(fields: dict[bytes, bytes]) -> Alert | None:
 
 
 async def serve_delayed(
-    resp: web.StreamResponse, reader: DelayedReader, heartbeat_s: float
+    resp: web.StreamResponse,
+    reader: DelayedReader,
+    heartbeat_s: float,
+    closing: Callable[[], bool],
 ) -> None:
-    """Write the delayed stream until the client leaves (bounded by the connection)."""
+    """Write the delayed stream until the client leaves or ``closing()`` (the server stops);
+    a Redis error ends it too (the client reconnects with its last event id)."""
     quiet_since = time.monotonic()
-    while True:
-        await reader.poll()
+    while not closing():
+        try:
+            await reader.poll()
+        except StoreError:
+            return
         frames = reader.release(int(time.time() * 1000))
         if frames:
             await resp.write(b"".join(frames))

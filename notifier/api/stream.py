@@ -116,7 +116,7 @@ async def _delayed(
     try:
         await resp.prepare(request)
         await resp.write(b"retry: 2000\n: connected\n\n")
-        await serve_delayed(resp, reader, settings.api.sse_heartbeat_s)
+        await serve_delayed(resp, reader, settings.api.sse_heartbeat_s, lambda: hub.closed)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     return resp
