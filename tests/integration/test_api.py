@@ -153,6 +153,9 @@ async def test_one_token_cannot_reach_anothers_subscription(
         ({"channel": "ntfy", "teams": ["X"], "options": {"topic": "t", "x": 1}}, "options.x"),
         ({"channel": "slack", "teams": ["X"]}, "url"),
         ({"channel": "pigeon", "teams": ["X"]}, "channel"),
+        (HOOK | {"delay_s": 901}, "delay_s"),
+        (HOOK | {"delay_s": -1}, "delay_s"),
+        (HOOK | {"delay_s": "60"}, "delay_s"),
     ],
 )
 async def test_invalid_subscriptions_are_422_naming_the_field(
