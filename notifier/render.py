@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -264,3 +264,37 @@ def _grid(grid: str | None) -> tuple[int, int] | None:
         return int(row), int(col)
     except ValueError:
         return None
+
+
+# -- digests: several alerts as one message (quiet hours' summary, digest mode) -------------
+
+DIGEST_HEADINGS = {
+    "half_time": "Half-time digest",
+    "full_time": "Full-time digest",
+    "result": "Final digest",
+    "minutes": "The last {n} minutes",
+    "quiet": "While you were away",
+}
+
+
+def digest_heading(reason: str, minutes: int | None = None) -> str:
+    """``Half-time digest``, ``The last 15 minutes``, ``While you were away``."""
+    return DIGEST_HEADINGS.get(reason, DIGEST_HEADINGS["minutes"]).format(n=minutes)
+
+
+def digest_standing(
+    home: str, away: str, score: Score, aggregate: dict[str, int] | None, leader: str | None
+) -> str:
+    """``Atalanta 1-0 Dortmund, Dortmund lead 2-1 on aggregate`` (the score as it stands)."""
+    line = f"{home} {score.home}-{score.away} {away}"
+    if not aggregate:
+        return line
+    h, a = aggregate.get(home, 0), aggregate.get(away, 0)
+    if h == a or leader is None:
+        return f"{line}, {h}-{a} on aggregate"
+    return f"{line}, {leader} lead {max(h, a)}-{min(h, a)} on aggregate"
+
+
+def digest(heading: str, standing: str, lines: Sequence[str]) -> str:
+    """The digest message: heading and standing, then one line per alert, in order."""
+    return "\n".join([f"{heading}: {standing}", *(f"• {line}" for line in lines)])

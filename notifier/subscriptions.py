@@ -21,6 +21,7 @@ from notifier.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
 from notifier.domain.holdback import MAX_DELAY_S
+from notifier.domain.timing import Digest, QuietHours
 
 ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
@@ -110,6 +111,12 @@ class SubscriptionSpec(BaseModel):
     description: str | None = Field(default=None, max_length=200)
     enabled: bool = True
     delay_s: DelaySeconds = 0
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="no alerts in these hours (local time), but the passing kinds"
+    )
+    digest: Digest | None = Field(
+        default=None, description="one message per phase or every N minutes, not one per alert"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionSpec:
@@ -213,6 +220,8 @@ class SubscriptionPatch(BaseModel):
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
     delay_s: DelaySeconds | None = None
+    quiet_hours: QuietHours | None = None  # null: none any more
+    digest: Digest | None = None  # null: one message per alert again
     rotate_secret: bool = False
 
     @model_validator(mode="after")

@@ -23,12 +23,12 @@ import redis.asyncio as aioredis
 
 from notifier import metrics
 from notifier.alerts import Alert
-from notifier.domain import holdback
 from notifier.scripts import LeaseLostError
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 from notifier.subscriptions import Subscription
-from workers.deliver.hold import SINK_PREFIX, HoldStore, Released
+from workers.deliver.hold import HoldStore, Released
+from workers.deliver.holding import Holding
 from workers.delivery import DELIVERED, Deliverer, Result, StoppingError
 from workers.delivery_dlq import park_delivery
 from workers.delivery_flow import Flows, Ticket
@@ -66,10 +66,14 @@ class DeliveryEngine:
         self.now_ms = now_ms
         s = settings.streams
         self.retries = RetryStore(r, alert_ttl_s=s.seen_ttl_s, mark_ttl_s=s.seen_ttl_s)
-        self.holds = HoldStore(r, ttl_s=s.seen_ttl_s)
-        # Recipients with alerts held back (a superset: a line emptied stays until the next
-        # take-over), whose alerts must go through the hold to stay in order.
-        self.held: defaultdict[int, set[str]] = defaultdict(set)
+        self.holding = Holding(
+            HoldStore(r, ttl_s=s.seen_ttl_s),
+            settings,
+            store=store,
+            retries=self.retries,
+            fence=lambda p: self.fence(p),
+            now_ms=lambda: self.now_ms(),
+        )
         self.flows = Flows()
         self.waiting: defaultdict[int, set[str]] = defaultdict(set)  # subs with a head, per p
         self.gone: set[str] = set()
@@ -126,7 +130,7 @@ class DeliveryEngine:
     async def load_waiting(self, p: int) -> None:
         """Learn which subscriptions of a partition just taken over have a delivery waiting."""
         self.waiting[p] = await self.retries.waiting(p)
-        self.held[p] = await self.holds.holding(p)
+        await self.holding.load(p)
 
     async def fan_out(
         self, p: int, alert: Alert, subs: Sequence[Subscription], tickets: Sequence[Ticket]
@@ -158,8 +162,9 @@ class DeliveryEngine:
             if sub.id in self.gone:
                 await self._park(p, alert, sub, 0, "subscription disabled: target gone")
                 return "dead"
-            if sub.spec.delay_s > 0 or sub.id in self.held[p]:
-                return await self.hold(p, alert, sub.id, sub.spec.delay_s)
+            routed = await self.holding.route(p, alert, sub)
+            if routed is not None:
+                return routed
             if sub.id in self.waiting[p]:
                 if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
                     self.wake.set()  # nothing was waiting after all: it is due now
@@ -170,40 +175,15 @@ class DeliveryEngine:
                 return await self._delivered(p, alert, sub)
             return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
 
-    # -- spoiler delay ----------------------------------------------------------------------
+    async def release(self, p: int) -> list[Released]:
+        """Let the due held alerts of partition p go (:meth:`Holding.release`)."""
+        sinks, moved = await self.holding.release(p)
+        self.waiting[p] |= moved  # their retry lines have a head now
+        return sinks
 
     async def hold(self, p: int, alert: Alert, recipient: str, delay_s: float) -> str:
-        """Hold ``alert`` back for ``recipient`` until ``delay_s`` after it was emitted (on the
-        match clock): 'held', 'elided' (it took back the last one held) or 'already'."""
-        self.held[p].add(recipient)
-        rate = self.settings.delivery.clock_rate
-        due = holdback.due_ms(alert.emitted_at, delay_s, rate)
-        verdict = await self.holds.hold(p, alert, recipient, due, fence=self.fence(p))
-        if verdict == "elided":
-            log.info("held_elided", extra={"alert_id": alert.id, "sub": recipient})
-        return verdict
-
-    async def release(self, p: int) -> list[Released]:
-        """Let the due held alerts of partition p go: a subscription's into its retry line
-        (the pump sends them next), a sink's returned for the caller to deliver."""
-        count = self.settings.streams.batch
-        sinks: list[Released] = []
-        now = self.now_ms()
-        try:
-            fence = self.fence(p)
-        except LeaseLostError:
-            return sinks  # not surely ours: the holder lets them go (or we do, renewed)
-        for recipient in await self.holds.due(p, now, count):
-            try:
-                out = await self.holds.release(p, recipient, now, count, fence=fence)
-            except LeaseLostError:
-                log.warning("release_fenced", extra={"partition": p, "sub": recipient})
-                return sinks
-            if recipient.startswith(SINK_PREFIX):
-                sinks.append(out)
-            elif out.alert_ids:
-                self.waiting[p].add(recipient)
-        return sinks
+        """Hold ``alert`` back for a sink (:meth:`Holding.hold`)."""
+        return await self.holding.hold(p, alert, recipient, delay_s)
 
     # -- outcomes ---------------------------------------------------------------------------
 

@@ -228,7 +228,7 @@ class Dispatcher(PartitionConsumer):
     async def _release_to_sink(self, p: int, out: Released) -> None:
         sink = next((s for s in self.sinks if sink_id(s.name) == out.recipient), None)
         for alert_id in out.alert_ids:
-            alert = await self.engine.holds.alert(p, alert_id)
+            alert = await self.engine.holding.holds.alert(p, alert_id)
             if sink is not None and alert is not None:
                 await self._deliver_once(p, sink, alert)
 

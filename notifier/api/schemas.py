@@ -10,6 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from notifier.alerts import AlertKind
+from notifier.domain.timing import Digest, QuietHours
 from notifier.subscriptions import ChannelName, OptionValue, Subscription, mask_url
 
 
@@ -31,6 +32,8 @@ class SubscriptionView(BaseModel):
     description: str | None
     enabled: bool
     delay_s: int = Field(description="spoiler delay in seconds (0: none)")
+    quiet_hours: QuietHours | None
+    digest: Digest | None
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -82,6 +85,8 @@ def view(sub: Subscription) -> SubscriptionView:
         description=s.description,
         enabled=s.enabled,
         delay_s=s.delay_s,
+        quiet_hours=s.quiet_hours,
+        digest=s.digest,
         disabled_reason=sub.disabled_reason,
         created_at=sub.created_at,
         updated_at=sub.updated_at,

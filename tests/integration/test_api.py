@@ -156,6 +156,13 @@ async def test_one_token_cannot_reach_anothers_subscription(
         (HOOK | {"delay_s": 901}, "delay_s"),
         (HOOK | {"delay_s": -1}, "delay_s"),
         (HOOK | {"delay_s": "60"}, "delay_s"),
+        (
+            HOOK | {"quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Mars/X"}},
+            "quiet_hours.tz",
+        ),
+        (HOOK | {"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours.start"),
+        (HOOK | {"digest": {"by": "minutes", "minutes": 0}}, "digest.minutes"),
+        (HOOK | {"digest": {"by": "hour"}}, "digest.by"),
     ],
 )
 async def test_invalid_subscriptions_are_422_naming_the_field(

@@ -48,9 +48,8 @@ if ARGV[7] ~= '' then
   end
 end
 redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
-if redis.call('RPUSH', KEYS[2], ARGV[6]) == 1 then
-  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
-end
+redis.call('RPUSH', KEYS[2], ARGV[6])
+redis.call('ZADD', KEYS[1], 'LT', ARGV[5], ARGV[1])  -- the earliest due of the line
 return 1
 """
 # The due alerts at the head of a line (up to ARGV[3]), popped; the line's next due time kept.
@@ -100,6 +99,40 @@ return ids
 """
 )
 
+# KEYS: due, line, retry due, retry jobs, retry queue, bundle alert.  ARGV: recipient, now ms,
+# n, first id, last id, bundle id, bundle json, ttl s, subscription.  The first n alerts of a
+# bundle line (if they still are those) leave it as one message, moved into the subscription's
+# retry line; the line's earliest due is kept.  n = 0: only that.  1 if moved.
+_BUNDLE = """
+local n = tonumber(ARGV[3])
+local moved = 0
+if n > 0 then
+  local items = redis.call('LRANGE', KEYS[2], 0, n - 1)
+  if #items == n and cjson.decode(items[1])['a'] == ARGV[4]
+      and cjson.decode(items[n])['a'] == ARGV[5] then
+    redis.call('LTRIM', KEYS[2], n, -1)
+    redis.call('SET', KEYS[6], ARGV[7], 'EX', ARGV[8])
+    if redis.call('ZSCORE', KEYS[3], ARGV[9]) then
+      redis.call('RPUSH', KEYS[5], ARGV[6])
+    else
+      local head = cjson.encode({alert=ARGV[6], attempt=0, first_ms=tonumber(ARGV[2]), error=''})
+      redis.call('HSET', KEYS[4], ARGV[9], head)
+      redis.call('ZADD', KEYS[3], ARGV[2], ARGV[9])
+    end
+    moved = 1
+  end
+end
+local soonest = nil
+for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  local d = cjson.decode(raw)['d']
+  if soonest == nil or d < soonest then soonest = d end
+end
+if soonest then redis.call('ZADD', KEYS[1], soonest, ARGV[1])
+else redis.call('ZREM', KEYS[1], ARGV[1]) end
+return moved
+"""
+PEEK = 200  # alerts of a bundle line looked at, and sent as one message, at most
+
 Held = Literal["held", "elided", "already"]
 _VERDICT: dict[int, Held] = {1: "held", 2: "elided", -1: "already"}
 
@@ -129,7 +162,12 @@ class HoldStore:
         self.ttl_s = ttl_s
         self._scripts = {
             name: (r.register_script(script), r.register_script(fenced(script)))
-            for name, script in (("hold", _HOLD), ("take", _TAKE), ("move", _MOVE))
+            for name, script in (
+                ("hold", _HOLD),
+                ("take", _TAKE),
+                ("move", _MOVE),
+                ("bundle", _BUNDLE),
+            )
         }
 
     async def hold(
@@ -171,6 +209,42 @@ class HoldStore:
             retry = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, recipient)]
             ids = await self._run("move", line + retry, [recipient, now_ms, count], fence)
         return Released(recipient, [_text(i) for i in ids or []])
+
+    async def due_bundle(self, p: int, recipient: str, now_ms: int) -> list[str]:
+        """A bundle line's alert ids up to its last one due by ``now_ms`` (all due with it: a
+        phase's end lets its digest go)."""
+        with translate_errors("held peek"):
+            raw: list[Any] = await self.r.lrange(keys.held_line(p, recipient), 0, PEEK - 1)
+        items = [orjson.loads(i) for i in raw]
+        last = max((n for n, i in enumerate(items) if i["d"] <= now_ms), default=-1)
+        return [str(i["a"]) for i in items[: last + 1]]
+
+    async def bundle(
+        self,
+        p: int,
+        recipient: str,
+        sub_id: str,
+        ids: Sequence[str],
+        message: Alert | None,
+        now_ms: int,
+        *,
+        fence: Fence | None,
+    ) -> bool:
+        """Send the first ``ids`` of a bundle line as ``message``: moved into the retry line of
+        ``sub_id`` (True), unless the line changed meanwhile. No ids: keep its due time right."""
+        ks = [
+            keys.held_due(p),
+            keys.held_line(p, recipient),
+            keys.retry_due(p),
+            keys.retry_jobs(p),
+            keys.retry_queue(p, sub_id),
+            keys.retry_alert(p, message.id if message else "-"),
+        ]
+        first, last = (ids[0], ids[-1]) if ids else ("", "")
+        body = message.model_dump_json() if message else ""
+        args = [recipient, now_ms, len(ids), first, last, message.id if message else "", body]
+        moved = await self._run("bundle", ks, [*args, self.ttl_s, sub_id], fence)
+        return bool(moved)
 
     async def alert(self, p: int, alert_id: str) -> Alert | None:
         """A held alert's JSON, or None if it expired."""
