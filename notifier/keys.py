@@ -204,3 +204,8 @@ def held_line(p: int, recipient: str) -> str:
 def held_marks(p: int, alert_id: str) -> str:
     """Hash of recipient -> 1: an alert already held (or elided) for them (with TTL)."""
     return f"{PREFIX}:held:{tag(p)}:mark:{alert_id}"
+
+
+def live_board(sub_id: str, scope: str) -> str:
+    """A live message of a subscription for one tie or match: its id and what it shows (JSON)."""
+    return f"{PREFIX}:live:{SUB_TAG}:{sub_id}:{scope}"

@@ -198,6 +198,7 @@ class DeliverySettings(BaseModel):
     allow_http: bool = False
     allow_networks: list[str] = Field(default_factory=list)  # e.g. ["127.0.0.0/8"] for tests
     slack_url: str = "https://hooks.slack.com"
+    slack_api_url: str = "https://slack.com"  # Web API (live messages with a bot token)
     discord_url: str = "https://discord.com"
     telegram_url: str = "https://api.telegram.org"
     ntfy_url: str = "https://ntfy.sh"

@@ -33,7 +33,7 @@ ID_PATTERN = re.compile(r"^sub_[0-9a-f]{20}$")
 # Options each channel accepts (anything else is refused, so a typo is a 422, not silence).
 OPTIONS: dict[str, frozenset[str]] = {
     "webhook": frozenset(),
-    "slack": frozenset(),
+    "slack": frozenset({"channel"}),
     "discord": frozenset(),
     "telegram": frozenset({"chat_id", "message_thread_id"}),
     "ntfy": frozenset({"topic", "priority"}),
@@ -117,6 +117,12 @@ class SubscriptionSpec(BaseModel):
     digest: Digest | None = Field(
         default=None, description="one message per phase or every N minutes, not one per alert"
     )
+    style: Literal["message", "live"] = Field(
+        default="message",
+        description="live: one message per match or tie, edited on each change "
+        "(telegram; discord; slack with a bot token as secret and options.channel)",
+    )
+    live_goals: bool = Field(default=False, description="with style live: goals also posted")
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionSpec:
@@ -125,6 +131,7 @@ class SubscriptionSpec(BaseModel):
         if not self.kinds:
             raise FieldError("kinds", "name at least one alert kind")
         check_channel(self)
+        check_style(self)
         return self
 
 
@@ -136,6 +143,8 @@ def check_channel(spec: SubscriptionSpec) -> None:
     match spec.channel:
         case "webhook":
             _check_webhook(spec)
+        case "slack" if spec.style == "live":
+            _check_slack_bot(spec)
         case "slack" | "discord":
             if not spec.url:
                 raise FieldError("url", f"the {spec.channel} webhook URL is required")
@@ -146,6 +155,32 @@ def check_channel(spec: SubscriptionSpec) -> None:
             _check_ntfy(spec)
         case "apprise":
             _check_apprise(spec)
+
+
+LIVE_CHANNELS = ("telegram", "discord", "slack")
+_SLACK_BOT = re.compile(r"^xoxb-[A-Za-z0-9-]{10,200}$")
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+
+
+def check_style(spec: SubscriptionSpec) -> None:
+    """A live message needs a channel that can edit what it sent."""
+    if spec.style == "live" and spec.channel not in LIVE_CHANNELS:
+        raise FieldError("style", f"live needs a channel that edits: {', '.join(LIVE_CHANNELS)}")
+    if spec.style == "live" and spec.digest is not None:
+        raise FieldError("digest", "a live message is already one message: no digest with it")
+    if spec.live_goals and spec.style != "live":
+        raise FieldError("live_goals", "only with style live")
+
+
+def _check_slack_bot(spec: SubscriptionSpec) -> None:
+    """Slack live messages use the Web API: a bot token and the channel id, no webhook URL."""
+    if spec.url:
+        raise FieldError("url", "a live Slack message takes no webhook URL (the bot posts it)")
+    if spec.secret is None or not _SLACK_BOT.match(spec.secret):
+        raise FieldError("secret", "a Slack bot token (xoxb-...) is required for style live")
+    channel = spec.options.get("channel")
+    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+        raise FieldError("options.channel", "a Slack channel id (C0123...) is required")
 
 
 def _no_secret(spec: SubscriptionSpec) -> None:
@@ -222,6 +257,8 @@ class SubscriptionPatch(BaseModel):
     delay_s: DelaySeconds | None = None
     quiet_hours: QuietHours | None = None  # null: none any more
     digest: Digest | None = None  # null: one message per alert again
+    style: Literal["message", "live"] | None = None
+    live_goals: bool | None = None
     rotate_secret: bool = False
 
     @model_validator(mode="after")

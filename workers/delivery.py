@@ -27,6 +27,7 @@ from notifier.errors import DeliveryError
 from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
 from notifier.subscriptions import Subscription
+from workers.deliver.live import LiveMessages
 
 log = logging.getLogger("notifier.delivery")
 Outcome = Literal["delivered", "retry", "dead", "gone"]
@@ -129,8 +130,14 @@ class HostSlots:
 class Deliverer:
     """Sends alerts through channels, bounded overall and per host."""
 
-    def __init__(self, channels: Mapping[str, Channel], settings: DeliverySettings) -> None:
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        settings: DeliverySettings,
+        live: LiveMessages | None = None,
+    ) -> None:
         self.channels = dict(channels)
+        self.live = live  # the live messages of subscriptions with style "live"
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
         self.closing = False  # set on stop: sends not yet started are not started
@@ -151,8 +158,10 @@ class Deliverer:
         except (TypeError, ValueError):
             return sub.spec.channel
 
-    async def send(self, alert: Alert, sub: Subscription) -> Result:
-        """Try one delivery; never raises for the target's faults (StoppingError if stopping)."""
+    async def send(self, alert: Alert, sub: Subscription, *, more: bool = False) -> Result:
+        """Try one delivery; never raises for the target's faults (StoppingError if stopping).
+        ``more``: another alert for the subscription comes right after (a live message then
+        shows both with one edit)."""
         channel = self.channels.get(sub.spec.channel)
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
@@ -162,7 +171,11 @@ class Deliverer:
             async with self._all:
                 if self.closing:
                     raise StoppingError
-                await channel.send(alert, target, idempotency_key=idempotency_key(alert.id, sub.id))
+                key = idempotency_key(alert.id, sub.id)
+                if sub.spec.style == "live" and self.live is not None:
+                    await self.live.send(alert, sub, target, channel, key, defer=more)
+                else:
+                    await channel.send(alert, target, idempotency_key=key)
         except DeliveryError as exc:
             return classify(exc)
         finally:

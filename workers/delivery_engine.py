@@ -170,7 +170,8 @@ class DeliveryEngine:
                     self.wake.set()  # nothing was waiting after all: it is due now
                 return "queued"
             self.fence(p)  # nothing is sent once the partition may be another replica's
-            result = await self.deliverer.send(alert, sub)
+            more = sub.spec.style == "live" and self.flows.behind(ticket)
+            result = await self.deliverer.send(alert, sub, more=more)
             if result is DELIVERED:  # the common case, without the retry bookkeeping
                 return await self._delivered(p, alert, sub)
             return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
@@ -347,5 +348,6 @@ class DeliveryEngine:
             await self._drop(p, sub, f"subscription disabled: {sub.disabled_reason or 'by owner'}")
             return
         self.fence(p)
-        result = await self.deliverer.send(alert, sub)
+        more = sub.spec.style == "live" and await self.retries.queued(p, sub_id) > 0
+        result = await self.deliverer.send(alert, sub, more=more)
         await self._settle(p, alert, sub, job, result, head=True)

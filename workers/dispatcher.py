@@ -30,6 +30,7 @@ from notifier.subscription_store import SubscriptionStore
 from notifier.subscriptions import Subscription
 from workers.consumer import PartitionConsumer
 from workers.deliver.hold import Released, sink_id
+from workers.deliver.live import LiveMessages, live_ops
 from workers.delivery import Deliverer, StoppingError
 from workers.delivery_engine import DeliveryEngine
 from workers.delivery_flow import Ticket
@@ -75,7 +76,9 @@ class Dispatcher(PartitionConsumer):
         self.sinks = list(sinks)
         self.delivers = channels is not None  # without channels: the sinks only
         self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
-        deliverer = Deliverer(channels or {}, settings.delivery)
+        ops = live_ops(channels or {}, settings.delivery.slack_api_url)
+        live = LiveMessages(r, ops, ttl_s=settings.streams.seen_ttl_s)
+        deliverer = Deliverer(channels or {}, settings.delivery, live)
         self.engine = DeliveryEngine(
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
         )

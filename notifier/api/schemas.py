@@ -34,6 +34,8 @@ class SubscriptionView(BaseModel):
     delay_s: int = Field(description="spoiler delay in seconds (0: none)")
     quiet_hours: QuietHours | None
     digest: Digest | None
+    style: str = Field(description="message, or live: one message edited on each change")
+    live_goals: bool
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -87,6 +89,8 @@ def view(sub: Subscription) -> SubscriptionView:
         delay_s=s.delay_s,
         quiet_hours=s.quiet_hours,
         digest=s.digest,
+        style=s.style,
+        live_goals=s.live_goals,
         disabled_reason=sub.disabled_reason,
         created_at=sub.created_at,
         updated_at=sub.updated_at,
