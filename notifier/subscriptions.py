@@ -149,6 +149,8 @@ def check_channel(spec: SubscriptionSpec) -> None:
             if not spec.url:
                 raise FieldError("url", f"the {spec.channel} webhook URL is required")
             _no_secret(spec)
+            if "channel" in spec.options:
+                raise FieldError("options.channel", "only for a live Slack message (style live)")
         case "telegram":
             _check_telegram(spec)
         case "ntfy":

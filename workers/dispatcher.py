@@ -119,7 +119,11 @@ class Dispatcher(PartitionConsumer):
                 continue
             delay = getattr(sink, "delay_s", 0)
             if delay > 0:  # in stream order, like the deliveries: released by pump()
-                await self.engine.hold(p, alert, sink_id(sink.name), delay)
+                try:
+                    await self.engine.hold(p, alert, sink_id(sink.name), delay)
+                except LeaseLostError:
+                    self.reread(p)  # not surely ours: read again if it stays ours
+                    return
             else:
                 await self._deliver_once(p, sink, alert)
         subs = await self.subscriptions.matching(alert) if self.delivers else []

@@ -56,7 +56,7 @@ def fold(board: LiveBoard, alert: Alert) -> LiveBoard:
     if alert.kind == "goal":
         lines.append(Line(kind="goal", side=side, text=_who(alert), score=alert.score))
     elif alert.kind == "goal_cancelled":
-        lines = _without_goal(lines, side, alert.score)
+        lines = _without_goal(lines, side)
     elif alert.kind == "red_card":
         lines.append(Line(kind="red_card", side=side, text=_who(alert)))
     return board.model_copy(
@@ -81,8 +81,8 @@ def _who(alert: Alert) -> str:
     return render.live_line(player, team, render.minute(alert.minute, alert.added))
 
 
-def _without_goal(lines: list[Line], side: str, after: Score) -> list[Line]:
-    """``lines`` less the last goal of ``side`` that the cancellation (score ``after``) undoes."""
+def _without_goal(lines: list[Line], side: str) -> list[Line]:
+    """``lines`` less the last goal of ``side`` (the one a cancellation takes back)."""
     for i in range(len(lines) - 1, -1, -1):
         line = lines[i]
         if line.kind == "goal" and line.side == side:

@@ -163,6 +163,25 @@ async def test_one_token_cannot_reach_anothers_subscription(
         (HOOK | {"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours.start"),
         (HOOK | {"digest": {"by": "minutes", "minutes": 0}}, "digest.minutes"),
         (HOOK | {"digest": {"by": "hour"}}, "digest.by"),
+        (HOOK | {"style": "live"}, "style"),
+        (HOOK | {"live_goals": True}, "live_goals"),
+        (
+            {"channel": "slack", "style": "live", "teams": ["X"], "options": {"channel": "C0123"}},
+            "secret",
+        ),
+        (
+            {"channel": "slack", "style": "live", "teams": ["X"], "secret": "xoxb-1234567890ab"},
+            "options.channel",
+        ),
+        (
+            {
+                "channel": "slack",
+                "url": "https://hooks.slack.com/services/T/B/x",
+                "teams": ["X"],
+                "options": {"channel": "C0123"},
+            },
+            "options.channel",
+        ),
     ],
 )
 async def test_invalid_subscriptions_are_422_naming_the_field(
