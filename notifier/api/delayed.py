@@ -12,6 +12,10 @@ again from there and gets the same alerts, the same way, from the same stream.
 A delayed client reads the partitions on its own (``XRANGE`` from its position, every
 ``POLL_S`` or sooner when the next alert is due): delayed viewers are few, and each reads only
 what follows its own position.
+
+Only a pair adjacent in what the client follows is elided (not one with an alert of another
+followed match between): the position in each frame must let a reconnecting client rebuild
+the same held line from the stream, and a pair straddling an alert already sent could not be.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class DelayedReader:
         self.aliases = aliases
         self.read = list(position)  # read up to, per partition
         self.sent = list(position)  # the position frames carry: resumable
-        self.lines = [HeldLine() for _ in position]
+        self.lines = [HeldLine(per_match=False) for _ in position]
         self.entry: dict[str, tuple[str, bytes]] = {}  # alert id -> (entry id, body)
 
     async def poll(self) -> None:
@@ -101,9 +105,9 @@ class DelayedReader:
                 self.sent[p] = entry_id
             return
         line = self.lines[p]
-        tail = line.items[-1][0].id if line.items else ""
         if line.hold(alert, due_ms(alert.emitted_at, self.delay_s, self.rate)) == "elided":
-            self.entry.pop(tail, None)  # the goal it took back goes with it
+            if line.elided is not None:  # the goal it took back goes with it
+                self.entry.pop(line.elided.id, None)
         else:
             self.entry[alert.id] = (entry_id, info.body)
 

@@ -3,10 +3,12 @@
 A subscriber ``delay_s`` behind gets each alert ``delay_s`` after it was emitted, and sees the
 match as it stood then. So a goal and the cancellation that takes it back (VAR), or a score drop
 and the goal that restores it (a feed glitch), both still held for that subscriber, are never
-sent: the pair cancels out. Only a pair *adjacent* in the subscriber's held line is elided.
-Anything held between them (a red card, half-time) carries the score with the goal in it, in
-its text and JSON; dropping the pair around it would make that alert refer to a goal never
-sent, so then the whole line is sent as it happened (consistent, just not spoiler-free).
+sent: the pair cancels out. Only a pair *adjacent* among the subscriber's held alerts of that
+match is elided. Anything of the match held between them (a red card, half-time) carries the
+score with the goal in it, in its text and JSON; dropping the pair around it would make that
+alert refer to a goal never sent, so then the whole line is sent as it happened (consistent,
+just not spoiler-free). Alerts of other matches between them (a subscriber following several)
+do not count: they say nothing of this match.
 
 The rule works on the alerts' own facts, the side and the score after: a goal takes ``side``
 from ``n - 1`` to ``n``, its cancellation from ``n`` back to ``n - 1``. Each goal or
@@ -24,6 +26,7 @@ from notifier.alerts import Alert
 from notifier.models import Score, Side
 
 MAX_DELAY_S = 900
+SCAN = 200  # held alerts looked back over for the last one of the same match
 OPPOSITE = {"goal": "goal_cancelled", "goal_cancelled": "goal"}
 
 
@@ -79,12 +82,24 @@ class HeldLine:
     """One subscriber's held alerts, in order (what the Redis scripts keep, as a model)."""
 
     items: list[tuple[Alert, int]] = field(default_factory=list)
+    elided: Alert | None = None  # the held alert the last elision took back
+    # False: only the very last held alert may be taken back, whatever its match (a reader that
+    # resumes from a stream position needs every elided pair to be adjacent in the stream).
+    per_match: bool = True
 
     def hold(self, alert: Alert, due: int) -> Verdict:
-        """Hold ``alert`` until ``due``, or take back the last held alert it undoes."""
-        if self.items and (u := undoes(alert)) and mark(self.items[-1][0]) == u:
-            self.items.pop()
-            return "elided"
+        """Hold ``alert`` until ``due``, or take back the last held alert of its match if it
+        undoes that one (alerts of other matches between them say nothing of this one)."""
+        u = undoes(alert)
+        for i in range(len(self.items) - 1, max(-1, len(self.items) - 1 - SCAN), -1):
+            held = self.items[i][0]
+            if held.match != alert.match and self.per_match:
+                continue
+            if u and mark(held) == u:
+                del self.items[i]
+                self.elided = held
+                return "elided"
+            break
         self.items.append((alert, due))
         return "held"
 

@@ -41,10 +41,15 @@ def _at(n: int, kind: str, side: str | None, home: int, away: int) -> Alert:
 
 
 def _match() -> list[Alert]:
-    """Kick-off, a home goal ruled out by VAR, a red card, an away goal."""
+    """Kick-off, a home goal ruled out by VAR (a goal of another match between the two), a red
+    card, an away goal."""
+    other = _at(9, "goal", "home", 1, 0).model_copy(
+        update={"id": "api-football:2:goal:9", "match": "api-football:2", "tie": None}
+    )
     return [
         _at(1, "kickoff", None, 0, 0),
         _at(2, "goal", "home", 1, 0),
+        other,
         _at(3, "goal_cancelled", "home", 0, 0),
         _at(4, "red_card", None, 0, 0),
         _at(5, "goal", "away", 0, 1),
@@ -73,12 +78,12 @@ async def test_a_delayed_subscriber_never_sees_a_goal_ruled_out_within_its_delay
         async with dispatching(redis, settings) as d:
             for alert in _match():
                 await publish(redis, alert)
-            await rec.wait_for(lambda: len(_arrivals(rec, late.id)) == 3, within=5)
+            await rec.wait_for(lambda: len(_arrivals(rec, late.id)) == 4, within=5)
             await d.engine.idle()
         now = time.time()
     assert [a for a, _, _ in _arrivals(rec, live.id)] == [a.id for a in _match()]
     got = _arrivals(rec, late.id)
-    assert [a for a, _, _ in got] == [_match()[i].id for i in (0, 3, 4)]
+    assert [a for a, _, _ in got] == [_match()[i].id for i in (0, 2, 4, 5)]
     assert all(arrived >= emitted + 60 / RATE for _, arrived, emitted in got)  # never early
     assert await redis.zcard(keys.held_due(0)) == 0 and now > got[-1][1]
 
@@ -115,8 +120,14 @@ async def test_kill_9_while_alerts_are_held_loses_repeats_and_advances_nothing(
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "workers.cli", "dispatch", env=env
         )
-        alerts = [make_alert(n) for n in range(1, 9)]
+        alerts: list[Alert] = []
         try:
+            # Published once the process holds the partition: all held, none due yet, at the kill.
+            for _ in range(1000):  # bounded: 20 s for the process to start on a busy host
+                if await redis.exists(keys.partition_lease(0, "dispatcher")):
+                    break
+                await asyncio.sleep(0.02)
+            alerts = [make_alert(n) for n in range(1, 9)]  # emitted now
             for alert in alerts:
                 await publish(redis, alert)
             for _ in range(1000):  # until the process (started, on a busy host) holds them all

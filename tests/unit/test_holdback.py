@@ -106,3 +106,13 @@ def test_an_alert_between_the_pair_keeps_it() -> None:
     # The away goal's alert says 1-1: the home goal it counts was sent, and so is its end.
     assert [a.kind for a in got] == [a.kind for a in alerts]
     assert timedelta(0) <= got[-1].emitted_at - alerts[0].emitted_at
+
+
+def test_alerts_of_another_match_between_the_pair_do_not_keep_it() -> None:
+    alerts = _alerts([("goal", "away"), ("goal", "home"), ("cancel", "home")])
+    c = [a.kind for a in alerts].index("goal_cancelled")
+    at = alerts[c].emitted_at  # the same moment as the cancellation, just before it
+    other = alerts[0].model_copy(update={"id": "x:1", "match": "other", "emitted_at": at})
+    mixed = [*alerts[:c], other, *alerts[c:]]
+    got = _receive(mixed, delay_s=120, at=[])
+    assert [a.id for a in got] == [a.id for i, a in enumerate(mixed) if i not in (c - 1, c + 1)]

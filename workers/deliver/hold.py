@@ -34,17 +34,23 @@ from workers.delivery_retry import Fence, fenced
 SINK_PREFIX = "sink:"
 
 # KEYS: due, line, marks, alert.  ARGV: recipient, alert id, alert json, ttl s, due ms,
-# item json, undoes.  -1: held before; 2: took back the last held alert; 1: held.
+# item json, undoes, match, how far back to look.  -1: held before; 2: took back the last held
+# alert of its match (ARGV[8]); 1: held.
 _HOLD = """
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return -1 end
 redis.call('HSET', KEYS[3], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[3], ARGV[4])
-if ARGV[7] ~= '' then
-  local tail = redis.call('LINDEX', KEYS[2], -1)
-  if tail and cjson.decode(tail)['m'] == ARGV[7] then
-    redis.call('RPOP', KEYS[2])
-    if redis.call('LLEN', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
-    return 2
+local len = redis.call('LLEN', KEYS[2])
+for i = len - 1, math.max(0, len - tonumber(ARGV[9])), -1 do
+  local item = cjson.decode(redis.call('LINDEX', KEYS[2], i))
+  if item['g'] == ARGV[8] then
+    if ARGV[7] ~= '' and item['m'] == ARGV[7] then
+      redis.call('LSET', KEYS[2], i, '__elided__')
+      redis.call('LREM', KEYS[2], 1, '__elided__')
+      if len == 1 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+      return 2
+    end
+    break
   end
 end
 redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
@@ -180,9 +186,10 @@ class HoldStore:
             keys.held_marks(p, alert.id),
             keys.retry_alert(p, alert.id),
         ]
-        item = orjson.dumps({"a": alert.id, "d": due_ms, "m": holdback.mark(alert)})
+        item = {"a": alert.id, "d": due_ms, "m": holdback.mark(alert), "g": alert.match}
         args: list[Any] = [recipient, alert.id, alert.model_dump_json(), self.ttl_s, due_ms]
-        code = await self._run("hold", ks, [*args, item, holdback.undoes(alert)], fence)
+        tail = [orjson.dumps(item), holdback.undoes(alert), alert.match, holdback.SCAN]
+        code = await self._run("hold", ks, [*args, *tail], fence)
         return _VERDICT[int(code)]
 
     async def due(self, p: int, now_ms: int, count: int) -> list[str]:
