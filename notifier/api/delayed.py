@@ -29,11 +29,11 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import ValidationError
 
-from notifier import keys
-from notifier.alerts import ALERT, Alert
 from notifier.api.sse import Filter, encode_position, entry_info, frame
+from notifier.bus import keys
+from notifier.bus.connect import StoreError, translate_errors
+from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.holdback import MAX_DELAY_S, HeldLine, due_ms
-from notifier.store import StoreError, translate_errors
 
 POLL_S = 0.5  # how often a delayed client looks for new alerts
 PAGE = 500

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.alerts import AlertKind
+from notifier.channels.subscriptions import ChannelName, OptionValue, Subscription, mask_url
+from notifier.domain.alerts import AlertKind
 from notifier.domain.timing import Digest, QuietHours
-from notifier.subscriptions import ChannelName, OptionValue, Subscription, mask_url
 
 
 class SubscriptionView(BaseModel):

@@ -1,1 +1,1 @@
-"""The pure core: no I/O, no clock; ``now`` and prior state are arguments."""
+"""The pure core: models, events, alerts, diff, tie, fold engine, render. No I/O, no clock."""

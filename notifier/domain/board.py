@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier import render
-from notifier.alerts import Alert
-from notifier.models import Score
+from notifier.domain import render
+from notifier.domain.alerts import Alert
+from notifier.domain.models import Score
 
 SEEN_MAX = 500  # alert ids remembered per board (a match has far fewer)
 

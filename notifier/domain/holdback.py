@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from notifier.alerts import Alert
-from notifier.models import Score, Side
+from notifier.domain.alerts import Alert
+from notifier.domain.models import Score, Side
 
 MAX_DELAY_S = 900
 SCAN = 200  # held alerts looked back over for the last one of the same match

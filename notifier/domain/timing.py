@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notifier import render
-from notifier.alerts import Alert, AlertKind
+from notifier.domain import render
+from notifier.domain.alerts import Alert, AlertKind
 from notifier.domain.holdback import due_ms
 
 CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from notifier.alerts import Alert
+from notifier.channels.subscriptions import Subscription
+from notifier.domain.alerts import Alert
 from notifier.domain.holdback import HeldLine, due_ms
-from notifier.subscriptions import Subscription
 from tests.chaos.receivers import Hook
 
 COLUMNS = (

@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import DeliverySettings, Settings
-from notifier.subscription_store import SubscriptionStore
 from tests.e2e.helpers import Collect
-from tests.integration.live_platforms import Platforms, platforms
-from tests.integration.test_delivery_support import LOOPBACK, eventually
-from tests.integration.test_live_message import live_subscriptions
-from workers.commands import demo_options, replay
-from workers.dispatcher import pending_work
+from tests.integration.deliver.live_platforms import Platforms, platforms
+from tests.integration.deliver.test_delivery_support import LOOPBACK, eventually
+from tests.integration.deliver.test_live_message import live_subscriptions
+from workers.cli.commands import demo_options, replay
+from workers.deliver.dispatcher import pending_work
 
 pytestmark = pytest.mark.e2e
 RESULT = "Atalanta win 5-4 on penalties (2-2 on aggregate) and reach the round of 16"

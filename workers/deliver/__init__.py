@@ -1,1 +1,1 @@
-"""The delivery stage: fan-out, retries, held-back alerts, dead letters."""
+"""The deliver stage: alerts -> subscriptions -> channels, with retries and DLQ."""

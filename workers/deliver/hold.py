@@ -7,7 +7,7 @@ holds nothing twice), and the alert's JSON (``keys.retry_alert``, shared with re
 
 Holding is where :mod:`notifier.domain.holdback`'s rule runs: an alert that takes back the last
 held one (a VAR-cancelled goal, a glitch put right) removes it and is not held itself. A due
-alert of a subscription is *moved* into the retry structure (``workers.delivery_retry``) in the
+alert of a subscription is *moved* into the retry structure (``workers.deliver.retry``) in the
 same script: it becomes the subscription's head due now, or queues behind the head there, so
 sending, retries, marks and the DLQ are the retry engine's, exactly once and in order. A sink's
 (the console's) due alerts are popped and printed. Every write is fenced by the partition lease.
@@ -23,13 +23,13 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from notifier import keys
-from notifier.alerts import ALERT, Alert
+from notifier.bus import keys
+from notifier.bus.connect import translate_errors
+from notifier.bus.lease import is_lease_lost
+from notifier.bus.scripts import LeaseLostError
 from notifier.domain import holdback
-from notifier.lease import is_lease_lost
-from notifier.scripts import LeaseLostError
-from notifier.store import translate_errors
-from workers.delivery_retry import Fence, fenced
+from notifier.domain.alerts import ALERT, Alert
+from workers.deliver.retry import Fence, fenced
 
 SINK_PREFIX = "sink:"
 

@@ -15,14 +15,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from notifier.alerts import Alert
+from notifier.bus.scripts import LeaseLostError
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.channels.subscriptions import Subscription
 from notifier.domain import holdback, timing
-from notifier.scripts import LeaseLostError
+from notifier.domain.alerts import Alert
 from notifier.settings import Settings
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription
 from workers.deliver.hold import SINK_PREFIX, HoldStore, Released
-from workers.delivery_retry import Fence, RetryStore
+from workers.deliver.retry import Fence, RetryStore
 
 log = logging.getLogger("notifier.delivery")
 

@@ -22,16 +22,16 @@ from collections.abc import Mapping
 
 import redis.asyncio as aioredis
 
-from notifier import keys
-from notifier.alerts import Alert
+from notifier.bus import keys
+from notifier.bus.connect import translate_errors
 from notifier.channels.base import Channel, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.live import DiscordLive, LiveOps, MessageGoneError, SlackLive, TelegramLive
 from notifier.channels.slack import SlackChannel
+from notifier.channels.subscriptions import Subscription
 from notifier.channels.telegram import TelegramChannel
+from notifier.domain.alerts import Alert
 from notifier.domain.board import LiveBoard, fold, text
-from notifier.store import translate_errors
-from notifier.subscriptions import Subscription
 
 POSTED = "post:"  # a goal posted on its own, on the board's seen list
 
