@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from notifier.diff_items import PHASE_POSITION, Item, items
+from notifier.diff_items import PHASE_POSITION, Item, items, kicks_taken
 from notifier.events import (
     Event,
     GoalCancelled,
@@ -110,7 +110,8 @@ def carry(prev: MatchSnapshot | None, cur: MatchSnapshot, events: Sequence[Event
         if isinstance(e, GoalCancelled):
             fixes = fixes.plus(e.side)
     goals = cur.goals if prev is None else first_seen(prev.goals, cur.goals)
-    return cur.model_copy(update={"corrections": fixes, "goals": goals})
+    kicks = cur.shootout_kicks if prev is None else kicks_taken(prev, cur)
+    return cur.model_copy(update={"corrections": fixes, "goals": goals, "shootout_kicks": kicks})
 
 
 def _event(
@@ -127,7 +128,13 @@ def _event(
     if item.kind == "kick":
         run, kick = shootout or Score(), item.kick
         name = f"kick:{kick.order}" if kick else f"kick:{run.home}-{run.away}"
-        return ShootoutKickTaken(**_base(cur, seen, name, score), shootout=run, kick=kick)
+        return ShootoutKickTaken(
+            **_base(cur, seen, name, score),
+            shootout=run,
+            kick=kick,
+            complete=cur.kicks_complete,
+            decisive=item.decisive,
+        )
     assert item.side is not None
     minute, added = _item_minute(item, cur)
     if item.kind in ("goal", "goal_cancelled"):

@@ -23,6 +23,7 @@ from notifier.models import (
     ShootoutKick,
     Side,
 )
+from notifier.shootout import decided_at, in_order
 
 SIDES: tuple[Side, Side] = ("home", "away")
 # Where a phase change sits in match time, so that it sorts among goals of the same poll.
@@ -58,6 +59,7 @@ class Item:
     kick: ShootoutKick | None = field(compare=False, default=None)
     phase: tuple[MatchStatus, MatchStatus] | None = field(compare=False, default=None)
     to: Score | None = field(compare=False, default=None)  # a kick: the shoot-out after it
+    decisive: bool = field(compare=False, default=False)  # a kick: the one that won it
 
 
 def went_back(prev: MatchStatus, cur: MatchStatus) -> bool:
@@ -218,17 +220,22 @@ def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
 
 
 def _shootout_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
-    """Kicks by the list where the feed gives one (each with the score it leaves, counted in
-    the list: the feed's shoot-out score may lag its kicks), else by the shoot-out score."""
+    """Kicks by the list where the feed gives one, in the order taken (each with the score it
+    leaves, counted in the list: the feed's shoot-out score may lag its kicks; none after the
+    kick that decides it), else by the shoot-out score."""
     before = prev.shootout or Score()
-    kicks, done = cur.shootout_kicks, len(prev.shootout_kicks)
+    kicks, done = kicks_taken(prev, cur), len(prev.shootout_kicks)
     if len(kicks) > done:
+        end = decided_at(kicks) if cur.kicks_complete else None
         items = []
         for n, k in enumerate(kicks[done:], start=done + 1):
             run = _kicks_score(kicks[:n])
+            if end is not None and n > end + 1:
+                break  # nothing is taken after the shoot-out is won: a feed out of order
             if k.scored and run.of(k.side) <= before.of(k.side):
                 continue  # already told by the shoot-out score, before the list caught up
-            items.append(Item((120, 901 + k.order), 4, "kick", k.side, kick=k, to=run))
+            won = end is not None and n == end + 1
+            items.append(Item((120, 901 + n), 4, "kick", k.side, kick=k, to=run, decisive=won))
         return items
     if cur.shootout_kicks:  # the list tells every kick; its score may be ahead or behind
         return []
@@ -237,6 +244,11 @@ def _shootout_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
     if sum(rise.values()) > 1:  # who kicked when is unknown: one alert for the lot
         return [Item((120, 901), 4, "kick", to=after)]
     return [Item((120, 901), 4, "kick", side, to=after) for side in SIDES if rise[side]]
+
+
+def kicks_taken(prev: MatchSnapshot, cur: MatchSnapshot) -> tuple[ShootoutKick, ...]:
+    """``cur``'s kicks in the order taken, ``prev``'s (stored in that order) leading."""
+    return in_order(cur.shootout_kicks, prev.shootout_kicks, complete=cur.kicks_complete)
 
 
 def _kicks_score(kicks: Sequence[ShootoutKick]) -> Score:

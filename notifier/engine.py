@@ -119,7 +119,7 @@ def _advance(state: MatchState, event: Event) -> MatchState:
         update["extra_time_played"] = True
     if isinstance(event, ShootoutKickTaken):
         update["shootout"] = event.shootout
-        if event.kick is not None:
+        if event.kick is not None and event.complete:  # kicks taken unknown: never counted
             update["kicks"] = (state.kicks or Score()).plus(event.kick.side)
     return _evolve(state, update)
 
@@ -177,12 +177,13 @@ def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> li
                     i.model_dump(mode="json"),
                 )
             ]
-        case ShootoutKickTaken(kick=k):
-            data = k.model_dump(mode="json") if k else {}
+        case ShootoutKickTaken(kick=k, decisive=decisive):
+            kick: dict[str, Any] = k.model_dump(mode="json") if k else {}
+            kick["decisive"] = decisive
             text = render.shootout(
                 v, k.player if k else None, k.scored if k else None, k.side if k else None
             )
-            return [("shootout", text, data)]
+            return [("shootout", text, kick)]
         case PhaseChanged():
             return _phase_texts(old, new, event, v)
     return []

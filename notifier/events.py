@@ -94,6 +94,8 @@ class ShootoutKickTaken(EventBase):
     type: Literal["shootout"] = "shootout"
     shootout: Score
     kick: ShootoutKick | None = None
+    complete: bool = True  # False: the feed lists only the kicks that went in (kicks unknown)
+    decisive: bool = False  # the kick that won the shoot-out
 
 
 Event = Annotated[

@@ -120,12 +120,14 @@ class Incident(Frozen):
 
 
 class ShootoutKick(Frozen):
-    """One kick of a penalty shoot-out, in order."""
+    """One kick of a penalty shoot-out: ``order`` is its place in the order taken (see
+    :func:`notifier.shootout.in_order`), ``number`` the feed's own kick number, if it has one."""
 
     order: int = Field(ge=1)
     side: Side
     player: str | None = None
     scored: bool
+    number: int | None = None
 
 
 class LineupPlayer(Frozen):
@@ -172,6 +174,8 @@ class MatchSnapshot(Frozen):
     missed_penalties: tuple[Incident, ...] = ()
     cancelled_goals: tuple[Incident, ...] = ()
     shootout_kicks: tuple[ShootoutKick, ...] = ()
+    # False where the feed lists only the kicks that went in (ESPN): kicks taken are unknown.
+    kicks_complete: bool = True
     lineups: Lineups | None = None
     competition: str | None = None
     stage: str | None = None

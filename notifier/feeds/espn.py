@@ -66,6 +66,7 @@ from notifier.models import (
     Side,
     Team,
 )
+from notifier.shootout import in_order
 
 PROVIDER = "espn"
 log = logging.getLogger("notifier.feeds.espn")
@@ -170,6 +171,7 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
     if status not in _NO_CLOCK:
         minute, added = _clock(status_obj, status)
     found = read_details(objs(comp, "details"), home, away)
+    complete = any(not k.scored for k in found.kicks)
     return MatchSnapshot(
         provider=PROVIDER,
         match_id=match_id,
@@ -185,7 +187,9 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
         goals=tuple(found.goals),
         red_cards=tuple(found.red_cards),
         missed_penalties=tuple(found.missed),
-        shootout_kicks=tuple(found.kicks),
+        # ESPN lists the kicks that went in; only a listed miss shows the list is whole.
+        shootout_kicks=in_order(found.kicks, complete=complete),
+        kicks_complete=complete,
         leg=_leg(comp),
     )
 

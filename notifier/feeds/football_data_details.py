@@ -31,6 +31,7 @@ from notifier.models import (
     Side,
     Team,
 )
+from notifier.shootout import in_order
 
 PROVIDER = "football-data"
 log = logging.getLogger("notifier.feeds.football_data")
@@ -107,7 +108,7 @@ def read_red_cards(m: JsonObj, home: Team, away: Team) -> tuple[Incident, ...]:
 
 
 def read_kicks(m: JsonObj, home: Team, away: Team) -> tuple[ShootoutKick, ...]:
-    """Shoot-out kicks, in order, where the match detail lists them."""
+    """Shoot-out kicks in the order taken, where the match detail lists them."""
     # v4 match detail lists shoot-out kicks in a top-level "penalties" array (paid tiers).
     if not isinstance(m.get("penalties"), list):
         return ()
@@ -118,8 +119,11 @@ def read_kicks(m: JsonObj, home: Team, away: Team) -> tuple[ShootoutKick, ...]:
             raise FeedParseError(f"shoot-out kick {order} has no 'scored' flag")
         side = _side(kick, home, away, "shoot-out kick")
         player = text(obj(kick, "player"), "name")
-        kicks.append(ShootoutKick(order=order, side=side, player=player, scored=scored))
-    return tuple(kicks)
+        number = kick.get("order") if isinstance(kick.get("order"), int) else None
+        kicks.append(
+            ShootoutKick(order=order, side=side, player=player, scored=scored, number=number)
+        )
+    return in_order(kicks)
 
 
 def read_lineups(m: JsonObj) -> Lineups | None:

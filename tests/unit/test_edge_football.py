@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from notifier.events import GoalCancelled, GoalScored, PhaseChanged, ShootoutKickTaken
 from notifier.models import Goal, MatchSnapshot, Score, ShootoutKick, Side
+from notifier.shootout import decided_at
 from notifier.tie import TieSpec, parse_first_leg
 
 from .strategies import S, fold, goal, incident, polls, snap, texts
@@ -205,8 +206,11 @@ def test_a_shootout_seen_only_at_its_end_is_one_alert_not_an_invented_sequence()
 def test_shootout_running_score_never_goes_backwards(
     scored: list[bool], cuts: list[int], lag: bool
 ) -> None:
-    """Kicks revealed in any chunks, with the feed's shoot-out score a poll behind or not."""
+    """Kicks revealed in any chunks, with the feed's shoot-out score a poll behind or not
+    (a shoot-out ends at the kick that decides it)."""
     every = kicks(*scored)
+    end = decided_at(every)
+    every = every if end is None else every[: end + 1]
     shown = sorted({min(c, len(every)) for c in cuts} | {len(every)})
     script, behind = [], Score()
     for n in shown:
