@@ -22,6 +22,7 @@ from notifier.events import (
     PhaseChanged,
     RedCard,
     ShootoutKickTaken,
+    YellowCard,
 )
 from notifier.goals import first_seen
 from notifier.models import OVER_STATUSES, MatchSnapshot, MatchStatus, Score
@@ -153,6 +154,8 @@ def _event(
     base |= {"minute": minute, "added": added}
     if item.kind == "red_card":
         return RedCard(**base, incident=inc)
+    if item.kind == "yellow_card":
+        return YellowCard(**base, incident=inc)
     return PenaltyMissed(**base, incident=inc)
 
 

@@ -213,6 +213,10 @@ def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
         for i in _fresh(prev.red_cards, cur.red_cards)
     ]
     items += [
+        Item((i.minute, i.added or 0), 3, "yellow_card", i.side, incident=i)
+        for i in _fresh(prev.yellow_cards, cur.yellow_cards)
+    ]
+    items += [
         Item((i.minute, i.added or 0), 3, "penalty_missed", i.side, incident=i)
         for i in _fresh(prev.missed_penalties, cur.missed_penalties)
     ]

@@ -81,6 +81,13 @@ class RedCard(EventBase):
     incident: Incident
 
 
+class YellowCard(EventBase):
+    """A player was booked."""
+
+    type: Literal["yellow_card"] = "yellow_card"
+    incident: Incident
+
+
 class PenaltyMissed(EventBase):
     """A penalty in open play was missed or saved."""
 
@@ -104,6 +111,7 @@ Event = Annotated[
     | GoalScored
     | GoalCancelled
     | RedCard
+    | YellowCard
     | PenaltyMissed
     | ShootoutKickTaken,
     Field(discriminator="type"),
@@ -116,6 +124,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "goal",
     "goal_cancelled",
     "red_card",
+    "yellow_card",
     "penalty_missed",
     "shootout",
 )

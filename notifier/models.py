@@ -171,6 +171,7 @@ class MatchSnapshot(Frozen):
     winner: Side | None = None
     goals: tuple[Goal, ...] = ()
     red_cards: tuple[Incident, ...] = ()
+    yellow_cards: tuple[Incident, ...] = ()  # first bookings (a second yellow is a red card)
     missed_penalties: tuple[Incident, ...] = ()
     cancelled_goals: tuple[Incident, ...] = ()
     shootout_kicks: tuple[ShootoutKick, ...] = ()

@@ -23,7 +23,9 @@ from notifier.channels.webhook import SECRET_PREFIX, secret_key
 
 ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
-DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k != "status")  # type: ignore[misc]
+# Every kind but status and yellow cards (those are asked for by name).
+OPT_IN_KINDS = frozenset({"status", "yellow_card"})
+DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k not in OPT_IN_KINDS)  # type: ignore[misc]
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
 INDEX_OF = {"teams": "team", "matches": "match", "ties": "tie", "competitions": "competition"}
 MAX_FOLLOWS = 50
@@ -94,7 +96,7 @@ class SubscriptionSpec(BaseModel):
     kinds: list[AlertKind] = Field(
         default_factory=lambda: list(DEFAULT_KINDS),
         max_length=32,
-        description="alert kinds wanted (default: every kind but status)",
+        description="alert kinds wanted (default: every kind but status and yellow_card)",
     )
     description: str | None = Field(default=None, max_length=200)
     enabled: bool = True

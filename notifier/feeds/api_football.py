@@ -232,6 +232,7 @@ def _event_fields(events: list[FeedEvent], score: Score) -> dict[str, Any]:
     return {
         "goals": _goal_list([e for e in events if e.kind in SCORING and e.index not in cancelled]),
         "red_cards": _incidents(events, "red_card"),
+        "yellow_cards": _incidents(events, "yellow_card"),
         "missed_penalties": _incidents(events, "missed_penalty"),
         "cancelled_goals": _incidents(events, "var_cancel"),
         "shootout_kicks": kicks_in_order(kicks),

@@ -20,7 +20,15 @@ log = logging.getLogger("notifier.feeds.api_football")
 PROVIDER = "api-football"
 
 EventKind = Literal[
-    "goal", "penalty", "own_goal", "missed_penalty", "red_card", "var_cancel", "kick", "other"
+    "goal",
+    "penalty",
+    "own_goal",
+    "missed_penalty",
+    "red_card",
+    "yellow_card",
+    "var_cancel",
+    "kick",
+    "other",
 ]
 SIDES: tuple[Side, Side] = ("home", "away")
 SCORING: frozenset[EventKind] = frozenset({"goal", "penalty", "own_goal"})
@@ -172,7 +180,9 @@ def _goal_kind(detail: str) -> EventKind | None:
 def _card_kind(detail: str) -> EventKind | None:
     if detail in _RED_CARDS or "red" in detail.split():
         return "red_card"
-    return "other" if detail in _QUIET_CARDS or "yellow" in detail else None
+    if detail in _QUIET_CARDS:
+        return "yellow_card"
+    return "other" if "yellow" in detail else None
 
 
 def _var_kind(detail: str) -> EventKind | None:

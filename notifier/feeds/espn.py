@@ -186,6 +186,7 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
         winner=_winner(home_c, away_c, status),
         goals=tuple(found.goals),
         red_cards=tuple(found.red_cards),
+        yellow_cards=tuple(found.yellow_cards),
         missed_penalties=tuple(found.missed),
         # ESPN lists the kicks that went in; only a listed miss shows the list is whole.
         shootout_kicks=in_order(found.kicks, complete=complete),

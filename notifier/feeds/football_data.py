@@ -159,6 +159,7 @@ def parse_match(m: JsonObj) -> MatchSnapshot:
         winner=_winner(score, status),
         goals=read_goals(m, home, away),
         red_cards=read_red_cards(m, home, away),
+        yellow_cards=read_red_cards(m, home, away, frozenset({"YELLOW"})),
         shootout_kicks=read_kicks(m, home, away),
         lineups=read_lineups(m),
         competition=text(obj(m, "competition"), "name"),

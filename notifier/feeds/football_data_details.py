@@ -92,8 +92,10 @@ def _minute(item: JsonObj, what: str) -> int:
     return minute
 
 
-def read_red_cards(m: JsonObj, home: Team, away: Team) -> tuple[Incident, ...]:
-    """Bookings with a RED or YELLOW_RED card."""
+def read_red_cards(
+    m: JsonObj, home: Team, away: Team, cards: frozenset[str] = _RED_CARDS
+) -> tuple[Incident, ...]:
+    """Bookings with a RED or YELLOW_RED card (or the ``cards`` asked for: YELLOW)."""
     return tuple(
         Incident(
             minute=_minute(b, "booking"),
@@ -103,7 +105,7 @@ def read_red_cards(m: JsonObj, home: Team, away: Team) -> tuple[Incident, ...]:
             detail=text(b, "card"),
         )
         for b in objs(m, "bookings")
-        if text(b, "card") in _RED_CARDS
+        if text(b, "card") in cards
     )
 
 
