@@ -26,6 +26,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from notifier.texts import LangName
+
 DEFAULT_CONFIG = Path("config/notifier.toml")
 
 
@@ -233,6 +235,15 @@ class Settings(BaseSettings):
     follow: list[FollowSettings] = Field(default_factory=list)  # the fixtures job's competitions
     streams: StreamSettings = StreamSettings()
     aliases: dict[str, str] = Field(default_factory=lambda: {"Borussia Dortmund": "Dortmund"})
+    # The language of alert texts where a subscription, stream or command names none.
+    lang: LangName = "en"
+    # Team names per language where they differ, by display name (after aliases):
+    # names.de = {"Bayern Munich" = "Bayern München"}.
+    names: dict[LangName, dict[str, str]] = Field(default_factory=dict)
+
+    def names_by_lang(self) -> dict[str, dict[str, str]]:
+        """``names`` keyed by plain language codes (what :mod:`notifier.texts` takes)."""
+        return {str(lang): dict(names) for lang, names in self.names.items()}
     console: bool = True
     heartbeat_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+
+if TYPE_CHECKING:
+    from notifier.alerts import Alert
 
 LANGS = ("en", "de", "it", "es", "fr", "pt")
 DEFAULT_LANG = "en"
@@ -163,3 +166,38 @@ def load(items: Iterable[Mapping[str, Any]]) -> Parts:
     return tuple(
         Msg(str(i["id"]), dict(i.get("args") or {}), i.get("n"), i.get("plural")) for i in items
     )
+
+
+LangName = Literal["en", "de", "it", "es", "fr", "pt"]
+_CACHE: dict[tuple[str, str], str] = {}
+CACHE_SIZE = 4096
+
+
+def alert_text(
+    alert: Alert, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """An alert's text in ``lang`` (cached per alert and language): its parts rendered with the
+    team names of that language (``names[lang]``: display name -> name in that language, e.g.
+    ``Bayern Munich`` -> ``Bayern München``). An alert without parts keeps its text."""
+    lang = language(lang)
+    key = (alert.id, lang)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    if not alert.parts:
+        return alert.text
+    local = (names or {}).get(lang, {})
+    teams = {"home": local.get(alert.home, alert.home), "away": local.get(alert.away, alert.away)}
+    text = to_text(load(alert.parts), lang, teams)
+    if len(_CACHE) >= CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = text
+    return text
+
+
+def localised(
+    alert: Alert, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
+) -> Alert:
+    """The alert with its text in ``lang`` (itself when that is the text it has)."""
+    text = alert_text(alert, lang, names)
+    return alert if text == alert.text else alert.model_copy(update={"text": text})

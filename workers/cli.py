@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from notifier import log as logsetup
 from notifier.errors import NotifierError
 from notifier.settings import Settings
+from notifier.texts import LANGS
 from workers import commands
 
 T = TypeVar("T")
@@ -87,7 +88,12 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
+    _lang_arg(p)
     _page_args(p)
+
+
+def _lang_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=LANGS, help="language of the alert texts (default: settings)")
 
 
 def _page_args(p: argparse.ArgumentParser) -> None:
@@ -111,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=_positive, default=150.0)
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--scenario", type=Path, default=commands.DEMO_SCENARIO)
+    _lang_arg(demo)
     _page_args(demo)
     _replay_args(
         sub.add_parser("replay", help="replay a recorded match through the whole pipeline")
@@ -158,7 +165,7 @@ def dispatch(args: argparse.Namespace) -> int:
             return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
-        opts = dataclasses.replace(opts, api=args.api, stay=args.stay)
+        opts = dataclasses.replace(opts, api=args.api, stay=args.stay, lang=args.lang)
         run_async(commands.replay(settings, opts))
     elif args.command == "replay":
         opts = commands.ReplayOptions(
@@ -171,6 +178,7 @@ def dispatch(args: argparse.Namespace) -> int:
             as_json=args.json,
             api=args.api,
             stay=args.stay,
+            lang=args.lang,
         )
         run_async(commands.replay(settings, opts))
     elif args.command == "run":

@@ -49,6 +49,7 @@ class ReplayOptions:
     match: str | None = None  # of a list or scoreboard recording: replay only this match
     api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
     stay: bool = False  # keep serving the API after the replay, until interrupted
+    lang: str | None = None  # language of the alert texts (default: the settings' lang)
 
 
 def replay_settings(settings: Settings, speed: float) -> Settings:
@@ -158,10 +159,12 @@ def _console(
     end: float,
 ) -> Sink:
     """The scoreboard at a terminal; one plain (or JSON) line per alert anywhere else."""
+    lang, names = opts.lang or settings.lang, settings.names_by_lang()
     if opts.as_json or not sys.stdout.isatty():
-        return ConsoleSink(as_json=opts.as_json)
+        return ConsoleSink(as_json=opts.as_json, lang=lang, names=names)
     progress = replay_progress(server.clock.now, -PRE_MATCH_LEAD_S, end)
-    return stack.enter_context(Scoreboard(teams=settings.teams, progress=progress))
+    board = Scoreboard(teams=settings.teams, progress=progress, lang=lang, names=names)
+    return stack.enter_context(board)
 
 
 async def _serve_api(
@@ -237,7 +240,8 @@ async def run(
 ) -> None:
     """Run the workers of ``roles`` until SIGTERM; follow the ties configured in ``ties_dir``."""
     async with contextlib.AsyncExitStack() as stack:
-        sinks: list[Sink] = [ConsoleSink()] if settings.console and "dispatch" in roles else []
+        console = ConsoleSink(lang=settings.lang, names=settings.names_by_lang())
+        sinks: list[Sink] = [console] if settings.console and "dispatch" in roles else []
         pipe = await open_pipeline(settings, stack, roles=roles, sinks=sinks)
         for spec, watch in load_tie_dir(ties_dir or Path("config/ties")):
             p = keys.partition_of(spec.id, settings.streams.partitions)

@@ -24,6 +24,7 @@ from rich.text import Text
 from notifier.alerts import Alert
 from notifier.models import MatchStatus
 from notifier.settings import TeamStyle
+from notifier.texts import localised
 
 RECENT = 6  # alerts listed under the score
 PHASES = {
@@ -108,7 +109,10 @@ class Scoreboard:
         progress: Callable[[], Progress] | None = None,
         console: Console | None = None,
         refresh_per_second: float = 8.0,
+        lang: str = "en",
+        names: dict[str, dict[str, str]] | None = None,
     ) -> None:
+        self.lang, self.names = lang, names
         self.teams = teams or {}
         self.progress = progress
         self.console = console or Console()
@@ -145,6 +149,7 @@ class Scoreboard:
 
     async def deliver(self, alert: Alert) -> None:
         """Take one alert in; the next refresh shows it."""
+        alert = localised(alert, self.lang, self.names)
         if alert.kind != "lineups":
             self.last = alert
         self._track(alert)

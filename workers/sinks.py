@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import TextIO
 
 from notifier.alerts import Alert
+from notifier.texts import localised
 
 
 class ConsoleSink:
@@ -14,9 +16,18 @@ class ConsoleSink:
 
     name = "console"
 
-    def __init__(self, out: TextIO | None = None, *, as_json: bool = False) -> None:
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        as_json: bool = False,
+        lang: str = "en",
+        names: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.out = out or sys.stdout
         self.as_json = as_json
+        self.lang = lang
+        self.names = names
 
     def wants(self, alert: Alert) -> bool:
         """The console follows everything."""
@@ -24,6 +35,7 @@ class ConsoleSink:
 
     async def deliver(self, alert: Alert) -> None:
         """Print one line and flush, so a pipe sees it at once."""
+        alert = localised(alert, self.lang, self.names)
         line = json.dumps(alert.public(), ensure_ascii=False) if self.as_json else alert.text
         self.out.write(line + "\n")
         self.out.flush()
