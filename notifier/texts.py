@@ -58,7 +58,7 @@ def language(lang: str | None) -> str:
     if not lang:
         return DEFAULT_LANG
     base = lang.strip().replace("_", "-").split("-")[0].lower()
-    return base if base in LANGS else DEFAULT_LANG
+    return base if base in LANGS or base in _EXTRA else DEFAULT_LANG
 
 
 def from_accept_language(header: str | None) -> str | None:
