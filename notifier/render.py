@@ -210,7 +210,12 @@ def card(v: View, i: Incident, kind: str, players_left: int | None) -> Parts:
     return (head, *men, score_line(v), *aggregate_parts(v))
 
 
-_A_PLAYER = "?"
+_A_PLAYER = msg("a player")
+
+
+def card_text(v: View, i: Incident) -> Parts:
+    """A red card with no more known of it: a straight red, ten men left."""
+    return card(v, i, "red", 10)
 
 
 def penalty_missed(v: View, i: Incident) -> Parts:
@@ -246,7 +251,8 @@ def end_of_play(v: View, name: str, next_phase: MatchStatus | None) -> Parts:
     first leg known, ``Level after 90 minutes: extra time``."""
     head = msg(_PHASE_HEADS[name], **_score(v))
     if next_phase not in (MatchStatus.EXTRA_TIME, MatchStatus.PENALTIES):
-        return (head, *aggregate_parts(v))
+        agg = v.standing.aggregate  # over: the result says who goes through
+        return (head, msg("{h}-{a} on aggregate", h=agg.home, a=agg.away)) if agg else (head,)
     what = "extra time" if next_phase == MatchStatus.EXTRA_TIME else "penalties"
     agg = v.standing.aggregate
     if agg is not None:
@@ -280,6 +286,10 @@ def shootout(
             head = nmsg(one, many, k.home, **args, **who)
         else:
             head = msg(f"Penalties: {{home}} {{sh}}-{{sa}} {{away}} ({name} {verb})", **args, **who)
+    elif v.kicks is not None and v.kicks.home == v.kicks.away and v.kicks.home > 0:
+        one = "Penalties: {home} {sh}-{sa} {away} (after one kick each)"
+        many = "Penalties: {home} {sh}-{sa} {away} (after {count} kicks each)"
+        head = nmsg(one, many, v.kicks.home, **args)
     if decisive and s.home != s.away:
         return head, msg("{team} win the shoot-out", team="home" if s.home > s.away else "away")
     return (head,)

@@ -244,6 +244,7 @@ class Settings(BaseSettings):
     def names_by_lang(self) -> dict[str, dict[str, str]]:
         """``names`` keyed by plain language codes (what :mod:`notifier.texts` takes)."""
         return {str(lang): dict(names) for lang, names in self.names.items()}
+
     console: bool = True
     heartbeat_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)

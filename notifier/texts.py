@@ -134,11 +134,22 @@ def number_word(n: int, lang: str) -> str:
 def sentence(m: Msg, lang: str, names: Mapping[str, str]) -> str:
     """One part as a sentence in ``lang``; ``names`` maps ``home``/``away`` to display names."""
     template = _lookup(catalogue(lang), m, lang)
-    args = {k: names.get(v, v) if k in TEAM_ARGS else v for k, v in m.args.items()}
+    args = {k: _arg(k, v, lang, names) for k, v in m.args.items()}
     if m.n is not None:
         args["count"] = number_word(m.n, lang)
         args.setdefault("n", m.n)
-    return template.format(**args)
+    # An empty argument (a minute the feed did not give) leaves no stray space behind.
+    return " ".join(template.format(**args).split()).replace(" )", ")").replace("( ", "(")
+
+
+def _arg(key: str, value: Any, lang: str, names: Mapping[str, str]) -> Any:
+    if key in TEAM_ARGS:
+        return names.get(value, value)
+    if isinstance(value, Msg):
+        return sentence(value, lang, names)  # a phrase of its own (``a player``)
+    if isinstance(value, dict) and "id" in value:
+        return sentence(load([value])[0], lang, names)
+    return value
 
 
 def to_text(parts: Iterable[Msg], lang: str, names: Mapping[str, str]) -> str:
@@ -154,7 +165,8 @@ def dump(parts: Sequence[Msg]) -> list[dict[str, Any]]:
     """The parts as JSON: language-neutral, for bots that render their own."""
     out = []
     for m in parts:
-        item: dict[str, Any] = {"id": m.id, "args": dict(m.args)}
+        args = {k: dump([v])[0] if isinstance(v, Msg) else v for k, v in m.args.items()}
+        item: dict[str, Any] = {"id": m.id, "args": args}
         if m.n is not None:
             item |= {"n": m.n, "plural": m.plural}
         out.append(item)

@@ -55,27 +55,39 @@ PENS = Score(home=4, away=3)
         (
             [IN_2H, snap(S.FINISHED, (3, 0), minute=120, goals=[*LEVEL, LATE], winner="home")],
             [
-                ("full_time", "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time"),
+                (
+                    "full_time",
+                    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
+                ),
                 (
                     "goal",
                     "GOAL Atalanta 3-0 Dortmund (Lookman 110'). Atalanta lead 3-2 on aggregate."
                     " Dortmund need one goal to force penalties",
                 ),
-                ("extra_time", "End of extra time: Atalanta 3-0 Dortmund (3-2 on aggregate)"),
-                ("result", "Atalanta win 3-2 on aggregate after extra time and reach the final"),
+                ("extra_time", "End of extra time: Atalanta 3-0 Dortmund. 3-2 on aggregate"),
+                (
+                    "result",
+                    "Atalanta win 3-2 on aggregate after extra time. Atalanta reach the final",
+                ),
             ],
         ),
         # 2H, then PEN: extra time and a shoot-out, in that order, and one kick alert.
         (
             [IN_2H, snap(S.FINISHED, (2, 0), minute=120, goals=LEVEL, shootout=PENS)],
             [
-                ("full_time", "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time"),
+                (
+                    "full_time",
+                    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
+                ),
                 (
                     "extra_time",
                     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
                 ),
                 ("shootout", "Penalties: Atalanta 4-3 Dortmund"),
-                ("result", "Atalanta win 4-3 on penalties (2-2 on aggregate) and reach the final"),
+                (
+                    "result",
+                    "Atalanta win 4-3 on penalties (2-2 on aggregate). Atalanta reach the final",
+                ),
             ],
         ),
         # ET, then PEN with no P in between: the end of extra time comes before the kicks.
@@ -87,13 +99,21 @@ PENS = Score(home=4, away=3)
                     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
                 ),
                 ("shootout", "Penalties: Atalanta 4-3 Dortmund"),
-                ("result", "Atalanta win 4-3 on penalties (2-2 on aggregate) and reach the final"),
+                (
+                    "result",
+                    "Atalanta win 4-3 on penalties (2-2 on aggregate). Atalanta reach the final",
+                ),
             ],
         ),
         # 2H straight to P at 90 (no extra time in this competition): no extra time made up.
         (
             [IN_2H, snap(S.PENALTIES, (2, 0), minute=90, goals=LEVEL, shootout=Score())],
-            [("full_time", "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties")],
+            [
+                (
+                    "full_time",
+                    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
+                )
+            ],
         ),
         # 2H, then FT on a clock that counts stoppage time on (98'): no extra time made up.
         (
@@ -102,8 +122,8 @@ PENS = Score(home=4, away=3)
                 snap(S.FINISHED, (1, 0), minute=98, goals=[SCAMACCA]),
             ],
             [
-                ("full_time", "Full-time: Atalanta 1-0 Dortmund (1-2 on aggregate)"),
-                ("result", "Dortmund win 2-1 on aggregate and reach the final"),
+                ("full_time", "Full-time: Atalanta 1-0 Dortmund. 1-2 on aggregate"),
+                ("result", "Dortmund win 2-1 on aggregate. Dortmund reach the final"),
             ],
         ),
         # 2H, then FT at 90+4: nothing made up.
@@ -113,8 +133,8 @@ PENS = Score(home=4, away=3)
                 snap(S.FINISHED, (1, 0), minute=90, added=4, goals=[SCAMACCA]),
             ],
             [
-                ("full_time", "Full-time: Atalanta 1-0 Dortmund (1-2 on aggregate)"),
-                ("result", "Dortmund win 2-1 on aggregate and reach the final"),
+                ("full_time", "Full-time: Atalanta 1-0 Dortmund. 1-2 on aggregate"),
+                ("result", "Dortmund win 2-1 on aggregate. Dortmund reach the final"),
             ],
         ),
     ],
@@ -170,11 +190,12 @@ def test_shootout_score_lagging_its_kicks_does_not_go_backwards() -> None:
     shots = [text for kind, text in got if kind == "shootout"]
     assert shots[-2:] == [
         "Penalties: Atalanta 3-0 Dortmund (K5 scores)",
-        "Penalties: Atalanta 3-0 Dortmund (K6 misses, after 3 kicks each)",
+        "Penalties: Atalanta 3-0 Dortmund (K6 misses, after three kicks each)."
+        " Atalanta win the shoot-out",
     ]
     assert got[-1] == (
         "result",
-        "Atalanta win 3-0 on penalties (2-2 on aggregate) and reach the final",
+        "Atalanta win 3-0 on penalties (2-2 on aggregate). Atalanta reach the final",
     )
 
 
@@ -250,7 +271,7 @@ def test_an_awarded_result_announces_no_goals(before: MatchSnapshot) -> None:
     events = polls([awarded], first=before)
     assert not [e for e in events if isinstance(e, GoalScored | GoalCancelled)]
     _, alerts = fold([*polls([before]), *events], tie=TWO_NIL)
-    assert texts(alerts)[-1] == "Atalanta win 3-2 on aggregate and reach the final"
+    assert texts(alerts)[-1] == "Atalanta win 3-2 on aggregate. Atalanta reach the final"
 
 
 def test_a_match_resumed_and_finished_between_polls_keeps_its_listed_goals() -> None:
@@ -277,7 +298,7 @@ def test_goal_ruled_out_and_another_scored_between_polls_are_both_told() -> None
     assert got[-2:] == [
         (
             "goal_cancelled",
-            "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund;"
+            "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund."
             " Dortmund lead 2-0 on aggregate. Atalanta need two goals to force extra time",
         ),
         (
@@ -318,7 +339,7 @@ def test_own_goal_ruled_out_names_the_side_it_counted_for() -> None:
         ),
         (
             "goal_cancelled",
-            "Goal ruled out: Anton (own goal for Atalanta) 23'. Atalanta 0-0 Dortmund;"
+            "Goal ruled out: Anton (own goal for Atalanta) 23'. Atalanta 0-0 Dortmund."
             " Dortmund lead 2-0 on aggregate. Atalanta need two goals to force extra time",
         ),
     ]
@@ -349,4 +370,4 @@ def test_a_goal_taken_back_after_the_result_restates_the_result() -> None:
     )
     assert got[-3][0] == "result"
     assert [kind for kind, _ in got[-2:]] == ["goal_cancelled", "result"]
-    assert got[-1][1] == "Correction: Dortmund win 2-0 on aggregate and reach the final"
+    assert got[-1][1] == "Correction: Dortmund win 2-0 on aggregate. Dortmund reach the final"
