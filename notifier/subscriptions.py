@@ -20,6 +20,7 @@ from yarl import URL
 from notifier.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
+from notifier.texts import LangName
 
 ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
@@ -100,6 +101,10 @@ class SubscriptionSpec(BaseModel):
     )
     description: str | None = Field(default=None, max_length=200)
     enabled: bool = True
+    lang: LangName | None = Field(
+        default=None,
+        description="language of the alert texts: en, de, it, es, fr, pt (default: the server's)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionSpec:
@@ -202,6 +207,7 @@ class SubscriptionPatch(BaseModel):
     kinds: list[AlertKind] | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
+    lang: LangName | None = None
     rotate_secret: bool = False
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from notifier.errors import DeliveryError
 from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
 from notifier.subscriptions import Subscription
+from notifier.texts import localised
 
 log = logging.getLogger("notifier.delivery")
 Outcome = Literal["delivered", "retry", "dead", "gone"]
@@ -129,8 +130,16 @@ class HostSlots:
 class Deliverer:
     """Sends alerts through channels, bounded overall and per host."""
 
-    def __init__(self, channels: Mapping[str, Channel], settings: DeliverySettings) -> None:
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        settings: DeliverySettings,
+        *,
+        lang: str = "en",
+        names: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.channels = dict(channels)
+        self.lang, self.names = lang, names  # texts: the subscription's language, else this
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
         self.closing = False  # set on stop: sends not yet started are not started
@@ -157,6 +166,7 @@ class Deliverer:
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
         target, host = self._target(sub)
+        alert = localised(alert, sub.spec.lang or self.lang, self.names)
         await self._hosts.acquire(host)
         try:
             async with self._all:

@@ -73,7 +73,9 @@ class Dispatcher(PartitionConsumer):
         self.sinks = list(sinks)
         self.delivers = channels is not None  # without channels: the sinks only
         self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
-        deliverer = Deliverer(channels or {}, settings.delivery)
+        deliverer = Deliverer(
+            channels or {}, settings.delivery, lang=settings.lang, names=settings.names_by_lang()
+        )
         self.engine = DeliveryEngine(
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
         )

@@ -49,6 +49,7 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
         block_ms=settings.streams.block_ms,
         queue_size=settings.api.sse_queue,
         aliases=settings.aliases,
+        names=settings.names_by_lang(),
     )
     setup_subscriptions(app)
     setup_stream(app)

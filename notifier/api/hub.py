@@ -27,6 +27,7 @@ from notifier.api.sse import (
     entry_info,
     frame,
     id_key,
+    localised_body,
 )
 from notifier.store import StoreError, translate_errors
 
@@ -131,8 +132,10 @@ class StreamHub:
         block_ms: int,
         queue_size: int,
         aliases: Mapping[str, str] | None = None,
+        names: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.r = r
+        self.names = names  # team names per language
         self.partitions = partitions
         self.block_ms = block_ms
         self.queue_size = queue_size
@@ -219,12 +222,23 @@ class StreamHub:
         info = entry_info(fields, self.aliases)
         if info is None or not self.clients:
             return
-        data = frame(encode_position(self.position), info.body)
-        framed = chunk(data)
+        position = encode_position(self.position)
+        frames: dict[str, tuple[bytes, bytes]] = {}  # per language, made once
         for client in self.clients.wanting(info):
+            lang = client.filter.lang
+            if lang not in frames:
+                data = frame(position, self._body(info.body, lang))
+                frames[lang] = (data, chunk(data))
+            data, framed = frames[lang]
             if not client.offer(data, framed):
                 self.dropped += 1
                 self.clients.discard(client.filter, client)
+
+    def _body(self, body: bytes, lang: str) -> bytes:
+        """The alert's JSON with its text in the client's language (as stored if none)."""
+        if not lang or (lang == "en" and not (self.names or {}).get("en")):
+            return body  # the stored text is English
+        return localised_body(body, lang, self.names)
 
     def subscribe(self, flt: Filter) -> Client:
         """A new client, receiving every entry published from now on."""
@@ -256,7 +270,8 @@ class StreamHub:
                 position[p] = entry_id
                 info = entry_info(fields, self.aliases)
                 if info is not None and client.filter.wants(info):
-                    yield frame(encode_position(position), info.body)
+                    body = self._body(info.body, client.filter.lang)
+                    yield frame(encode_position(position), body)
                     sent += 1
                     if sent >= limit:
                         return

@@ -19,8 +19,10 @@ from pydantic import ValidationError
 from notifier import keys, render
 from notifier.alerts import ALERT
 from notifier.api.health import deps
+from notifier.api.stream import parse_lang
 from notifier.engine import MatchState, view
 from notifier.settings import Settings
+from notifier.texts import localised, to_text
 from notifier.tie import TieSpec, align
 from notifier.watch import Watch
 
@@ -62,9 +64,14 @@ def board(
     timeline: list[dict[str, Any]],
     last_id: str | None,
     settings: Settings,
+    lang: str = "en",
 ) -> dict[str, Any]:
-    """What the page starts from: both legs, the score, the aggregate, who leads, the timeline."""
+    """What the page starts from: both legs, the score, the aggregate, who leads, the timeline
+    (its texts in ``lang``)."""
     v = view(state)
+    local = settings.names_by_lang().get(lang, {})
+    teams = {"home": local.get(state.home, state.home), "away": local.get(state.away, state.away)}
+    headline, needs = render.aggregate_parts(v), render.needs_parts(v)
     agg = v.standing.aggregate
     names = (state.home, state.away)
     return {
@@ -84,8 +91,9 @@ def board(
         },
         "aggregate": {state.home: agg.home, state.away: agg.away} if agg else None,
         "leader": v.name(v.standing.leader) if v.standing.leader else None,
-        "headline": render.aggregate(v),
-        "needs": render.needs(v),
+        "headline": to_text(headline, lang, teams) if headline else None,
+        "needs": to_text(needs, lang, teams) if needs else None,
+        "lang": lang,
         "teams": {n: s.model_dump() for n in names if (s := settings.teams.get(n))},
         "timeline": timeline,
         "last_id": last_id,
@@ -97,7 +105,12 @@ def _text(value: bytes | str) -> str:
 
 
 async def read_timeline(
-    r: aioredis.Redis, p: int, field: bytes, value: str
+    r: aioredis.Redis,
+    p: int,
+    field: bytes,
+    value: str,
+    lang: str = "en",
+    names: dict[str, dict[str, str]] | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """The alerts of one tie (or match) among the newest of its partition, oldest first.
 
@@ -111,7 +124,8 @@ async def read_timeline(
         if fields.get(field) != wanted:
             continue
         try:
-            out.append(ALERT.validate_json(fields[b"body"]).public())
+            alert = ALERT.validate_json(fields[b"body"])
+            out.append(localised(alert, lang, names).public())
         except (KeyError, ValidationError):
             continue  # malformed: the dispatcher dead-letters it; the page skips it
     return out, last_id
@@ -138,8 +152,10 @@ async def tie_board(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"no tie {tie_id!r}")
     p = keys.partition_of(tie_id, settings.streams.partitions)
     state = await load_state(r, p, spec.second_leg) or initial_state(spec, settings)
-    timeline, last_id = await read_timeline(r, p, b"tie", tie_id)
-    return _json(board(state, spec, timeline, last_id, settings))
+    lang = _lang(request, settings)
+    names = settings.names_by_lang()
+    timeline, last_id = await read_timeline(r, p, b"tie", tie_id, lang, names)
+    return _json(board(state, spec, timeline, last_id, settings, lang))
 
 
 async def match_board(request: web.Request) -> web.Response:
@@ -154,8 +170,15 @@ async def match_board(request: web.Request) -> web.Response:
     state = await load_state(r, p, key)
     if state is None:
         raise web.HTTPNotFound(text=f"nothing known yet of match {key!r}")
-    timeline, last_id = await read_timeline(r, p, b"match", key)
-    return _json(board(state, None, timeline, last_id, settings))
+    lang = _lang(request, settings)
+    names = settings.names_by_lang()
+    timeline, last_id = await read_timeline(r, p, b"match", key, lang, names)
+    return _json(board(state, None, timeline, last_id, settings, lang))
+
+
+def _lang(request: web.Request, settings: Settings) -> str:
+    """``?lang=``, else the browser's ``Accept-Language``, else the settings' language."""
+    return parse_lang(request.query, request.headers.get("Accept-Language"), settings.lang)
 
 
 async def ties(request: web.Request) -> web.Response:

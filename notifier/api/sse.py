@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from notifier.subscriptions import fold, team_names
+from notifier.texts import load, to_text
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 Key = tuple[str, str]  # an index entry: ("team" | "match" | "tie" | "competition", value)
@@ -100,6 +101,7 @@ class Filter:
     ties: frozenset[str] = frozenset()
     competitions: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()
+    lang: str = ""  # the language of the texts ("": as stored, English)
 
     def wants(self, info: AlertInfo) -> bool:
         """Whether the alert passes this filter."""
@@ -184,6 +186,25 @@ class FilterIndex(Generic[M]):
 
     def __contains__(self, member: object) -> bool:
         return any(member in group for group in self._groups.values())
+
+
+def localised_body(
+    body: bytes, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
+) -> bytes:
+    """An alert's JSON with its text in ``lang`` (and ``lang`` said), made from its parts."""
+    data: Any = orjson.loads(body)
+    parts = data.get("parts") if isinstance(data, dict) else None
+    if not parts or not isinstance(parts, list):
+        return body
+    local = (names or {}).get(lang, {})
+    home, away = str(data.get("home", "")), str(data.get("away", ""))
+    teams = {"home": local.get(home, home), "away": local.get(away, away)}
+    try:
+        data["text"] = to_text(load(parts), lang, teams)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return body  # parts this version cannot read: the stored text stands
+    data["lang"] = lang
+    return orjson.dumps(data)
 
 
 def frame(event_id: str, body: bytes) -> bytes:

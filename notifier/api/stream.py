@@ -18,6 +18,7 @@ from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
 from notifier.subscriptions import fold
+from notifier.texts import LANGS, from_accept_language, language
 
 READY_TIMEOUT_S = 5.0
 HEADERS = {
@@ -34,7 +35,18 @@ def _values(query: MultiMapping[str], name: str) -> list[str]:
     return out
 
 
-def parse_filter(query: MultiMapping[str]) -> Filter:
+def parse_lang(query: MultiMapping[str], accept_language: str | None, default: str) -> str:
+    """The language of a stream: ``?lang=``, else the browser's ``Accept-Language``, else the
+    settings' default; an unknown ``?lang=`` is refused."""
+    asked = query.get("lang")
+    if asked:
+        if asked.strip().split("-")[0].lower() not in LANGS:
+            raise unprocessable([{"field": "lang", "message": f"unknown language {asked!r:.40}"}])
+        return language(asked)
+    return from_accept_language(accept_language) or default
+
+
+def parse_filter(query: MultiMapping[str], lang: str = "") -> Filter:
     """The filter of ``?team=&match=&tie=&competition=&kinds=`` (repeatable or comma-separated)."""
     kinds = _values(query, "kinds") + _values(query, "kind")
     unknown = sorted(set(kinds) - set(ALERT_KINDS))
@@ -46,6 +58,7 @@ def parse_filter(query: MultiMapping[str]) -> Filter:
         ties=frozenset(_values(query, "tie")),
         competitions=frozenset(fold(c) for c in _values(query, "competition")),
         kinds=frozenset(kinds),
+        lang=lang,
     )
 
 
@@ -63,7 +76,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """Stream alerts until the client leaves (or falls too far behind and is dropped)."""
     hub = request.app[HUB]
     settings = request.app[SETTINGS].api
-    flt = parse_filter(request.query)
+    lang = parse_lang(
+        request.query, request.headers.get("Accept-Language"), request.app[SETTINGS].lang
+    )
+    flt = parse_filter(request.query, lang)
     since = _since(request, hub.partitions)
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):

@@ -244,6 +244,7 @@ function follow(board) {
     if (board.tie) params.set("tie", board.tie);
     else params.set("match", board.match);
     if (board.lastId) params.set("last_event_id", board.lastId);
+    if (PAGE_LANG) params.set("lang", PAGE_LANG);  // else the server reads Accept-Language
     source = new EventSource(`/v1/stream?${params}`, { withCredentials: true });
     source.onopen = () => { backoff = 1000; setConnection("live", "Live"); };
     source.addEventListener("alert", (ev) => {
@@ -263,7 +264,11 @@ function follow(board) {
 
 // ---- boot -----------------------------------------------------------------------------------
 
+// The page's language: ?lang= on its address, else the browser's (sent as Accept-Language).
+const PAGE_LANG = new URLSearchParams(location.search).get("lang");
+
 async function getJSON(url) {
+  if (PAGE_LANG) url += (url.includes("?") ? "&" : "?") + `lang=${encodeURIComponent(PAGE_LANG)}`;
   const resp = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
   return resp.json();

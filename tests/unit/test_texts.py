@@ -75,3 +75,46 @@ def test_pseudo_locale_no_untranslated_text_reaches_an_alert(demo: list) -> None
         for part in texts.load(a.parts):
             s = texts.sentence(part, "xx", {"home": "H", "away": "A"})
             assert s.startswith("⟦") and s.endswith("⟧"), (a.kind, s)
+
+
+def test_subscriptions_leave_yellow_cards_out_unless_asked_and_take_a_language() -> None:
+    from pydantic import ValidationError
+
+    from notifier.subscriptions import SubscriptionSpec
+
+    spec = SubscriptionSpec(channel="ntfy", options={"topic": "t"}, teams=["Dortmund"])
+    assert "yellow_card" not in spec.kinds and "red_card" in spec.kinds and spec.lang is None
+    asked = SubscriptionSpec(
+        channel="ntfy", options={"topic": "t"}, teams=["X"], kinds=["yellow_card"], lang="pt"
+    )
+    assert (asked.kinds, asked.lang) == (["yellow_card"], "pt")
+    with pytest.raises(ValidationError):
+        SubscriptionSpec(channel="ntfy", options={"topic": "t"}, teams=["X"], lang="xx")
+
+
+def test_replay_and_demo_take_lang_and_the_console_prints_in_it(demo: list) -> None:  # type: ignore[type-arg]
+    import io
+
+    from workers.cli import parser
+    from workers.sinks import ConsoleSink
+
+    assert parser().parse_args(["replay", "f.json", "--lang", "de"]).lang == "de"
+    assert parser().parse_args(["demo", "--lang", "it"]).lang == "it"
+    with pytest.raises(SystemExit):
+        parser().parse_args(["demo", "--lang", "xx"])
+    out = io.StringIO()
+    sink = ConsoleSink(out, lang="es", names={"es": {"Atalanta": "Atalanta BC"}})
+    import asyncio
+
+    asyncio.run(sink.deliver(demo[-1]))
+    assert out.getvalue() == (
+        "Atalanta BC gana 5-4 en los penaltis (2-2 en el global). Atalanta BC, a octavos de final\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [("de-DE,de;q=0.9,en;q=0.8", "de"), ("nl, pt-BR;q=0.5", "pt"), ("nl", None), (None, None)],
+)
+def test_accept_language(header: str | None, lang: str | None) -> None:
+    assert texts.from_accept_language(header) == lang
