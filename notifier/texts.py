@@ -181,7 +181,7 @@ def load(items: Iterable[Mapping[str, Any]]) -> Parts:
 
 
 LangName = Literal["en", "de", "it", "es", "fr", "pt"]
-_CACHE: dict[tuple[str, str], str] = {}
+_CACHE: dict[tuple[str, str, str, str], str] = {}
 CACHE_SIZE = 4096
 
 
@@ -192,15 +192,15 @@ def alert_text(
     team names of that language (``names[lang]``: display name -> name in that language, e.g.
     ``Bayern Munich`` -> ``Bayern München``). An alert without parts keeps its text."""
     lang = language(lang)
-    key = (alert.id, lang)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
     if not alert.parts:
         return alert.text
     local = (names or {}).get(lang, {})
-    teams = {"home": local.get(alert.home, alert.home), "away": local.get(alert.away, alert.away)}
-    text = to_text(load(alert.parts), lang, teams)
+    home, away = local.get(alert.home, alert.home), local.get(alert.away, alert.away)
+    key = (alert.id, lang, home, away)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    text = to_text(load(alert.parts), lang, {"home": home, "away": away})
     if len(_CACHE) >= CACHE_SIZE:
         _CACHE.clear()
     _CACHE[key] = text
