@@ -126,6 +126,9 @@ def _event(
     tail = f"{score.home}-{score.away}"
     if item.phase is not None:
         return _phase_event(cur, item.phase, seen, score)
+    if item.stage is not None:  # a part of extra time starts or stops: the status stays
+        base = _base(cur, seen, f"phase:extra_time@{item.stage}", score)
+        return PhaseChanged(**base, previous=MatchStatus.EXTRA_TIME, stage=item.stage)
     if item.kind == "kick":
         run, kick = shootout or Score(), item.kick
         name = f"kick:{kick.order}" if kick else f"kick:{run.home}-{run.away}"

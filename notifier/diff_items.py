@@ -60,6 +60,7 @@ class Item:
     phase: tuple[MatchStatus, MatchStatus] | None = field(compare=False, default=None)
     to: Score | None = field(compare=False, default=None)  # a kick: the shoot-out after it
     decisive: bool = field(compare=False, default=False)  # a kick: the one that won it
+    stage: str | None = field(compare=False, default=None)  # a break: which part of extra time
 
 
 def went_back(prev: MatchStatus, cur: MatchStatus) -> bool:
@@ -75,7 +76,7 @@ def went_back(prev: MatchStatus, cur: MatchStatus) -> bool:
 def items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
     """Every change from ``prev`` to ``cur``, sorted in match order."""
     goals = [] if _awarded(prev, cur) else _goal_items(prev, cur)
-    found = _phase_items(prev, cur) + goals + _incident_items(prev, cur)
+    found = _phase_items(prev, cur) + _break_items(prev, cur) + goals + _incident_items(prev, cur)
     found += _shootout_items(prev, cur)
     found.sort()
     return found
@@ -92,6 +93,26 @@ def _phase_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
             pos = (cur.minute or 0, 999)
         items.append(Item(pos, 0, "phase", phase=(before, after)))
     return items
+
+
+_HALF_OF_EXTRA_TIME = 105
+_END_OF_EXTRA_TIME = 118  # a break from here on is the one before penalties (told by its status)
+
+
+def _break_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
+    """Extra time starting, its half-time and its second half: the breaks within extra time
+    (API-Football BT, football-data PAUSED, ESPN STATUS_HALFTIME_ET) coming and going."""
+    et = MatchStatus.EXTRA_TIME
+    if cur.status != et or prev.paused == cur.paused or prev.status not in (et, *_REGULAR):
+        return []
+    minute = cur.minute if cur.minute is not None else prev.minute
+    if cur.paused:  # play stopped: half-time in extra time (the first break is a status change)
+        if prev.status != et or (minute is not None and minute >= _END_OF_EXTRA_TIME):
+            return []
+        return [Item((_HALF_OF_EXTRA_TIME, 900), 0, "break", stage="extra_time_half_time")]
+    if minute is not None and minute > _HALF_OF_EXTRA_TIME:
+        return [Item((_HALF_OF_EXTRA_TIME, 901), 0, "break", stage="extra_time_second_half")]
+    return [Item((90, 902), 0, "break", stage="extra_time")]
 
 
 def _skipped(prev: MatchSnapshot, cur: MatchSnapshot) -> list[MatchStatus]:

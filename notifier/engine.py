@@ -250,6 +250,10 @@ def _phase_texts(
 ) -> list[Text]:
     prev, cur = old.status, event.status
     out: list[Text] = []
+    if event.stage is not None:
+        if cur != MatchStatus.EXTRA_TIME or old.finished:
+            return []
+        return [("extra_time", render.phase(v, event.stage), {"phase": event.stage})]
     if prev == MatchStatus.SCHEDULED and cur in (*LIVE_PLAY, MatchStatus.HALF_TIME):
         out.append(("kickoff", render.kickoff(view(old)), {"phase": "kickoff"}))
     if cur == MatchStatus.HALF_TIME:

@@ -55,6 +55,9 @@ class PhaseChanged(EventBase):
     previous: MatchStatus
     shootout: Score | None = None
     winner: Side | None = None
+    # Within extra time (the status stays): "extra_time" (under way), "extra_time_half_time",
+    # "extra_time_second_half".
+    stage: str | None = None
 
 
 class GoalScored(EventBase):

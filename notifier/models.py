@@ -163,6 +163,7 @@ class MatchSnapshot(Frozen):
     home: Team
     away: Team
     status: MatchStatus
+    paused: bool = False  # a break within the status: before extra time or at its half-time
     kickoff: datetime | None = None
     minute: int | None = None
     added: int | None = None

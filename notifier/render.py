@@ -237,6 +237,8 @@ _PHASE_HEADS = {
     "full_time": "Full-time: {home} {hs}-{as} {away}",
     "end_of_normal_time": "End of normal time: {home} {hs}-{as} {away}",
     "extra_time": "Extra time under way: {home} {hs}-{as} {away}",
+    "extra_time_half_time": "Half-time in extra time: {home} {hs}-{as} {away}",
+    "extra_time_second_half": "Second half of extra time under way: {home} {hs}-{as} {away}",
     "end_of_extra_time": "End of extra time: {home} {hs}-{as} {away}",
 }
 

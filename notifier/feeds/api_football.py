@@ -140,6 +140,7 @@ def _snapshot(item: dict[str, Any]) -> MatchSnapshot:
         home=home,
         away=away,
         status=status,
+        paused=short == "BT",  # the break before extra time, or at its half-time
         kickoff=_kickoff(fixture),
         minute=elapsed,
         added=f.count(state.get("extra"), "fixture.status.extra"),

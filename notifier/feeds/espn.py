@@ -72,6 +72,7 @@ PROVIDER = "espn"
 log = logging.getLogger("notifier.feeds.espn")
 
 _S = MatchStatus
+_EXTRA_TIME_BREAKS = frozenset({"STATUS_HALFTIME_ET", "STATUS_END_OF_EXTRATIME"})
 STATUS_NAMES: dict[str, MatchStatus] = {
     "STATUS_SCHEDULED": _S.SCHEDULED,
     "STATUS_FIRST_HALF": _S.FIRST_HALF,
@@ -178,6 +179,7 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
         home=home,
         away=away,
         status=status,
+        paused=text(obj(status_obj, "type"), "name") in _EXTRA_TIME_BREAKS,
         kickoff=timestamp(comp.get("date") or comp.get("startDate"), "date"),
         minute=minute,
         added=added,

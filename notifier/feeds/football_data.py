@@ -151,6 +151,7 @@ def parse_match(m: JsonObj) -> MatchSnapshot:
         home=home,
         away=away,
         status=status,
+        paused=status == MatchStatus.EXTRA_TIME and m.get("status") == "PAUSED",
         kickoff=timestamp(m.get("utcDate"), "utcDate"),
         minute=minute,
         added=added,

@@ -163,14 +163,17 @@ def test_football_data_free_tier_match_won_in_extra_time_replays_extra_time() ->
     minutes = range(-2, int(replay.end // 60) + 2)
     snaps = [football_data.parse_match(replay.match_at(t * 60.0)) for t in minutes]
     _, alerts = fold(polls(snaps), tie=None, aliases={})
-    # A single match ends with one alert: the result, which says extra time was played.
-    assert [(a.kind, a.text) for a in alerts][-3:] == [
+    # A single match ends with one alert: the result, which says extra time was played. With
+    # no minute in the feed, the break within extra time is its half-time.
+    assert [(a.kind, a.text) for a in alerts][-5:] == [
         (
             "full_time",
             "End of normal time: Manchester City FC 1-1 FK Crvena Zvezda. "
             "Level after 90 minutes: extra time",
         ),
+        ("extra_time", "Extra time under way: Manchester City FC 1-1 FK Crvena Zvezda"),
         ("goal", "GOAL Manchester City FC 2-1 FK Crvena Zvezda (scorer not given by the feed)"),
+        ("extra_time", "Half-time in extra time: Manchester City FC 2-1 FK Crvena Zvezda"),
         ("result", "Manchester City FC beat FK Crvena Zvezda 2-1 after extra time"),
     ]
 
@@ -360,6 +363,17 @@ def test_espn_extra_time_status_by_status() -> None:
             "goal",
             "GOAL Atlanta United FC 1-1 Philadelphia Union (Jakob Glesnes 104'). Philadelphia "
             "Union lead 2-1 on aggregate. Atlanta United FC need one goal to force penalties",
+        ),
+        (
+            "extra_time",
+            "Half-time in extra time: Atlanta United FC 1-1 Philadelphia Union. Philadelphia "
+            "Union lead 2-1 on aggregate. Atlanta United FC need one goal to force penalties",
+        ),
+        (
+            "extra_time",
+            "Second half of extra time under way: Atlanta United FC 1-1 Philadelphia Union. "
+            "Philadelphia Union lead 2-1 on aggregate. Atlanta United FC need one goal to force "
+            "penalties",
         ),
         (
             "goal",
