@@ -53,6 +53,7 @@ class Alert(Frozen):
     # The text as language-neutral sentence shapes (msgid + arguments, teams by side), from
     # which every language's text is made at delivery (``notifier.texts``).
     parts: list[dict[str, Any]] = Field(default_factory=list)
+    lang: str = "en"  # the language of ``text`` (set at delivery, :func:`notifier.texts.localised`)
     occurred_at: datetime
     detected_at: datetime
     emitted_at: datetime

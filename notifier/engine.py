@@ -332,6 +332,7 @@ def _alert(
             "needs": render.needs(v),
             "data": data,
             "parts": dump(parts),
+            "lang": "en",
             "occurred_at": event.at,
             "detected_at": event.seen,
             "emitted_at": now,

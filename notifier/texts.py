@@ -211,5 +211,18 @@ def localised(
     alert: Alert, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
 ) -> Alert:
     """The alert with its text in ``lang`` (itself when that is the text it has)."""
+    lang = language(lang)
     text = alert_text(alert, lang, names)
-    return alert if text == alert.text else alert.model_copy(update={"text": text})
+    if text == alert.text and lang == alert.lang:
+        return alert
+    return alert.model_copy(update={"text": text, "lang": lang})
+
+
+LABEL_CONTEXT = "label"
+
+
+def label(text: str, lang: str) -> str:
+    """A short label (a channel's title for an alert kind: ``Goal``, ``Tor``, ``Gol``)."""
+    cat = catalogue(language(lang))
+    found = cat.get(text, context=LABEL_CONTEXT) if cat is not None else None
+    return str(found.string) if found is not None and found.string else text

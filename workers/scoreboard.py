@@ -41,6 +41,7 @@ MARKS = {
     "goal": "[bold green]●[/]",
     "goal_cancelled": "[bold red]✗[/]",
     "red_card": "[bold red]▮[/]",
+    "yellow_card": "[yellow]▮[/]",
     "penalty_missed": "[red]○[/]",
     "shootout": "◎",
     "result": "[bold yellow]★[/]",

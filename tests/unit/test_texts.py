@@ -118,3 +118,14 @@ def test_replay_and_demo_take_lang_and_the_console_prints_in_it(demo: list) -> N
 )
 def test_accept_language(header: str | None, lang: str | None) -> None:
     assert texts.from_accept_language(header) == lang
+
+
+def test_channel_titles_speak_the_alert_language(demo: list) -> None:  # type: ignore[type-arg]
+    from notifier.channels import format as fmt
+
+    shot = texts.localised(demo[-2], "de")
+    assert (shot.lang, fmt.headline(shot)) == (
+        "de",
+        "🥅 Elfmeterschießen: Atalanta 2-0 Dortmund (5-4 i.E.)",
+    )
+    assert fmt.headline(demo[-2]) == "🥅 Penalties: Atalanta 2-0 Dortmund (5-4 pens)"
