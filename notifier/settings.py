@@ -26,7 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from notifier.texts import LangName
+from notifier.domain.texts import LangName
 
 DEFAULT_CONFIG = Path("config/notifier.toml")
 
@@ -242,7 +242,7 @@ class Settings(BaseSettings):
     names: dict[LangName, dict[str, str]] = Field(default_factory=dict)
 
     def names_by_lang(self) -> dict[str, dict[str, str]]:
-        """``names`` keyed by plain language codes (what :mod:`notifier.texts` takes)."""
+        """``names`` keyed by plain language codes (what :mod:`notifier.domain.texts` takes)."""
         return {str(lang): dict(names) for lang, names in self.names.items()}
 
     console: bool = True

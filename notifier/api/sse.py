@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from notifier.subscriptions import fold, team_names
-from notifier.texts import load, to_text
+from notifier.channels.subscriptions import fold, team_names
+from notifier.domain.texts import load, to_text
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 Key = tuple[str, str]  # an index entry: ("team" | "match" | "tie" | "competition", value)

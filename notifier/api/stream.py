@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from multidict import MultiMapping
 
-from notifier.alerts import ALERT_KINDS
 from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
-from notifier.subscriptions import fold
-from notifier.texts import LANGS, from_accept_language, language
+from notifier.channels.subscriptions import fold
+from notifier.domain.alerts import ALERT_KINDS
+from notifier.domain.texts import LANGS, from_accept_language, language
 
 READY_TIMEOUT_S = 5.0
 HEADERS = {
