@@ -69,7 +69,7 @@ from notifier.feeds.fields import (
 )
 
 PROVIDER = "espn"
-log = logging.getLogger("notifier.feeds.espn.parse")
+log = logging.getLogger("notifier.feeds.espn")
 
 _S = MatchStatus
 _EXTRA_TIME_BREAKS = frozenset({"STATUS_HALFTIME_ET", "STATUS_END_OF_EXTRATIME"})

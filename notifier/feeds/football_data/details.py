@@ -34,7 +34,7 @@ from notifier.feeds.fields import (
 )
 
 PROVIDER = "football-data"
-log = logging.getLogger("notifier.feeds.football_data.parse")
+log = logging.getLogger("notifier.feeds.football_data")
 
 _GOAL_KINDS: dict[str, GoalKind] = {"REGULAR": "normal", "PENALTY": "penalty", "OWN": "own_goal"}
 _RED_CARDS = frozenset({"RED", "YELLOW_RED"})

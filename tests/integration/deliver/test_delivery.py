@@ -287,7 +287,7 @@ async def test_each_subscription_gets_the_text_in_its_language(
     stays the same (kind, score, parts)."""
     import orjson
 
-    from tests.integration.test_api_stream import GOAL_PARTS
+    from tests.integration.api.test_api_stream import GOAL_PARTS
 
     async with receiving() as rec:
         settings = settings_for(redis_url, rec.url())

@@ -19,7 +19,7 @@ from notifier.domain.tie import TieSpec, parse_first_leg
 from notifier.feeds.api_football.parse import parse_fixture
 from notifier.replay.api_football import Timeline
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 T0 = datetime(2026, 2, 25, 20, 0, tzinfo=UTC)
 STEP = 15.0

@@ -16,7 +16,7 @@ from notifier.domain import texts
 from notifier.domain.texts import LANGS, LOCALES, alert_text
 from tests.unit.domain.pure_replay import replay_alerts, scenario
 
-GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "data" / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
