@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -26,6 +28,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from notifier.domain import texts
 from notifier.domain.texts import LangName
 
 DEFAULT_CONFIG = Path("config/notifier.toml")
@@ -285,3 +288,13 @@ class Settings(BaseSettings):
     def display_name(self, team: str) -> str:
         """The configured short name of a team (``Borussia Dortmund`` -> ``Dortmund``)."""
         return self.aliases.get(team, team)
+
+
+def read_catalogue(lang: str) -> Catalog | None:
+    """A shipped catalogue, read with Babel's ``.po`` reader (the domain reads no files)."""
+    path = texts.LOCALES / lang / "LC_MESSAGES" / f"{texts.DOMAIN}.po"
+    with path.open("rb") as f:
+        return read_po(f, locale=lang, domain=texts.DOMAIN)
+
+
+texts.set_loader(read_catalogue)

@@ -4,19 +4,19 @@ An alert keeps its text as language-neutral ``Msg`` parts: the English sentence 
 gettext msgid) and its arguments. Teams are arguments by side (``"home"``/``"away"``), so a
 part is turned into a sentence only when the language and the team names in it are known: at
 delivery, in :func:`to_text`. The catalogues are gettext ``.po`` files shipped in the package
-(``notifier/locales/<lang>/LC_MESSAGES/notifier.po``), read once with Babel's reader.
+(``notifier/domain/locales/<lang>/LC_MESSAGES/notifier.po``), read once with Babel's reader by
+the edge (:func:`set_loader`, called by ``notifier.settings``): the domain does no I/O.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
 
 if TYPE_CHECKING:
     from notifier.domain.alerts import Alert
@@ -93,12 +93,22 @@ def catalogue(lang: str) -> Catalog | None:
     return _shipped(lang)
 
 
+Loader = Callable[[str], Catalog | None]
+_LOADER: list[Loader] = []  # set by an edge module: the domain reads no files
+
+
+def set_loader(loader: Loader) -> None:
+    """How the shipped catalogues are read (``notifier.settings`` reads the package's ``.po``
+    files, :data:`LOCALES`, with Babel's reader)."""
+    _LOADER[:] = [loader]
+    _shipped.cache_clear()
+
+
 @functools.cache
 def _shipped(lang: str) -> Catalog | None:
-    if lang == DEFAULT_LANG or lang not in LANGS:
+    if lang == DEFAULT_LANG or lang not in LANGS or not _LOADER:
         return None
-    with (LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as f:
-        return read_po(f, locale=lang, domain=DOMAIN)
+    return _LOADER[0](lang)
 
 
 def _lookup(cat: Catalog | None, m: Msg, lang: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from notifier.domain import texts
 from notifier.domain.alerts import Alert
 from notifier.domain.diff import carry, diff
 from notifier.domain.engine import MatchState, apply, start
@@ -18,6 +19,7 @@ from notifier.domain.models import MatchSnapshot
 from notifier.domain.tie import TieSpec, parse_first_leg
 from notifier.feeds.api_football.parse import parse_fixture
 from notifier.replay.api_football import Timeline
+from notifier.settings import read_catalogue
 
 REPO = Path(__file__).resolve().parents[3]
 SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
@@ -29,6 +31,7 @@ DEMO_TIE = TieSpec(
     next_round="the round of 16",
 )
 DEMO_ALIASES = {"Borussia Dortmund": "Dortmund"}
+texts.set_loader(read_catalogue)  # as every process does, on loading its settings
 
 
 def scenario() -> dict[str, Any]:
