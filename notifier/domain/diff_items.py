@@ -97,22 +97,29 @@ def _phase_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
 
 _HALF_OF_EXTRA_TIME = 105
 _END_OF_EXTRA_TIME = 118  # a break from here on is the one before penalties (told by its status)
+_EXTRA_TIME_HALF_FROM = 100  # a break before this is the one before extra time (a flapping feed)
 
 
 def _break_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
     """Extra time starting, its half-time and its second half: the breaks within extra time
-    (API-Football BT, football-data PAUSED, ESPN STATUS_HALFTIME_ET) coming and going."""
+    (API-Football BT, football-data PAUSED, ESPN STATUS_HALFTIME_ET) coming and going. A break
+    before minute 100 is the one before extra time (a feed flapping out of it and back)."""
     et = MatchStatus.EXTRA_TIME
-    if cur.status != et or prev.paused == cur.paused or prev.status not in (et, *_REGULAR):
+    if cur.status != et or prev.status != et:
         return []
     minute = cur.minute if cur.minute is not None else prev.minute
-    if cur.paused:  # play stopped: half-time in extra time (the first break is a status change)
-        if prev.status != et or (minute is not None and minute >= _END_OF_EXTRA_TIME):
+    if cur.paused and not prev.paused:  # half-time in extra time (the first break is a phase)
+        in_play = minute is None or _EXTRA_TIME_HALF_FROM <= minute < _END_OF_EXTRA_TIME
+        if prev.status != et or not in_play:
             return []
         return [Item((_HALF_OF_EXTRA_TIME, 900), 0, "break", stage="extra_time_half_time")]
-    if minute is not None and minute > _HALF_OF_EXTRA_TIME:
-        return [Item((_HALF_OF_EXTRA_TIME, 901), 0, "break", stage="extra_time_second_half")]
-    return [Item((90, 902), 0, "break", stage="extra_time")]
+    if cur.paused:
+        return []
+    second = minute is not None and minute > _HALF_OF_EXTRA_TIME
+    if prev.status == et and prev.paused:
+        stage = "extra_time_second_half" if second else "extra_time"
+        return [Item((_HALF_OF_EXTRA_TIME, 901) if second else (90, 902), 0, "break", stage=stage)]
+    return []
 
 
 def _skipped(prev: MatchSnapshot, cur: MatchSnapshot) -> list[MatchStatus]:
