@@ -213,6 +213,31 @@ class DeliverySettings(BaseModel):
     resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
 
 
+class MqttSettings(BaseModel):
+    """The broker ``notifier run`` (and ``replay``/``demo --mqtt``) publishes every alert to, as
+    Home Assistant discovery, retained state and events. No ``url``: no MQTT."""
+
+    url: str | None = None  # mqtt://host:port or mqtts://host:port (TLS)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False  # TLS even with mqtt:// (mqtts:// always is)
+    ca_file: Path | None = None  # CA bundle for the broker's certificate (default: the system's)
+    discovery_prefix: str = Field(default="homeassistant", pattern=r"^[^#+]+$")
+    base_topic: str = Field(default="match-notifier", pattern=r"^[^#+]+$")
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_url(self) -> MqttSettings:
+        if self.url is not None:
+            from yarl import URL
+
+            parsed = URL(self.url)
+            if parsed.scheme not in ("mqtt", "mqtts") or not parsed.host:
+                raise ValueError("must be mqtt://host:port or mqtts://host:port")
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting of the notifier; documented in ``config/notifier.toml``."""
 
@@ -243,6 +268,7 @@ class Settings(BaseSettings):
     )
     api: ApiSettings = ApiSettings()
     delivery: DeliverySettings = DeliverySettings()
+    mqtt: MqttSettings = MqttSettings()
 
     @classmethod
     def settings_customise_sources(

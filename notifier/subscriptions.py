@@ -8,6 +8,7 @@ kind but ``status``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -18,10 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from yarl import URL
 
 from notifier.alerts import ALERT_KINDS, Alert, AlertKind
+from notifier.channels import specs
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
 
-ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
+ChannelName = Literal[
+    "webhook", "slack", "discord", "telegram", "ntfy", "apprise", "mqtt", "webpush", "email"
+]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
 DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k != "status")  # type: ignore[misc]
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
@@ -36,6 +40,9 @@ OPTIONS: dict[str, frozenset[str]] = {
     "telegram": frozenset({"chat_id", "message_thread_id"}),
     "ntfy": frozenset({"topic", "priority"}),
     "apprise": frozenset(),
+    "mqtt": frozenset({"username", "base_topic", "discovery_prefix", "team"}),
+    "webpush": frozenset({"p256dh", "auth", "lang"}),
+    "email": frozenset({"lang"}),
 }
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
@@ -127,6 +134,11 @@ def check_channel(spec: SubscriptionSpec) -> None:
             _check_ntfy(spec)
         case "apprise":
             _check_apprise(spec)
+        case "mqtt" | "webpush" | "email":
+            try:
+                specs.check(spec.channel, spec.url, spec.secret, spec.options)
+            except specs.TargetError as exc:
+                raise FieldError(exc.field, exc.message) from None
 
 
 def _no_secret(spec: SubscriptionSpec) -> None:
@@ -279,6 +291,10 @@ def mask_url(channel: str, url: str) -> str:
         return url.split("://", 1)[0] + "://***"
     if channel in ("slack", "discord"):
         return _origin(url) + "/***"
+    if channel == "mqtt":  # a password may be in the userinfo
+        with contextlib.suppress(ValueError):
+            return str(URL(url).with_user(None))
+        return "***"
     try:
         parsed = URL(url)
     except ValueError:

@@ -91,6 +91,11 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
 
 
 def _page_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish to a broker (mqtt://host:port) for Home Assistant: discovery, state, events",
+    )
     p.add_argument("--api", metavar="HOST:PORT", help="serve the API and live page meanwhile")
     p.add_argument("--stay", action="store_true", help="with --api: keep serving after the end")
 
@@ -158,7 +163,7 @@ def dispatch(args: argparse.Namespace) -> int:
             return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
-        opts = dataclasses.replace(opts, api=args.api, stay=args.stay)
+        opts = dataclasses.replace(opts, api=args.api, stay=args.stay, mqtt=args.mqtt)
         run_async(commands.replay(settings, opts))
     elif args.command == "replay":
         opts = commands.ReplayOptions(
@@ -171,6 +176,7 @@ def dispatch(args: argparse.Namespace) -> int:
             as_json=args.json,
             api=args.api,
             stay=args.stay,
+            mqtt=args.mqtt,
         )
         run_async(commands.replay(settings, opts))
     elif args.command == "run":

@@ -25,7 +25,7 @@ from workers.replay import ReplayServer, start_replay_server
 from workers.replay_load import Replayed, ReplaySet, load_replay
 from workers.runtime import ROLES, Pipeline, open_pipeline, serve
 from workers.scoreboard import Scoreboard, replay_progress
-from workers.sinks import ConsoleSink
+from workers.sinks import ConsoleSink, open_mqtt_sink
 
 log = logging.getLogger("notifier.cli")
 REPLAY_KEY = "replay-local-key"
@@ -48,6 +48,7 @@ class ReplayOptions:
     as_json: bool = False
     match: str | None = None  # of a list or scoreboard recording: replay only this match
     api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
+    mqtt: str | None = None  # mqtt://host:port: publish for Home Assistant (else ``[mqtt]``)
     stay: bool = False  # keep serving the API after the replay, until interrupted
 
 
@@ -118,6 +119,8 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         settings = point_at(settings, opts.provider, server.url)
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
+        mqtt = await open_mqtt_sink(settings, stack, opts.mqtt)
+        sinks = [*sinks, mqtt] if mqtt is not None else sinks
         pipe = await open_pipeline(settings, stack, sinks=sinks)
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
@@ -238,6 +241,8 @@ async def run(
     """Run the workers of ``roles`` until SIGTERM; follow the ties configured in ``ties_dir``."""
     async with contextlib.AsyncExitStack() as stack:
         sinks: list[Sink] = [ConsoleSink()] if settings.console and "dispatch" in roles else []
+        mqtt = await open_mqtt_sink(settings, stack) if "dispatch" in roles else None
+        sinks += [mqtt] if mqtt is not None else []
         pipe = await open_pipeline(settings, stack, roles=roles, sinks=sinks)
         for spec, watch in load_tie_dir(ties_dir or Path("config/ties")):
             p = keys.partition_of(spec.id, settings.streams.partitions)

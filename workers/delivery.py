@@ -8,6 +8,7 @@ here (delivered, retry, dead, gone); the dispatcher decides what each means for 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from notifier.alerts import Alert
 from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, ChannelError, Target
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.telegram import TelegramChannel
@@ -76,6 +78,9 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
         "telegram": TelegramChannel(session, d.telegram_url, timeout=t, max_body=n),
         "ntfy": NtfyChannel(session, d.ntfy_url, timeout=t, max_body=n),
     }
+    if importlib.util.find_spec("aiomqtt") is not None:  # the ``mqtt`` extra
+        resolve = policy_resolver(AddressPolicy.of(d.allow_networks), d.resolve_timeout_s)
+        channels["mqtt"] = MqttChannel(resolve=resolve, timeout=t)
     if apprise_installed():  # optional extra: without it, apprise subscriptions are refused
         policy = AddressPolicy.of(d.allow_networks)
         channels["apprise"] = AppriseChannel(

@@ -1,12 +1,17 @@
-"""Sinks of this process: the console (one line per alert, text or JSON)."""
+"""Sinks of this process: the console (one line per alert, text or JSON), and an MQTT broker
+for Home Assistant."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import TextIO
 
 from notifier.alerts import Alert
+from notifier.channels import hass
+from notifier.channels.mqtt import MqttLink, broker_from
+from notifier.settings import Settings
 
 
 class ConsoleSink:
@@ -27,3 +32,34 @@ class ConsoleSink:
         line = json.dumps(alert.public(), ensure_ascii=False) if self.as_json else alert.text
         self.out.write(line + "\n")
         self.out.flush()
+
+
+class MqttSink:
+    """Publishes every alert to a broker as Home Assistant discovery, state and events
+    (``[mqtt]`` for ``notifier run``, ``--mqtt`` for ``replay`` and ``demo``): one device per
+    tie, or per match outside a tie. A failed publish raises: the alert is tried again."""
+
+    name = "mqtt"
+
+    def __init__(self, link: MqttLink) -> None:
+        self.link = link
+
+    def wants(self, alert: Alert) -> bool:
+        """Home Assistant follows everything this process sees."""
+        return True
+
+    async def deliver(self, alert: Alert) -> None:
+        """Publish (discovery first, then retained state, event and alert JSON)."""
+        await self.link.publish_alert(alert, [hass.device_of(alert)])
+
+
+async def open_mqtt_sink(
+    settings: Settings, stack: contextlib.AsyncExitStack, url: str | None = None
+) -> MqttSink | None:
+    """The MQTT sink of ``[mqtt]`` (or of ``url``), connecting now; None when neither is set."""
+    if url is None and settings.mqtt.url is None:
+        return None
+    link = MqttLink(broker_from(settings.mqtt, url), timeout=settings.mqtt.timeout_s)
+    link.start()
+    stack.push_async_callback(link.close)
+    return MqttSink(link)
