@@ -9,6 +9,7 @@ delivered to it on subscribe, as they are to Home Assistant when it starts.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import contextlib
 import shutil
 import socket
@@ -62,6 +63,8 @@ class Broker:
         self.port = self.port or free_port()
         conf = self.directory / "mosquitto.conf"
         lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest none"]
+        # As root it would switch to the ``mosquitto`` user, who cannot read our temporary files.
+        lines.append(f"user {getpass.getuser()}")
         if self.passwords:
             pwfile = self.directory / "passwd"
             pwfile.write_text("")

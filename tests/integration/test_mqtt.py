@@ -1,0 +1,137 @@
+"""The MQTT link and channel on a private Mosquitto: restarts, the Last Will, auth and SSRF."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from notifier.channels import hass
+from notifier.channels.base import ChannelError, Target
+from notifier.channels.mqtt import Broker, MqttChannel, MqttLink, policy_resolver
+from notifier.net import AddressPolicy
+from tests.mosquitto import Broker as Mosquitto
+from tests.mosquitto import running_broker, watching
+from tests.unit.test_hass import alert
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPICS = hass.Topics()
+OBJ = hass.device_of(alert()).obj
+LOOPBACK = AddressPolicy.of(["127.0.0.0/8"])
+
+# A publisher in its own process: publishes one alert, says so, then waits to be killed.
+PUBLISHER = """
+import asyncio, sys
+from notifier.channels.mqtt import Broker, MqttLink
+from notifier.channels import hass
+from tests.unit.test_hass import alert
+
+async def main() -> None:
+    link = MqttLink(Broker("127.0.0.1", int(sys.argv[1]), keepalive=5), timeout=5)
+    await link.publish_alert(alert(), [hass.device_of(alert())])
+    print("published", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    with running_broker(tmp_path_factory.mktemp("mosquitto")) as b:
+        yield b
+
+
+async def test_state_is_back_right_after_a_broker_restart(broker: Mosquitto) -> None:
+    link = MqttLink(Broker("127.0.0.1", broker.port), timeout=5)
+    try:
+        await link.publish_alert(alert(), [hass.device_of(alert())])
+        broker.stop()  # persistence off: every retained message is gone with it
+        broker.start()
+        async with watching(broker.port, f"{TOPICS.base}/#", f"{TOPICS.prefix}/#") as w:
+            await w.wait(lambda: TOPICS.state(OBJ) in w.retained and len(w.retained) >= 10)
+            assert w.json(TOPICS.state(OBJ))["score"] == "Atalanta 1-0 Dortmund"
+            assert w.retained[TOPICS.status] == b"online"
+            assert TOPICS.config("event", OBJ, "alert") in w.retained
+        assert link.connects == 2
+    finally:
+        await link.close()
+
+
+async def test_discovery_again_when_home_assistant_comes_online(broker: Mosquitto) -> None:
+    link = MqttLink(Broker("127.0.0.1", broker.port), timeout=5)
+    try:
+        await link.publish_alert(alert(), [hass.device_of(alert())])
+        config = TOPICS.config("sensor", OBJ, "score")
+        async with watching(broker.port, config) as w:
+            await w.wait(lambda: len(w.messages) == 1)  # the retained copy
+            import aiomqtt
+
+            async with aiomqtt.Client("127.0.0.1", broker.port) as ha:
+                await ha.publish(TOPICS.ha_status, "online")  # HA's birth message
+            await w.wait(lambda: len(w.messages) == 2)  # published again
+    finally:
+        await link.close()
+
+
+async def test_availability_goes_offline_when_the_publisher_is_killed(broker: Mosquitto) -> None:
+    """kill -9: no clean disconnect, so the broker publishes the Last Will (retained)."""
+    root = ROOT
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        PUBLISHER,
+        str(broker.port),
+        cwd=root,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(20):
+            assert (await proc.stdout.readline()).strip() == b"published"
+        async with watching(broker.port, TOPICS.status) as w:
+            await w.wait(lambda: w.retained.get(TOPICS.status) == b"online")
+            proc.send_signal(signal.SIGKILL)
+            await w.wait(lambda: w.retained.get(TOPICS.status) == b"offline")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+async def test_a_subscription_channel_with_credentials(tmp_path: Path) -> None:
+    with running_broker(tmp_path, passwords={"ha": "s3cret"}) as b:
+        channel = MqttChannel(resolve=policy_resolver(LOOPBACK, 2.0), timeout=2.0)
+        try:
+            good = Target(
+                channel="mqtt",
+                url=b.url,
+                secret="s3cret",
+                options={"username": "ha", "base_topic": "football", "team": "Dortmund"},
+            )
+            await channel.send(alert(), good, idempotency_key="k")
+            wrong = Target(channel="mqtt", url=b.url, secret="nope", options=good.options)
+            with pytest.raises(ChannelError) as caught:
+                await channel.send(alert(), wrong, idempotency_key="k")
+            assert not caught.value.permanent  # retried, then dead-lettered by the engine
+            assert "s3cret" not in str(caught.value) and "nope" not in str(caught.value)
+        finally:
+            await channel.close()
+
+
+async def test_a_broker_on_a_private_address_is_refused() -> None:
+    channel = MqttChannel(resolve=policy_resolver(AddressPolicy.of([]), 2.0), timeout=2.0)
+    for url in ("mqtt://127.0.0.1:1883", "mqtt://10.1.2.3", "mqtt://localhost:1883"):
+        target = Target(channel="mqtt", url=url)
+        with pytest.raises(ChannelError) as caught:
+            await channel.send(alert(), target, idempotency_key="k")
+        assert caught.value.permanent
+    with pytest.raises(ChannelError) as caught:
+        await channel.send(alert(), Target(channel="mqtt", url="http://x"), idempotency_key="k")
+    assert caught.value.permanent
