@@ -238,6 +238,29 @@ class MqttSettings(BaseModel):
         return self
 
 
+class WebPushSettings(BaseModel):
+    """Web Push (the live page's "Notify me"): the VAPID contact and how long a push may wait."""
+
+    subject: str = Field(  # RFC 8292 ``sub``: how a push service reaches the operator
+        default="mailto:admin@localhost", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$"
+    )
+    ttl_s: int = Field(default=3600, ge=0, le=86400)  # a push for an offline browser, at most
+
+
+class EmailSettings(BaseModel):
+    """The SMTP server email subscriptions go through. No ``host``: no email channel."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"  # "none": loopback relays only
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "match-notifier <notifier@localhost>"
+    ca_file: Path | None = None  # CA bundle for the server's certificate (default: the system's)
+    timeout_s: float = Field(default=20.0, gt=0)
+    public_url: str | None = None  # the API as mail readers reach it (List-Unsubscribe links)
+
+
 class Settings(BaseSettings):
     """Every setting of the notifier; documented in ``config/notifier.toml``."""
 
@@ -269,6 +292,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     delivery: DeliverySettings = DeliverySettings()
     mqtt: MqttSettings = MqttSettings()
+    webpush: WebPushSettings = WebPushSettings()
+    email: EmailSettings = EmailSettings()
 
     @classmethod
     def settings_customise_sources(

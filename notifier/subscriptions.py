@@ -42,7 +42,7 @@ OPTIONS: dict[str, frozenset[str]] = {
     "apprise": frozenset(),
     "mqtt": frozenset({"username", "base_topic", "discovery_prefix", "team"}),
     "webpush": frozenset({"p256dh", "auth", "lang"}),
-    "email": frozenset({"lang"}),
+    "email": frozenset({"lang", "digest"}),
 }
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
@@ -245,7 +245,9 @@ class Subscription(BaseModel):
         """The channel target of this subscription."""
         s = self.spec
         options: dict[str, str | int | float | bool] = dict(s.options)
-        return Target(channel=s.channel, url=s.url, secret=s.secret, options=options)
+        return Target(
+            channel=s.channel, url=s.url, secret=s.secret, options=options, subscription=self.id
+        )
 
     def index(self) -> list[tuple[str, str]]:
         """(field, value) pairs of the indexes it is in while enabled."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from notifier.alerts import Alert
 from notifier.channels.apprise import AppriseChannel, apprise_installed
@@ -87,6 +88,41 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
             policy, allow_http=d.allow_http, timeout=t, resolve_timeout=d.resolve_timeout_s
         )
     return channels
+
+
+async def redis_channels(
+    r: aioredis.Redis, session: aiohttp.ClientSession, settings: Settings
+) -> dict[str, Channel]:
+    """The channels that keep something in Redis: Web Push (its VAPID keys) and email (its
+    digests and unsubscribe key); each only with its extra installed (and email configured)."""
+    d = settings.delivery
+    channels: dict[str, Channel] = {}
+    if importlib.util.find_spec("pywebpush") is not None:  # the ``webpush`` extra
+        from notifier.channels.webpush import WebPushChannel, load_vapid
+
+        vapid = await load_vapid(r)
+        w = settings.webpush
+        channels["webpush"] = WebPushChannel(
+            session,
+            vapid=vapid,
+            subject=w.subject,
+            ttl=w.ttl_s,
+            timeout=d.timeout_s,
+            max_body=d.max_response_bytes,
+        )
+    if settings.email.host and importlib.util.find_spec("aiosmtplib") is not None:
+        from notifier.channels.smtp import EmailChannel, unsubscribe_key
+
+        channels["email"] = EmailChannel(
+            settings.email, r, key=await unsubscribe_key(r), base_url=public_api_url(settings)
+        )
+    return channels
+
+
+def public_api_url(settings: Settings) -> str:
+    """Where mail readers reach the API: ``email.public_url``, ``api.url``, or host and port."""
+    api = settings.api
+    return settings.email.public_url or api.url or f"http://{api.host}:{api.port}"
 
 
 def classify(exc: DeliveryError) -> Result:

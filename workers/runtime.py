@@ -27,7 +27,7 @@ from notifier.settings import Settings
 from notifier.store import open_redis
 from workers import aggregator, dispatcher
 from workers.aggregator import Aggregator
-from workers.delivery import build_channels, open_session
+from workers.delivery import build_channels, open_session, redis_channels
 from workers.dispatcher import Dispatcher, Sink
 from workers.poller import Poller
 
@@ -81,6 +81,11 @@ async def open_pipeline(
         deliveries = open_session(settings)
         stack.push_async_callback(deliveries.close)
         channels = build_channels(deliveries, settings)
+        channels.update(await redis_channels(r, deliveries, settings))
+        for channel in channels.values():
+            closing = getattr(channel, "close", None)
+            if closing is not None:  # a channel with connections of its own (MQTT brokers)
+                stack.push_async_callback(closing)
         pipe.dispatcher = Dispatcher(
             r, settings, instance=pipe.instance, sinks=sinks, channels=channels
         )

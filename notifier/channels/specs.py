@@ -84,6 +84,9 @@ def check_email(url: str, secret: str | None, options: Mapping[str, OptionValue]
         raise TargetError("url", "mailto: and one address, such as mailto:fan@example.org")
     if secret is not None:
         raise TargetError("secret", "the email channel takes no secret")
+    digest = options.get("digest")
+    if digest is not None and not isinstance(digest, bool):
+        raise TargetError("options.digest", "true (one mail per match) or false")
 
 
 def _check_lang(options: Mapping[str, OptionValue]) -> None:
