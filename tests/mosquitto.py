@@ -9,8 +9,8 @@ delivered to it on subscribe, as they are to Home Assistant when it starts.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import contextlib
+import getpass
 import shutil
 import socket
 import subprocess
