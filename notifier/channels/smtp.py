@@ -20,7 +20,7 @@ import hmac
 import secrets
 import ssl
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -70,14 +70,14 @@ def compose(
     msg["Subject"] = fmt.truncate(fmt.headline(last), 200)
     msg["Date"] = format_datetime(last.emitted_at)
     domain = sender.rsplit("@", 1)[-1].strip("> ") or "localhost"
-    msg["Message-ID"] = make_msgid(hashlib.sha256(msg_key.encode()).hexdigest()[:24], domain)
+    msg["Message-ID"] = f"<{hashlib.sha256(msg_key.encode()).hexdigest()[:32]}@{domain}>"
     msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
-    lang = target.options.get("lang")
-    if isinstance(lang, str):
-        msg["Content-Language"] = lang
     msg.set_content("\n\n".join(a.text for a in alerts) + "\n")
+    lang = target.options.get("lang")
+    if isinstance(lang, str):  # after set_content, which clears the Content-* headers
+        msg["Content-Language"] = lang
     return msg
 
 
@@ -171,6 +171,7 @@ class EmailChannel:
             raise ChannelError(text, permanent=500 <= exc.code < 600) from None
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [e.code for e in exc.recipients]
-            raise ChannelError(f"smtp: recipient refused {codes}", permanent=True) from None
+            permanent = all(500 <= c < 600 for c in codes)  # 4xx: the server says try later
+            raise ChannelError(f"smtp: recipient refused {codes}", permanent=permanent) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise ChannelError(f"smtp: {type(exc).__name__}: {exc}") from None
