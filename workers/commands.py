@@ -119,9 +119,8 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         settings = point_at(settings, opts.provider, server.url)
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
-        mqtt = await open_mqtt_sink(settings, stack, opts.mqtt)
-        sinks = [*sinks, mqtt] if mqtt is not None else sinks
         pipe = await open_pipeline(settings, stack, sinks=sinks)
+        await _add_mqtt(pipe, stack, opts.mqtt)
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
             for m in found.followed
@@ -134,6 +133,17 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         await serve(pipe, sync_every=0.2, done=done.check)
         if opts.api and opts.stay:
             await wait_for_signal()
+
+
+async def _add_mqtt(
+    pipe: Pipeline, stack: contextlib.AsyncExitStack, url: str | None = None
+) -> None:
+    """The MQTT sink (``--mqtt`` or ``[mqtt]``) on the dispatcher, if there is one of each."""
+    if pipe.dispatcher is None:
+        return
+    sink = await open_mqtt_sink(pipe.settings, stack, url, pipe.r)
+    if sink is not None:
+        pipe.dispatcher.sinks.append(sink)
 
 
 def point_at(settings: Settings, provider: str, url: str) -> Settings:
@@ -241,9 +251,8 @@ async def run(
     """Run the workers of ``roles`` until SIGTERM; follow the ties configured in ``ties_dir``."""
     async with contextlib.AsyncExitStack() as stack:
         sinks: list[Sink] = [ConsoleSink()] if settings.console and "dispatch" in roles else []
-        mqtt = await open_mqtt_sink(settings, stack) if "dispatch" in roles else None
-        sinks += [mqtt] if mqtt is not None else []
         pipe = await open_pipeline(settings, stack, roles=roles, sinks=sinks)
+        await _add_mqtt(pipe, stack)
         for spec, watch in load_tie_dir(ties_dir or Path("config/ties")):
             p = keys.partition_of(spec.id, settings.streams.partitions)
             await save_tie(pipe.r, spec, p)

@@ -6,11 +6,16 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import datetime
 from typing import TextIO
 
+import redis.asyncio as aioredis
+
+from notifier import keys
 from notifier.alerts import Alert
 from notifier.channels import hass
 from notifier.channels.mqtt import MqttLink, broker_from
+from notifier.models import MatchSnapshot, MatchStatus
 from notifier.settings import Settings
 
 
@@ -41,8 +46,12 @@ class MqttSink:
 
     name = "mqtt"
 
-    def __init__(self, link: MqttLink) -> None:
+    def __init__(
+        self, link: MqttLink, r: aioredis.Redis | None = None, partitions: int = 1
+    ) -> None:
         self.link = link
+        self.r = r  # where the match's snapshot (its kick-off time) is read
+        self.partitions = partitions
 
     def wants(self, alert: Alert) -> bool:
         """Home Assistant follows everything this process sees."""
@@ -50,11 +59,23 @@ class MqttSink:
 
     async def deliver(self, alert: Alert) -> None:
         """Publish (discovery first, then retained state, event and alert JSON)."""
-        await self.link.publish_alert(alert, [hass.device_of(alert)])
+        kickoff = await self.kickoff(alert)
+        await self.link.publish_alert(alert, [hass.device_of(alert)], kickoff)
+
+    async def kickoff(self, alert: Alert) -> datetime | None:
+        """The match's kick-off time from its last snapshot, while it has not started."""
+        if self.r is None or alert.status != MatchStatus.SCHEDULED:
+            return None
+        p = keys.partition_of(alert.tie or alert.match, self.partitions)
+        raw = await self.r.get(keys.snapshot(p, alert.match))
+        return MatchSnapshot.model_validate_json(raw).kickoff if raw else None
 
 
 async def open_mqtt_sink(
-    settings: Settings, stack: contextlib.AsyncExitStack, url: str | None = None
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    url: str | None = None,
+    r: aioredis.Redis | None = None,
 ) -> MqttSink | None:
     """The MQTT sink of ``[mqtt]`` (or of ``url``), connecting now; None when neither is set."""
     if url is None and settings.mqtt.url is None:
@@ -62,4 +83,4 @@ async def open_mqtt_sink(
     link = MqttLink(broker_from(settings.mqtt, url), timeout=settings.mqtt.timeout_s)
     link.start()
     stack.push_async_callback(link.close)
-    return MqttSink(link)
+    return MqttSink(link, r, settings.streams.partitions)

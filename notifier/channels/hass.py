@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from notifier.alerts import Alert
+from notifier.models import MatchStatus
 
 EVENT_TYPES = ("goal", "goal_cancelled", "red_card", "result")
 ONLINE, OFFLINE = "online", "offline"
@@ -175,9 +177,10 @@ def _minute(alert: Alert) -> str | None:
     return f"{alert.minute}+{alert.added}'" if alert.added else f"{alert.minute}'"
 
 
-def state(alert: Alert) -> dict[str, Any]:
-    """The device's state after this alert (every sensor reads one key of it)."""
-    kickoff = alert.data.get("kickoff")
+def state(alert: Alert, kickoff: datetime | None = None) -> dict[str, Any]:
+    """The device's state after this alert (every sensor reads one key of it); ``kickoff``, the
+    match's from the feed, is the next kick-off while the match has not started."""
+    upcoming = kickoff is not None and alert.status == MatchStatus.SCHEDULED
     return {
         "score": _score(alert),
         "home": alert.home,
@@ -189,7 +192,7 @@ def state(alert: Alert) -> dict[str, Any]:
         "minute": _minute(alert),
         "leader": alert.leader,
         "needs": alert.needs,
-        "next_kickoff": kickoff if isinstance(kickoff, str) else None,
+        "next_kickoff": kickoff.isoformat() if upcoming and kickoff else None,
         "match": alert.match,
         "tie": alert.tie,
         "competition": alert.competition,

@@ -27,6 +27,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -229,7 +230,9 @@ class MqttLink:
         body = orjson.dumps(payload)
         await client.publish(topic, body, qos=1, retain=retain, timeout=self.timeout)
 
-    async def publish_alert(self, alert: Alert, devices: list[hass.Device]) -> None:
+    async def publish_alert(
+        self, alert: Alert, devices: list[hass.Device], kickoff: datetime | None = None
+    ) -> None:
         """Discovery (first time per connection), retained state, event, alert JSON, in order.
 
         ChannelError (retryable) if the broker is not reached within the timeout."""
@@ -247,13 +250,15 @@ class MqttLink:
                 raise ChannelError(f"mqtt: connection lost ({self.error})")
             try:
                 for device in devices:
-                    await self._publish_one(client, alert, device)
+                    await self._publish_one(client, alert, device, kickoff)
             except aiomqtt.MqttError as exc:
                 raise ChannelError(f"mqtt: {type(exc).__name__}: {exc}") from None
 
-    async def _publish_one(self, client: Any, alert: Alert, device: hass.Device) -> None:
+    async def _publish_one(
+        self, client: Any, alert: Alert, device: hass.Device, kickoff: datetime | None
+    ) -> None:
         topics = self.broker.topics
-        state = hass.state(alert)
+        state = hass.state(alert, kickoff)
         await self._announce(client, device)
         await self._put(client, topics.state(device.obj), state, retain=True)
         self._remember(device, state)

@@ -147,8 +147,12 @@ async def test_every_alert_on_the_plain_json_topic_once_in_order(replayed: Repla
     obj = hass.device_of(replayed.alerts[-1]).obj
     ids = [orjson.loads(p)["id"] for t, p, _ in replayed.live if t == TOPICS.alert(obj)]
     assert ids == [a.id for a in replayed.alerts]
-    states = [t for t, _, _ in replayed.live if t == TOPICS.state(obj)]
+    states = [orjson.loads(p) for t, p, _ in replayed.live if t == TOPICS.state(obj)]
     assert len(states) == len(replayed.alerts)  # the state follows every change
+    assert [s["phase"] for s in states[:3]] == ["scheduled", "scheduled", "first_half"]
+    # The feed's kick-off time (the replay serves the scenario's own date) until kick-off.
+    kickoff = datetime.fromisoformat(states[0]["next_kickoff"])
+    assert kickoff.tzinfo is not None and states[2]["next_kickoff"] is None
 
 
 async def test_a_decrypted_push_per_alert_in_italian(replayed: Replayed) -> None:

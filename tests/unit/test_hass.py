@@ -124,6 +124,9 @@ def test_state_and_event_of_a_goal() -> None:
     assert (event["side"], event["goal_player"], event["goal_minute"]) == ("home", "Scamacca", 23)
     assert "goal_assist" not in event  # None fields are left out
     assert hass.event(alert(kind="half_time")) is None  # not an event type
+    assert state["next_kickoff"] is None  # under way: no next kick-off
+    before = hass.state(alert(kind="lineups", status=MatchStatus.SCHEDULED), kickoff=AT)
+    assert before["next_kickoff"] == "2025-02-18T20:23:00+00:00"
 
 
 def test_devices_of_tie_match_and_team() -> None:
