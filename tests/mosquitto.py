@@ -52,6 +52,7 @@ class Broker:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     passwords: dict[str, str] = field(default_factory=dict)
+    certs: tuple[Path, Path, Path] | None = None  # (ca, cert, key): a TLS listener
 
     @property
     def url(self) -> str:
@@ -65,6 +66,9 @@ class Broker:
         lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest none"]
         # As root it would switch to the ``mosquitto`` user, who cannot read our temporary files.
         lines.append(f"user {getpass.getuser()}")
+        if self.certs is not None:
+            ca, cert, key = self.certs
+            lines += [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]
         if self.passwords:
             pwfile = self.directory / "passwd"
             pwfile.write_text("")
@@ -95,12 +99,16 @@ class Broker:
 
 
 @contextlib.contextmanager
-def running_broker(directory: Path, passwords: dict[str, str] | None = None) -> Iterator[Broker]:
+def running_broker(
+    directory: Path,
+    passwords: dict[str, str] | None = None,
+    certs: tuple[Path, Path, Path] | None = None,
+) -> Iterator[Broker]:
     """A broker for the duration of the block (skips the test if there is no mosquitto)."""
     binary = mosquitto_binary()
     if binary is None:
         pytest.skip(MISSING)
-    broker = Broker(binary, directory, passwords=passwords or {})
+    broker = Broker(binary, directory, passwords=passwords or {}, certs=certs)
     broker.start()
     try:
         yield broker

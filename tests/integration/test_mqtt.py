@@ -9,14 +9,26 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
+from redis.asyncio import Redis
 
 from notifier.channels import hass
 from notifier.channels.base import ChannelError, Target
 from notifier.channels.mqtt import Broker, MqttChannel, MqttLink, policy_resolver
 from notifier.net import AddressPolicy
+from notifier.subscription_store import SubscriptionStore
+from tests.integration.test_delivery_support import (
+    dispatching,
+    eventually,
+    make_alert,
+    publish,
+    settings_for,
+    subscribe,
+)
 from tests.mosquitto import Broker as Mosquitto
 from tests.mosquitto import running_broker, watching
+from tests.security.test_redis_auth_tls import make_certs
 from tests.unit.test_hass import alert
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +41,7 @@ PUBLISHER = """
 import asyncio, sys
 from notifier.channels.mqtt import Broker, MqttLink
 from notifier.channels import hass
+from tests.security.test_redis_auth_tls import make_certs
 from tests.unit.test_hass import alert
 
 async def main() -> None:
@@ -135,3 +148,46 @@ async def test_a_broker_on_a_private_address_is_refused() -> None:
     with pytest.raises(ChannelError) as caught:
         await channel.send(alert(), Target(channel="mqtt", url="http://x"), idempotency_key="k")
     assert caught.value.permanent
+
+
+async def test_subscriptions_get_each_alert_once_in_order_then_dead_letters(
+    broker: Mosquitto, redis: Redis, redis_url: str
+) -> None:
+    """Through the dispatcher: the guarantees every channel has (marks, order, retries, DLQ)."""
+    settings = settings_for(redis_url, timeout_s=0.5)
+    store = SubscriptionStore(redis)
+    sub = await subscribe(store, channel="mqtt", url=broker.url, options={"base_topic": "sub"})
+    topic = hass.Topics(base="sub").alert(hass.device_of(make_alert(1)).obj)
+    async with dispatching(redis, settings):
+        async with watching(broker.port, topic) as w:
+            for n in range(1, 6):
+                await publish(redis, make_alert(n))
+            await w.wait(lambda: len(w.messages) >= 5)
+        broker.stop()
+        await publish(redis, make_alert(6))  # the broker is down: retried, then parked
+        await eventually(lambda: _parked(redis), within=10)
+        broker.start()
+    assert [orjson.loads(p)["id"] for _, p, _ in w.messages] == [
+        make_alert(n).id for n in range(1, 6)
+    ]
+    [(_, fields)] = await redis.xrange("nf:dlq:delivery")
+    assert fields[b"sub"].decode() == sub.id
+
+
+async def _parked(r: Redis) -> bool:
+    return bool(await r.xlen("nf:dlq:delivery"))
+
+
+async def test_tls_with_the_brokers_ca(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path)
+    with running_broker(tmp_path, certs=certs) as b:
+        link = MqttLink(Broker("127.0.0.1", b.port, tls=True, ca_file=str(certs[0])), timeout=5)
+        try:
+            await link.publish_alert(alert(), [hass.device_of(alert())])
+        finally:
+            await link.close()
+        untrusted = MqttLink(Broker("127.0.0.1", b.port, tls=True), timeout=1)  # system CAs
+        with pytest.raises(ChannelError, match="not reachable"):
+            await untrusted.publish_alert(alert(), [hass.device_of(alert())])
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error
+        await untrusted.close()
