@@ -22,6 +22,7 @@ BENCHMARKS = (
     "sse",
     "apprise_ratio",
     "mqtt_publish",
+    "webpush_rate",
     "cluster",
 )
 
