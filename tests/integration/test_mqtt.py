@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -170,7 +171,8 @@ async def test_subscriptions_get_each_alert_once_in_order_then_dead_letters(
     assert [orjson.loads(p)["id"] for _, p, _ in w.messages] == [
         make_alert(n).id for n in range(1, 6)
     ]
-    [(_, fields)] = await redis.xrange("nf:dlq:delivery")
+    entries: Any = await redis.xrange("nf:dlq:delivery")
+    [(_, fields)] = entries
     assert fields[b"sub"].decode() == sub.id
 
 

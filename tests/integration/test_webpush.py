@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from notifier.api.auth import owner_of
@@ -144,7 +145,7 @@ async def test_push_subscriptions_are_refused_for_private_endpoints_and_other_or
     ):
         assert resp.status == 422
         assert (await resp.json())["errors"][0]["field"] == "subscription.endpoint"
-    api = ApiSettings(tokens=["t0ken"])  # type: ignore[list-item]
+    api = ApiSettings(tokens=[SecretStr("t0ken")])
     guarded = settings_for(redis_url).model_copy(update={"api": api})
     async with serving(guarded, redis) as (base, _), aiohttp.ClientSession(base) as http:
         cookie = {"Cookie": "nf_token=t0ken"}

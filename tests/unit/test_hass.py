@@ -36,12 +36,10 @@ COMMON: dict[str, type | tuple[type, ...]] = {
     "json_attributes_topic": str,
     "device_class": str,
 }
-SCHEMA = {
-    "sensor": {"required": {"state_topic"}, "allowed": COMMON},
-    "event": {
-        "required": {"state_topic", "event_types"},
-        "allowed": {**COMMON, "event_types": list},
-    },
+REQUIRED = {"sensor": {"state_topic"}, "event": {"state_topic", "event_types"}}
+ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "sensor": COMMON,
+    "event": {**COMMON, "event_types": list},
 }
 DEVICE_KEYS = {"identifiers", "connections", "name", "manufacturer", "model", "sw_version"}
 AT = datetime(2025, 2, 18, 20, 23, tzinfo=UTC)
@@ -76,11 +74,11 @@ def check_config(topic: str, payload: dict[str, Any], topics: hass.Topics) -> st
     m = CONFIG_TOPIC.match(topic)
     assert m is not None, topic
     assert m["prefix"] == topics.prefix
-    schema = SCHEMA[m["component"]]
-    assert schema["required"] <= payload.keys()
+    allowed = ALLOWED[m["component"]]
+    assert REQUIRED[m["component"]] <= payload.keys()
     for key, value in payload.items():
-        assert key in schema["allowed"], f"{key} is not documented for {m['component']}"
-        assert isinstance(value, schema["allowed"][key]), key
+        assert key in allowed, f"{key} is not documented for {m['component']}"
+        assert isinstance(value, allowed[key]), key
     assert re.fullmatch(ID, payload["unique_id"])
     assert payload["availability"] == [{"topic": topics.status}]
     device = payload["device"]
