@@ -6,6 +6,8 @@ every (re)connect and whenever Home Assistant announces itself on ``<prefix>/sta
 again the discovery configs and the last state of every device it has published: so a restart
 of the broker (or of Home Assistant) is followed by the right retained state at once; a restart
 of the notifier leaves the retained state on the broker until the next alert replaces it.
+Replicas publishing to one broker share the status topic: each says ``online`` again when it
+sees ``offline`` (another's Last Will), so the status is offline only once none is left.
 Publishes are QoS 1 and awaited (the broker has the message when ``publish_alert`` returns);
 a broker that cannot be reached within the timeout is a retryable :class:`ChannelError`.
 
@@ -200,6 +202,7 @@ class MqttLink:
         async with client:
             await client.publish(b.topics.status, hass.ONLINE, qos=1, retain=True)
             await client.subscribe(b.topics.ha_status, qos=1)
+            await client.subscribe(b.topics.status, qos=1)
             async with self._lock:
                 self._announced.clear()
                 await self._republish(client)
@@ -208,10 +211,17 @@ class MqttLink:
                 self._connected.set()
             log.info("mqtt_connected", extra={"host": b.host, "port": b.port})
             async for message in client.messages:
-                if message.payload == hass.ONLINE.encode():  # Home Assistant (re)started
-                    async with self._lock:
-                        self._announced.clear()
-                        await self._republish(client)
+                await self._on_message(client, str(message.topic), message.payload)
+
+    async def _on_message(self, client: Any, topic: str, payload: Any) -> None:
+        topics = self.broker.topics
+        if topic == topics.ha_status and payload == hass.ONLINE.encode():  # HA (re)started
+            async with self._lock:
+                self._announced.clear()
+                await self._republish(client)
+        elif topic == topics.status and payload == hass.OFFLINE.encode() and not self._closed:
+            # Another replica's Last Will (or its clean exit): this one is still up.
+            await client.publish(topics.status, hass.ONLINE, qos=1, retain=True)
 
     async def _republish(self, client: Any) -> None:
         """Discovery and last state of every known device (retained)."""

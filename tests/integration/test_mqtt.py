@@ -28,7 +28,7 @@ from tests.integration.test_delivery_support import (
     subscribe,
 )
 from tests.mosquitto import Broker as Mosquitto
-from tests.mosquitto import running_broker, watching
+from tests.mosquitto import Watcher, running_broker, watching
 from tests.security.test_redis_auth_tls import make_certs
 from tests.unit.test_hass import alert
 
@@ -93,30 +93,52 @@ async def test_discovery_again_when_home_assistant_comes_online(broker: Mosquitt
         await link.close()
 
 
-async def test_availability_goes_offline_when_the_publisher_is_killed(broker: Mosquitto) -> None:
-    """kill -9: no clean disconnect, so the broker publishes the Last Will (retained)."""
-    root = ROOT
+async def _publisher(port: int) -> asyncio.subprocess.Process:
+    """A notifier-like process that has published one alert (and so said online)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         PUBLISHER,
-        str(broker.port),
-        cwd=root,
+        str(port),
+        cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    try:
-        assert proc.stdout is not None
-        async with asyncio.timeout(20):
-            assert (await proc.stdout.readline()).strip() == b"published"
-        async with watching(broker.port, TOPICS.status) as w:
-            await w.wait(lambda: w.retained.get(TOPICS.status) == b"online")
-            proc.send_signal(signal.SIGKILL)
-            await w.wait(lambda: w.retained.get(TOPICS.status) == b"offline")
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+    assert proc.stdout is not None
+    async with asyncio.timeout(20):
+        assert (await proc.stdout.readline()).strip() == b"published"
+    return proc
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    """kill -9: no clean disconnect, so the broker publishes the Last Will."""
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+
+
+def _statuses(w: Watcher) -> list[bytes]:
+    return [p for _, p, _ in w.messages]
+
+
+async def test_availability_follows_the_last_will(broker: Mosquitto) -> None:
+    """Offline when the publisher is killed; online again while another replica is up (it
+    answers the Last Will); offline once the last one stops."""
+    async with watching(broker.port, TOPICS.status) as w:
+        first = await _publisher(broker.port)
+        await w.wait(lambda: _statuses(w)[-1:] == [b"online"])
+        await _kill(first)
+        await w.wait(lambda: _statuses(w)[-1:] == [b"offline"])
+        survivor = MqttLink(Broker("127.0.0.1", broker.port), timeout=5)
+        try:
+            await survivor.publish_alert(alert(), [hass.device_of(alert())])
+            await w.wait(lambda: _statuses(w)[-1:] == [b"online"])
+            second = await _publisher(broker.port)
+            seen = len(w.messages)
+            await _kill(second)
+            await w.wait(lambda: _statuses(w)[seen:][-2:] == [b"offline", b"online"])
+        finally:
+            await survivor.close()
+        await w.wait(lambda: _statuses(w)[-1:] == [b"offline"])
 
 
 async def test_a_subscription_channel_with_credentials(tmp_path: Path) -> None:
