@@ -260,6 +260,13 @@ class EmailSettings(BaseModel):
     timeout_s: float = Field(default=20.0, gt=0)
     public_url: str | None = None  # the API as mail readers reach it (List-Unsubscribe links)
 
+    @model_validator(mode="after")
+    def _plain_only_locally(self) -> EmailSettings:
+        local = {"localhost", "127.0.0.1", "::1"}
+        if self.security == "none" and self.host is not None and self.host not in local:
+            raise ValueError("security 'none' sends passwords and mail in clear: loopback only")
+        return self
+
 
 class Settings(BaseSettings):
     """Every setting of the notifier; documented in ``config/notifier.toml``."""

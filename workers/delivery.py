@@ -81,7 +81,7 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
     }
     if importlib.util.find_spec("aiomqtt") is not None:  # the ``mqtt`` extra
         resolve = policy_resolver(AddressPolicy.of(d.allow_networks), d.resolve_timeout_s)
-        channels["mqtt"] = MqttChannel(resolve=resolve, timeout=t)
+        channels["mqtt"] = MqttChannel(resolve=resolve, allow_plain=d.allow_http, timeout=t)
     if apprise_installed():  # optional extra: without it, apprise subscriptions are refused
         policy = AddressPolicy.of(d.allow_networks)
         channels["apprise"] = AppriseChannel(
@@ -113,6 +113,8 @@ async def redis_channels(
     if settings.email.host and importlib.util.find_spec("aiosmtplib") is not None:
         from notifier.channels.smtp import EmailChannel, unsubscribe_key
 
+        if settings.email.public_url is None:  # the links in mails would point at this host
+            log.warning("email_public_url_unset", extra={"setting": "email.public_url"})
         channels["email"] = EmailChannel(
             settings.email, r, key=await unsubscribe_key(r), base_url=public_api_url(settings)
         )

@@ -55,7 +55,10 @@ async def _check_broker(url: str, settings: DeliverySettings) -> None:
     policy = AddressPolicy.of(settings.allow_networks)
     resolve = policy_resolver(policy, settings.resolve_timeout_s)
     try:
-        await resolve(parse_url(url)[1])
+        tls, host, *_ = parse_url(url)
+        if not tls and not settings.allow_http:
+            raise ValueError("an mqtts:// broker is required (plain mqtt needs allow_http)")
+        await resolve(host)
     except ValueError as exc:
         raise FieldError("url", str(exc)) from None
 

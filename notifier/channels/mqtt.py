@@ -301,12 +301,19 @@ class MqttChannel:
     name = "mqtt"
 
     def __init__(
-        self, *, resolve: Resolver, timeout: float = 10.0, clock: Clock = SYSTEM_CLOCK
+        self,
+        *,
+        resolve: Resolver,
+        allow_plain: bool = False,
+        timeout: float = 10.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._resolve = resolve
+        self._allow_plain = allow_plain  # mqtt:// without TLS (delivery.allow_http)
         self._timeout = timeout
         self._clock = clock
         self._links: dict[str, MqttLink] = {}
+        self._closing: set[asyncio.Task[None]] = set()  # evicted links saying goodbye
 
     def broker(self, target: Target) -> Broker:
         """The broker of a target; ChannelError (permanent) if the target is malformed."""
@@ -314,6 +321,9 @@ class MqttChannel:
             tls, host, port, user, password = parse_url(target.url)
         except ValueError as exc:
             raise ChannelError(f"mqtt target refused: {exc}", permanent=True) from None
+        if not tls and not self._allow_plain:
+            msg = "mqtt target refused: mqtts:// is required (plain mqtt needs allow_http)"
+            raise ChannelError(msg, permanent=True)
         o = target.options
         topics = hass.Topics(
             prefix=str(o.get("discovery_prefix", "homeassistant")),
@@ -335,7 +345,9 @@ class MqttChannel:
         if link is None:
             if len(self._links) >= MAX_LINKS:
                 oldest = self._links.pop(next(iter(self._links)))
-                asyncio.get_running_loop().create_task(oldest.close())
+                task = asyncio.get_running_loop().create_task(oldest.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
             link = self._links[key] = MqttLink(broker, timeout=self._timeout, resolve=self._resolve)
         return link
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from notifier.channels.base import ChannelError, Target
 from notifier.channels.mqtt import Broker, MqttChannel, MqttLink, policy_resolver
 from notifier.net import AddressPolicy
 from notifier.subscription_store import SubscriptionStore
+from tests.integration.test_api import A, serving
 from tests.integration.test_delivery_support import (
     dispatching,
     eventually,
@@ -143,7 +145,7 @@ async def test_availability_follows_the_last_will(broker: Mosquitto) -> None:
 
 async def test_a_subscription_channel_with_credentials(tmp_path: Path) -> None:
     with running_broker(tmp_path, passwords={"ha": "s3cret"}) as b:
-        channel = MqttChannel(resolve=policy_resolver(LOOPBACK, 2.0), timeout=2.0)
+        channel = MqttChannel(resolve=policy_resolver(LOOPBACK, 2.0), allow_plain=True, timeout=2.0)
         try:
             good = Target(
                 channel="mqtt",
@@ -162,7 +164,8 @@ async def test_a_subscription_channel_with_credentials(tmp_path: Path) -> None:
 
 
 async def test_a_broker_on_a_private_address_is_refused() -> None:
-    channel = MqttChannel(resolve=policy_resolver(AddressPolicy.of([]), 2.0), timeout=2.0)
+    resolve = policy_resolver(AddressPolicy.of([]), 2.0)
+    channel = MqttChannel(resolve=resolve, allow_plain=True, timeout=2.0)
     for url in ("mqtt://127.0.0.1:1883", "mqtt://10.1.2.3", "mqtt://localhost:1883"):
         target = Target(channel="mqtt", url=url)
         with pytest.raises(ChannelError) as caught:
@@ -215,3 +218,28 @@ async def test_tls_with_the_brokers_ca(tmp_path: Path) -> None:
             await untrusted.publish_alert(alert(), [hass.device_of(alert())])
         assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error
         await untrusted.close()
+
+
+async def test_plain_mqtt_needs_allow_http(broker: Mosquitto) -> None:
+    """Like https for webhooks: credentials and alerts go in clear over mqtt://."""
+    channel = MqttChannel(resolve=policy_resolver(LOOPBACK, 2.0), timeout=2.0)
+    with pytest.raises(ChannelError, match="mqtts:// is required") as caught:
+        await channel.send(alert(), Target(channel="mqtt", url=broker.url), idempotency_key="k")
+    assert caught.value.permanent
+
+
+async def test_the_api_refuses_plain_or_private_brokers(redis: Redis, redis_url: str) -> None:
+    body = {"channel": "mqtt", "url": "mqtt://127.0.0.1:1883", "teams": ["Dortmund"]}
+    cases = [
+        (settings_for(redis_url, allow_http=False), "mqtts:// broker is required"),
+        (settings_for(redis_url, allow_networks=[]), "not a public address"),
+    ]
+    for settings, why in cases:
+        async with (
+            serving(settings, redis) as (base, _),
+            aiohttp.ClientSession(base, headers=A) as http,
+            http.post("/v1/subscriptions", json=body) as resp,
+        ):
+            problem = await resp.json()
+        assert resp.status == 422 and problem["errors"][0]["field"] == "url"
+        assert why in problem["detail"]

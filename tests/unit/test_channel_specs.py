@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from notifier.channels.mqtt import parse_url
+from notifier.settings import EmailSettings
 from notifier.subscriptions import SubscriptionSpec, mask_url
 from tests.pushservice import Browser
 
@@ -73,3 +74,9 @@ def test_broker_urls_and_their_masks() -> None:
     with pytest.raises(ValueError, match="mqtt://host:port") as caught:
         parse_url("ws://u:secret@b")
     assert "secret" not in str(caught.value)
+
+
+def test_plain_smtp_only_to_a_local_relay() -> None:
+    EmailSettings(host="127.0.0.1", security="none")
+    with pytest.raises(ValidationError, match="loopback only"):
+        EmailSettings(host="smtp.example.org", security="none")
