@@ -115,8 +115,10 @@ def policy_resolver(policy: AddressPolicy, timeout_s: float) -> Resolver:
             raise ValueError(f"host {host!r} does not resolve") from None
         addresses = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
         refused = [str(a) for a in addresses if not policy.allows(a)]
-        if refused or not addresses:
+        if refused:
             raise ValueError(f"host {host!r} resolves to a non-public address ({refused[0]})")
+        if not addresses:
+            raise ValueError(f"host {host!r} does not resolve")
         return str(addresses[0])
 
     return resolve
