@@ -47,7 +47,7 @@ mosquitto: ## install Debian's mosquitto for the MQTT tests (root + apt-get), or
 	else echo "mosquitto: not root or no apt-get: install mosquitto to run the MQTT tests"; fi
 
 test: lint browser mosquitto ## lint, then every test (unit, integration on a private server, end to end)
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs -n 2
 
 unit: venv
 	$(BIN)/pytest -q tests/unit

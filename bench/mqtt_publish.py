@@ -95,6 +95,6 @@ async def run(report: Report) -> None:
 
 
 if __name__ == "__main__":
-    from workers.cli import run_async
+    from workers.cli.main import run_async
 
     run_async(run(Report()))

@@ -2,7 +2,7 @@
 webhooks, once as Web Pushes (each encrypted for its browser: an ephemeral P-256 key, ECDH,
 HKDF and AES-GCM per message, RFC 8291; a VAPID JWT per push service, reused for an hour).
 
-Both through the dispatcher's :class:`workers.delivery.Deliverer` and the same SSRF-safe
+Both through the dispatcher's :class:`workers.deliver.send.Deliverer` and the same SSRF-safe
 keep-alive session, on the workers' event loop in a thread of its own. The ratio is the price
 of the encryption. Every delivery is checked received. Loopback only.
 """
@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bench.apprise_ratio import alerts, deliver_all, loopback_settings, received, subscription
 from bench.common import Report, Result
 from bench.procs import spawn, stop
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
 from notifier.channels.webpush import VapidKeys, WebPushChannel, generate_pem
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
-from workers.cli import run_async
-from workers.delivery import Deliverer, build_channels, open_session
+from workers.cli.main import run_async
+from workers.deliver.send import Deliverer, build_channels, open_session
 
 ALERTS = 1000
 WARMUP = 20

@@ -23,8 +23,8 @@ from notifier.api.page import STATIC
 from notifier.api.problems import ProblemError, field_errors, read_model, unprocessable
 from notifier.api.state import REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.targets import check_target
+from notifier.channels.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
 from notifier.channels.webpush import load_vapid
-from notifier.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
 
 BASE = "/v1/push"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]

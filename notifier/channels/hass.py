@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from notifier.alerts import Alert
-from notifier.models import MatchStatus
+from notifier.domain.alerts import Alert
+from notifier.domain.models import MatchStatus
 
 EVENT_TYPES = ("goal", "goal_cancelled", "red_card", "result")
 ONLINE, OFFLINE = "online", "offline"

@@ -35,10 +35,10 @@ from typing import Any
 import orjson
 from yarl import URL
 
-from notifier.alerts import Alert
 from notifier.channels import hass
 from notifier.channels.base import ChannelError, Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
+from notifier.domain.alerts import Alert
 from notifier.net import AddressPolicy, parse_ip_literal
 from notifier.settings import MqttSettings
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from notifier import keys
-from notifier.alerts import ALERT, Alert
+from notifier.bus import keys
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
-from notifier.models import MatchStatus
+from notifier.domain.alerts import ALERT, Alert
+from notifier.domain.models import MatchStatus
 from notifier.settings import EmailSettings
 
 OVER = frozenset({MatchStatus.FINISHED, MatchStatus.CANCELLED, MatchStatus.ABANDONED})

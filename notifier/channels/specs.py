@@ -1,6 +1,7 @@
 """What a subscription to the MQTT, Web Push and email channels must give (url, secret, options).
 
-Pure; ``notifier.subscriptions`` turns a :class:`TargetError` into its ``FieldError`` (a 422).
+Pure; ``notifier.channels.subscriptions`` turns a :class:`TargetError` into its ``FieldError``
+(a 422).
 """
 
 from __future__ import annotations

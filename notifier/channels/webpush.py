@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from yarl import URL
 
-from notifier import keys
-from notifier.alerts import Alert
+from notifier.bus import keys
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, check_reply
+from notifier.domain.alerts import Alert
 
 MAX_TEXT = 1000  # characters of the alert's text in a push (the push service takes ~4 KB)
 JWT_LIFETIME_S = 12 * 3600  # RFC 8292: at most 24 h

@@ -24,14 +24,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from notifier import keys
 from notifier.api.auth import owner_of
-from notifier.subscription_store import SubscriptionStore
-from notifier.tie import TieSpec, parse_first_leg
-from notifier.watch import save_tie
+from notifier.bus import keys
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.bus.watches import save_tie
+from notifier.domain.tie import TieSpec, parse_first_leg
 from tests.e2e.test_live_page import CHROMIUM_ARGS, chromium  # noqa: F401 (the fixture)
-from tests.integration.test_api import serving
-from tests.integration.test_delivery_support import settings_for
+from tests.integration.api.test_api import serving
+from tests.integration.deliver.test_delivery_support import settings_for
 from tests.pushservice import Browser
 
 pytestmark = pytest.mark.e2e

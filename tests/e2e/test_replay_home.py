@@ -22,18 +22,18 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from notifier.alerts import Alert
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels import hass
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec
+from notifier.domain.alerts import Alert
 from notifier.settings import EmailSettings
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription, SubscriptionSpec
 from tests.e2e.helpers import Collect
-from tests.integration.test_delivery_support import settings_for
+from tests.integration.deliver.test_delivery_support import settings_for
 from tests.mosquitto import Broker, running_broker, watching
 from tests.pushservice import PushService, push_service
 from tests.smtpserver import smtp_server
-from tests.unit.test_hass import check_config
-from workers.commands import demo_options, replay
+from tests.unit.channels.test_hass import check_config
+from workers.cli.commands import demo_options, replay
 
 pytestmark = pytest.mark.e2e
 SPEED = 600.0
@@ -96,6 +96,9 @@ async def replayed(
             opts = dataclasses.replace(demo_options(SPEED, as_json=True), mqtt=broker.url)
             async with watching(broker.port, f"{TOPICS.base}/#") as live:
                 await replay(settings, opts, sinks=[sink])
+                # The link's last word is "offline", after every alert (in order per client):
+                # once it is here, so is everything the replay published.
+                await live.wait(lambda: live.messages[-1][:2] == (TOPICS.status, b"offline"))
         await client.aclose()
         yield Replayed(broker, sink.alerts, live.messages, push, smtp.inbox.messages)
 
