@@ -138,3 +138,13 @@ def test_devices_of_tie_match_and_team() -> None:
 def test_object_ids_are_discovery_safe(value: str) -> None:
     obj = hass.object_id("tie", value)
     assert re.fullmatch(ID, obj) and len(obj) <= 120
+
+
+def test_a_subscription_with_a_team_updates_the_tie_and_the_team_device() -> None:
+    from notifier.channels.base import Target
+    from notifier.channels.mqtt import devices_for
+
+    target = Target(channel="mqtt", url="mqtts://b", options={"team": "dortmund"})
+    assert [d.model for d in devices_for(alert(), target)] == ["tie", "team"]
+    elsewhere = Target(channel="mqtt", url="mqtts://b", options={"team": "Inter"})
+    assert [d.model for d in devices_for(alert(), elsewhere)] == ["tie"]
