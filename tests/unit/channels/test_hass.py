@@ -18,6 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.channels import hass
+from notifier.channels.base import Target
+from notifier.channels.mqtt import devices_for
 from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus, Score
 
@@ -141,9 +143,6 @@ def test_object_ids_are_discovery_safe(value: str) -> None:
 
 
 def test_a_subscription_with_a_team_updates_the_tie_and_the_team_device() -> None:
-    from notifier.channels.base import Target
-    from notifier.channels.mqtt import devices_for
-
     target = Target(channel="mqtt", url="mqtts://b", options={"team": "dortmund"})
     assert [d.model for d in devices_for(alert(), target)] == ["tie", "team"]
     elsewhere = Target(channel="mqtt", url="mqtts://b", options={"team": "Inter"})
