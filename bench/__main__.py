@@ -14,7 +14,17 @@ from bench.common import RESULTS, Report
 from workers.cli.main import run_async
 
 # Run in this order; each module has ``async def run(report)``.
-BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "sse", "apprise_ratio", "cluster")
+BENCHMARKS = (
+    "aggregator",
+    "latency",
+    "poller_scale",
+    "fanout",
+    "sse",
+    "apprise_ratio",
+    "mqtt_publish",
+    "webpush_rate",
+    "cluster",
+)
 
 
 @contextlib.contextmanager

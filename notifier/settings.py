@@ -218,6 +218,61 @@ class DeliverySettings(BaseModel):
     resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
 
 
+class MqttSettings(BaseModel):
+    """The broker ``notifier run`` (and ``replay``/``demo --mqtt``) publishes every alert to, as
+    Home Assistant discovery, retained state and events. No ``url``: no MQTT."""
+
+    url: str | None = None  # mqtt://host:port or mqtts://host:port (TLS)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False  # TLS even with mqtt:// (mqtts:// always is)
+    ca_file: Path | None = None  # CA bundle for the broker's certificate (default: the system's)
+    discovery_prefix: str = Field(default="homeassistant", pattern=r"^[^#+]+$")
+    base_topic: str = Field(default="match-notifier", pattern=r"^[^#+]+$")
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_url(self) -> MqttSettings:
+        if self.url is not None:
+            from yarl import URL
+
+            parsed = URL(self.url)
+            if parsed.scheme not in ("mqtt", "mqtts") or not parsed.host:
+                raise ValueError("must be mqtt://host:port or mqtts://host:port")
+        return self
+
+
+class WebPushSettings(BaseModel):
+    """Web Push (the live page's "Notify me"): the VAPID contact and how long a push may wait."""
+
+    subject: str = Field(  # RFC 8292 ``sub``: how a push service reaches the operator
+        default="mailto:admin@localhost", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$"
+    )
+    ttl_s: int = Field(default=3600, ge=0, le=86400)  # a push for an offline browser, at most
+
+
+class EmailSettings(BaseModel):
+    """The SMTP server email subscriptions go through. No ``host``: no email channel."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"  # "none": loopback relays only
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "match-notifier <notifier@localhost>"
+    ca_file: Path | None = None  # CA bundle for the server's certificate (default: the system's)
+    timeout_s: float = Field(default=20.0, gt=0)
+    public_url: str | None = None  # the API as mail readers reach it (List-Unsubscribe links)
+
+    @model_validator(mode="after")
+    def _plain_only_locally(self) -> EmailSettings:
+        local = {"localhost", "127.0.0.1", "::1"}
+        if self.security == "none" and self.host is not None and self.host not in local:
+            raise ValueError("security 'none' sends passwords and mail in clear: loopback only")
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting of the notifier; documented in ``config/notifier.toml``."""
 
@@ -258,6 +313,9 @@ class Settings(BaseSettings):
     )
     api: ApiSettings = ApiSettings()
     delivery: DeliverySettings = DeliverySettings()
+    mqtt: MqttSettings = MqttSettings()
+    webpush: WebPushSettings = WebPushSettings()
+    email: EmailSettings = EmailSettings()
 
     @classmethod
     def settings_customise_sources(

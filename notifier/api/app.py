@@ -8,6 +8,7 @@ auth, the subscription routes, ``/v1/stream``, ``/openapi.json``, then every set
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Callable
 
@@ -56,6 +57,14 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
     setup_openapi(app)
     for setup in SETUPS:
         setup(app)
+    if importlib.util.find_spec("pywebpush") is not None:  # the ``webpush`` extra
+        from notifier.api.push import setup_push
+
+        setup_push(app)
+    if importlib.util.find_spec("aiosmtplib") is not None:  # the ``email`` extra
+        from notifier.api.unsubscribe import setup_unsubscribe
+
+        setup_unsubscribe(app)
     return app
 
 

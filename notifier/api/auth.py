@@ -3,7 +3,8 @@
 A request carries ``Authorization: Bearer <token>``; a browser gets the HttpOnly, SameSite=Strict
 cookie ``nf_token`` by opening any page with ``?token=T`` once (answered by a 303 to the same URL
 without the token), and the cookie then authenticates its GETs (the page, its EventSource).
-The cookie never authenticates a request that changes something. The caller is known by the
+The cookie authenticates no request that changes something, but the live page's own Web Push
+subscription (``COOKIE_WRITES``, with the API's own ``Origin``). The caller is known by the
 hash of its token (its *owner* id): subscriptions belong to it, and the token is never stored.
 No token configured: allowed only on a loopback address, where every caller is ``local``.
 """
@@ -26,8 +27,10 @@ from notifier.settings import ApiSettings
 
 log = logging.getLogger("notifier.api")
 COOKIE = "nf_token"
-ANONYMOUS = frozenset({"/healthz"})
+ANONYMOUS = frozenset({"/healthz", "/v1/email/unsubscribe"})  # the latter: signed links
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Writes the live page makes with its cookie (SameSite=Strict), from its own origin only.
+COOKIE_WRITES = frozenset({"/v1/push/subscriptions"})
 LOCAL_OWNER = "local"
 OWNER = web.RequestKey("owner", str)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="notifier"'}
@@ -113,6 +116,12 @@ def _cookie_redirect(request: web.Request, auth: Auth) -> web.HTTPSeeOther:
     return redirect
 
 
+def _page_write(request: web.Request) -> bool:
+    """A write of the live page's own (``Origin`` the API's origin), which its cookie may make."""
+    origin = request.headers.get("Origin")
+    return request.path in COOKIE_WRITES and origin == f"{request.scheme}://{request.host}"
+
+
 def make_middleware(auth: Auth) -> Middleware:
     """The middleware that lets only authenticated requests through (and sets OWNER)."""
 
@@ -124,7 +133,7 @@ def make_middleware(auth: Auth) -> Middleware:
         if safe and "token" in request.query and not auth.open:
             raise _cookie_redirect(request, auth)
         token = bearer(request)
-        if token is None and safe:
+        if token is None and (safe or _page_write(request)):
             token = request.cookies.get(COOKIE)
         if token is None and not auth.open:
             raise _unauthorized("send Authorization: Bearer <token>")

@@ -165,6 +165,21 @@ def subscriptions_version() -> str:
     return f"{PREFIX}:sub:{SUB_TAG}:version"
 
 
+def vapid_key() -> str:
+    """The Web Push VAPID private key (PEM), made once and shared by every replica."""
+    return f"{PREFIX}:webpush:vapid"
+
+
+def email_key() -> str:
+    """The key email unsubscribe links are signed with."""
+    return f"{PREFIX}:email:key"
+
+
+def email_digest(subscription: str, match: str) -> str:
+    """Hash of alert id -> alert JSON: a subscription's digest of one match, until it is sent."""
+    return f"{PREFIX}:email:digest:{subscription}:{match}"
+
+
 def delivered(p: int, alert_id: str) -> str:
     """Hash of subscription id -> delivery time: an alert's deliveries done (with TTL)."""
     return seen(p, "delivery", alert_id)

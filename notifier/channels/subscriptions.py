@@ -8,6 +8,7 @@ kind but ``status``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -17,12 +18,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from yarl import URL
 
+from notifier.channels import specs
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
 from notifier.domain.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.domain.texts import LangName
 
-ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
+ChannelName = Literal[
+    "webhook", "slack", "discord", "telegram", "ntfy", "apprise", "mqtt", "webpush", "email"
+]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
 # Every kind but status and yellow cards (those are asked for by name).
 OPT_IN_KINDS = frozenset({"status", "yellow_card"})
@@ -39,6 +43,9 @@ OPTIONS: dict[str, frozenset[str]] = {
     "telegram": frozenset({"chat_id", "message_thread_id"}),
     "ntfy": frozenset({"topic", "priority"}),
     "apprise": frozenset(),
+    "mqtt": frozenset({"username", "base_topic", "discovery_prefix", "team"}),
+    "webpush": frozenset({"p256dh", "auth", "lang"}),
+    "email": frozenset({"lang", "digest"}),
 }
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
@@ -134,6 +141,11 @@ def check_channel(spec: SubscriptionSpec) -> None:
             _check_ntfy(spec)
         case "apprise":
             _check_apprise(spec)
+        case "mqtt" | "webpush" | "email":
+            try:
+                specs.check(spec.channel, spec.url, spec.secret, spec.options)
+            except specs.TargetError as exc:
+                raise FieldError(exc.field, exc.message) from None
 
 
 def _no_secret(spec: SubscriptionSpec) -> None:
@@ -241,7 +253,9 @@ class Subscription(BaseModel):
         """The channel target of this subscription."""
         s = self.spec
         options: dict[str, str | int | float | bool] = dict(s.options)
-        return Target(channel=s.channel, url=s.url, secret=s.secret, options=options)
+        return Target(
+            channel=s.channel, url=s.url, secret=s.secret, options=options, subscription=self.id
+        )
 
     def index(self) -> list[tuple[str, str]]:
         """(field, value) pairs of the indexes it is in while enabled."""
@@ -287,6 +301,10 @@ def mask_url(channel: str, url: str) -> str:
         return url.split("://", 1)[0] + "://***"
     if channel in ("slack", "discord"):
         return _origin(url) + "/***"
+    if channel == "mqtt":  # a password may be in the userinfo
+        with contextlib.suppress(ValueError):
+            return str(URL(url).with_user(None))
+        return "***"
     try:
         parsed = URL(url)
     except ValueError:

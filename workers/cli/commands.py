@@ -23,7 +23,7 @@ from notifier.replay.server import ReplayServer, start_replay_server
 from notifier.settings import Settings
 from workers.cli.runtime import ROLES, Pipeline, open_pipeline, serve
 from workers.cli.scoreboard import Scoreboard, replay_progress
-from workers.cli.sinks import ConsoleSink
+from workers.cli.sinks import ConsoleSink, open_mqtt_sink
 from workers.cli.tieconfig import load_tie_dir
 from workers.deliver.dispatcher import Sink
 
@@ -48,6 +48,7 @@ class ReplayOptions:
     as_json: bool = False
     match: str | None = None  # of a list or scoreboard recording: replay only this match
     api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
+    mqtt: str | None = None  # mqtt://host:port: publish for Home Assistant (else ``[mqtt]``)
     stay: bool = False  # keep serving the API after the replay, until interrupted
     lang: str | None = None  # language of the alert texts (default: the settings' lang)
 
@@ -120,6 +121,7 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
         pipe = await open_pipeline(settings, stack, sinks=sinks)
+        await _add_mqtt(pipe, stack, opts.mqtt)
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
             for m in found.followed
@@ -132,6 +134,17 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         await serve(pipe, sync_every=0.2, done=done.check)
         if opts.api and opts.stay:
             await wait_for_signal()
+
+
+async def _add_mqtt(
+    pipe: Pipeline, stack: contextlib.AsyncExitStack, url: str | None = None
+) -> None:
+    """The MQTT sink (``--mqtt`` or ``[mqtt]``) on the dispatcher, if there is one of each."""
+    if pipe.dispatcher is None:
+        return
+    sink = await open_mqtt_sink(pipe.settings, stack, url, pipe.r)
+    if sink is not None:
+        pipe.dispatcher.sinks.append(sink)
 
 
 def point_at(settings: Settings, provider: str, url: str) -> Settings:
@@ -243,6 +256,7 @@ async def run(
         console = ConsoleSink(lang=settings.lang, names=settings.names_by_lang())
         sinks: list[Sink] = [console] if settings.console and "dispatch" in roles else []
         pipe = await open_pipeline(settings, stack, roles=roles, sinks=sinks)
+        await _add_mqtt(pipe, stack)
         for spec, watch in load_tie_dir(ties_dir or Path("config/ties")):
             p = keys.partition_of(spec.id, settings.streams.partitions)
             await save_tie(pipe.r, spec, p)

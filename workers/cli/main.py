@@ -97,6 +97,11 @@ def _lang_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _page_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish to a broker (mqtt://host:port) for Home Assistant: discovery, state, events",
+    )
     p.add_argument("--api", metavar="HOST:PORT", help="serve the API and live page meanwhile")
     p.add_argument("--stay", action="store_true", help="with --api: keep serving after the end")
 
@@ -165,7 +170,9 @@ def dispatch(args: argparse.Namespace) -> int:
             return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
-        opts = dataclasses.replace(opts, api=args.api, stay=args.stay, lang=args.lang)
+        opts = dataclasses.replace(
+            opts, api=args.api, stay=args.stay, lang=args.lang, mqtt=args.mqtt
+        )
         run_async(commands.replay(settings, opts))
     elif args.command == "replay":
         opts = commands.ReplayOptions(
@@ -179,6 +186,7 @@ def dispatch(args: argparse.Namespace) -> int:
             api=args.api,
             stay=args.stay,
             lang=args.lang,
+            mqtt=args.mqtt,
         )
         run_async(commands.replay(settings, opts))
     elif args.command == "run":

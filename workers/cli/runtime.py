@@ -27,7 +27,7 @@ from notifier.bus.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
 from workers.deliver import dispatcher
 from workers.deliver.dispatcher import Dispatcher, Sink
-from workers.deliver.send import build_channels, open_session
+from workers.deliver.send import build_channels, open_session, redis_channels
 from workers.fold import aggregator
 from workers.fold.aggregator import Aggregator
 from workers.poll.poller import Poller
@@ -82,6 +82,11 @@ async def open_pipeline(
         deliveries = open_session(settings)
         stack.push_async_callback(deliveries.close)
         channels = build_channels(deliveries, settings)
+        channels.update(await redis_channels(r, deliveries, settings))
+        for channel in channels.values():
+            closing = getattr(channel, "close", None)
+            if closing is not None:  # a channel with connections of its own (MQTT brokers)
+                stack.push_async_callback(closing)
         pipe.dispatcher = Dispatcher(
             r, settings, instance=pipe.instance, sinks=sinks, channels=channels
         )

@@ -8,16 +8,19 @@ here (delivered, retry, dead, gone); the dispatcher decides what each means for 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, ChannelError, Target
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.subscriptions import Subscription
@@ -77,12 +80,52 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
         "telegram": TelegramChannel(session, d.telegram_url, timeout=t, max_body=n),
         "ntfy": NtfyChannel(session, d.ntfy_url, timeout=t, max_body=n),
     }
+    if importlib.util.find_spec("aiomqtt") is not None:  # the ``mqtt`` extra
+        resolve = policy_resolver(AddressPolicy.of(d.allow_networks), d.resolve_timeout_s)
+        channels["mqtt"] = MqttChannel(resolve=resolve, allow_plain=d.allow_http, timeout=t)
     if apprise_installed():  # optional extra: without it, apprise subscriptions are refused
         policy = AddressPolicy.of(d.allow_networks)
         channels["apprise"] = AppriseChannel(
             policy, allow_http=d.allow_http, timeout=t, resolve_timeout=d.resolve_timeout_s
         )
     return channels
+
+
+async def redis_channels(
+    r: aioredis.Redis, session: aiohttp.ClientSession, settings: Settings
+) -> dict[str, Channel]:
+    """The channels that keep something in Redis: Web Push (its VAPID keys) and email (its
+    digests and unsubscribe key); each only with its extra installed (and email configured)."""
+    d = settings.delivery
+    channels: dict[str, Channel] = {}
+    if importlib.util.find_spec("pywebpush") is not None:  # the ``webpush`` extra
+        from notifier.channels.webpush import WebPushChannel, load_vapid
+
+        vapid = await load_vapid(r)
+        w = settings.webpush
+        channels["webpush"] = WebPushChannel(
+            session,
+            vapid=vapid,
+            subject=w.subject,
+            ttl=w.ttl_s,
+            timeout=d.timeout_s,
+            max_body=d.max_response_bytes,
+        )
+    if settings.email.host and importlib.util.find_spec("aiosmtplib") is not None:
+        from notifier.channels.smtp import EmailChannel, unsubscribe_key
+
+        if settings.email.public_url is None:  # the links in mails would point at this host
+            log.warning("email_public_url_unset", extra={"setting": "email.public_url"})
+        channels["email"] = EmailChannel(
+            settings.email, r, key=await unsubscribe_key(r), base_url=public_api_url(settings)
+        )
+    return channels
+
+
+def public_api_url(settings: Settings) -> str:
+    """Where mail readers reach the API: ``email.public_url``, ``api.url``, or host and port."""
+    api = settings.api
+    return settings.email.public_url or api.url or f"http://{api.host}:{api.port}"
 
 
 def classify(exc: DeliveryError) -> Result:

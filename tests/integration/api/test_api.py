@@ -90,6 +90,9 @@ async def test_every_route_but_healthz_needs_a_valid_token(redis: Redis, redis_u
                     if path == "/healthz":
                         assert resp.status == 200
                         continue
+                    if path == "/v1/email/unsubscribe":  # its link's signature authenticates
+                        assert resp.status == 404, (method, path)
+                        continue
                     assert resp.status == 401, (method, path, headers)
                     assert resp.content_type == "application/problem+json"
                     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
