@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier.api.auth import Auth, make_middleware
+from notifier.api.bots import setup_bots
 from notifier.api.health import setup_health
 from notifier.api.hub import StreamHub
 from notifier.api.openapi import setup_openapi
@@ -53,6 +54,7 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
     setup_subscriptions(app)
     setup_stream(app)
     setup_openapi(app)
+    setup_bots(app)
     for setup in SETUPS:
         setup(app)
     return app

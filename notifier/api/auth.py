@@ -26,7 +26,10 @@ from notifier.settings import ApiSettings
 
 log = logging.getLogger("notifier.api")
 COOKIE = "nf_token"
-ANONYMOUS = frozenset({"/healthz"})
+# The chat platforms' inbound routes authenticate by their own signatures (notifier.api.bots).
+ANONYMOUS = frozenset(
+    {"/healthz", "/v1/telegram/webhook", "/v1/discord/interactions", "/v1/slack/commands"}
+)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 LOCAL_OWNER = "local"
 OWNER = web.RequestKey("owner", str)

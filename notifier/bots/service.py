@@ -1,0 +1,256 @@
+"""Decide the answer to a chat's command: the one place all three platforms share.
+
+Follows are subscriptions, the same records ``/v1/subscriptions`` makes, owned by the chat
+(``telegram:<chat id>``, ...) and delivered through the chat's channel. One subscription per
+thing followed; its ``description`` is ``kind:value`` so ``/unfollow`` and ``/list`` find it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from notifier import keys
+from notifier.alerts import ALERT_KINDS
+from notifier.bots import texts
+from notifier.bots.chat import Chat
+from notifier.bots.commands import (
+    CHANGING,
+    Command,
+    CommandError,
+    delay_seconds,
+    exact,
+    language,
+    parse,
+)
+from notifier.bots.directory import Directory, KnownTeams
+from notifier.bots.limits import ChatLimits
+from notifier.bots.texts import Answer
+from notifier.engine import MatchState
+from notifier.store import translate_errors
+from notifier.subscription_store import SubscriptionStore
+from notifier.subscriptions import (
+    DEFAULT_KINDS,
+    Subscription,
+    SubscriptionSpec,
+    fold,
+    new_id,
+    team_names,
+)
+
+log = logging.getLogger("notifier.bots")
+LANGUAGES = ("en",)  # the alert catalogues there are
+FIELDS = {"team": "teams", "competition": "competitions", "tie": "ties", "match": "matches"}
+
+
+class BotService:
+    """Answers commands for every platform."""
+
+    def __init__(
+        self,
+        r: aioredis.Redis,
+        store: SubscriptionStore,
+        directory: Directory,
+        limits: ChatLimits,
+        *,
+        states: KnownTeams,
+    ) -> None:
+        self.r = r
+        self.store = store
+        self.directory = directory
+        self.limits = limits
+        self.states = states
+
+    async def answer(self, chat: Chat, text: str) -> Answer:
+        """The answer to ``text`` from ``chat`` (limits, permissions and the command itself)."""
+        refused = self.limits.take(chat)
+        if refused is not None:
+            return refused
+        try:
+            command = parse(text)
+        except CommandError as exc:
+            return texts.problem(f"{exc}. /help lists the commands.")
+        if command.verb in CHANGING and chat.group and not await chat.is_admin():
+            return texts.ADMINS_ONLY
+        try:
+            return await self.run(chat, command)
+        except CommandError as exc:
+            return texts.problem(str(exc))
+
+    async def run(self, chat: Chat, command: Command) -> Answer:
+        """Carry out one parsed command."""
+        match command.verb:
+            case "follow":
+                return await self.follow(chat, command.arg)
+            case "unfollow":
+                return await self.unfollow(chat, command.arg)
+            case "list":
+                return await self.listing(chat)
+            case "score":
+                return texts.scores(await self.followed_states(chat))
+            case "tie":
+                states = [s for s in await self.followed_states(chat) if s.prior is not None]
+                return texts.ties(states)
+            case "kinds":
+                return await self.kinds(chat, command.arg)
+            case "delay" | "lang":
+                return await self.preference(chat, command)
+            case "mute" | "unmute":
+                return await self.mute(chat, command.verb == "mute")
+            case _:
+                return texts.HELP
+
+    async def follow(self, chat: Chat, arg: str) -> Answer:
+        """Follow a team, competition or tie by name (a choice when several match)."""
+        if not arg:
+            return texts.NEEDS_ARG
+        picked = exact(arg)
+        if picked is not None:
+            return await self.subscribe(chat, picked.kind, picked.value, picked.value)
+        found = await self.directory.search(arg)
+        if not found:
+            return texts.unknown(arg)
+        if len(found) > 1:
+            choices = [texts.Choice(c.label, f"/follow {c.kind}:{c.value}") for c in found]
+            return texts.pick(arg, choices)
+        return await self.subscribe(chat, found[0].kind, found[0].value, found[0].label)
+
+    async def subscribe(self, chat: Chat, kind: str, value: str, label: str) -> Answer:
+        """Store the subscription of one follow, like the API would."""
+        subs = await self.store.list_owned(chat.owner)
+        key = f"{kind}:{value}"
+        if any(s.spec.description == key for s in subs):
+            return texts.already(label)
+        if len(subs) >= self.limits.max_follows:
+            return texts.too_many(self.limits.max_follows)
+        d = chat.destination
+        try:
+            spec = SubscriptionSpec.model_validate(
+                {
+                    "channel": d.channel,
+                    "url": d.url,
+                    "secret": d.secret,
+                    "options": dict(d.options),
+                    "kinds": list(subs[0].spec.kinds) if subs else list(DEFAULT_KINDS),
+                    "enabled": subs[0].spec.enabled if subs else True,
+                    "description": key,
+                    FIELDS[kind]: [value],
+                }
+            )
+        except ValidationError as exc:  # the bot's own settings lack what delivery needs
+            errors = [e["msg"] for e in exc.errors(include_input=False, include_url=False)]
+            log.error("bot_cannot_deliver", extra={"platform": chat.platform, "errors": errors})
+            return texts.CANNOT_DELIVER
+        now = datetime.now(UTC)
+        sub = Subscription(id=new_id(), owner=chat.owner, spec=spec, created_at=now, updated_at=now)
+        await self.store.create(sub)
+        log.info("bot_follow", extra={"platform": chat.platform, "follow": key})
+        return texts.followed(kind, label)
+
+    async def unfollow(self, chat: Chat, arg: str) -> Answer:
+        """Delete the chat's subscriptions named by ``arg`` (``all``: every one)."""
+        if not arg:
+            return texts.NEEDS_ARG
+        subs = await self.store.list_owned(chat.owner)
+        q = fold(arg)
+        gone = [s for s in subs if q == "all" or q in (fold(d) for d in _names(s))]
+        for sub in gone:
+            await self.store.delete(sub)
+        if not gone:
+            return texts.not_followed(arg)
+        return texts.unfollowed([_label(s) for s in gone])
+
+    async def listing(self, chat: Chat) -> Answer:
+        """``/list``."""
+        subs = await self.store.list_owned(chat.owner)
+        rows = [(_kind(s), _label(s), s.spec.enabled) for s in subs]
+        return texts.follow_list(rows)
+
+    async def followed_states(self, chat: Chat) -> list[MatchState]:
+        """The tracked matches something the chat follows is in."""
+        subs = await self.store.list_owned(chat.owner)
+        mine = {pair for s in subs for pair in s.index()}
+        aliases = self.store.aliases
+        return [s for s in await self.states.states() if mine & _state_index(s, aliases)]
+
+    async def kinds(self, chat: Chat, arg: str) -> Answer:
+        """``/kinds``: show, or set for every follow of the chat."""
+        subs = await self.store.list_owned(chat.owner)
+        current = list(subs[0].spec.kinds) if subs else list(DEFAULT_KINDS)
+        if not arg:
+            return texts.kinds(current, ALERT_KINDS)
+        wanted = list(DEFAULT_KINDS) if arg.lower() == "all" else arg.lower().split()
+        bad = [k for k in wanted if k not in ALERT_KINDS]
+        if bad:
+            return texts.unknown_kind(bad[0], ALERT_KINDS)
+        await self._update_all(subs, {"kinds": wanted})
+        return texts.kinds(wanted, ALERT_KINDS)
+
+    async def mute(self, chat: Chat, on: bool) -> Answer:
+        """Disable (or enable) every subscription of the chat."""
+        subs = await self.store.list_owned(chat.owner)
+        await self._update_all(subs, {"enabled": not on})
+        return texts.muted(on, len(subs))
+
+    async def preference(self, chat: Chat, command: Command) -> Answer:
+        """``/delay N`` and ``/lang xx``: kept per chat."""
+        if command.verb == "delay":
+            seconds = delay_seconds(command.arg)
+            await self._set_pref(chat, "delay_s", str(seconds))
+            return texts.delay_set(seconds)
+        code = language(command.arg)
+        if code in LANGUAGES:
+            await self._set_pref(chat, "lang", code)
+        return texts.lang_set(code, LANGUAGES)
+
+    async def preferences(self, chat: Chat) -> dict[str, str]:
+        """The chat's saved preferences."""
+        with translate_errors("bot preferences"):
+            raw = await self.r.hgetall(keys.bot_chat(chat.owner))
+        return {_s(k): _s(v) for k, v in raw.items()}
+
+    async def _set_pref(self, chat: Chat, name: str, value: str) -> None:
+        with translate_errors("bot preferences"):
+            await self.r.hset(keys.bot_chat(chat.owner), name, value)
+
+    async def _update_all(self, subs: Sequence[Subscription], changes: dict[str, object]) -> None:
+        now = datetime.now(UTC)
+        for sub in subs:
+
+            def change(old: Subscription) -> Subscription | None:
+                spec = old.spec.model_copy(update=changes)
+                return old.model_copy(update={"spec": spec, "updated_at": now})
+
+            await self.store.update(sub.id, change)
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _kind(sub: Subscription) -> str:
+    kind = (sub.spec.description or "").partition(":")[0]
+    return kind if kind in FIELDS else "team"
+
+
+def _label(sub: Subscription) -> str:
+    return (sub.spec.description or "").partition(":")[2] or sub.id
+
+
+def _names(sub: Subscription) -> list[str]:
+    s = sub.spec
+    return [_label(sub), *s.teams, *s.competitions, *s.ties, *s.matches]
+
+
+def _state_index(state: MatchState, aliases: dict[str, str]) -> set[tuple[str, str]]:
+    pairs = {("match", state.match)}
+    if state.tie:
+        pairs.add(("tie", state.tie))
+    if state.competition:
+        pairs.add(("competition", fold(state.competition)))
+    pairs |= {("team", t) for t in team_names(state.home, state.away, aliases=aliases)}
+    return pairs
