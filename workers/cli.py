@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ("workers.cli_ops", "workers.cli_delivery")
+EXTENSIONS: tuple[str, ...] = ("workers.cli_ops", "workers.cli_delivery", "workers.cli_bots")
 
 
 def _extensions() -> list[ModuleType]:

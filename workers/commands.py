@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from notifier import keys
+from notifier.bots.wiring import needs_api
 from notifier.errors import ConfigError
 from notifier.models import MatchSnapshot
 from notifier.settings import Settings
@@ -23,7 +24,7 @@ from notifier.watch import Watch, add_watch, reset_match, save_tie
 from workers.dispatcher import Sink
 from workers.replay import ReplayServer, start_replay_server
 from workers.replay_load import Replayed, ReplaySet, load_replay
-from workers.runtime import ROLES, Pipeline, open_pipeline, serve
+from workers.runtime import ROLES, WORKER_ROLES, Pipeline, open_pipeline, serve
 from workers.scoreboard import Scoreboard, replay_progress
 from workers.sinks import ConsoleSink
 
@@ -118,14 +119,17 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         settings = point_at(settings, opts.provider, server.url)
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
-        pipe = await open_pipeline(settings, stack, sinks=sinks)
+        pipe = await open_pipeline(settings, stack, roles=(*WORKER_ROLES, "bot"), sinks=sinks)
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
             for m in found.followed
         ]
         tie = replay_tie(opts, watches[0].key)
-        if opts.api:
-            await _serve_api(pipe, opts.api, stack, tie.id if tie else None)
+        api = opts.api
+        if api is None and needs_api(settings):  # the bots' inbound routes, while it plays
+            api = f"{settings.api.host}:{settings.api.port}"
+        if api:
+            await _serve_api(pipe, api, stack, tie.id if tie else None)
         watches = [await _follow(pipe, watch, tie) for watch in watches]
         done = ReplayDone(pipe, server, found, watches)
         await serve(pipe, sync_every=0.2, done=done.check)

@@ -8,6 +8,7 @@ each update is handled once: its ``update_id`` is marked in Redis before it is a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -180,11 +181,13 @@ class TelegramBot:
 
     async def poll(self, stopped: Callable[[], bool], *, max_rounds: int | None = None) -> None:
         """Long-poll ``getUpdates`` until ``stopped()`` (or ``max_rounds`` rounds: tests)."""
-        await self.api.call("deleteWebhook")
-        failures, rounds = 0, 0
+        failures, rounds, ready = 0, 0, False
         while not stopped() and (max_rounds is None or rounds < max_rounds):
             rounds += 1
             try:
+                if not ready:  # getUpdates is refused while a webhook is set
+                    await self.api.call("deleteWebhook")
+                    ready = True
                 await self.poll_once()
                 failures = 0
             except BotError as exc:
@@ -222,3 +225,22 @@ def _user(item: dict[str, Any]) -> int | None:
     sender = item.get("from")
     user = sender.get("id") if isinstance(sender, dict) else None
     return user if isinstance(user, int) else None
+
+
+async def run_bot(bot: TelegramBot, stop: asyncio.Event, *, tries: int = 10) -> None:
+    """Run the bot until ``stop``: long polling, or (webhook mode) register the webhook once."""
+    if bot.settings.mode == "polling":
+        await bot.poll(stop.is_set)
+        return
+    for attempt in range(tries):
+        try:
+            await bot.set_webhook()
+            break
+        except BotError as exc:
+            log.warning("telegram_webhook_failed", extra={"bot": bot.name, "error": str(exc)})
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(exc.retry_after or min(MAX_BACKOFF_S, 2.0**attempt)):
+                    await stop.wait()
+            if stop.is_set():
+                return
+    await stop.wait()

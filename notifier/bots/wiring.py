@@ -52,6 +52,14 @@ def configured(settings: Settings) -> list[str]:
     return found
 
 
+def needs_api(settings: Settings) -> bool:
+    """Whether a configured bot needs the API's inbound routes served (webhooks, slash
+    commands, interactions); a Telegram bot in polling mode does not."""
+    b = settings.bots
+    webhook = b.telegram.token is not None and b.telegram.mode == "webhook"
+    return webhook or b.discord.public_key is not None or b.slack.signing_secret is not None
+
+
 def build_bots(settings: Settings, r: aioredis.Redis, session: aiohttp.ClientSession) -> Bots:
     """The service (subscriptions, names, limits) and the Telegram bot if it has a token."""
     b = settings.bots

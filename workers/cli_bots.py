@@ -1,0 +1,70 @@
+"""Bot commands: ``notifier bot telegram`` (the Telegram bot alone) and
+``notifier bot discord-register`` (the slash commands, through the Discord API)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp
+
+from notifier.api import app as api_app
+from notifier.bots import discord
+from notifier.bots.telegram import run_bot
+from notifier.bots.wiring import build_bots
+from notifier.errors import ConfigError
+from notifier.settings import Settings
+from notifier.store import open_redis
+from workers.commands import wait_for_signal
+
+
+def register(sub: Any) -> None:
+    """Add ``bot telegram`` and ``bot discord-register``."""
+    bot = sub.add_parser("bot", help="chat bots that answer commands").add_subparsers(
+        dest="bot_command", required=True
+    )
+    bot.add_parser("telegram", help="run the Telegram bot alone (polling, or webhook + API)")
+    bot.add_parser("discord-register", help="register the slash commands with Discord")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Run one of this module's commands; None when the command is another module's."""
+    if args.command != "bot":
+        return None
+    if args.bot_command == "telegram":
+        asyncio.run(telegram_alone(settings))
+        return 0
+    count = asyncio.run(discord_register(settings))
+    print(f"registered {count} slash commands")
+    return 0
+
+
+async def telegram_alone(settings: Settings) -> None:
+    """The Telegram bot until SIGTERM; in webhook mode with the API serving its route."""
+    if settings.bots.telegram.token is None:
+        raise ConfigError("bots.telegram.token is not set (NOTIFIER_BOTS__TELEGRAM__TOKEN)")
+    async with contextlib.AsyncExitStack() as stack:
+        r = await open_redis(settings, stack)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        bot = build_bots(settings, r, session).telegram
+        assert bot is not None  # the token is set
+        stop = asyncio.Event()
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(run_bot(bot, stop))
+            if settings.bots.telegram.mode == "webhook":
+                tasks.create_task(api_app.serve(settings, r, stop))
+            await wait_for_signal()
+            stop.set()
+
+
+async def discord_register(settings: Settings) -> int:
+    """PUT the slash commands to the Discord API; how many it registered."""
+    async with aiohttp.ClientSession() as session:
+        try:
+            return await discord.register(
+                session, settings.delivery.discord_url, settings.bots.discord
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
