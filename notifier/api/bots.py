@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from notifier.api.openapi import EXTRA_PATHS
 from notifier.api.problems import ProblemError
 from notifier.api.state import REDIS, SETTINGS
 from notifier.bots import discord, slack
@@ -128,3 +129,62 @@ def setup_bots(app: web.Application) -> None:
     app.router.add_post(TELEGRAM, telegram_webhook)
     app.router.add_post(DISCORD, discord_interactions)
     app.router.add_post(SLACK, slack_commands)
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _op(summary: str, op_id: str, headers: list[dict[str, Any]], media: str) -> dict[str, Any]:
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        "post": {
+            "summary": summary,
+            "operationId": op_id,
+            "security": [],  # signed by the platform instead of a bearer token
+            "parameters": headers,
+            "requestBody": {"required": True, "content": {media: {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": {
+                    "description": "Answered (the platform's own response format)",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "400": {"description": "Verified, but not a command", "content": problem},
+                "401": {"description": "Not verified: bad, stale or replayed", "content": problem},
+                "404": {"description": "This platform's bot is not configured", "content": problem},
+                "413": {"description": "Body too large", "content": problem},
+            },
+        }
+    }
+
+
+EXTRA_PATHS[TELEGRAM] = _op(
+    "Telegram webhook: one update",
+    "telegramWebhook",
+    [_header("X-Telegram-Bot-Api-Secret-Token", "the bots.telegram.secret_token")],
+    "application/json",
+)
+EXTRA_PATHS[DISCORD] = _op(
+    "Discord interactions: PING, slash commands, buttons",
+    "discordInteractions",
+    [
+        _header("X-Signature-Ed25519", "Ed25519 signature of timestamp + body (hex)"),
+        _header("X-Signature-Timestamp", "Unix seconds"),
+    ],
+    "application/json",
+)
+EXTRA_PATHS[SLACK] = _op(
+    "Slack slash commands",
+    "slackCommands",
+    [
+        _header("X-Slack-Signature", "v0=HMAC-SHA256 of v0:timestamp:body (hex)"),
+        _header("X-Slack-Request-Timestamp", "Unix seconds; refused if over 5 minutes away"),
+    ],
+    "application/x-www-form-urlencoded",
+)
