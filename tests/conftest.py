@@ -21,6 +21,9 @@ from notifier.embedded import EmbeddedServer, bundled_binary
 from notifier.store import connect
 from tests.counts import TRIED
 
+# The chat platforms' local APIs (Telegram, Discord, Slack), for the bots' tests (integration, e2e).
+pytest_plugins = ["tests.integration.bots.fixtures"]
+
 
 def _system_redis() -> Path | None:
     found = shutil.which("redis-server")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,8 +64,25 @@ class BotApiServer(Recorder):
         """Queue an update for getUpdates; its update_id."""
         self.next_id += 1
         self.updates.append({"update_id": self.next_id, **update})
+        await self.record("update", update)
         self._new.set()
         return self.next_id
+
+    def transcript(self, chat: int) -> list[str]:
+        """The chat as a person sees it: what was typed (``>``) and what the bot sent (``<``),
+        MarkdownV2 shown as the app renders it (escapes gone, bold and italics kept as marks)."""
+        lines = []
+        for method, body in self.calls:
+            if method == "update" and "message" in body and body["message"]["chat"]["id"] == chat:
+                lines.append(f"> {body['message']['text']}")
+            elif method == "update" and "callback_query" in body:
+                lines.append(f"> [button] {body['callback_query']['data']}")
+            elif method == "sendMessage" and int(body["chat_id"]) == chat:
+                text = body["text"]
+                if body.get("parse_mode") == "MarkdownV2":
+                    text = re.sub(r"\\(.)", r"\1", text)
+                lines.append("< " + text.replace("\n", "\n  "))
+        return lines
 
     def messages(self, chat: int) -> list[str]:
         """The texts sent to ``chat``, in order."""

@@ -17,7 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
-from tests.integration.bots.conftest import (
+from tests.integration.bots.fixtures import (
     APP_ID,
     DISCORD_KEY,
     DISCORD_TOKEN,

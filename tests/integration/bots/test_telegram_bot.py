@@ -19,7 +19,7 @@ from notifier.models import MatchStatus, Score
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 from notifier.watch import Watch, add_watch
-from tests.integration.bots.conftest import TG_SECRET, TG_TOKEN, bot_settings
+from tests.integration.bots.fixtures import TG_SECRET, TG_TOKEN, bot_settings
 from tests.integration.bots.platforms import BotApiServer
 from tests.integration.test_api import serving as serving_api
 

@@ -1,4 +1,5 @@
-"""The bots' tests share: tokens, settings pointing at the local platform servers, the servers."""
+"""The bots' tests share (a plugin of tests/conftest.py): tokens, settings pointing at the local
+platform servers, and those servers."""
 
 from __future__ import annotations
 
