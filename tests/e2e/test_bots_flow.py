@@ -13,6 +13,7 @@ import re
 import socket
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -24,7 +25,7 @@ from notifier.alerts import Alert
 from notifier.channels.telegram import escape_markdown_v2
 from tests.e2e.helpers import Collect
 from tests.integration.bots.fixtures import bot_settings
-from tests.integration.bots.platforms import BotApiServer, DiscordServer, SlackServer
+from tests.integration.bots.platforms import BotApiServer, DiscordServer, Recorder, SlackServer
 from tests.integration.bots.test_chat_apps import (
     CHANNEL,
     discord_signed,
@@ -98,6 +99,11 @@ class Chats:
         ]
 
 
+def said(server: Recorder, words: str) -> bool:
+    """Whether anything sent to ``server`` contains ``words``."""
+    return words in str(server.calls)
+
+
 def received(alerts: list[Alert], tg: list[str], dc: list[str], sl: list[str]) -> list[set[str]]:
     """Which alerts (ids) each chat got, by their text as each platform shows it."""
     return [
@@ -134,7 +140,7 @@ async def test_follow_alerts_score_unfollow_on_telegram_discord_and_slack(
         assert (await chats.slack("follow Dortmund")).startswith("Following team Dortmund")
 
         for server in (tg, dc, sl):  # the goal, then the VAR taking one back (38')
-            await server.wait_for(lambda s=server: "ruled out" in str(s.calls), within_s=30)
+            await server.wait_for(partial(said, server, "ruled out"), within_s=30)
         assert all(
             "Scamacca" in str(m)
             for m in (tg.messages(GROUP), dc.messages(CHANNEL), sl.messages(SLACK_CHANNEL))

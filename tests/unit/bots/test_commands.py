@@ -1,0 +1,171 @@
+"""The bots' pure core: parsing commands, ranking names, the texts, limits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from notifier.bots.chat import Chat, Destination
+from notifier.bots.commands import (
+    Command,
+    CommandError,
+    Exact,
+    delay_seconds,
+    exact,
+    language,
+    parse,
+)
+from notifier.bots.directory import Candidate, rank, team_entries
+from notifier.bots.limits import ChatLimits
+from notifier.bots.texts import TOO_FAST, score_line
+from notifier.engine import MatchState
+from notifier.models import MatchStatus, Score
+
+
+class FakeClock:
+    """A clock that moves only when told to (limits are pure given their clock)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def now(self):  # type: ignore[no-untyped-def]  # unused by the limiter
+        raise NotImplementedError
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("/follow Dortmund", Command("follow", "Dortmund")),
+        ("/follow@NotifierBot   Borussia   Dortmund ", Command("follow", "Borussia Dortmund")),
+        ("follow Dortmund", Command("follow", "Dortmund")),  # a Slack /footy follow ...
+        ("/SCORE", Command("score")),
+        ("/delay 30", Command("delay", "30")),
+        ("/unfollow all", Command("unfollow", "all")),
+        ("/start", Command("start")),
+    ],
+)
+def test_parse(text: str, command: Command) -> None:
+    assert parse(text) == command
+
+
+@pytest.mark.parametrize("text", ["", "/", "hello there!", "/fly away", "/follow " + "x" * 201])
+def test_parse_refuses(text: str) -> None:
+    with pytest.raises(CommandError):
+        parse(text)
+
+
+@given(st.text(max_size=300))
+def test_parse_never_fails_otherwise(text: str) -> None:
+    try:
+        command = parse(text)
+    except CommandError:
+        return
+    assert len(command.arg) <= 200 and command.arg == command.arg.strip()
+
+
+def test_exact_delay_language() -> None:
+    assert exact("tie:replay:api-football:1") == Exact("tie", "replay:api-football:1")
+    assert exact("Dortmund") is None and exact("player:Kobel") is None and exact("team: ") is None
+    assert delay_seconds("0") == 0 and delay_seconds("600") == 600
+    assert language("DE") == "de"
+    for bad in ("-1", "601", "1.5", "soon"):
+        with pytest.raises(CommandError):
+            delay_seconds(bad)
+    with pytest.raises(CommandError):
+        language("deu")
+
+
+ENTRIES = [
+    *team_entries(["Atalanta", "Dortmund", "Dortmund II"], {"Borussia Dortmund": "Dortmund"}),
+    Candidate("competition", "UEFA Champions League", "UEFA Champions League"),
+    Candidate("tie", "replay:api-football:1", "Atalanta v Dortmund"),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("dortmund", [("team", "Dortmund")]),  # an exact name beats the partial ones
+        ("Borussia Dortmund", [("team", "Dortmund")]),  # a provider name of it
+        ("champions", [("competition", "UEFA Champions League")]),
+        ("atalanta v dortmund", [("tie", "replay:api-football:1")]),
+        ("ta", [("team", "Atalanta"), ("tie", "replay:api-football:1")]),
+        ("dort", [("team", "Dortmund"), ("team", "Dortmund II"), ("tie", "replay:api-football:1")]),
+        ("bayern", []),
+        ("  ", []),
+    ],
+)
+def test_rank(query: str, found: list[tuple[str, str]]) -> None:
+    assert [(c.kind, c.value) for c in rank(query, ENTRIES)] == found
+
+
+@given(st.text(max_size=40))
+def test_rank_is_bounded_and_exact_matches_are_alone(query: str) -> None:
+    found = rank(query, ENTRIES)
+    assert len(found) <= 8
+    exacts = [
+        c for c in ENTRIES if query.strip() and query.strip().casefold() == c.label.casefold()
+    ]
+    if exacts:
+        assert len(found) == 1
+
+
+def state(**changes: object) -> MatchState:
+    base = MatchState(
+        match="api-football:1",
+        tie="t",
+        home="Atalanta",
+        away="Dortmund",
+        status=MatchStatus.SECOND_HALF,
+        minute=90,
+        added=3,
+        score=Score(home=2, away=0),
+        prior=Score(home=0, away=2),
+        prior_away=Score(home=0, away=0),
+    )
+    return base.model_copy(update=changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({}, "Atalanta 2-0 Dortmund, 90+3'. 2-2 on aggregate"),
+        (
+            {"status": MatchStatus.HALF_TIME, "minute": None, "added": None},
+            "Atalanta 2-0 Dortmund, half-time. 2-2 on aggregate",
+        ),
+        (
+            {"status": MatchStatus.SCHEDULED, "score": Score()},
+            "Atalanta v Dortmund: scheduled. Dortmund lead 2-0 on aggregate",
+        ),
+        (
+            {"status": MatchStatus.FINISHED, "finished": True, "score": Score(home=0, away=1)},
+            "Atalanta 0-1 Dortmund, full time. Dortmund lead 3-0 on aggregate",
+        ),
+        ({"tie": None, "prior": None, "prior_away": None}, "Atalanta 2-0 Dortmund, 90+3'"),
+    ],
+)
+def test_score_line(changes: dict[str, object], line: str) -> None:
+    assert score_line(state(**changes)) == line
+
+
+def chat(chat_id: str, team: str | None = None) -> Chat:
+    return Chat("slack", chat_id, Destination("slack"), team=team)
+
+
+def test_limits_per_chat_and_per_team() -> None:
+    clock = FakeClock()
+    limits = ChatLimits(per_chat_per_minute=2, per_team_per_minute=3, max_follows=5, clock=clock)
+    assert [limits.take(chat("C1", "T")) for _ in range(3)] == [None, None, TOO_FAST]
+    assert limits.take(chat("C2", "T")) is None  # another channel, the same workspace ...
+    assert limits.take(chat("C3", "T")) is TOO_FAST  # ... whose share is spent
+    assert limits.take(chat("C3", "T2")) is None
+    clock.t += 60
+    assert limits.take(chat("C1", "T")) is None
