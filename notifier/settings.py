@@ -7,7 +7,6 @@ Precedence: explicit arguments > environment (``NOTIFIER_*``, nested with ``__``
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -223,20 +222,6 @@ class TelegramBotSettings(BaseModel):
     webhook_url: str | None = None  # webhook mode: the public https URL of /v1/telegram/webhook
     poll_timeout_s: int = Field(default=25, ge=0, le=50)  # getUpdates long-poll wait
     username: str | None = None  # the bot's @name, so /cmd@OtherBot in groups is left alone
-
-    @model_validator(mode="after")
-    def _webhook_needs(self) -> TelegramBotSettings:
-        """Webhook mode needs where Telegram posts and the secret it sends back."""
-        if self.mode != "webhook" or self.token is None:
-            return self
-        if not self.webhook_url or not self.webhook_url.startswith("https://"):
-            raise ValueError("bots.telegram.webhook_url: webhook mode needs the public https URL")
-        secret = self.secret_token.get_secret_value() if self.secret_token else ""
-        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
-            raise ValueError(
-                "bots.telegram.secret_token: webhook mode needs 16-256 of A-Z a-z 0-9 _ -"
-            )
-        return self
 
 
 class DiscordBotSettings(BaseModel):

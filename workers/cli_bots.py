@@ -13,7 +13,7 @@ import aiohttp
 from notifier.api import app as api_app
 from notifier.bots import discord
 from notifier.bots.telegram import run_bot
-from notifier.bots.wiring import build_bots
+from notifier.bots.wiring import build_bots, check
 from notifier.errors import ConfigError
 from notifier.settings import Settings
 from notifier.store import open_redis
@@ -45,6 +45,7 @@ async def telegram_alone(settings: Settings) -> None:
     """The Telegram bot until SIGTERM; in webhook mode with the API serving its route."""
     if settings.bots.telegram.token is None:
         raise ConfigError("bots.telegram.token is not set (NOTIFIER_BOTS__TELEGRAM__TOKEN)")
+    check(settings)  # before anything starts
     async with contextlib.AsyncExitStack() as stack:
         r = await open_redis(settings, stack)
         session = await stack.enter_async_context(aiohttp.ClientSession())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -13,10 +14,12 @@ from notifier.bots.directory import KnownTeams
 from notifier.bots.limits import ChatLimits
 from notifier.bots.service import BotService
 from notifier.bots.telegram import BotApi, TelegramBot
+from notifier.errors import ConfigError
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 
 REPLAY_TTL_S = 600  # a signature is remembered longer than the window it is accepted in
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,256}")  # what Telegram accepts as secret_token
 
 
 @dataclass
@@ -60,8 +63,26 @@ def needs_api(settings: Settings) -> bool:
     return webhook or b.discord.public_key is not None or b.slack.signing_secret is not None
 
 
+def check(settings: Settings) -> None:
+    """ConfigError naming the setting if a configured bot cannot work (before it starts).
+
+    Not a validator of the settings model: pydantic's message would quote the input, token
+    included."""
+    t = settings.bots.telegram
+    if t.token is None or t.mode != "webhook":
+        return
+    if not t.webhook_url or not t.webhook_url.startswith("https://"):
+        raise ConfigError("bots.telegram.webhook_url: webhook mode needs the public https URL")
+    secret = t.secret_token.get_secret_value() if t.secret_token else ""
+    if not SECRET_TOKEN.fullmatch(secret):
+        raise ConfigError(
+            "bots.telegram.secret_token: webhook mode needs 16-256 of A-Z a-z 0-9 _ -"
+        )
+
+
 def build_bots(settings: Settings, r: aioredis.Redis, session: aiohttp.ClientSession) -> Bots:
     """The service (subscriptions, names, limits) and the Telegram bot if it has a token."""
+    check(settings)
     b = settings.bots
     known = KnownTeams(
         r,

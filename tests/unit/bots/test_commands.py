@@ -19,8 +19,11 @@ from notifier.bots.commands import (
 from notifier.bots.directory import Candidate, rank, team_entries
 from notifier.bots.limits import ChatLimits
 from notifier.bots.texts import TOO_FAST, score_line
+from notifier.bots.wiring import check
 from notifier.engine import MatchState
+from notifier.errors import ConfigError
 from notifier.models import MatchStatus, Score
+from notifier.settings import Settings
 
 
 class FakeClock:
@@ -169,3 +172,23 @@ def test_limits_per_chat_and_per_team() -> None:
     assert limits.take(chat("C3", "T2")) is None
     clock.t += 60
     assert limits.take(chat("C1", "T")) is None
+
+
+def test_webhook_mode_without_url_or_secret_refuses_to_start_and_quotes_no_token() -> None:
+    token = "123456:" + "Z" * 35
+    cases = [
+        ({"mode": "webhook"}, "bots.telegram.webhook_url"),
+        ({"mode": "webhook", "webhook_url": "http://plain.example/x"}, "bots.telegram.webhook_url"),
+        (
+            {"mode": "webhook", "webhook_url": "https://x.example/h", "secret_token": "short"},
+            "bots.telegram.secret_token",
+        ),
+    ]
+    for given_, setting in cases:
+        settings = Settings.load(None, bots={"telegram": {"token": token, **given_}})
+        with pytest.raises(ConfigError, match=setting) as caught:
+            check(settings)
+        assert token not in str(caught.value)
+    ok = {"mode": "webhook", "webhook_url": "https://x.example/h", "secret_token": "s" * 16}
+    check(Settings.load(None, bots={"telegram": {"token": token, **ok}}))
+    check(Settings.load(None, bots={"telegram": {"mode": "webhook"}}))  # no token: no bot
