@@ -27,6 +27,7 @@ DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k != "sta
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
 INDEX_OF = {"teams": "team", "matches": "match", "ties": "tie", "competitions": "competition"}
 MAX_FOLLOWS = 50
+MAX_DELAY_S = 600
 ID_PATTERN = re.compile(r"^sub_[0-9a-f]{20}$")
 # Options each channel accepts (anything else is refused, so a typo is a 422, not silence).
 OPTIONS: dict[str, frozenset[str]] = {
@@ -105,6 +106,12 @@ class SubscriptionSpec(BaseModel):
     )
     description: str | None = Field(default=None, max_length=200)
     enabled: bool = True
+    delay_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_DELAY_S,
+        description="hold each alert this many seconds (for a stream that runs behind live)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionSpec:
@@ -228,6 +235,7 @@ class SubscriptionPatch(BaseModel):
     kinds: list[AlertKind] | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
+    delay_s: int | None = Field(default=None, ge=0, le=MAX_DELAY_S)
     rotate_secret: bool = False
 
     @model_validator(mode="after")

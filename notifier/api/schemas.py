@@ -30,6 +30,7 @@ class SubscriptionView(BaseModel):
     kinds: list[AlertKind]
     description: str | None
     enabled: bool
+    delay_s: int = 0
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -80,6 +81,7 @@ def view(sub: Subscription) -> SubscriptionView:
         kinds=list(s.kinds),
         description=s.description,
         enabled=s.enabled,
+        delay_s=s.delay_s,
         disabled_reason=sub.disabled_reason,
         created_at=sub.created_at,
         updated_at=sub.updated_at,

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from notifier.subscriptions import MAX_DELAY_S
+
 Verb = Literal[
     "follow",
     "unfollow",
@@ -29,7 +31,6 @@ VERBS: tuple[str, ...] = Verb.__args__  # type: ignore[attr-defined]
 # Verbs that change what a chat receives: in groups only admins may use them.
 CHANGING = frozenset({"follow", "unfollow", "kinds", "delay", "lang", "mute", "unmute"})
 MAX_ARG = 200
-MAX_DELAY_S = 600
 LANG = re.compile(r"^[a-z]{2}$")
 FOLLOW_KINDS = ("team", "competition", "tie", "match")
 _COMMAND = re.compile(r"^/?([A-Za-z_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s+(.*))?$", re.DOTALL)

@@ -137,6 +137,7 @@ class BotService:
                     "options": dict(d.options),
                     "kinds": list(subs[0].spec.kinds) if subs else list(DEFAULT_KINDS),
                     "enabled": subs[0].spec.enabled if subs else True,
+                    "delay_s": subs[0].spec.delay_s if subs else 0,
                     "description": key,
                     FIELDS[kind]: [value],
                 }
@@ -197,11 +198,13 @@ class BotService:
         return texts.muted(on, len(subs))
 
     async def preference(self, chat: Chat, command: Command) -> Answer:
-        """``/delay N`` and ``/lang xx``: kept per chat."""
+        """``/delay N`` (on every follow, as the dispatcher reads it) and ``/lang xx``."""
         if command.verb == "delay":
             seconds = delay_seconds(command.arg)
+            subs = await self.store.list_owned(chat.owner)
+            await self._update_all(subs, {"delay_s": seconds})
             await self._set_pref(chat, "delay_s", str(seconds))
-            return texts.delay_set(seconds)
+            return texts.delay_set(seconds, len(subs))
         code = language(command.arg)
         if code in LANGUAGES:
             await self._set_pref(chat, "lang", code)

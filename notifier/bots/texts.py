@@ -149,8 +149,10 @@ def unknown_kind(kind: str, known: Sequence[str]) -> Answer:
     return problem(f"No alert kind {kind!r}. Known kinds: " + ", ".join(known))
 
 
-def delay_set(seconds: int) -> Answer:
+def delay_set(seconds: int, follows: int) -> Answer:
     """``/delay N``."""
+    if follows == 0:
+        return Answer("This chat follows nothing yet. Try /follow TEAM.")
     if seconds == 0:
         return Answer("Alerts are sent as soon as they happen.")
     return Answer(f"Alerts to this chat will be held {seconds} s.")

@@ -137,6 +137,8 @@ async def test_preferences_kinds_and_mute_apply_to_every_follow(
     assert await say(bot, server, "/lang en") == "Language set: en."
     prefs = await redis.hgetall(keys.bot_chat(f"telegram:{PRIVATE}"))
     assert prefs == {b"delay_s": b"30", b"lang": b"en"}
+    subs = await SubscriptionStore(redis).list_owned(f"telegram:{PRIVATE}")
+    assert [s.spec.delay_s for s in subs] == [30, 30]  # what the dispatcher reads
     assert "Stopped following Dortmund, Atalanta" in await say(bot, server, "/unfollow all")
 
 
