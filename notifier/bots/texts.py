@@ -180,4 +180,6 @@ NEEDS_ARG = problem("Say what: /follow TEAM, /unfollow NAME.")
 
 def too_many(limit: int) -> Answer:
     """The per-chat follow limit."""
-    return problem(f"A chat can follow at most {limit} things. /unfollow one first.")
+    return problem(
+        f"A chat can follow at most {limit} teams, competitions or ties. /unfollow one first."
+    )

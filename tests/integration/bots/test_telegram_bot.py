@@ -253,3 +253,16 @@ async def test_webhook_mode_sets_the_webhook_and_checks_the_secret_first(
         async with http.post(path, data=b"{not json", headers=good) as resp:
             assert resp.status == 400
     assert server.messages(PRIVATE) == ["Following team Dortmund. Alerts will come to this chat."]
+
+
+async def test_follows_per_chat_are_limited(
+    redis: Redis, redis_url: str, bot_api: tuple[BotApiServer, str]
+) -> None:
+    server, url = bot_api
+    async with aiohttp.ClientSession() as session:
+        bot = build_bots(settings(redis_url, url, max_follows=1), redis, session).telegram
+        assert bot is not None
+        assert "Following team Dortmund" in await say(bot, server, "/follow Dortmund")
+        assert await say(bot, server, "/follow Atalanta") == (
+            "A chat can follow at most 1 teams, competitions or ties. /unfollow one first."
+        )
