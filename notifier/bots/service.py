@@ -188,6 +188,8 @@ class BotService:
         bad = [k for k in wanted if k not in ALERT_KINDS]
         if bad:
             return texts.unknown_kind(bad[0], ALERT_KINDS)
+        if "goal" in wanted and "goal_cancelled" not in wanted:
+            wanted.append("goal_cancelled")  # a goal the chat saw must be taken back there too
         await self._update_all(subs, {"kinds": wanted})
         return texts.kinds(wanted, ALERT_KINDS)
 

@@ -124,11 +124,13 @@ async def test_preferences_kinds_and_mute_apply_to_every_follow(
     server, _ = bot_api
     await say(bot, server, "/follow Dortmund")
     await say(bot, server, "/follow Atalanta")
-    assert (await say(bot, server, "/kinds goal result")).startswith("Alerts sent: goal, result")
+    answer = await say(bot, server, "/kinds goal result")
+    assert answer.startswith("Alerts sent: goal, result, goal_cancelled")  # VAR follows goals
     assert "No alert kind 'goals'" in await say(bot, server, "/kinds goals")
     assert await say(bot, server, "/mute") == "Alerts paused. /unmute resumes them."
     subs = await SubscriptionStore(redis).list_owned(f"telegram:{PRIVATE}")
-    assert [(s.spec.kinds, s.enabled) for s in subs] == [(["goal", "result"], False)] * 2
+    kinds = ["goal", "result", "goal_cancelled"]
+    assert [(s.spec.kinds, s.enabled) for s in subs] == [(kinds, False)] * 2
     assert "(muted)" in await say(bot, server, "/list")
     assert await say(bot, server, "/unmute") == "Alerts resumed."
     assert await say(bot, server, "/delay 30") == "Alerts to this chat will be held 30 s."
