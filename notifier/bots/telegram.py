@@ -20,7 +20,7 @@ from notifier import keys
 from notifier.bots.chat import Chat, Destination
 from notifier.bots.platform import post_json
 from notifier.bots.service import BotService
-from notifier.bots.texts import Answer
+from notifier.bots.texts import HELP, Answer
 from notifier.channels.base import as_seconds
 from notifier.channels.ratelimit import fingerprint
 from notifier.errors import BotError
@@ -57,6 +57,17 @@ class BotApi:
                 retry_after=as_seconds((params_ or {}).get("retry_after")),
             )
         return answer.get("result")
+
+
+def menu() -> list[dict[str, str]]:
+    """The ``setMyCommands`` list: each verb and what it does (from the help text)."""
+    out = []
+    for line in HELP.lines:
+        names, _, what = line.partition(": ")
+        for name in names.split(", "):
+            verb = name.split()[0].lstrip("/")
+            out.append({"command": verb, "description": what[:256]})
+    return [*out, {"command": "help", "description": "what this bot can do"}]
 
 
 def keyboard(answer: Answer) -> dict[str, Any] | None:
@@ -168,6 +179,10 @@ class TelegramBot:
             disable_web_page_preview=True,
         )
 
+    async def set_commands(self) -> None:
+        """Tell Telegram the command list, so apps offer it when a user types ``/``."""
+        await self.api.call("setMyCommands", commands=menu())
+
     async def set_webhook(self) -> None:
         """Webhook mode: tell Telegram where to POST updates, with the secret token."""
         secret = self.settings.secret_token
@@ -230,11 +245,14 @@ def _user(item: dict[str, Any]) -> int | None:
 async def run_bot(bot: TelegramBot, stop: asyncio.Event, *, tries: int = 10) -> None:
     """Run the bot until ``stop``: long polling, or (webhook mode) register the webhook once."""
     if bot.settings.mode == "polling":
+        with contextlib.suppress(BotError):  # the menu is a nicety: the bot answers without it
+            await bot.set_commands()
         await bot.poll(stop.is_set)
         return
     for attempt in range(tries):
         try:
             await bot.set_webhook()
+            await bot.set_commands()
             break
         except BotError as exc:
             log.warning("telegram_webhook_failed", extra={"bot": bot.name, "error": str(exc)})

@@ -134,6 +134,9 @@ class BotApiServer(Recorder):
     async def _answerCallbackQuery(self, body: dict[str, Any]) -> bool:  # noqa: N802
         return True
 
+    async def _setMyCommands(self, body: dict[str, Any]) -> bool:  # noqa: N802
+        return True
+
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application()

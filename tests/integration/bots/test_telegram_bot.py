@@ -4,6 +4,7 @@ keyboard, admins, limits, each update once, and the webhook's secret token."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -236,6 +237,11 @@ async def test_webhook_mode_sets_the_webhook_and_checks_the_secret_first(
         stop = asyncio.Event()
         stop.set()
         await run_bot(bot, stop)
+    menu = server.sent("setMyCommands")[0]["commands"]
+    assert [c["command"] for c in menu][:3] == ["follow", "unfollow", "list"]
+    assert {"mute", "unmute", "help"} <= {c["command"] for c in menu}
+    for c in menu:  # what Telegram accepts
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) and 1 <= len(c["description"]) <= 256
     assert server.webhook == {
         "url": WEBHOOK["webhook_url"],
         "secret_token": TG_SECRET,
