@@ -45,6 +45,7 @@ from notifier.subscriptions import (
 log = logging.getLogger("notifier.bots")
 LANGUAGES = ("en",)  # the alert catalogues there are
 FIELDS = {"team": "teams", "competition": "competitions", "tie": "ties", "match": "matches"}
+LABEL_MAX = 180  # of a subscription's 200-character description
 
 
 class BotService:
@@ -109,8 +110,10 @@ class BotService:
         if not arg:
             return texts.NEEDS_ARG
         picked = exact(arg)
-        if picked is not None:
-            return await self.subscribe(chat, picked.kind, picked.value, picked.value)
+        if picked is not None:  # a button: the kind and value, its label looked up again
+            same = [c for c in await self.directory.search(picked.value) if c.kind == picked.kind]
+            label = same[0].label if same else picked.value
+            return await self.subscribe(chat, picked.kind, picked.value, label)
         found = await self.directory.search(arg)
         if not found:
             return texts.unknown(arg)
@@ -122,8 +125,7 @@ class BotService:
     async def subscribe(self, chat: Chat, kind: str, value: str, label: str) -> Answer:
         """Store the subscription of one follow, like the API would."""
         subs = await self.store.list_owned(chat.owner)
-        key = f"{kind}:{value}"
-        if any(s.spec.description == key for s in subs):
+        if any(_follows(s, kind, value) for s in subs):
             return texts.already(label)
         if len(subs) >= self.limits.max_follows:
             return texts.too_many(self.limits.max_follows)
@@ -138,7 +140,7 @@ class BotService:
                     "kinds": list(subs[0].spec.kinds) if subs else list(DEFAULT_KINDS),
                     "enabled": subs[0].spec.enabled if subs else True,
                     "delay_s": subs[0].spec.delay_s if subs else 0,
-                    "description": key,
+                    "description": f"{kind}:{label[:LABEL_MAX]}",  # what /list shows
                     FIELDS[kind]: [value],
                 }
             )
@@ -149,7 +151,7 @@ class BotService:
         now = datetime.now(UTC)
         sub = Subscription(id=new_id(), owner=chat.owner, spec=spec, created_at=now, updated_at=now)
         await self.store.create(sub)
-        log.info("bot_follow", extra={"platform": chat.platform, "follow": key})
+        log.info("bot_follow", extra={"platform": chat.platform, "kind": kind})
         return texts.followed(kind, label)
 
     async def unfollow(self, chat: Chat, arg: str) -> Answer:
@@ -244,6 +246,12 @@ def _kind(sub: Subscription) -> str:
 
 def _label(sub: Subscription) -> str:
     return (sub.spec.description or "").partition(":")[2] or sub.id
+
+
+def _follows(sub: Subscription, kind: str, value: str) -> bool:
+    """Whether ``sub`` already follows ``value`` as a ``kind`` (names compared folded)."""
+    have: list[str] = getattr(sub.spec, FIELDS[kind])
+    return fold(value) in {fold(v) for v in have}
 
 
 def _names(sub: Subscription) -> list[str]:

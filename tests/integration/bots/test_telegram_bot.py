@@ -19,7 +19,8 @@ from notifier.engine import MatchState
 from notifier.models import MatchStatus, Score
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
-from notifier.watch import Watch, add_watch
+from notifier.tie import TieSpec, parse_first_leg
+from notifier.watch import Watch, add_watch, save_tie
 from tests.integration.bots.fixtures import TG_SECRET, TG_TOKEN, bot_settings
 from tests.integration.bots.platforms import BotApiServer
 from tests.integration.test_api import serving as serving_api
@@ -274,3 +275,25 @@ async def test_follows_per_chat_are_limited(
         assert await say(bot, server, "/follow Atalanta") == (
             "A chat can follow at most 1 teams, competitions or ties. /unfollow one first."
         )
+
+
+async def test_a_tie_is_followed_by_its_id_and_shown_by_its_teams(
+    bot: TelegramBot, bot_api: tuple[BotApiServer, str], redis: Redis
+) -> None:
+    server, _ = bot_api
+    spec = TieSpec(
+        id="replay:api-football:9",
+        first_leg=parse_first_leg("Borussia Dortmund 2-0 Atalanta"),
+        second_leg="api-football:9",
+    )
+    await save_tie(redis, spec, 0)
+    answer = await say(bot, server, "/follow atalanta v")
+    assert answer == "Following tie Atalanta v Dortmund. Alerts will come to this chat."
+    subs = await SubscriptionStore(redis).list_owned(f"telegram:{PRIVATE}")
+    assert subs[0].spec.ties == ["replay:api-football:9"]
+    button = await say(bot, server, "/follow tie:replay:api-football:9")
+    assert button == "This chat already follows Atalanta v Dortmund."
+    assert await say(bot, server, "/list") == "This chat follows:\ntie Atalanta v Dortmund"
+    assert "Stopped following Atalanta v Dortmund" in await say(
+        bot, server, "/unfollow atalanta v dortmund"
+    )
