@@ -4,6 +4,7 @@ the same verbs answered as embeds and Block Kit; the slash commands registered o
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -226,3 +227,22 @@ async def test_unconfigured_platforms_answer_404(redis: Redis, redis_url: str) -
             paths = (await resp.json())["paths"]
     assert paths["/v1/discord/interactions"]["post"]["security"] == []
     assert {TELEGRAM, DISCORD, SLACK} == PATHS and set(paths) >= PATHS
+
+
+async def test_no_secret_reaches_the_logs(
+    api: tuple[aiohttp.ClientSession, Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    http, _ = api
+    caplog.set_level(logging.DEBUG)
+    await post_discord(http, interaction("follow", "Dortmund"))
+    await post_slack(http, "follow Dortmund")
+    raw = slash("list")
+    for _ in range(2):  # the second one is a refused replay, logged as such
+        async with http.post("/v1/slack/commands", data=raw, headers=slack_signed(raw)):
+            pass
+    async with http.post("/v1/discord/interactions", data=b"{}", headers={}) as resp:
+        assert resp.status == 401
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "bot_request_refused" in logged
+    for secret in (DISCORD_TOKEN, SLACK_TOKEN, SLACK_SECRET):
+        assert secret not in logged

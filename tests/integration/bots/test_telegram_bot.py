@@ -13,9 +13,10 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier import keys
-from notifier.bots.telegram import TelegramBot, run_bot
+from notifier.bots.telegram import BotApi, TelegramBot, run_bot
 from notifier.bots.wiring import build_bots
 from notifier.engine import MatchState
+from notifier.errors import BotError
 from notifier.models import MatchStatus, Score
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
@@ -297,3 +298,18 @@ async def test_a_tie_is_followed_by_its_id_and_shown_by_its_teams(
     assert "Stopped following Atalanta v Dortmund" in await say(
         bot, server, "/unfollow atalanta v dortmund"
     )
+
+
+async def test_a_refused_call_names_the_method_never_the_token(
+    bot_api: tuple[BotApiServer, str],
+) -> None:
+    _, url = bot_api
+    wrong = "999999:" + "W" * 35
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(BotError) as caught:
+            await BotApi(session, url, wrong).call("getUpdates")
+        with pytest.raises(BotError) as unreachable:
+            await BotApi(session, "http://127.0.0.1:9", wrong).call("sendMessage")
+    assert str(caught.value) == "getUpdates: telegram 401: Unauthorized"
+    assert caught.value.status == 401
+    assert str(unreachable.value) == "sendMessage: ClientConnectorError"
