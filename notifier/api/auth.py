@@ -28,7 +28,14 @@ log = logging.getLogger("notifier.api")
 COOKIE = "nf_token"
 ANONYMOUS = frozenset({"/healthz"})
 # The chat platforms' POSTs authenticate by their own signatures (notifier.api.bots checks them).
-SIGNED = frozenset({"/v1/telegram/webhook", "/v1/discord/interactions", "/v1/slack/commands"})
+SIGNED = frozenset(
+    {
+        "/v1/telegram/webhook",
+        "/v1/discord/interactions",
+        "/v1/slack/commands",
+        "/v1/slack/actions",
+    }
+)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 LOCAL_OWNER = "local"
 OWNER = web.RequestKey("owner", str)

@@ -22,13 +22,17 @@ from notifier.api.openapi import EXTRA_PATHS
 from notifier.api.problems import ProblemError
 from notifier.api.state import REDIS, SETTINGS
 from notifier.bots import discord, slack
+from notifier.bots.chat import Chat
+from notifier.bots.platform import post_json
 from notifier.bots.wiring import Bots, build_bots
+from notifier.errors import BotError
 
 log = logging.getLogger("notifier.api.bots")
 BOTS = web.AppKey("bots", Bots)
 TELEGRAM = "/v1/telegram/webhook"
 DISCORD = "/v1/discord/interactions"
 SLACK = "/v1/slack/commands"
+SLACK_ACTIONS = "/v1/slack/actions"
 PATHS = SIGNED  # the routes the bearer-token middleware leaves to their signatures
 
 
@@ -94,8 +98,8 @@ async def discord_interactions(request: web.Request) -> web.Response:
     return _json(discord.embed(await bots.service.answer(chat, text)))
 
 
-async def slack_commands(request: web.Request) -> web.Response:
-    """``POST /v1/slack/commands``: a slash command -> Block Kit."""
+async def _slack_form(request: web.Request) -> dict[str, str]:
+    """The form of a verified, first-time Slack request (else a 401/404 problem)."""
     bots = request.app[BOTS]
     settings = request.app[SETTINGS].bots.slack
     if settings.signing_secret is None:
@@ -109,12 +113,48 @@ async def slack_commands(request: web.Request) -> web.Response:
         raise _refuse("slack", str(exc)) from None
     if not await bots.first_time("slack", sig):
         raise _refuse("slack", "replayed")
-    fields = slack.form(body)
+    return slack.form(body)
+
+
+def _slack_chat(request: web.Request, fields: dict[str, str]) -> Chat:
+    settings = request.app[SETTINGS].bots.slack
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
     chat = slack.chat_of(fields, token, settings.api_url)
     if chat is None:
-        raise ProblemError(400, "slack: not a command from a channel")
-    return _json(slack.blocks(await bots.service.answer(chat, slack.command_text(fields))))
+        raise ProblemError(400, "slack: not from a channel")
+    return chat
+
+
+async def slack_commands(request: web.Request) -> web.Response:
+    """``POST /v1/slack/commands``: a slash command -> Block Kit."""
+    fields = await _slack_form(request)
+    chat = _slack_chat(request, fields)
+    answer = await request.app[BOTS].service.answer(chat, slack.command_text(fields))
+    return _json(slack.blocks(answer))
+
+
+async def slack_actions(request: web.Request) -> web.Response:
+    """``POST /v1/slack/actions``: a button of an answer was clicked; the answer to its command
+    is posted to the channel (chat.postMessage), and the click acknowledged."""
+    bots = request.app[BOTS]
+    clicked = slack.action(await _slack_form(request))
+    if clicked is None:
+        raise ProblemError(400, "slack: not a button click")
+    fields, command = clicked
+    chat = _slack_chat(request, fields)
+    answer = await bots.service.answer(chat, command)
+    if chat.destination.secret is None:
+        log.error("slack_answer_dropped", extra={"reason": "bots.slack.bot_token is not set"})
+        return web.Response(status=200)
+    body = {"channel": fields["channel_id"], **slack.blocks(answer)}
+    headers = {"Authorization": f"Bearer {chat.destination.secret}"}
+    try:
+        await post_json(
+            bots.session, chat.destination.url, body, what="chat.postMessage", headers=headers
+        )
+    except BotError as exc:
+        log.warning("slack_answer_failed", extra={"error": str(exc)})
+    return web.Response(status=200)
 
 
 async def _bots_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -130,6 +170,7 @@ def setup_bots(app: web.Application) -> None:
     app.router.add_post(TELEGRAM, telegram_webhook)
     app.router.add_post(DISCORD, discord_interactions)
     app.router.add_post(SLACK, slack_commands)
+    app.router.add_post(SLACK_ACTIONS, slack_actions)
 
 
 def _header(name: str, description: str) -> dict[str, Any]:
@@ -179,6 +220,15 @@ EXTRA_PATHS[DISCORD] = _op(
         _header("X-Signature-Timestamp", "Unix seconds"),
     ],
     "application/json",
+)
+EXTRA_PATHS[SLACK_ACTIONS] = _op(
+    "Slack interactivity: a click on an answer's button",
+    "slackActions",
+    [
+        _header("X-Slack-Signature", "v0=HMAC-SHA256 of v0:timestamp:body (hex)"),
+        _header("X-Slack-Request-Timestamp", "Unix seconds; refused if over 5 minutes away"),
+    ],
+    "application/x-www-form-urlencoded",
 )
 EXTRA_PATHS[SLACK] = _op(
     "Slack slash commands",

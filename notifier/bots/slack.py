@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -69,6 +70,23 @@ def chat_of(fields: dict[str, str], bot_token: str | None, api_url: str) -> Chat
     return Chat("slack", channel, dest, group=False, team=team)
 
 
+def action(fields: dict[str, str]) -> tuple[dict[str, str], str] | None:
+    """A button click (``block_actions``): the command fields it stands for and its command."""
+    try:
+        payload = json.loads(fields.get("payload", ""))
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
+        return None
+    actions, channel, team = payload.get("actions"), payload.get("channel"), payload.get("team")
+    if not (isinstance(actions, list) and actions and isinstance(actions[0], dict)):
+        return None
+    value = actions[0].get("value")
+    if not isinstance(value, str) or not isinstance(channel, dict) or not isinstance(team, dict):
+        return None
+    return {"channel_id": str(channel.get("id", "")), "team_id": str(team.get("id", ""))}, value
+
+
 def blocks(answer: Answer) -> dict[str, Any]:
     """An answer as Block Kit: the title, the lines, the choices as commands to type."""
     body = "\n".join(escape_mrkdwn(line) for line in answer.lines)
@@ -77,13 +95,17 @@ def blocks(answer: Answer) -> dict[str, Any]:
     ]
     if body:
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_LIMIT]}})
-    if answer.choices:
-        hints = "\n".join(
-            f"`{escape_mrkdwn(c.command)}`  {escape_mrkdwn(c.label)}" for c in answer.choices
-        )
-        out.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": hints[:SECTION_LIMIT]}]}
-        )
+    if answer.choices:  # a click comes back to /v1/slack/actions with the button's value
+        buttons = [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": c.label[:75]},
+                "value": c.command[:2000],
+                "action_id": f"nf_choice_{i}",
+            }
+            for i, c in enumerate(answer.choices[:25])
+        ]
+        out.append({"type": "actions", "elements": buttons})
     return {
         "response_type": "in_channel" if answer.ok else "ephemeral",
         "text": answer.text,

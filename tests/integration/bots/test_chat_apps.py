@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 from slack_sdk.signature import SignatureVerifier
 
-from notifier.api.bots import DISCORD, PATHS, SLACK, TELEGRAM
+from notifier.api.bots import DISCORD, PATHS, SLACK, SLACK_ACTIONS, TELEGRAM
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 from tests.integration.bots.fixtures import (
@@ -199,6 +199,33 @@ async def test_slack_signature_is_slack_sdks_and_a_follow_answers_in_block_kit(
     assert body["response_type"] == "ephemeral" and "unknown command 'fly'" in body["text"]
 
 
+async def test_slack_buttons_come_back_as_actions_and_are_answered_in_the_channel(
+    api: tuple[aiohttp.ClientSession, Settings], slack_api: tuple[SlackServer, str]
+) -> None:
+    http, _ = api
+    server, _ = slack_api
+    _, body = await post_slack(http, "follow t")
+    buttons = body["blocks"][-1]["elements"]
+    assert [b["value"] for b in buttons] == ["/follow team:Atalanta", "/follow team:Dortmund"]
+    click = {
+        "type": "block_actions",
+        "team": {"id": "T0001"},
+        "channel": {"id": "C0123456"},
+        "user": {"id": "U2147483697"},
+        "actions": [{"action_id": buttons[0]["action_id"], "value": buttons[0]["value"]}],
+    }
+    raw = urlencode({"payload": orjson.dumps(click).decode()}).encode()
+    async with http.post("/v1/slack/actions", data=raw, headers=slack_signed(raw)) as resp:
+        assert resp.status == 200
+    posted = server.messages("C0123456")
+    assert posted[-1]["text"] == "Following team Atalanta. Alerts will come to this chat."
+    async with http.post("/v1/slack/actions", data=raw, headers=slack_signed(raw)) as resp:
+        assert resp.status == 401  # replayed
+    forged = urlencode({"payload": "{}"}).encode()
+    async with http.post("/v1/slack/actions", data=forged, headers=slack_signed(raw)) as resp:
+        assert resp.status == 401  # signed for another body
+
+
 async def test_slack_refuses_unsigned_stale_and_replayed_requests(
     api: tuple[aiohttp.ClientSession, Settings],
 ) -> None:
@@ -226,7 +253,7 @@ async def test_unconfigured_platforms_answer_404(redis: Redis, redis_url: str) -
         async with http.get("/openapi.json") as resp:
             paths = (await resp.json())["paths"]
     assert paths["/v1/discord/interactions"]["post"]["security"] == []
-    assert {TELEGRAM, DISCORD, SLACK} == PATHS and set(paths) >= PATHS
+    assert {TELEGRAM, DISCORD, SLACK, SLACK_ACTIONS} == PATHS and set(paths) >= PATHS
 
 
 async def test_no_secret_reaches_the_logs(

@@ -89,6 +89,10 @@ def test_renderings() -> None:
         "/follow team:Atalanta"
     ]
     assert "flags" not in body and discord.embed(problem("no"))["data"]["flags"] == 64
+    actions = slack.blocks(ANSWER)["blocks"][-1]
+    assert actions["type"] == "actions" and actions["elements"][0]["value"] == (
+        "/follow team:Atalanta"
+    )
     blocks = slack.blocks(Answer("<b>", ("a & b",)))
     assert blocks["blocks"][0]["text"]["text"] == "*&lt;b&gt;*"
     assert blocks["blocks"][1]["text"]["text"] == "a &amp; b"
