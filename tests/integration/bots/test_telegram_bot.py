@@ -4,8 +4,10 @@ keyboard, admins, limits, each update once, and the webhook's secret token."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,6 +27,7 @@ from notifier.watch import Watch, add_watch, save_tie
 from tests.integration.bots.fixtures import TG_SECRET, TG_TOKEN, bot_settings
 from tests.integration.bots.platforms import BotApiServer
 from tests.integration.test_api import serving as serving_api
+from workers import commands
 
 PRIVATE, GROUP, ADMIN, MEMBER = 42, -100500, 7, 8
 
@@ -313,3 +316,21 @@ async def test_a_refused_call_names_the_method_never_the_token(
     assert str(caught.value) == "getUpdates: telegram 401: Unauthorized"
     assert caught.value.status == 401
     assert str(unreachable.value) == "sendMessage: ClientConnectorError"
+
+
+async def test_notifier_run_starts_the_configured_bot(
+    redis: Redis, redis_url: str, bot_api: tuple[BotApiServer, str], tmp_path: Path
+) -> None:
+    server, url = bot_api
+    config = settings(redis_url, url)
+    config = config.model_copy(update={"api": config.api.model_copy(update={"port": 0})})
+    await server.push(message("/help"))
+    running = asyncio.create_task(commands.run(config, ties_dir=tmp_path))
+    try:
+        await server.wait_for(lambda: bool(server.messages(PRIVATE)))
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert server.messages(PRIVATE)[0].startswith("I send live football alerts")
+    assert server.sent("setMyCommands")
