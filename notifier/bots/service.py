@@ -214,12 +214,6 @@ class BotService:
             await self._set_pref(chat, "lang", code)
         return texts.lang_set(code, LANGUAGES)
 
-    async def preferences(self, chat: Chat) -> dict[str, str]:
-        """The chat's saved preferences."""
-        with translate_errors("bot preferences"):
-            raw = await self.r.hgetall(keys.bot_chat(chat.owner))
-        return {_s(k): _s(v) for k, v in raw.items()}
-
     async def _set_pref(self, chat: Chat, name: str, value: str) -> None:
         with translate_errors("bot preferences"):
             await self.r.hset(keys.bot_chat(chat.owner), name, value)
@@ -233,10 +227,6 @@ class BotService:
                 return old.model_copy(update={"spec": spec, "updated_at": now})
 
             await self.store.update(sub.id, change)
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _kind(sub: Subscription) -> str:
