@@ -88,6 +88,14 @@ class BotApiServer(Recorder):
         """The texts sent to ``chat``, in order."""
         return [b["text"] for b in self.sent("sendMessage") if int(b["chat_id"]) == chat]
 
+    def answers(self, chat: int) -> list[str]:
+        """The bot's answers to ``chat`` (plain text; alerts come in MarkdownV2)."""
+        return [
+            b["text"]
+            for b in self.sent("sendMessage")
+            if int(b["chat_id"]) == chat and "parse_mode" not in b
+        ]
+
     async def handle(self, request: web.Request) -> web.Response:
         """``/bot<token>/<method>``."""
         if request.match_info["token"] != self.token:
