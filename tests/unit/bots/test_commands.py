@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from notifier.bots.chat import Chat, Destination
 from notifier.bots.commands import (
@@ -23,7 +27,13 @@ from notifier.bots.wiring import check
 from notifier.engine import MatchState
 from notifier.errors import ConfigError
 from notifier.models import MatchStatus, Score
-from notifier.settings import Settings
+from notifier.settings import (
+    BotsSettings,
+    DiscordBotSettings,
+    Settings,
+    SlackBotSettings,
+    TelegramBotSettings,
+)
 
 
 class FakeClock:
@@ -192,3 +202,28 @@ def test_webhook_mode_without_url_or_secret_refuses_to_start_and_quotes_no_token
     ok = {"mode": "webhook", "webhook_url": "https://x.example/h", "secret_token": "s" * 16}
     check(Settings.load(None, bots={"telegram": {"token": token, **ok}}))
     check(Settings.load(None, bots={"telegram": {"mode": "webhook"}}))  # no token: no bot
+
+
+def test_bot_settings_are_documented_and_taken_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = Path("config/notifier.toml").read_text()
+    sections = {
+        "bots": BotsSettings,
+        "bots.telegram": TelegramBotSettings,
+        "bots.discord": DiscordBotSettings,
+        "bots.slack": SlackBotSettings,
+    }
+    for name, model in sections.items():
+        body = text.split(f"[{name}]\n", 1)[1].split("\n[", 1)[0]
+        for field, info in model.model_fields.items():
+            if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+                continue  # a section of its own
+            assert re.search(rf"^#? ?{field} = ", body, re.M), f"{name}.{field} undocumented"
+    token = "123456:" + "E" * 35
+    monkeypatch.setenv("NOTIFIER_BOTS__TELEGRAM__TOKEN", token)
+    monkeypatch.setenv("NOTIFIER_BOTS__TELEGRAM__MODE", "webhook")
+    settings = Settings.load(None)
+    telegram = settings.bots.telegram
+    assert telegram.token is not None and telegram.token.get_secret_value() == token
+    assert telegram.mode == "webhook" and token not in repr(settings)
