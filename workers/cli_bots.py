@@ -52,12 +52,29 @@ async def telegram_alone(settings: Settings) -> None:
         bot = build_bots(settings, r, session).telegram
         assert bot is not None  # the token is set
         stop = asyncio.Event()
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(run_bot(bot, stop))
-            if settings.bots.telegram.mode == "webhook":
-                tasks.create_task(api_app.serve(settings, r, stop))
-            await wait_for_signal()
-            stop.set()
+        tasks = [asyncio.create_task(run_bot(bot, stop), name="telegram-bot")]
+        if settings.bots.telegram.mode == "webhook":
+            tasks.append(asyncio.create_task(api_app.serve(settings, r, stop), name="api"))
+        await until_stopped(tasks, stop, settings.shutdown_grace_s)
+
+
+async def until_stopped(
+    tasks: list[asyncio.Task[None]], stop: asyncio.Event, grace_s: float
+) -> None:
+    """Run ``tasks`` until SIGTERM/SIGINT (or one of them ends); then give them ``grace_s`` to
+    finish (a long poll in flight is cancelled, not waited for) and raise what failed."""
+    signalled = asyncio.create_task(wait_for_signal())
+    await asyncio.wait([signalled, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    stop.set()
+    _, pending = await asyncio.wait(tasks, timeout=grace_s)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None:
+            raise failure
 
 
 async def discord_register(settings: Settings) -> int:

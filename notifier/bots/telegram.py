@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -27,6 +27,7 @@ from notifier.errors import BotError
 from notifier.settings import TelegramBotSettings
 
 log = logging.getLogger("notifier.bots.telegram")
+T = TypeVar("T")
 ADMINS = frozenset({"creator", "administrator"})
 GROUPS = frozenset({"group", "supergroup"})
 UPDATES = ["message", "callback_query"]
@@ -194,29 +195,32 @@ class TelegramBot:
         )
         log.info("telegram_webhook_set", extra={"bot": self.name})
 
-    async def poll(self, stopped: Callable[[], bool], *, max_rounds: int | None = None) -> None:
-        """Long-poll ``getUpdates`` until ``stopped()`` (or ``max_rounds`` rounds: tests)."""
+    async def poll(self, stop: asyncio.Event, *, max_rounds: int | None = None) -> None:
+        """Long-poll ``getUpdates`` until ``stop`` (or ``max_rounds`` rounds: tests)."""
         failures, rounds, ready = 0, 0, False
-        while not stopped() and (max_rounds is None or rounds < max_rounds):
+        while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
             rounds += 1
             try:
                 if not ready:  # getUpdates is refused while a webhook is set
                     await self.api.call("deleteWebhook")
                     ready = True
-                await self.poll_once()
+                await self.poll_once(stop)
                 failures = 0
             except BotError as exc:
                 failures += 1
                 wait = exc.retry_after or min(MAX_BACKOFF_S, 0.5 * 2**failures)
                 log.warning("telegram_poll_failed", extra={"bot": self.name, "error": str(exc)})
-                await asyncio.sleep(wait)
+                await unless_stopped(stop, asyncio.sleep(wait))
 
-    async def poll_once(self) -> int:
-        """One ``getUpdates`` round: answer each update, then move the offset past it."""
+    async def poll_once(self, stop: asyncio.Event | None = None) -> int:
+        """One ``getUpdates`` round: answer each update, then move the offset past it.
+
+        A ``stop`` ends the long poll at once: updates it would have fetched are not confirmed
+        (the offset stays), so Telegram hands them out again next time."""
         key = keys.bot_offset(f"telegram:{self.name}")
         offset = int(await self.r.get(key) or 0)
         wait = self.settings.poll_timeout_s
-        updates = await self.api.call(
+        fetch = self.api.call(
             "getUpdates",
             timeout_s=wait + 10.0,
             offset=offset or None,
@@ -224,6 +228,7 @@ class TelegramBot:
             limit=100,
             allowed_updates=UPDATES,
         )
+        updates = await unless_stopped(stop or asyncio.Event(), fetch)
         handled = 0
         for update in updates if isinstance(updates, list) else []:
             if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
@@ -234,6 +239,22 @@ class TelegramBot:
                 log.warning("telegram_answer_failed", extra={"bot": self.name, "error": str(exc)})
             await self.r.set(key, update["update_id"] + 1)
         return handled
+
+
+async def unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None (``work`` cancelled) if ``stop`` is set first."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
 
 
 def _user(item: dict[str, Any]) -> int | None:
@@ -247,7 +268,7 @@ async def run_bot(bot: TelegramBot, stop: asyncio.Event, *, tries: int = 10) -> 
     if bot.settings.mode == "polling":
         with contextlib.suppress(BotError):  # the menu is a nicety: the bot answers without it
             await bot.set_commands()
-        await bot.poll(stop.is_set)
+        await bot.poll(stop)
         return
     for attempt in range(tries):
         try:

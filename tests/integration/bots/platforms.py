@@ -225,7 +225,7 @@ class SlackServer(Recorder):
 @contextlib.asynccontextmanager
 async def serving(app: web.Application) -> AsyncIterator[str]:
     """Serve ``app`` on 127.0.0.1 (a free port); its base URL."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)  # a long poll: no wait
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

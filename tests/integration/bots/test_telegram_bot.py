@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -216,7 +219,7 @@ async def test_polling_moves_the_offset_and_survives_an_unauthorized_token(
 ) -> None:
     server, _ = bot_api
     await server.push(message("/help"))
-    await bot.poll(lambda: False, max_rounds=2)
+    await bot.poll(asyncio.Event(), max_rounds=2)
     offsets = [b.get("offset") for b in server.sent("getUpdates")]
     assert offsets[0] is None and offsets[1] == server.next_id + 1
     assert server.sent("deleteWebhook") == [{}]
@@ -334,3 +337,36 @@ async def test_notifier_run_starts_the_configured_bot(
             await running
     assert server.messages(PRIVATE)[0].startswith("I send live football alerts")
     assert server.sent("setMyCommands")
+
+
+async def test_notifier_bot_telegram_runs_it_alone_until_sigterm(
+    redis: Redis, redis_url: str, bot_api: tuple[BotApiServer, str]
+) -> None:
+    server, url = bot_api
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "NOTIFIER_BOTS__TELEGRAM__TOKEN": TG_TOKEN,
+        "NOTIFIER_BOTS__TELEGRAM__POLL_TIMEOUT_S": "30",
+        "NOTIFIER_DELIVERY__TELEGRAM_URL": url,
+    }
+    await server.push(message("/follow Dortmund"))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "workers.cli",
+        "bot",
+        "telegram",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await server.wait_for(lambda: bool(server.messages(PRIVATE)))
+        await server.wait_for(lambda: len(server.sent("getUpdates")) >= 2)  # a long poll waits
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert server.messages(PRIVATE) == ["Following team Dortmund. Alerts will come to this chat."]
+    assert TG_TOKEN not in err.decode()
