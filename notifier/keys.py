@@ -203,3 +203,8 @@ def bot_offset(bot: str) -> str:
 def bot_seen(platform: str, request_id: str) -> str:
     """A signed request (or update) already answered: replays are refused (with TTL)."""
     return f"{PREFIX}:bot:seen:{platform}:{request_id}"
+
+
+def bot_rate(scope: str, window: int) -> str:
+    """Commands counted for a chat or a team (workspace, guild) in one minute (with TTL)."""
+    return f"{PREFIX}:bot:rate:{scope}:{window}"

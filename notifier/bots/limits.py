@@ -1,14 +1,22 @@
 """Per-chat and per-team limits of the bots: commands per minute, follows per chat.
 
-Kept in memory per process (a token bucket each): a limit exists to keep one chat or one
-workspace from flooding the bot, and a replica's share of it is enough for that.
+Counted in Redis (a counter per chat, and per Slack workspace / Discord guild, per minute), so
+every replica answering a platform (API replicas behind a webhook, the polling bot) shares them.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+from notifier import keys
 from notifier.bots import texts
 from notifier.bots.chat import Chat
-from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter
+from notifier.store import translate_errors
+
+WINDOW_S = 60
 
 
 class ChatLimits:
@@ -16,28 +24,34 @@ class ChatLimits:
 
     def __init__(
         self,
+        r: aioredis.Redis,
         *,
         per_chat_per_minute: int,
         per_team_per_minute: int,
         max_follows: int,
-        clock: Clock = SYSTEM_CLOCK,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.chat = _bucket(per_chat_per_minute, clock)
-        self.team = _bucket(per_team_per_minute, clock)
+        self.r = r
+        self.per_chat = per_chat_per_minute
+        self.per_team = per_team_per_minute
         self.max_follows = max_follows
+        self.clock = clock
 
-    def take(self, chat: Chat) -> texts.Answer | None:
+    async def take(self, chat: Chat) -> texts.Answer | None:
         """Count one command; the refusal if the chat or its team is over its limit."""
-        slots = [(self.chat, chat.owner)]
+        window = int(self.clock() // WINDOW_S)
+        counts = [(keys.bot_rate(chat.owner, window), self.per_chat)]
         if chat.team:
-            slots.append((self.team, f"{chat.platform}:{chat.team}"))
-        if any(limiter.delay(key) > 0 for limiter, key in slots):
-            return texts.TOO_FAST
-        for limiter, key in slots:
-            limiter.reserve(key)
-        return None
+            counts.append((keys.bot_rate(f"{chat.platform}:{chat.team}", window), self.per_team))
+        over = False
+        for key, limit in counts:  # one key at a time: they live in different cluster slots
+            over |= await self._count(key) > limit
+        return texts.TOO_FAST if over else None
 
-
-def _bucket(per_minute: int, clock: Clock) -> RateLimiter:
-    """``per_minute`` commands a minute, all of them at once if they come in a burst."""
-    return RateLimiter(rate=per_minute / 60.0, burst=per_minute, clock=clock)
+    async def _count(self, key: str) -> int:
+        with translate_errors("bot limits"):
+            async with self.r.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, 2 * WINDOW_S)
+                count, _ = await pipe.execute()
+        return int(count)

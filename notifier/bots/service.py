@@ -68,7 +68,7 @@ class BotService:
 
     async def answer(self, chat: Chat, text: str) -> Answer:
         """The answer to ``text`` from ``chat`` (limits, permissions and the command itself)."""
-        refused = self.limits.take(chat)
+        refused = await self.limits.take(chat)
         if refused is not None:
             return refused
         try:

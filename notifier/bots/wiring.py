@@ -91,6 +91,7 @@ def build_bots(settings: Settings, r: aioredis.Redis, session: aiohttp.ClientSes
         partitions=settings.streams.partitions,
     )
     limits = ChatLimits(
+        r,
         per_chat_per_minute=b.commands_per_minute,
         per_team_per_minute=b.team_commands_per_minute,
         max_follows=b.max_follows,

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from notifier.bots.chat import Chat, Destination
 from notifier.bots.commands import (
     Command,
     CommandError,
@@ -21,8 +20,7 @@ from notifier.bots.commands import (
     parse,
 )
 from notifier.bots.directory import Candidate, rank, team_entries
-from notifier.bots.limits import ChatLimits
-from notifier.bots.texts import TOO_FAST, score_line
+from notifier.bots.texts import score_line
 from notifier.bots.wiring import check
 from notifier.engine import MatchState
 from notifier.errors import ConfigError
@@ -34,22 +32,6 @@ from notifier.settings import (
     SlackBotSettings,
     TelegramBotSettings,
 )
-
-
-class FakeClock:
-    """A clock that moves only when told to (limits are pure given their clock)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self):  # type: ignore[no-untyped-def]  # unused by the limiter
-        raise NotImplementedError
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.mark.parametrize(
@@ -167,21 +149,6 @@ def state(**changes: object) -> MatchState:
 )
 def test_score_line(changes: dict[str, object], line: str) -> None:
     assert score_line(state(**changes)) == line
-
-
-def chat(chat_id: str, team: str | None = None) -> Chat:
-    return Chat("slack", chat_id, Destination("slack"), team=team)
-
-
-def test_limits_per_chat_and_per_team() -> None:
-    clock = FakeClock()
-    limits = ChatLimits(per_chat_per_minute=2, per_team_per_minute=3, max_follows=5, clock=clock)
-    assert [limits.take(chat("C1", "T")) for _ in range(3)] == [None, None, TOO_FAST]
-    assert limits.take(chat("C2", "T")) is None  # another channel, the same workspace ...
-    assert limits.take(chat("C3", "T")) is TOO_FAST  # ... whose share is spent
-    assert limits.take(chat("C3", "T2")) is None
-    clock.t += 60
-    assert limits.take(chat("C1", "T")) is None
 
 
 def test_webhook_mode_without_url_or_secret_refuses_to_start_and_quotes_no_token() -> None:
