@@ -10,6 +10,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from notifier import keys
+from notifier.bots import slack
 from notifier.bots.directory import KnownTeams
 from notifier.bots.limits import ChatLimits
 from notifier.bots.service import BotService
@@ -18,7 +19,6 @@ from notifier.errors import ConfigError
 from notifier.settings import Settings
 from notifier.subscription_store import SubscriptionStore
 
-REPLAY_TTL_S = 600  # a signature is remembered longer than the window it is accepted in
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,256}")  # what Telegram accepts as secret_token
 
 
@@ -39,7 +39,9 @@ class Bots:
     async def first_time(self, platform: str, signature: str) -> bool:
         """Whether a signed request is new; a replay of one already answered is not."""
         key = keys.bot_seen(platform, signature[:128])
-        return bool(await self.r.set(key, 1, nx=True, ex=REPLAY_TTL_S))
+        # Remembered longer than any window a signed request is accepted in.
+        ttl = 2 * max(self.settings.bots.max_age_s, slack.MAX_AGE_S)
+        return bool(await self.r.set(key, 1, nx=True, ex=ttl))
 
 
 def configured(settings: Settings) -> list[str]:
