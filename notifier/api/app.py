@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier.api.auth import Auth, make_middleware
-from notifier.api.bots import setup_bots
+from notifier.api.chat.routes import setup_bots
 from notifier.api.health import setup_health
 from notifier.api.hub import StreamHub
 from notifier.api.openapi import setup_openapi
@@ -24,8 +24,8 @@ from notifier.api.problems import problems_middleware
 from notifier.api.state import HUB, REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.stream import setup_stream
 from notifier.api.subs import setup_subscriptions
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
-from notifier.subscription_store import SubscriptionStore
 
 __all__ = ["HUB", "REDIS", "SETTINGS", "SETUPS", "SUBSCRIPTIONS", "init_app", "serve"]
 

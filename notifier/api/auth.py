@@ -27,7 +27,7 @@ from notifier.settings import ApiSettings
 log = logging.getLogger("notifier.api")
 COOKIE = "nf_token"
 ANONYMOUS = frozenset({"/healthz"})
-# The chat platforms' POSTs authenticate by their own signatures (notifier.api.bots checks them).
+# The chat platforms' POSTs authenticate by their signatures (notifier.api.chat.routes checks).
 SIGNED = frozenset(
     {
         "/v1/telegram/webhook",

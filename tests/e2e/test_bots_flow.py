@@ -21,20 +21,20 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from notifier.alerts import Alert
 from notifier.channels.telegram import escape_markdown_v2
+from notifier.domain.alerts import Alert
 from tests.e2e.helpers import Collect
-from tests.integration.bots.fixtures import bot_settings
-from tests.integration.bots.platforms import BotApiServer, DiscordServer, Recorder, SlackServer
-from tests.integration.bots.test_chat_apps import (
+from tests.integration.api.chat.fixtures import bot_settings
+from tests.integration.api.chat.platforms import BotApiServer, DiscordServer, Recorder, SlackServer
+from tests.integration.api.chat.test_chat_apps import (
     CHANNEL,
     discord_signed,
     interaction,
     slack_signed,
     slash,
 )
-from tests.integration.bots.test_telegram_bot import GROUP, message
-from workers.commands import demo_options, replay
+from tests.integration.api.chat.test_telegram_bot import GROUP, message
+from workers.cli.commands import demo_options, replay
 
 pytestmark = pytest.mark.e2e
 SPEED = 600.0
