@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[embedded,dev,apprise,mqtt,webpush,email]'
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[embedded,dev,apprise,mqtt,webpush,email,bots]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)

@@ -273,6 +273,46 @@ class EmailSettings(BaseModel):
         return self
 
 
+class TelegramBotSettings(BaseModel):
+    """The Telegram bot; the Bot API base URL is ``delivery.telegram_url``."""
+
+    token: SecretStr | None = None  # from @BotFather; unset: no Telegram bot
+    mode: Literal["polling", "webhook"] = "polling"
+    secret_token: SecretStr | None = None  # webhook mode: Telegram sends it back in a header
+    webhook_url: str | None = None  # webhook mode: the public https URL of /v1/telegram/webhook
+    poll_timeout_s: int = Field(default=25, ge=0, le=50)  # getUpdates long-poll wait
+    username: str | None = None  # the bot's @name, so /cmd@OtherBot in groups is left alone
+
+
+class DiscordBotSettings(BaseModel):
+    """The Discord application whose slash commands POST to ``/v1/discord/interactions``."""
+
+    public_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    application_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")
+    token: SecretStr | None = None  # bot token: registers commands, posts follows to channels
+    guild_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")  # register per guild
+
+
+class SlackBotSettings(BaseModel):
+    """The Slack app whose slash command POSTs to ``/v1/slack/commands``."""
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None  # xoxb-...: follows are posted with chat.postMessage
+    api_url: str = "https://slack.com/api"  # Slack Web API
+
+
+class BotsSettings(BaseModel):
+    """Chat bots that answer commands (``/follow``, ``/score``, ...); limits they all share."""
+
+    telegram: TelegramBotSettings = TelegramBotSettings()
+    discord: DiscordBotSettings = DiscordBotSettings()
+    slack: SlackBotSettings = SlackBotSettings()
+    commands_per_minute: int = Field(default=20, ge=1)  # per chat
+    team_commands_per_minute: int = Field(default=120, ge=1)  # per Slack workspace/Discord guild
+    max_follows: int = Field(default=20, ge=1, le=200)  # per chat
+    max_age_s: int = Field(default=300, ge=10, le=3600)  # older signed requests are refused
+
+
 class Settings(BaseSettings):
     """Every setting of the notifier; documented in ``config/notifier.toml``."""
 
@@ -316,6 +356,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     webpush: WebPushSettings = WebPushSettings()
     email: EmailSettings = EmailSettings()
+    bots: BotsSettings = BotsSettings()
 
     @classmethod
     def settings_customise_sources(

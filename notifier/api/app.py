@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier.api.auth import Auth, make_middleware
+from notifier.api.chat.routes import setup_bots
 from notifier.api.health import setup_health
 from notifier.api.hub import StreamHub
 from notifier.api.openapi import setup_openapi
@@ -55,6 +56,7 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
     setup_subscriptions(app)
     setup_stream(app)
     setup_openapi(app)
+    setup_bots(app)
     for setup in SETUPS:
         setup(app)
     if importlib.util.find_spec("pywebpush") is not None:  # the ``webpush`` extra

@@ -31,6 +31,7 @@ class SubscriptionView(BaseModel):
     description: str | None
     enabled: bool
     lang: str | None = None
+    delay_s: int = 0
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -82,6 +83,7 @@ def view(sub: Subscription) -> SubscriptionView:
         description=s.description,
         enabled=s.enabled,
         lang=s.lang,
+        delay_s=s.delay_s,
         disabled_reason=sub.disabled_reason,
         created_at=sub.created_at,
         updated_at=sub.updated_at,

@@ -203,3 +203,23 @@ def retry_queue(p: int, sub_id: str) -> str:
 def retry_alert(p: int, alert_id: str) -> str:
     """An alert's JSON kept for its deliveries still to be retried (with TTL)."""
     return f"{PREFIX}:retry:{tag(p)}:alert:{alert_id}"
+
+
+def bot_chat(owner: str) -> str:
+    """Hash of one chat's bot preferences (delay, language), by its owner id."""
+    return f"{PREFIX}:bot:chat:{owner}"
+
+
+def bot_offset(bot: str) -> str:
+    """The next ``getUpdates`` offset of a long-polling bot (one per bot token's fingerprint)."""
+    return f"{PREFIX}:bot:offset:{bot}"
+
+
+def bot_seen(platform: str, request_id: str) -> str:
+    """A signed request (or update) already answered: replays are refused (with TTL)."""
+    return f"{PREFIX}:bot:seen:{platform}:{request_id}"
+
+
+def bot_rate(scope: str, window: int) -> str:
+    """Commands counted for a chat or a team (workspace, guild) in one minute (with TTL)."""
+    return f"{PREFIX}:bot:rate:{scope}:{window}"

@@ -34,11 +34,12 @@ DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k not in 
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
 INDEX_OF = {"teams": "team", "matches": "match", "ties": "tie", "competitions": "competition"}
 MAX_FOLLOWS = 50
+MAX_DELAY_S = 600
 ID_PATTERN = re.compile(r"^sub_[0-9a-f]{20}$")
 # Options each channel accepts (anything else is refused, so a typo is a 422, not silence).
 OPTIONS: dict[str, frozenset[str]] = {
     "webhook": frozenset(),
-    "slack": frozenset(),
+    "slack": frozenset({"channel"}),  # with a bot token: chat.postMessage to this channel
     "discord": frozenset(),
     "telegram": frozenset({"chat_id", "message_thread_id"}),
     "ntfy": frozenset({"topic", "priority"}),
@@ -49,6 +50,10 @@ OPTIONS: dict[str, frozenset[str]] = {
 }
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
+_SLACK_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{10,200}$")
+_SLACK_CHANNEL = re.compile(r"^[A-Z0-9]{6,24}$")
+_DISCORD_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{40,120}$")
+_DISCORD_CHANNEL_PATH = re.compile(r"^/api/v10/channels/[0-9]{5,25}/messages$")
 _CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -90,12 +95,15 @@ class SubscriptionSpec(BaseModel):
         default=None,
         max_length=200,
         repr=False,
-        description="webhook: whsec_... (made if left out); telegram: bot token; ntfy: token",
+        description=(
+            "webhook: whsec_... (made if left out); telegram, slack, discord: bot token; "
+            "ntfy: token"
+        ),
     )
     options: dict[str, OptionValue] = Field(
         default_factory=dict,
         max_length=8,
-        description="telegram: chat_id, message_thread_id; ntfy: topic, priority",
+        description="telegram: chat_id, message_thread_id; slack: channel; ntfy: topic, priority",
     )
     teams: Follows = Field(default_factory=list, description="team names (any alias)")
     matches: Follows = Field(default_factory=list, description="match keys (provider:id)")
@@ -111,6 +119,12 @@ class SubscriptionSpec(BaseModel):
     lang: LangName | None = Field(
         default=None,
         description="language of the alert texts: en, de, it, es, fr, pt (default: the server's)",
+    )
+    delay_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_DELAY_S,
+        description="hold each alert this many seconds (for a stream that runs behind live)",
     )
 
     @model_validator(mode="after")
@@ -134,7 +148,7 @@ def check_channel(spec: SubscriptionSpec) -> None:
         case "slack" | "discord":
             if not spec.url:
                 raise FieldError("url", f"the {spec.channel} webhook URL is required")
-            _no_secret(spec)
+            _check_chat_app(spec)
         case "telegram":
             _check_telegram(spec)
         case "ntfy":
@@ -151,6 +165,27 @@ def check_channel(spec: SubscriptionSpec) -> None:
 def _no_secret(spec: SubscriptionSpec) -> None:
     if spec.secret is not None:
         raise FieldError("secret", f"the {spec.channel} channel takes no secret")
+
+
+def _check_chat_app(spec: SubscriptionSpec) -> None:
+    """Slack and Discord: a webhook URL and no secret, or a bot token and the channel to post
+    to (Slack: ``options.channel`` and the chat.postMessage URL; Discord: the channel's
+    ``/api/v10/channels/{id}/messages`` path), as the chat bots subscribe."""
+    channel = spec.options.get("channel")
+    if spec.secret is None:
+        if channel is not None:
+            raise FieldError("options.channel", "needs the bot token (secret)")
+        return
+    if spec.channel == "discord":
+        if not _DISCORD_BOT_TOKEN.match(spec.secret):
+            raise FieldError("secret", "a Discord bot token is required (or no secret)")
+        if not _DISCORD_CHANNEL_PATH.match(spec.url):
+            raise FieldError("url", "with a bot token: /api/v10/channels/{id}/messages")
+        return
+    if not _SLACK_BOT_TOKEN.match(spec.secret):
+        raise FieldError("secret", "a Slack bot token xoxb-... is required (or no secret)")
+    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+        raise FieldError("options.channel", "with a bot token: the channel id (C0123...)")
 
 
 def _check_webhook(spec: SubscriptionSpec) -> None:
@@ -220,6 +255,7 @@ class SubscriptionPatch(BaseModel):
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
     lang: LangName | None = None
+    delay_s: int | None = Field(default=None, ge=0, le=MAX_DELAY_S)
     rotate_secret: bool = False
 
     @model_validator(mode="after")

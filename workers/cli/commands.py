@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from notifier.api.chat.wiring import needs_api
 from notifier.bus import keys
 from notifier.bus.watches import Watch, add_watch, reset_match, save_tie
 from notifier.domain.models import MatchSnapshot
@@ -21,7 +22,7 @@ from notifier.errors import ConfigError
 from notifier.replay.load import Replayed, ReplaySet, load_replay
 from notifier.replay.server import ReplayServer, start_replay_server
 from notifier.settings import Settings
-from workers.cli.runtime import ROLES, Pipeline, open_pipeline, serve
+from workers.cli.runtime import ROLES, WORKER_ROLES, Pipeline, open_pipeline, serve
 from workers.cli.scoreboard import Scoreboard, replay_progress
 from workers.cli.sinks import ConsoleSink, open_mqtt_sink
 from workers.cli.tieconfig import load_tie_dir
@@ -120,15 +121,18 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         settings = point_at(settings, opts.provider, server.url)
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
-        pipe = await open_pipeline(settings, stack, sinks=sinks)
+        pipe = await open_pipeline(settings, stack, roles=(*WORKER_ROLES, "bot"), sinks=sinks)
         await _add_mqtt(pipe, stack, opts.mqtt)
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
             for m in found.followed
         ]
         tie = replay_tie(opts, watches[0].key)
-        if opts.api:
-            await _serve_api(pipe, opts.api, stack, tie.id if tie else None)
+        api = opts.api
+        if api is None and needs_api(settings):  # the bots' inbound routes, while it plays
+            api = f"{settings.api.host}:{settings.api.port}"
+        if api:
+            await _serve_api(pipe, api, stack, tie.id if tie else None)
         watches = [await _follow(pipe, watch, tie) for watch in watches]
         done = ReplayDone(pipe, server, found, watches)
         await serve(pipe, sync_every=0.2, done=done.check)

@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ("workers.cli.ops", "workers.cli.delivery")
+EXTENSIONS: tuple[str, ...] = ("workers.cli.ops", "workers.cli.delivery", "workers.cli.bots")
 
 
 def _extensions() -> list[ModuleType]:

@@ -22,6 +22,8 @@ import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from notifier.api import app as api_app
+from notifier.api.chat.telegram import run_bot
+from notifier.api.chat.wiring import Bots, build_bots, configured
 from notifier.bus.connect import open_redis
 from notifier.bus.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
@@ -34,7 +36,7 @@ from workers.poll.poller import Poller
 
 log = logging.getLogger("notifier.runtime")
 WORKER_ROLES = ("poll", "aggregate", "dispatch")
-ROLES = (*WORKER_ROLES, "api")
+ROLES = (*WORKER_ROLES, "api", "bot")
 FEED_USER_AGENT = "match-notifier/0.1 (+https://github.com/match-notifier)"
 
 
@@ -54,6 +56,7 @@ class Pipeline:
     poller: Poller | None = None
     aggregator: Aggregator | None = None
     dispatcher: Dispatcher | None = None
+    bots: Bots | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def idle(self) -> bool:
@@ -90,6 +93,10 @@ async def open_pipeline(
         pipe.dispatcher = Dispatcher(
             r, settings, instance=pipe.instance, sinks=sinks, channels=channels
         )
+    if "bot" in roles and configured(settings):
+        bot_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        stack.push_async_callback(bot_session.close)
+        pipe.bots = build_bots(settings, r, bot_session)
     return pipe
 
 
@@ -175,6 +182,8 @@ def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         tasks.append(("leases", pipe.poller.leases.keep_alive()))
     if "api" in pipe.roles:
         tasks.append(("api", api_app.serve(pipe.settings, pipe.r, pipe.stop)))
+    if pipe.bots is not None and pipe.bots.telegram is not None:
+        tasks.append(("telegram-bot", run_bot(pipe.bots.telegram, pipe.stop)))
     for worker in _heartbeat_names(pipe):
         beat = run_heartbeat(pipe.r, worker, pipe.instance, interval_s=pipe.settings.heartbeat_s)
         tasks.append((f"heartbeat-{worker}", beat))

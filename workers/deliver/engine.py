@@ -41,6 +41,14 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _hold_ms(alert: Alert, sub: Subscription, now_ms: int) -> int:
+    """How much longer a subscription's ``delay_s`` holds ``alert`` back (0: send it now)."""
+    delay = sub.spec.delay_s
+    if not delay:
+        return 0
+    return max(0, int(alert.emitted_at.timestamp() * 1000) + delay * 1000 - now_ms)
+
+
 class DeliveryEngine:
     """Deliveries of one dispatcher process, over the partitions it holds."""
 
@@ -157,11 +165,20 @@ class DeliveryEngine:
                 if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
                     self.wake.set()  # nothing was waiting after all: it is due now
                 return "queued"
+            if (hold := _hold_ms(alert, sub, now)) > 0:
+                await self._hold(p, alert, RetryJob(sub.id, alert.id, 0, now), now + hold)
+                return "held"
             self.fence(p)  # nothing is sent once the partition may be another replica's
             result = await self.deliverer.send(alert, sub)
             if result is DELIVERED:  # the common case, without the retry bookkeeping
                 return await self._delivered(p, alert, sub)
             return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
+
+    async def _hold(self, p: int, alert: Alert, job: RetryJob, due_ms: int) -> None:
+        """Make a delayed delivery its subscription's head, due when its delay is over (later
+        alerts queue behind it, so the order is kept); no try is spent."""
+        await self.retries.schedule(p, alert, job, due_ms, fence=self.fence(p))
+        self.waiting[p].add(job.sub_id)
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -328,6 +345,10 @@ class DeliveryEngine:
             return
         if not sub.enabled or sub.id in self.gone:
             await self._drop(p, sub, f"subscription disabled: {sub.disabled_reason or 'by owner'}")
+            return
+        now = self.now_ms()
+        if (hold := _hold_ms(alert, sub, now)) > 0:  # queued behind a held one: its own delay
+            await self._hold(p, alert, job, now + hold)
             return
         self.fence(p)
         result = await self.deliverer.send(alert, sub)
