@@ -110,6 +110,11 @@ def poll_group_lease(provider: str, group: str) -> str:
     return f"{PREFIX}:lease:{{pollgroup}}:{provider}:{group}"
 
 
+def poll_cadence() -> str:
+    """Hash of ``provider:group`` -> JSON: the group's live interval now and why (status)."""
+    return f"{PREFIX}:poll:cadence"
+
+
 def pending_drop(p: int, match: str) -> str:
     """A score decrease seen without VAR evidence, waiting for confirmation (JSON, with TTL)."""
     return f"{PREFIX}:match:{tag(p)}:{match}:pending"

@@ -47,7 +47,9 @@ class ProviderSettings(BaseModel):
 class PollSettings(BaseModel):
     """Poll intervals (seconds) per match phase."""
 
-    live_s: float = Field(default=15.0, gt=0)
+    live_s: float = Field(default=15.0, gt=0)  # the slowest live pace (the budget picks faster)
+    live_floor_s: float = Field(default=2.0, gt=0)  # the fastest live pace, however big the plan
+    budget_headroom: float = Field(default=0.8, gt=0, le=1)  # of the per-minute plan, for live
     half_time_s: float = Field(default=60.0, gt=0)
     pre_match_s: float = Field(default=300.0, gt=0)
     lineup_window_min: int = Field(default=60, ge=0)

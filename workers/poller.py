@@ -83,9 +83,12 @@ class Poller:
         return keys.partition_of(watch.tie or watch.key, self.settings.streams.partitions)
 
     def tick_s(self) -> float:
-        """How often a group's job runs: the fastest pace any of its matches may need."""
+        """How often a group's job runs: the fastest pace any of its matches may need (the live
+        floor: the budget may allow it)."""
         poll = self.settings.poll
-        return min(poll.live_s, poll.half_time_s, poll.lineup_s, poll.pre_match_s)
+        return min(
+            poll.live_floor_s, poll.live_s, poll.half_time_s, poll.lineup_s, poll.pre_match_s
+        )
 
     def start(self, scheduler: AsyncIOScheduler, sync_every: float) -> None:
         """Attach to a running scheduler: sync now and every ``sync_every`` s, claim, discover."""
@@ -128,6 +131,8 @@ class Poller:
                 await self._drop_group(key, release=True)
         for key, matches in wanted.items():
             self._track(key, matches)
+        for (provider, _), group in self.groups.items():
+            group.groups = sum(1 for p, _ in self.groups if p == provider)
         await self.claim()
 
     async def _done_flags(self, watches: list[Watch]) -> list[bool]:
