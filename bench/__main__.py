@@ -20,6 +20,7 @@ BENCHMARKS = (
     "latency_budgeted",
     "poller_scale",
     "fanout",
+    "fanout_100k",
     "sse",
     "apprise_ratio",
     "cluster",

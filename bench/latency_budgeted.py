@@ -93,8 +93,8 @@ def _report(
             "s",
             f"p50 {p50:.3g} s; {p99 / TARGET_S:.2f} of the {TARGET_S:g} s target; {against};"
             f" {len(changes)} score changes, {missed} without alert ({transient} undone within"
-            f" {BRIEF_S:g} s not counted); {MATCHES} live matches at {SPEED:g}x, plan {PER_MINUTE}/min:"
-            f" {per_minute:.0f} requests/min made",
+            f" {BRIEF_S:g} s not counted); {MATCHES} live matches at {SPEED:g}x,"
+            f" plan {PER_MINUTE}/min: {per_minute:.0f} requests/min made",
             {
                 "p50": p50,
                 "p99": p99,
