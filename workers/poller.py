@@ -77,6 +77,7 @@ class Poller:
         self.owned: set[GroupKey] = set()
         self.scheduler: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
+        self._running: set[GroupKey] = set()  # groups whose tick is running
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
@@ -189,7 +190,7 @@ class Poller:
             IntervalTrigger(seconds=tick, jitter=jitter or None),
             args=[key],
             id=job_id(key),
-            max_instances=1,
+            max_instances=2,  # a second tick leaves at once: no "skipped" warning per tick
             coalesce=True,
             misfire_grace_time=math.ceil(tick) + 1,
             next_run_time=datetime.now(UTC),
@@ -220,10 +221,18 @@ class Poller:
         self.groups.pop(key, None)
 
     async def run_group(self, key: GroupKey) -> int:
-        """The job of one group: poll its due matches; requests made."""
+        """The job of one group: poll its due matches; requests made. A tick that finds the
+        group's previous one still running (a cycle of many requests) leaves at once."""
         group = self.groups.get(key)
-        if group is None or key not in self.owned:
+        if group is None or key not in self.owned or key in self._running:
             return 0
+        self._running.add(key)
+        try:
+            return await self._run_group(key, group)
+        finally:
+            self._running.discard(key)
+
+    async def _run_group(self, key: GroupKey, group: GroupPoll) -> int:
         made = await group.tick(slack=self.tick_s() / 2)
         for match_id in [m for m, t in group.matches.items() if t.done]:
             tracked = group.matches.pop(match_id)

@@ -86,9 +86,11 @@ class GroupPoll:
         made = 0
         wanted = [Due(t.watch, t.status) for t in due]
         planned_now = plan(self.feed.provider, wanted, self.feed.settings)
-        self._parsed = {
-            p.request: self._parsed[p.request] for p in planned_now if p.request in self._parsed
-        }
+        if (
+            planned_now
+        ):  # keep the answers of the last cycle only (a tick between cycles plans none)
+            kept = [p.request for p in planned_now if p.request in self._parsed]
+            self._parsed = {request: self._parsed[request] for request in kept}
         for planned in planned_now:
             body = await self._fetch(planned.request)
             if body is None:
@@ -104,12 +106,10 @@ class GroupPoll:
         for t in self.matches.values():
             if t.done:
                 continue
-            if (
-                next_poll(t.status, t.kickoff or t.watch.kickoff, now, self.poll)
-                == self.poll.live_s
-            ):
-                live += 1
-            elif (k := t.kickoff or t.watch.kickoff) is not None and k.date() == now.date():
+            kickoff = t.kickoff or t.watch.kickoff
+            if t.status is None or next_poll(t.status, kickoff, now, self.poll) == self.poll.live_s:
+                live += 1  # live pace (or never polled yet: it may well be live)
+            elif kickoff is not None and kickoff.date() == now.date():
                 upcoming += 1
         p = self.feed.settings
         _, used_today = await self.feed.budget.used()
@@ -188,7 +188,8 @@ class GroupPoll:
         if last is not None and last[0] is body:
             return last[1]
         items = split(self.feed.provider, body)
-        self._parsed[request] = (body, items)
+        if self.feed.client.revalidates(request):  # only answers that can come back as a 304
+            self._parsed[request] = (body, items)
         return items
 
     async def _publish(self, t: Tracked, item: Item) -> None:

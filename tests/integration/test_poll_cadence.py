@@ -140,6 +140,7 @@ async def test_few_live_matches_on_a_big_plan_poll_at_the_floor(
     assert (group.cadence.interval_s, group.cadence.reason) == (0.25, "floor")
     assert 5 <= len(seen.times) <= 2.0 / (0.9 * 0.25) + 1  # a request a cycle, none faster
     assert seen.not_modified >= len(seen.times) - 2  # unchanged: 304s after the first answer
+    assert len(group._parsed) == 1  # the answer split once, reused on every 304
     assert seen.refused == 0 and not group.starved
     status = await read_cadences(redis)
     assert status["api-football:0"]["reason"] == "floor"
@@ -158,6 +159,7 @@ async def test_many_live_matches_go_back_to_the_budget(
     await follow(redis, fixtures, 60)
     poller = await run_poller(redis, settings_for(redis_url, seen.url, 30), 2.0)
     group = next(iter(poller.groups.values()))
+    assert group.cadence == await group.replan()  # the last tick's, with every match seen
     assert group.cadence.reason == "minute_budget"
     assert group.cadence.interval_s == pytest.approx(3 * 60 / 24)
     assert len(seen.times) == 3  # one cycle in two seconds
