@@ -1,4 +1,5 @@
-"""One alert to 100,000 webhook subscriptions; one dispatcher process, then two.
+"""One alert to 100,000 webhook subscriptions; one dispatcher process, then two, with the
+fan-out sharded (``delivery.shards`` = 8: every dispatch process delivers the shards it holds).
 
 The receiver is Debian's nginx answering ``204`` on four loopback ports (installed by
 :mod:`bench.nginx` when missing and we are root; else the lean asyncio receiver of
@@ -32,13 +33,17 @@ from bench.procs import stop
 from notifier import keys, streams
 from notifier.alerts import Alert
 from notifier.channels.webhook import generate_secret
+from notifier.settings import DeliverySettings, Settings
+from notifier.shard_route import shard_partitions
 from notifier.store import connect
 from notifier.subscription_store import SubscriptionStore
 from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
+from workers import deliverer
 from workers.aggregator import alert_fields
 
 SUBSCRIPTIONS = 100_000
 PORTS = 4
+SHARDS = 8  # delivery.shards: one alert's fan-out shared by every dispatch process
 TARGET_SCALING = 1.6
 TARGET_PER_CPU = 10_000.0
 DEADLINE_S = 120.0  # a fan-out not done by then is reported incomplete
@@ -82,6 +87,7 @@ async def spawn_dispatcher(redis_url: str, name: str) -> asyncio.subprocess.Proc
         "NOTIFIER_CONSOLE": "false",
         "NOTIFIER_DELIVERY__ALLOW_HTTP": "true",
         "NOTIFIER_DELIVERY__ALLOW_NETWORKS": '["127.0.0.0/8"]',
+        "NOTIFIER_DELIVERY__SHARDS": str(SHARDS),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -114,11 +120,13 @@ async def one_run(
     r = connect(redis_url)
     p = keys.partition_of("api-football:1", 1)
     lease = keys.partition_lease(p, "dispatcher")
-    await r.delete(lease)  # the last run's holder is gone: do not wait for its lease to lapse
+    shard_leases = [keys.partition_lease(s, "deliverer") for s in shard_partitions(SHARDS)]
+    await r.delete(lease, *shard_leases)  # the last run's holders are gone: no waiting for them
     procs = [await spawn_dispatcher(redis_url, f"bench-{run}-{i}") for i in range(dispatchers)]
     try:
         ps = [psutil.Process(x.pid) for x in procs]
-        await wait_for(lambda: _ready(r, lease, dispatchers), 60, 0.1)
+        await wait_for(lambda: _ready(r, [lease, *shard_leases], dispatchers), 60, 0.1)
+        await asyncio.sleep(3.0)  # leases are claimed once a second: the shards shared fairly
         base = await receiver.count()
         await streams.publish(r, keys.alerts(p), alert_fields(_alert(run, "status")), maxlen=1000)
         await wait_for(lambda: _acked(r, p), 120, 0.1)  # subscriptions loaded and parsed
@@ -140,14 +148,21 @@ async def one_run(
     return elapsed, cpu, got
 
 
-async def _ready(r: object, lease: str, n: int) -> bool:
-    members = await r.zcard(keys.members("dispatcher"))  # type: ignore[attr-defined]
-    return bool(await r.exists(lease)) and members >= n  # type: ignore[attr-defined]
+async def _ready(r: object, leases: list[str], n: int) -> bool:
+    """Every dispatcher in, the alert partition and every shard held, shared fairly."""
+    members = await r.zcard(keys.members("deliverer"))  # type: ignore[attr-defined]
+    held = await r.exists(*leases)  # type: ignore[attr-defined]
+    return bool(held == len(leases) and members >= n)
 
 
 async def _acked(r: object, p: int) -> bool:
     waiting, pending = await streams.lag(r, keys.alerts(p), keys.GROUP_DISPATCHER)  # type: ignore[arg-type]
-    return waiting + pending == 0
+    settings = Settings.load(None).model_copy(update={"delivery": _sharded()})
+    return waiting + pending == 0 and await deliverer.pending_work(r, settings) == 0  # type: ignore[arg-type]
+
+
+def _sharded() -> DeliverySettings:
+    return Settings.load(None).delivery.model_copy(update={"shards": SHARDS})
 
 
 async def run(report: Report) -> None:
@@ -181,7 +196,7 @@ def _report(
             "s",
             f"{_complete(got)}{got:,} of {SUBSCRIPTIONS:,} signed webhooks received"
             f" ({got / elapsed:,.0f}/s) by"
-            f" {kind} on {PORTS} loopback ports; one notifier dispatch process",
+            f" {kind} on {PORTS} loopback ports; one notifier dispatch process, {SHARDS} shards",
             {"received": got, "receiver": kind, "dispatchers": 1},
         )
     )
@@ -192,7 +207,8 @@ def _report(
             scaling,
             "×",
             f"{scaling / TARGET_SCALING:.2f} of the {TARGET_SCALING:g}x target; time to last"
-            f" {elapsed:.1f} s with 1 dispatcher, {two[0]:.1f} s with 2 ({_complete(two[1])}"
+            f" {elapsed:.1f} s with 1 dispatcher, {two[0]:.1f} s with 2, {SHARDS} shards"
+            f" ({_complete(two[1])}"
             f"{two[1]:,} received)",
             {"one": elapsed, "two": two[0], "received_two": two[1]},
         )

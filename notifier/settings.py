@@ -213,6 +213,7 @@ class DeliverySettings(BaseModel):
     retry_poll_s: float = Field(default=0.5, gt=0)
     max_inflight_alerts: int = Field(default=1000, ge=1)  # per dispatcher, before it waits
     resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
+    shards: int = Field(default=0, ge=0, le=1024)  # fan-out shards (0: each alert's owner sends)
 
 
 class Settings(BaseSettings):

@@ -25,8 +25,9 @@ from notifier.api import app as api_app
 from notifier.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
 from notifier.store import open_redis
-from workers import aggregator, dispatcher
+from workers import aggregator, deliverer, dispatcher
 from workers.aggregator import Aggregator
+from workers.deliverer import ShardDispatcher
 from workers.delivery import build_channels, open_session
 from workers.dispatcher import Dispatcher, Sink
 from workers.poller import Poller
@@ -53,12 +54,15 @@ class Pipeline:
     poller: Poller | None = None
     aggregator: Aggregator | None = None
     dispatcher: Dispatcher | None = None
+    deliverer: ShardDispatcher | None = None  # with delivery.shards: the shards' fan-out
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def idle(self) -> bool:
         """No event waits to be folded and no alert waits to be dispatched."""
         waiting = await aggregator.pending_work(self.r, self.settings)
-        return waiting == 0 and await dispatcher.pending_work(self.r, self.settings) == 0
+        if waiting or await dispatcher.pending_work(self.r, self.settings):
+            return False
+        return await deliverer.pending_work(self.r, self.settings) == 0
 
 
 async def open_pipeline(
@@ -84,6 +88,8 @@ async def open_pipeline(
         pipe.dispatcher = Dispatcher(
             r, settings, instance=pipe.instance, sinks=sinks, channels=channels
         )
+        if settings.delivery.shards:
+            pipe.deliverer = ShardDispatcher(r, settings, instance=pipe.instance, channels=channels)
     return pipe
 
 
@@ -165,6 +171,8 @@ def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         tasks.append(("aggregator", pipe.aggregator.run(pipe.stop.is_set)))
     if pipe.dispatcher is not None:
         tasks.append(("dispatcher", pipe.dispatcher.run(pipe.stop.is_set)))
+    if pipe.deliverer is not None:
+        tasks.append(("deliverer", pipe.deliverer.run(pipe.stop.is_set)))
     if pipe.poller is not None:
         tasks.append(("leases", pipe.poller.leases.keep_alive()))
     if "api" in pipe.roles:

@@ -19,11 +19,12 @@ from notifier import keys
 from notifier.alerts import ALERT_KINDS
 from notifier.api.app import init_app
 from notifier.settings import Settings
+from notifier.shard_route import shard_partitions
 from notifier.subscriptions import Subscription, SubscriptionSpec
 from notifier.watch import add_watch, reset_match, save_tie
 from tests.chaos.receivers import Receivers
 from tests.chaos.scenario import MatchPlan
-from workers import aggregator, dispatcher
+from workers import aggregator, deliverer, dispatcher
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,9 @@ async def idle(r: Redis, settings: Settings, plans: list[MatchPlan]) -> bool:
                 return False
         if await aggregator.pending_work(r, settings) or await dispatcher.pending_work(r, settings):
             return False
-        for p in range(settings.streams.partitions):
+        if await deliverer.pending_work(r, settings):
+            return False
+        for p in [*range(settings.streams.partitions), *shard_partitions(settings.delivery.shards)]:
             if await r.zcard(keys.retry_due(p)):
                 return False
         return True
