@@ -30,16 +30,16 @@ from bench.common import ROOT, Report, Result, private_server
 from bench.fanout import goal_alert
 from bench.nginx import Receiver, start_receiver
 from bench.procs import stop
-from notifier import keys, streams
-from notifier.alerts import Alert
+from notifier.bus import keys, streams
+from notifier.bus.connect import connect
+from notifier.bus.shards import shard_partitions
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
+from notifier.domain.alerts import Alert
 from notifier.settings import DeliverySettings, Settings
-from notifier.shard_route import shard_partitions
-from notifier.store import connect
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
-from workers import deliverer
-from workers.aggregator import alert_fields
+from workers.deliver import shards
+from workers.fold.aggregator import alert_fields
 
 SUBSCRIPTIONS = 100_000
 PORTS = 4
@@ -158,7 +158,7 @@ async def _ready(r: object, leases: list[str], n: int) -> bool:
 async def _acked(r: object, p: int) -> bool:
     waiting, pending = await streams.lag(r, keys.alerts(p), keys.GROUP_DISPATCHER)  # type: ignore[arg-type]
     settings = Settings.load(None).model_copy(update={"delivery": _sharded()})
-    return waiting + pending == 0 and await deliverer.pending_work(r, settings) == 0  # type: ignore[arg-type]
+    return waiting + pending == 0 and await shards.pending_work(r, settings) == 0  # type: ignore[arg-type]
 
 
 def _sharded() -> DeliverySettings:

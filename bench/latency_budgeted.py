@@ -21,7 +21,7 @@ from bench import latency as fixed
 from bench.common import Report, Result, percentile, private_server, timelines
 from bench.poller_scale import requests
 from bench.procs import spawn, spawn_poller, stop
-from notifier.store import connect
+from notifier.bus.connect import connect
 
 MATCHES = 5
 SPEED = 30.0  # as bench.latency: a match in three minutes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from workers.cli import run_async
+from workers.cli.main import run_async
 
 COUNT = [0]
 NO_CONTENT = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"

@@ -1,1 +1,1 @@
-"""Pure football and pacing logic: no I/O, no clock, nothing of ours outside this package."""
+"""The pure core: models, events, alerts, diff, tie, fold engine, render. No I/O, no clock."""
