@@ -17,8 +17,10 @@ from workers.cli.main import run_async
 BENCHMARKS = (
     "aggregator",
     "latency",
+    "latency_budgeted",
     "poller_scale",
     "fanout",
+    "fanout_100k",
     "sse",
     "apprise_ratio",
     "mqtt_publish",

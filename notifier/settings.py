@@ -52,7 +52,9 @@ class ProviderSettings(BaseModel):
 class PollSettings(BaseModel):
     """Poll intervals (seconds) per match phase."""
 
-    live_s: float = Field(default=15.0, gt=0)
+    live_s: float = Field(default=15.0, gt=0)  # the slowest live pace (the budget picks faster)
+    live_floor_s: float = Field(default=2.0, gt=0)  # the fastest live pace, however big the plan
+    budget_headroom: float = Field(default=0.8, gt=0, le=1)  # of the per-minute plan, for live
     half_time_s: float = Field(default=60.0, gt=0)
     pre_match_s: float = Field(default=300.0, gt=0)
     lineup_window_min: int = Field(default=60, ge=0)
@@ -216,6 +218,7 @@ class DeliverySettings(BaseModel):
     retry_poll_s: float = Field(default=0.5, gt=0)
     max_inflight_alerts: int = Field(default=1000, ge=1)  # per dispatcher, before it waits
     resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
+    shards: int = Field(default=0, ge=0, le=1024)  # fan-out shards (0: each alert's owner sends)
 
 
 class MqttSettings(BaseModel):

@@ -12,6 +12,8 @@ import zlib
 PREFIX = "nf"
 GROUP_AGGREGATOR = "aggregator"
 GROUP_DISPATCHER = "dispatcher"
+GROUP_DELIVERER = "deliverer"
+SHARD_BASE = 1024  # fan-out shard s is consumed as partition SHARD_BASE + s (partitions: < 1024)
 
 
 def partition_of(routing_key: str, partitions: int) -> int:
@@ -32,6 +34,16 @@ def events(p: int) -> str:
 def alerts(p: int) -> str:
     """Alert stream of partition p."""
     return f"{PREFIX}:alerts:{tag(p)}"
+
+
+def deliver(p: int) -> str:
+    """Fan-out shard stream (``p``: ``SHARD_BASE`` + shard): alerts for its subscribers."""
+    return f"{PREFIX}:deliver:{tag(p)}"
+
+
+def shard_of(sub_id: str, shards: int) -> int:
+    """The fan-out shard of a subscription (crc32 of its id, stable across processes)."""
+    return zlib.crc32(sub_id.encode()) % shards
 
 
 def dlq(stage: str) -> str:
@@ -108,6 +120,11 @@ def provider_pause(provider: str) -> str:
 def poll_group_lease(provider: str, group: str) -> str:
     """Lease of the replica polling one group of a provider's matches (one bulk request)."""
     return f"{PREFIX}:lease:{{pollgroup}}:{provider}:{group}"
+
+
+def poll_cadence() -> str:
+    """Hash of ``provider:group`` -> JSON: the group's live interval now and why (status)."""
+    return f"{PREFIX}:poll:cadence"
 
 
 def pending_drop(p: int, match: str) -> str:

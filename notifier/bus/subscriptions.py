@@ -138,11 +138,16 @@ class SubscriptionStore:
 
         return await self.update(sub_id, off) is not None
 
-    async def matching(self, alert: Alert) -> list[Subscription]:
-        """The enabled subscriptions that want ``alert``, by id."""
+    async def matching(
+        self, alert: Alert, only: Callable[[str], bool] | None = None
+    ) -> list[Subscription]:
+        """The enabled subscriptions that want ``alert``, by id (of those whose id passes
+        ``only``, tested before any is read: a fan-out shard reads its own share only)."""
         index = [keys.subscription_index(f, v) for f, v in alert_index(alert, self.aliases)]
         with translate_errors("subscription match"):
             ids = sorted(_text(i) for i in await self.r.sunion(index))
+            if only is not None:
+                ids = [i for i in ids if only(i)]
             if not ids:
                 return []
             raws = await self.r.mget([keys.subscription(i) for i in ids])

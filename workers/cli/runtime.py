@@ -27,9 +27,10 @@ from notifier.api.chat.wiring import Bots, build_bots, configured
 from notifier.bus.connect import open_redis
 from notifier.bus.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
-from workers.deliver import dispatcher
+from workers.deliver import dispatcher, shards
 from workers.deliver.dispatcher import Dispatcher, Sink
 from workers.deliver.send import build_channels, open_session, redis_channels
+from workers.deliver.shards import ShardDispatcher
 from workers.fold import aggregator
 from workers.fold.aggregator import Aggregator
 from workers.poll.poller import Poller
@@ -57,12 +58,15 @@ class Pipeline:
     aggregator: Aggregator | None = None
     dispatcher: Dispatcher | None = None
     bots: Bots | None = None
+    deliverer: ShardDispatcher | None = None  # with delivery.shards: the shards' fan-out
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def idle(self) -> bool:
         """No event waits to be folded and no alert waits to be dispatched."""
         waiting = await aggregator.pending_work(self.r, self.settings)
-        return waiting == 0 and await dispatcher.pending_work(self.r, self.settings) == 0
+        if waiting or await dispatcher.pending_work(self.r, self.settings):
+            return False
+        return await shards.pending_work(self.r, self.settings) == 0
 
 
 async def open_pipeline(
@@ -93,6 +97,8 @@ async def open_pipeline(
         pipe.dispatcher = Dispatcher(
             r, settings, instance=pipe.instance, sinks=sinks, channels=channels
         )
+        if settings.delivery.shards:
+            pipe.deliverer = ShardDispatcher(r, settings, instance=pipe.instance, channels=channels)
     if "bot" in roles and configured(settings):
         bot_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         stack.push_async_callback(bot_session.close)
@@ -178,6 +184,8 @@ def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         tasks.append(("aggregator", pipe.aggregator.run(pipe.stop.is_set)))
     if pipe.dispatcher is not None:
         tasks.append(("dispatcher", pipe.dispatcher.run(pipe.stop.is_set)))
+    if pipe.deliverer is not None:
+        tasks.append(("deliverer", pipe.deliverer.run(pipe.stop.is_set)))
     if pipe.poller is not None:
         tasks.append(("leases", pipe.poller.leases.keep_alive()))
     if "api" in pipe.roles:

@@ -77,15 +77,19 @@ class Poller:
         self.owned: set[GroupKey] = set()
         self.scheduler: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
+        self._running: set[GroupKey] = set()  # groups whose tick is running
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
         return keys.partition_of(watch.tie or watch.key, self.settings.streams.partitions)
 
     def tick_s(self) -> float:
-        """How often a group's job runs: the fastest pace any of its matches may need."""
+        """How often a group's job runs: a quarter of the fastest pace any of its matches may
+        need (the live floor, where the budget allows it), so a match waits little past its due
+        time for the next tick (a tick with nothing due costs one MGET)."""
         poll = self.settings.poll
-        return min(poll.live_s, poll.half_time_s, poll.lineup_s, poll.pre_match_s)
+        fastest = min(poll.live_floor_s, poll.live_s, poll.half_time_s, poll.lineup_s)
+        return min(fastest / 4, poll.pre_match_s)
 
     def start(self, scheduler: AsyncIOScheduler, sync_every: float) -> None:
         """Attach to a running scheduler: sync now and every ``sync_every`` s, claim, discover."""
@@ -128,6 +132,8 @@ class Poller:
                 await self._drop_group(key, release=True)
         for key, matches in wanted.items():
             self._track(key, matches)
+        for (provider, _), group in self.groups.items():
+            group.groups = sum(1 for p, _ in self.groups if p == provider)
         await self.claim()
 
     async def _done_flags(self, watches: list[Watch]) -> list[bool]:
@@ -184,7 +190,7 @@ class Poller:
             IntervalTrigger(seconds=tick, jitter=jitter or None),
             args=[key],
             id=job_id(key),
-            max_instances=1,
+            max_instances=2,  # a second tick leaves at once: no "skipped" warning per tick
             coalesce=True,
             misfire_grace_time=math.ceil(tick) + 1,
             next_run_time=datetime.now(UTC),
@@ -215,10 +221,18 @@ class Poller:
         self.groups.pop(key, None)
 
     async def run_group(self, key: GroupKey) -> int:
-        """The job of one group: poll its due matches; requests made."""
+        """The job of one group: poll its due matches; requests made. A tick that finds the
+        group's previous one still running (a cycle of many requests) leaves at once."""
         group = self.groups.get(key)
-        if group is None or key not in self.owned:
+        if group is None or key not in self.owned or key in self._running:
             return 0
+        self._running.add(key)
+        try:
+            return await self._run_group(key, group)
+        finally:
+            self._running.discard(key)
+
+    async def _run_group(self, key: GroupKey, group: GroupPoll) -> int:
         made = await group.tick(slack=self.tick_s() / 2)
         for match_id in [m for m, t in group.matches.items() if t.done]:
             tracked = group.matches.pop(match_id)
