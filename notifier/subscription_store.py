@@ -7,6 +7,7 @@ the few index sets it falls under and one MGET of the ids found: O(matching subs
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,17 @@ from notifier.subscriptions import Subscription, alert_index
 
 log = logging.getLogger(__name__)
 UPDATE_TRIES = 5
+# The per-owner cap, checked and the subscription written in one step: 300 concurrent creates
+# at 9,900 of 10,000 stored made 10,028 when the count and the write were separate commands.
+# KEYS: owner set, record, version, then the index sets; ARGV: limit, id, record.
+CREATE_CAPPED = """
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[2])
+for i = 4, #KEYS do redis.call('SADD', KEYS[i], ARGV[2]) end
+redis.call('INCR', KEYS[3])
+return 1
+"""
 Change = Callable[[Subscription], Subscription | None]
 
 
@@ -50,6 +62,32 @@ class SubscriptionStore:
         self.r = r
         self.aliases = dict(aliases or {})
         self._cache: dict[str, tuple[bytes | str, Subscription]] = {}
+        self._create_capped = r.register_script(CREATE_CAPPED)
+
+    async def create_capped(self, sub: Subscription, limit: int) -> bool:
+        """Store and index a new subscription unless its owner has ``limit`` already (False)."""
+        index = [keys.subscription_index(f, v) for f, v in sub.index()] if sub.enabled else []
+        owned = keys.subscriptions_of(sub.owner)
+        record, version = keys.subscription(sub.id), keys.subscriptions_version()
+        with translate_errors("subscription create"):
+            made = await self._create_capped(
+                keys=[owned, record, version, *index], args=[limit, sub.id, _dump(sub)]
+            )
+        return bool(made)
+
+    async def page_owned(
+        self, owner: str, after: str, limit: int
+    ) -> tuple[list[Subscription], str | None]:
+        """Up to ``limit`` subscriptions of ``owner`` by id, after the id ``after`` (``""``:
+        from the first); and the cursor of the next page (None on the last)."""
+        with translate_errors("subscription list"):
+            ids = sorted(_text(i) for i in await self.r.smembers(keys.subscriptions_of(owner)))
+            start = bisect.bisect_right(ids, after) if after else 0
+            chosen = ids[start : start + limit]
+            raws = await self.r.mget([keys.subscription(i) for i in chosen]) if chosen else []
+        subs = [s for s in map(_decode, raws) if s is not None and s.owner == owner]
+        more = start + limit < len(ids)
+        return subs, (chosen[-1] if more and chosen else None)
 
     async def create(self, sub: Subscription) -> None:
         """Store a new subscription and index it."""

@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 from redis.asyncio import Redis
 
 from notifier.api.app import init_app
+from notifier.api.server import GuardedRunner
 from notifier.errors import ConfigError
 from notifier.log import JsonFormatter
 from notifier.settings import ApiSettings, Settings
@@ -40,7 +41,7 @@ HOOK = {"channel": "webhook", "url": "http://127.0.0.1:9/hook", "teams": ["Dortm
 async def serving(settings: Settings, r: Redis) -> AsyncIterator[tuple[str, web.Application]]:
     """The API on a free loopback port: (base URL, app)."""
     app = init_app(settings, r)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    runner = GuardedRunner(app, settings.api, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
