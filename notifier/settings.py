@@ -210,7 +210,10 @@ class DeliverySettings(BaseModel):
     telegram_url: str = "https://api.telegram.org"
     ntfy_url: str = "https://ntfy.sh"
     concurrency: int = Field(default=256, ge=1)
-    per_host: int = Field(default=32, ge=1)
+    per_host: int = Field(default=32, ge=1)  # fast slots per host, shared round robin
+    slow_after_s: float = Field(default=1.0, gt=0)  # then a send moves to the host's slow lane
+    breaker_failures: int = Field(default=3, ge=1)  # transport failures in a row: skip target
+    breaker_open_s: float = Field(default=30.0, gt=0)  # skipped this long (doubling, to 10 min)
     timeout_s: float = Field(default=10.0, gt=0)
     max_response_bytes: int = Field(default=64 * 1024, ge=1024)
     retry_schedule_s: list[NonNegativeFloat] = Field(default_factory=_retry_schedule)

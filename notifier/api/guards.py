@@ -6,10 +6,10 @@
   bomb costs CPU before the 401 (and the server no longer inflates anything: ``auto_decompress``
   is off, see :mod:`notifier.api.server`).
 - After auth, a body is read within ``api.body_timeout_s`` (408 past it: a client trickling a
-  body holds no handler for long); then every route but the event stream gets
-  ``api.redis_timeout_s``: past it, or with Redis unreachable, a 503 with ``Retry-After``
-  instead of a 500 after the client's retries (~9 s). A write cut short may have landed: the
-  client retries a 503, and a create may then exist twice (listed, deletable).
+  body holds no handler for long); then every route but the event stream, /readyz and /metrics
+  (bounded on their own) gets ``api.redis_timeout_s``: past it, or with Redis unreachable, a
+  503 with ``Retry-After`` instead of a 500 after the client's retries (~9 s). A write cut
+  short may have landed: the client retries a 503, and a create may then exist twice.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from aiohttp.typedefs import Handler, Middleware
 from notifier.api.problems import ProblemError
 from notifier.store import StoreUnavailableError
 
-STREAMING = frozenset({"/v1/stream"})
+SELF_BOUNDED = frozenset({"/v1/stream", "/readyz", "/metrics"})  # their own timeouts
 RETRY_AFTER = {"Retry-After": "5"}
 
 
@@ -42,7 +42,7 @@ def deadlines(body_timeout_s: float, redis_timeout_s: float) -> Middleware:
 
     @web.middleware
     async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in STREAMING:
+        if request.path in SELF_BOUNDED:
             return await handler(request)
         if request.can_read_body:
             try:
