@@ -9,6 +9,7 @@ under: while that lease is still ours nobody else can have written, so it is the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from notifier.events import Event
 from notifier.feedcheck import PendingDrop, dropped, screen
 from notifier.lease import Lease
 from notifier.models import OVER_STATUSES, MatchSnapshot, MatchStatus
+from notifier.retention import mark_finished
 from notifier.scripts import LeaseLostError, StaleSnapshotError, commit_poll, digest
 from notifier.settings import Settings
 from notifier.watchspec import Watch
@@ -171,6 +173,7 @@ class Publisher:
         self._published(events, seen)
         if cur.status in OVER_STATUSES:
             await self.r.set(keys.match_done(t.partition, t.watch.key), cur.status.value)
+            await mark_finished(self.r, t.watch.key, int(time.time() * 1000))  # wall clock
         return cur
 
     def _not_committed(self, t: Tracked, exc: LeaseLostError | StaleSnapshotError) -> None:
