@@ -14,7 +14,16 @@ from bench.common import RESULTS, Report
 from workers.cli import run_async
 
 # Run in this order; each module has ``async def run(report)``.
-BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "sse", "apprise_ratio", "cluster")
+BENCHMARKS = (
+    "aggregator",
+    "latency",
+    "poller_scale",
+    "fanout",
+    "sse",
+    "apprise_ratio",
+    "cluster",
+    "hardening",
+)
 
 
 @contextlib.contextmanager
