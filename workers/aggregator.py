@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from notifier import keys, metrics, streams
 from notifier.events import EVENT, Event
+from notifier.models import OVER_STATUSES
 from notifier.scripts import LeaseLostError, commit_fold_batch
 from notifier.settings import Settings
 from notifier.store import StoreError, translate_errors
@@ -90,7 +91,11 @@ class Aggregator(PartitionConsumer):
             if not await self._commit(p, lease, folded, chunk):
                 return []
         for match, raw in folded.written.items():
-            self.cache.put(p, match, raw, folded.states[match])
+            state = folded.states[match]
+            if state.status in OVER_STATUSES:  # a finished match's state is read again if ever
+                self.cache.drop(p, match)  # needed: kept, 20,000 of them held ~100 KB each
+            else:
+                self.cache.put(p, match, raw, state)
         if folded.failed_at is None:
             return []
         # From the failing event on, one by one (the malformed ones are dead-lettered already).
