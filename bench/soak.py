@@ -158,6 +158,7 @@ async def run(matches: int, waves: int, speed: float, retention_s: float) -> lis
         task = asyncio.create_task(serve(pipe, sync_every=0.2, done=done))
         samples: list[Sample] = []
         expired: list[str] = []
+        total = 0
         try:
             for k, wave in enumerate(waves_plan):
                 feed = await start_replay_server(
@@ -168,9 +169,10 @@ async def run(matches: int, waves: int, speed: float, retention_s: float) -> lis
                     await _wait_over(pipe, watched, k)
                 finally:
                     await feed.close()
+                total += len(wave)
+                waves_plan[k] = []  # the feed's own caches of this wave: not the notifier's
                 expired += [w.match_id for w in watched] + [w.tie for w in watched if w.tie]
                 await asyncio.sleep(retention_s + 1.0)  # its retention, and a sync to sweep it
-                total = sum(len(w) for w in waves_plan[: k + 1])
                 samples.append(await sample(pipe.r, k, total, expired, server.pid))
                 print(table(samples[-1:], 0).splitlines()[-1], file=sys.stderr, flush=True)
         finally:

@@ -197,7 +197,7 @@ class ApiSettings(BaseModel):
     body_timeout_s: float = Field(default=10.0, gt=0)  # a request body, once authenticated
     redis_timeout_s: float = Field(default=3.0, gt=0)  # a request's Redis work, then 503
     max_connections: int = Field(default=4096, ge=16)  # lowered to fit the descriptor limit
-    list_page_size: int = Field(default=100, ge=1, le=1000)  # subscriptions per list page
+    list_page_size: int = Field(default=100, ge=1, le=200)  # subscriptions per list page
 
 
 class DeliverySettings(BaseModel):

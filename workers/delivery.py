@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -109,6 +110,8 @@ class Deliverer:
         self._targets: dict[str, tuple[Subscription, Target, str]] = {}
         self._hosts = FairSlots(settings.per_host)
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_open_s)
+        self._slow: set[str] = set()  # targets whose last send was slow: they use the slow lane
+        self._quick: set[str] = set()  # targets whose last send was quick: all fast slots
         self._bases = {
             "slack": settings.slack_url,
             "discord": settings.discord_url,
@@ -133,8 +136,10 @@ class Deliverer:
         wait = self.breakers.wait(sub.id)
         if wait > 0:  # the target keeps failing: no slot, no attempt, try after the pause
             return Result("retry", "circuit open: target keeps failing", None, wait, counts=False)
-        await self._hosts.acquire(host, sub.id)
-        lane = _Lane(self._hosts, host, self.settings.slow_after_s)
+        lane = await self._lane(sub.id, host)
+        if lane is None:
+            return Result("retry", "slow target: the host's slow lane is full", None, 5.0, False)
+        started = time.monotonic()
         try:
             async with self._all, lane:
                 if self.closing:
@@ -145,11 +150,35 @@ class Deliverer:
             return classify(exc)
         except TimeoutError:  # the slow lane was full: cut short, retried later
             self.breakers.failed(sub.id)
+            self._slow.add(sub.id)
             return Result("retry", "slow target: the host's slow lane was full")
         finally:
             lane.release()
+        self._note_speed(sub.id, time.monotonic() - started)
         self.breakers.succeeded(sub.id)
         return DELIVERED
+
+    async def _lane(self, key: str, host: str) -> _Lane | None:
+        """Where a send runs: the slow lane for a target known slow (None if full), else a fast
+        slot of its host, given round robin."""
+        if key in self._slow:
+            if not self._hosts.enter_slow_lane(host):
+                return None
+            return _Lane(self._hosts, host, self.settings.slow_after_s, slow=True)
+        trusted = await self._hosts.acquire(host, key, trusted=key in self._quick)
+        return _Lane(self._hosts, host, self.settings.slow_after_s, trusted=trusted)
+
+    def _note_speed(self, key: str, took_s: float) -> None:
+        if took_s < self.settings.slow_after_s:
+            self._slow.discard(key)
+            if len(self._quick) >= TARGET_CACHE:
+                self._quick.clear()
+            self._quick.add(key)
+            return
+        self._quick.discard(key)
+        if len(self._slow) >= TARGET_CACHE:
+            self._slow.clear()
+        self._slow.add(key)
 
     def _judge(self, key: str, exc: DeliveryError) -> None:
         """Feed the target's circuit: transport failures open it, any answer closes it."""
@@ -158,6 +187,8 @@ class Deliverer:
             self.breakers.succeeded(key)
         else:
             self.breakers.failed(key)
+            self._slow.add(key)
+            self._quick.discard(key)
 
     def _target(self, sub: Subscription) -> tuple[Target, str]:
         """The channel target and host of a subscription (kept while the record is the same)."""
@@ -175,9 +206,18 @@ class _Lane:
     """Where one send runs: in its host's fast slot, moved to the slow lane after
     ``slow_after_s``, or cut short (TimeoutError) if the slow lane is full too."""
 
-    def __init__(self, slots: FairSlots, host: str, slow_after_s: float) -> None:
+    def __init__(
+        self,
+        slots: FairSlots,
+        host: str,
+        slow_after_s: float,
+        *,
+        slow: bool = False,
+        trusted: bool = False,
+    ) -> None:
         self.slots, self.host, self.slow_after_s = slots, host, slow_after_s
-        self.slow = False
+        self.slow = slow  # in the slow lane (from the start, or moved there)
+        self.trusted = trusted  # holds a slot as a target known to answer quickly
         self.released = False
         self._handle: asyncio.TimerHandle | None = None
         self._timeout: asyncio.Timeout | None = None
@@ -185,8 +225,9 @@ class _Lane:
     async def __aenter__(self) -> None:
         self._timeout = asyncio.timeout(None)
         await self._timeout.__aenter__()
-        loop = asyncio.get_running_loop()
-        self._handle = loop.call_later(self.slow_after_s, self._slow)
+        if not self.slow:
+            loop = asyncio.get_running_loop()
+            self._handle = loop.call_later(self.slow_after_s, self._slow)
 
     async def __aexit__(self, *exc: Any) -> bool | None:
         if self._handle is not None:
@@ -196,7 +237,7 @@ class _Lane:
         return None
 
     def _slow(self) -> None:
-        if self.slots.to_slow_lane(self.host):
+        if self.slots.to_slow_lane(self.host, self.trusted):
             self.slow = True
         elif self._timeout is not None:
             self._timeout.reschedule(asyncio.get_running_loop().time())
@@ -211,7 +252,7 @@ class _Lane:
         if self.slow:
             self.slots.leave_slow_lane(self.host)
         else:
-            self.slots.release(self.host)
+            self.slots.release(self.host, self.trusted)
 
 
 def idempotency_key(alert_id: str, sub_id: str) -> str:

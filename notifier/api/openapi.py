@@ -85,7 +85,7 @@ LIST_PARAMETERS = [
         "in": "query",
         "required": False,
         "description": "Subscriptions per page (default api.list_page_size)",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
     },
 ]
 

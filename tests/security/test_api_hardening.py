@@ -233,9 +233,9 @@ async def test_lists_come_in_pages_with_a_cursor(redis: Redis, redis_url: str) -
             if cursor is None:
                 break
         assert seen == sorted(made)
-        async with http.get("/v1/subscriptions?limit=1000", headers=A) as resp:
+        async with http.get("/v1/subscriptions?limit=200", headers=A) as resp:
             assert len((await resp.json())["subscriptions"]) == 10
-        for query in ("limit=0", "limit=1001", "limit=x", "cursor=../x"):
+        for query in ("limit=0", "limit=201", "limit=x", "cursor=../x"):
             async with http.get(f"/v1/subscriptions?{query}", headers=A) as resp:
                 assert resp.status == 422, query
 

@@ -49,6 +49,7 @@ async def test_a_fast_receiver_is_not_starved_by_hanging_targets_on_its_host() -
             deliverer = Deliverer(build_channels(session, settings), settings.delivery)
             hanging = [_hook(rec.url(f"/hang/{i}")) for i in range(12)]
             fast = _hook(rec.url("/fast"))
+            assert (await deliverer.send(make_alert(99), fast)).outcome == "delivered"
             slow_sends = [asyncio.create_task(deliverer.send(make_alert(), s)) for s in hanging]
             await asyncio.sleep(0.05)  # every fast slot is taken by a hanging target now
             waits = []
@@ -58,7 +59,8 @@ async def test_a_fast_receiver_is_not_starved_by_hanging_targets_on_its_host() -
                 result = await deliverer.send(make_alert(n), fast)
                 waits.append(time.monotonic() - started)
                 assert result.outcome == "delivered"
-            assert max(waits) < 1.0, waits  # a hanging target holds a fast slot 0.2 s at most
+            # New targets may hold half the slots; one known to answer gets the other half.
+            assert max(waits) < 0.5, waits
             results = await asyncio.gather(*slow_sends)
             assert {r.outcome for r in results} == {"retry"}
             # Their circuits are open now: the next try takes no slot and is no attempt.
@@ -103,3 +105,19 @@ def test_a_breaker_opens_after_failures_and_lets_one_trial_through() -> None:
     assert b.wait("t", now=13.0) == 19.0  # open again, twice as long
     b.succeeded("t")
     assert b.wait("t", now=13.0) == 0.0
+
+
+async def test_new_targets_hold_half_the_slots_at_most() -> None:
+    slots = FairSlots(per_host=4)
+    for i in range(2):
+        await slots.acquire("h", f"new{i}")
+    third = asyncio.create_task(slots.acquire("h", "new2"))
+    await asyncio.sleep(0)
+    assert not third.done()  # two new targets hold half the slots: the third waits
+    assert await slots.acquire("h", "known", trusted=True)  # a known one still gets in
+    slots.release("h")  # a new target's slot: handed to the waiting new one
+    assert await third is False
+    slots.release("h")
+    slots.release("h")
+    slots.release("h", trusted=True)
+    assert slots._hosts == {}

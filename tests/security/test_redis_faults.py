@@ -62,7 +62,9 @@ async def test_a_stop_with_redis_down_ends_within_the_grace(
         )
         settings.api.port = 0
         async with contextlib.AsyncExitStack() as stack:
-            pipe = await runtime.open_pipeline(settings, stack, roles=("aggregate", "dispatch", "api"))
+            pipe = await runtime.open_pipeline(
+                settings, stack, roles=("aggregate", "dispatch", "api")
+            )
             task = asyncio.create_task(runtime.serve(pipe))
             await asyncio.sleep(0.5)  # the workers read and beat
             await server.kill()

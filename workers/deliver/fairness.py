@@ -5,11 +5,15 @@ subscriptions on one host: a fast receiver there saw p99 10 s). Three rules fix 
 
 - **Round robin**: a host has ``per_host`` slots; when they are all taken, waiting sends queue
   per subscription and a freed slot goes to the next subscription in turn, not to whoever
-  queued first (one subscription's burst cannot hold the queue);
+  queued first (one subscription's burst cannot hold the queue). Targets not yet known to
+  answer quickly (new ones) may hold half the slots at most: a burst of new, hanging targets
+  leaves the other half to the targets that answer;
 - **Slow lane**: a send that still holds its slot after ``slow_after_s`` gives it back and
   finishes in the host's slow lane (``per_host`` more sends at most); with the slow lane full
   too, it is cut short and retried later. So hanging targets hold the fast slots for
-  ``slow_after_s`` at most, however long their timeout;
+  ``slow_after_s`` at most, however long their timeout; and a target found slow starts its
+  next sends in the slow lane (none of the fast slots) until one answers within
+  ``slow_after_s`` again;
 - **Circuit breaker**: after ``breaker_failures`` transport failures in a row (timeouts,
   refused connections) a target is skipped for ``breaker_open_s`` (doubling while it keeps
   failing, up to ``BREAKER_MAX_S``): its deliveries wait for their retry without taking a
@@ -26,13 +30,20 @@ from dataclasses import dataclass, field
 BREAKER_MAX_S = 600.0
 
 
+@dataclass(frozen=True)
+class _Waiter:
+    future: asyncio.Future[None]
+    trusted: bool
+
+
 @dataclass
 class _Host:
     """The slots of one host: taken (fast and slow) and the waiters per subscription."""
 
     used: int = 0
+    untried: int = 0  # of ``used``: held by targets not known to answer quickly
     slow: int = 0
-    queues: OrderedDict[str, deque[asyncio.Future[None]]] = field(default_factory=OrderedDict)
+    queues: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)
 
     def idle(self) -> bool:
         return not self.used and not self.slow and not self.queues
@@ -45,45 +56,78 @@ class FairSlots:
         self.per_host = per_host
         self._hosts: dict[str, _Host] = {}
 
-    async def acquire(self, host: str, key: str) -> None:
-        """Take a slot of ``host`` for subscription ``key`` (release with :meth:`release`)."""
+    def _fits(self, h: _Host, trusted: bool) -> bool:
+        return h.used < self.per_host and (trusted or h.untried < self.untried_cap)
+
+    @property
+    def untried_cap(self) -> int:
+        """Slots that targets not known to answer quickly may hold at once."""
+        return max(1, self.per_host // 2)
+
+    async def acquire(self, host: str, key: str, *, trusted: bool = False) -> bool:
+        """Take a slot of ``host`` for subscription ``key`` (release with :meth:`release`);
+        ``trusted``: the target is known to answer quickly. Returns ``trusted``."""
         h = self._hosts.setdefault(host, _Host())
-        if h.used < self.per_host and not h.queues:
-            h.used += 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._fits(h, trusted):  # then no waiter of its kind fits: releases hand slots on
+            self._take(h, trusted)
+            return trusted
+        waiter = _Waiter(asyncio.get_running_loop().create_future(), trusted)
         h.queues.setdefault(key, deque()).append(waiter)
         try:
-            await waiter
+            await waiter.future
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release(host)  # handed a slot just as we were cancelled: pass it on
+            if waiter.future.done() and not waiter.future.cancelled():
+                self.release(host, trusted)  # handed a slot just as we were cancelled
             else:
                 self._forget(host, h, key, waiter)
             raise
+        return trusted
 
-    def release(self, host: str) -> None:
-        """Give back a fast slot of ``host``: to the next subscription waiting, in turn."""
+    @staticmethod
+    def _take(h: _Host, trusted: bool) -> None:
+        h.used += 1
+        h.untried += 0 if trusted else 1
+
+    def release(self, host: str, trusted: bool = False) -> None:
+        """Give back a fast slot of ``host``: to the next subscription waiting that may take
+        it, in turn."""
         h = self._hosts[host]
         h.used -= 1
-        while h.queues and h.used < self.per_host:
-            key, queue = next(iter(h.queues.items()))
+        h.untried -= 0 if trusted else 1
+        self._hand_on(h)
+        self._drop_if_idle(host, h)
+
+    def _hand_on(self, h: _Host) -> None:
+        for key in list(h.queues):
+            if h.used >= self.per_host:
+                return
+            queue = h.queues[key]
+            if not self._fits(h, queue[0].trusted):
+                continue
             waiter = queue.popleft()
             del h.queues[key]
             if queue:
                 h.queues[key] = queue  # to the back of the round
-            if not waiter.done():
-                h.used += 1
-                waiter.set_result(None)
-        self._drop_if_idle(host, h)
+            if not waiter.future.done():
+                self._take(h, waiter.trusted)
+                waiter.future.set_result(None)
 
-    def to_slow_lane(self, host: str) -> bool:
+    def enter_slow_lane(self, host: str) -> bool:
+        """Start a send in the slow lane (a target known to be slow); False if it is full."""
+        h = self._hosts.setdefault(host, _Host())
+        if h.slow >= self.per_host:
+            self._drop_if_idle(host, h)
+            return False
+        h.slow += 1
+        return True
+
+    def to_slow_lane(self, host: str, trusted: bool = False) -> bool:
         """Move a send from its fast slot to the slow lane; False (nothing moved) if full."""
         h = self._hosts[host]
         if h.slow >= self.per_host:
             return False
         h.slow += 1
-        self.release(host)
+        self.release(host, trusted)
         return True
 
     def leave_slow_lane(self, host: str) -> None:
@@ -92,7 +136,7 @@ class FairSlots:
         h.slow -= 1
         self._drop_if_idle(host, h)
 
-    def _forget(self, host: str, h: _Host, key: str, waiter: asyncio.Future[None]) -> None:
+    def _forget(self, host: str, h: _Host, key: str, waiter: _Waiter) -> None:
         queue = h.queues.get(key)
         if queue is not None and waiter in queue:
             queue.remove(waiter)
