@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from notifier.api.app import init_app
 from notifier.api.server import GuardedRunner, raise_fd_limit
+from notifier.bus.connect import connect
 from notifier.settings import Settings
-from notifier.store import connect
 
 
 async def main(redis_url: str, token: str) -> None:

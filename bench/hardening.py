@@ -22,12 +22,12 @@ from aiohttp import web
 from bench.common import Report, Result, percentile, private_server
 from bench.procs import spawn, stop
 from notifier.api.auth import owner_of
+from notifier.bus.connect import connect
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
 from notifier.settings import Settings
-from notifier.store import connect
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
-from workers.delivery import Deliverer, build_channels, open_session
+from workers.deliver.send import Deliverer, build_channels, open_session
 
 TOKEN = "bench-token"
 SLOW = 1500
@@ -142,7 +142,7 @@ def _hook(url: str) -> Subscription:
 
 
 async def fast_beside_hanging(report: Report, seconds: float = 30.0) -> None:
-    from tests.integration.test_delivery_support import make_alert
+    from tests.integration.deliver.test_delivery_support import make_alert
 
     app = web.Application(client_max_size=1024**2)
     app.router.add_route("*", "/{tail:.*}", _answer)

@@ -29,16 +29,17 @@ from redis.asyncio import Redis
 
 from bench.common import ShiftedTimeline, load_json, private_server, recordings, with_fixture_id
 from bench.soak_probe import Sample, sample, table
-from notifier import keys
+from notifier.bus import keys
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.bus.watches import add_watch, save_tie
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
+from notifier.domain.tie import TieSpec, parse_first_leg
+from notifier.domain.watch import Watch
+from notifier.replay.server import start_replay_server
 from notifier.settings import Settings
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
-from notifier.tie import TieSpec, parse_first_leg
-from notifier.watch import Watch, add_watch, save_tie
-from workers.commands import PRE_MATCH_LEAD_S, REPLAY_KEY, point_at, replay_settings
-from workers.replay import start_replay_server
-from workers.runtime import Pipeline, open_pipeline, serve
+from workers.cli.commands import PRE_MATCH_LEAD_S, REPLAY_KEY, point_at, replay_settings
+from workers.cli.runtime import Pipeline, open_pipeline, serve
 
 FIRST_ID = 9_100_000
 FIRST_LEG = "Borussia Dortmund 2-0 Atalanta"  # of the scripted scenario's tie

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psutil
 from redis.asyncio import Redis
 
-from notifier import keys
+from notifier.bus import keys
 
 SCAN_COUNT = 1000
 

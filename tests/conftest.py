@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from notifier.embedded import EmbeddedServer, bundled_binary
-from notifier.store import connect
+from notifier.bus.connect import connect
+from notifier.bus.embedded import EmbeddedServer, bundled_binary
 from tests.counts import TRIED
 
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from notifier.api.problems import ProblemError
-from notifier.store import StoreUnavailableError
+from notifier.bus.connect import StoreUnavailableError
 
 SELF_BOUNDED = frozenset({"/v1/stream", "/readyz", "/metrics"})  # their own timeouts
 RETRY_AFTER = {"Retry-After": "5"}

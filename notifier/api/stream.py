@@ -13,15 +13,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from multidict import MultiMapping
 
-from notifier.alerts import ALERT_KINDS
 from notifier.api.auth import OWNER
 from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
+from notifier.bus.connect import StoreError
+from notifier.channels.subscriptions import fold
+from notifier.domain.alerts import ALERT_KINDS
 from notifier.settings import ApiSettings
-from notifier.store import StoreError
-from notifier.subscriptions import fold
 
 log = logging.getLogger("notifier.api.stream")
 READY_TIMEOUT_S = 5.0

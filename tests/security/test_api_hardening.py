@@ -24,11 +24,11 @@ from notifier.api.app import init_app
 from notifier.api.auth import owner_of
 from notifier.api.page import SECURITY_HEADERS
 from notifier.api.server import GuardedRunner
+from notifier.bus.connect import connect
 from notifier.settings import ApiSettings, Settings
-from notifier.store import connect
 from tests.counts import tried
-from tests.integration.test_api import HOOK, A, B, serving
-from tests.integration.test_delivery_support import settings_for
+from tests.integration.api.test_api import HOOK, A, B, serving
+from tests.integration.deliver.test_delivery_support import settings_for
 
 COOKIE_A = {"Cookie": "nf_token=token-a"}
 

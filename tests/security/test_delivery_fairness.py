@@ -11,13 +11,18 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
 from notifier.settings import DeliverySettings
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
 from tests.counts import tried
-from tests.integration.test_delivery_support import LOOPBACK, make_alert, receiving, settings_for
+from tests.integration.deliver.test_delivery_support import (
+    LOOPBACK,
+    make_alert,
+    receiving,
+    settings_for,
+)
 from workers.deliver.fairness import Breakers, FairSlots
-from workers.delivery import Deliverer, build_channels, open_session
+from workers.deliver.send import Deliverer, build_channels, open_session
 
 
 def _hook(url: str) -> Subscription:

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from notifier.embedded import EmbeddedServer
+from notifier.bus.connect import StoreUnavailableError, open_redis
+from notifier.bus.embedded import EmbeddedServer
 from notifier.settings import Settings
-from notifier.store import StoreUnavailableError, open_redis
-from workers import runtime
+from workers.cli import runtime
 
 
 async def test_a_silent_redis_at_start_is_one_clear_error(caplog: pytest.LogCaptureFixture) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from notifier import keys
-from notifier.retention import mark_finished, match_keys, sweep
-from notifier.watch import Watch, add_watch
+from notifier.bus import keys
+from notifier.bus.retention import mark_finished, match_keys, sweep
+from notifier.bus.watches import add_watch
+from notifier.domain.watch import Watch
 
 HOUR_MS = 3_600_000
 PARTITIONS = 3

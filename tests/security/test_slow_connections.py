@@ -17,8 +17,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.counts import tried
-from tests.integration.test_api import A, serving
-from tests.integration.test_delivery_support import settings_for
+from tests.integration.api.test_api import A, serving
+from tests.integration.deliver.test_delivery_support import settings_for
 
 SLOW = 300
 HALF_SENT = b"GET /v1/subscriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "

@@ -1,1 +1,1 @@
-"""The delivery stage (being moved here by the layout change; fairness lives here already)."""
+"""The deliver stage: alerts -> subscriptions -> channels, with retries, DLQ and fair slots."""

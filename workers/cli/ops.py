@@ -1,0 +1,104 @@
+"""Operator commands: ``notifier check`` (container health) and ``notifier replay-server``.
+
+Also exposes a worker's own metrics on ``metrics_port`` when a worker command starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from notifier import metrics
+from notifier.api.health import assess
+from notifier.bus.connect import StoreError, connect
+from notifier.bus.heartbeat import fresh_heartbeats
+from notifier.replay.server import load_recording, start_replay_server
+from notifier.settings import Settings
+from workers.cli.commands import wait_for_signal
+
+WORKER_COMMANDS = ("run", "poll", "aggregate", "dispatch")
+CHECK_TIMEOUT_S = 5.0
+
+
+def register(sub: Any) -> None:
+    """Add ``check`` and ``replay-server`` to the command line."""
+    check = sub.add_parser("check", help="exit 0 if this host's workers beat lately, else 1")
+    check.add_argument(
+        "--any", action="store_true", help="any host's workers count, not only this host's"
+    )
+    check.add_argument(
+        "--worker",
+        action="append",
+        default=[],
+        help="a worker that must beat (poller, aggregator, dispatcher, api); repeatable",
+    )
+    check.add_argument("--max-age", type=float, help="seconds (default: 3 heartbeat intervals)")
+    feed = sub.add_parser("replay-server", help="serve a recording as a live feed over HTTP")
+    feed.add_argument("file", type=Path, help="a recorded or scripted /fixtures?id= response")
+    feed.add_argument("--host", default="127.0.0.1")
+    feed.add_argument("--port", type=int, default=8000)
+    feed.add_argument("--speed", type=float, default=60.0, help="virtual clock speed")
+    feed.add_argument(
+        "--start", type=float, default=-120.0, help="virtual seconds from kick-off to start at"
+    )
+    feed.add_argument("--api-key", help="the x-apisports-key clients must send (default: none)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Run one of this module's commands; None when the command is another module's."""
+    if args.command == "check":
+        return asyncio.run(check(settings, args))
+    if args.command == "replay-server":
+        asyncio.run(replay_server(args))
+        return 0
+    if args.command in WORKER_COMMANDS and settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+    return None
+
+
+async def check(settings: Settings, args: argparse.Namespace) -> int:
+    """Read the heartbeats; print one line; 0 if healthy, 1 if not."""
+    if not settings.redis_url:
+        print("unhealthy: no REDIS_URL (an embedded server cannot be checked from outside)")
+        return 1
+    r = connect(settings.redis_url, socket_timeout_s=CHECK_TIMEOUT_S, retries=1)
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S * 2):
+            beats = await fresh_heartbeats(r)
+    except (StoreError, TimeoutError) as exc:
+        print(f"unhealthy: redis unreachable: {exc or 'timed out'}")
+        return 1
+    finally:
+        await r.aclose()
+    max_age = args.max_age if args.max_age is not None else 3 * settings.heartbeat_s
+    host = None if args.any else socket.gethostname()
+    ok, message = assess(beats, time.time(), max_age=max_age, host=host, workers=args.worker)
+    print(("healthy: " if ok else "unhealthy: ") + message)
+    return 0 if ok else 1
+
+
+async def replay_server(args: argparse.Namespace) -> None:
+    """Serve a recording as API-Football would, from a virtual clock, until interrupted."""
+    timeline = load_recording(args.file)
+    async with contextlib.AsyncExitStack() as stack:
+        server = await start_replay_server(
+            [timeline],
+            speed=args.speed,
+            start_offset=args.start,
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key,
+        )
+        stack.push_async_callback(server.close)
+        print(
+            f"replay feed of fixture {timeline.fixture_id} at {server.url} (x{args.speed:g})",
+            file=sys.stderr,
+            flush=True,
+        )
+        await wait_for_signal()
