@@ -175,7 +175,7 @@ async def run(matches: int, waves: int, speed: float, retention_s: float) -> lis
                 expired += [w.match_id for w in watched] + [w.tie for w in watched if w.tie]
                 await asyncio.sleep(retention_s + 1.0)  # its retention, and a sync to sweep it
                 samples.append(await sample(pipe.r, k, total, expired, server.pid))
-                print(table(samples[-1:], 0).splitlines()[-1], file=sys.stderr, flush=True)
+                print(table(samples[-1:], 0).splitlines()[1], file=sys.stderr, flush=True)
         finally:
             stop.set()
             await task

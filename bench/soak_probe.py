@@ -28,6 +28,7 @@ class Sample:
     used_memory: int
     rss: int  # this process: poller, aggregator and dispatcher
     redis_rss: int
+    kinds: str = ""  # key counts by kind (nf:<kind>:...), with and without a TTL
 
 
 async def keys_without_ttl(r: Redis) -> list[str]:
@@ -68,6 +69,7 @@ async def sample(
 ) -> Sample:
     """Measure now."""
     no_ttl = await keys_without_ttl(r)
+    kinds = await key_kinds(r)
     info = await r.info("memory")
     redis_rss = psutil.Process(redis_pid).memory_info().rss if redis_pid else 0
     return Sample(
@@ -81,7 +83,17 @@ async def sample(
         used_memory=int(info["used_memory"]),
         rss=psutil.Process().memory_info().rss,
         redis_rss=redis_rss,
+        kinds=kinds,
     )
+
+
+async def key_kinds(r: Redis) -> str:
+    """``kind=count`` of every key by its second part (``nf:seen:...`` is ``seen``)."""
+    counts: dict[str, int] = {}
+    async for key in r.scan_iter(count=SCAN_COUNT):
+        kind = key.decode().split(":")[1] if b":" in key else key.decode()
+        counts[kind] = counts.get(kind, 0) + 1
+    return " ".join(f"{k}={n}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def table(samples: list[Sample], warmup: int) -> str:
@@ -97,6 +109,8 @@ def table(samples: list[Sample], warmup: int) -> str:
             f" {s.watched:9d} {s.ties:8d} {s.used_memory / 2**20:15.2f} {s.rss / 2**20:7.1f}"
             f" {s.redis_rss / 2**20:13.1f}"
         )
+    if samples:
+        lines.append(f"keys by kind at the end: {samples[-1].kinds}")
     after = [s for s in samples if s.wave >= warmup]
     if len(after) >= 2:
         first, last = after[0], after[-1]
