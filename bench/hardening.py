@@ -4,9 +4,10 @@
   times out are opened again) and four clients list 10,000 subscriptions in 200-item pages
   (the largest) without pause; the API in a process of its own, with its default limits.
 * A fast receiver's delivery p99 on a host it shares with 40 hanging targets, 5 answering
-  10 MB and 5 answering a byte a second (each sent to again as soon as its last try ended,
-  after its retry wait), with the default delivery settings (32 slots per host). The fast
-  receiver has answered once before the slow ones start (it is known to answer quickly).
+  10 MB and 5 answering a byte a second (:mod:`bench.slow_receiver`, another process on the
+  same host; each sent to again a second after its last try ended, or after its retry wait
+  up to 5 s), with the default delivery settings (32 slots per host). The fast receiver has
+  answered once before the slow ones start (it is known to answer quickly).
 """
 
 from __future__ import annotations
@@ -118,20 +119,8 @@ async def healthz_under_load(report: Report) -> None:
     report.add(Result("api_healthz_p99_under_1500_slow_conns_and_4_lists", p99, "ms", ratio))
 
 
-async def _answer(request: web.Request) -> web.StreamResponse:
-    kind = request.path.split("/")[1]
+async def _fast(request: web.Request) -> web.Response:
     await request.read()
-    if kind == "hang":
-        await asyncio.sleep(3600)
-    if kind == "huge":
-        return web.Response(body=b"x" * 10_000_000)
-    if kind == "trickle":
-        resp = web.StreamResponse()
-        await resp.prepare(request)
-        for _ in range(3600):
-            await resp.write(b"x")
-            await asyncio.sleep(1.0)
-        return resp
     return web.Response(text="ok")
 
 
@@ -144,12 +133,13 @@ def _hook(url: str) -> Subscription:
 async def fast_beside_hanging(report: Report, seconds: float = 30.0) -> None:
     from tests.integration.deliver.test_delivery_support import make_alert
 
-    app = web.Application(client_max_size=1024**2)
-    app.router.add_route("*", "/{tail:.*}", _answer)
+    app = web.Application()
+    app.router.add_post("/fast", _fast)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"  # the same host as the slow ones
+    proc, (_, slow_url) = await spawn("bench.slow_receiver")
     base = Settings.load(None)
     settings = base.delivery.model_copy(
         update={"allow_http": True, "allow_networks": ["127.0.0.0/8"]}
@@ -159,10 +149,9 @@ async def fast_beside_hanging(report: Report, seconds: float = 30.0) -> None:
         build_channels(session, base.model_copy(update={"delivery": settings})), settings
     )
     stop_at = time.monotonic() + seconds
-    slow = [_hook(f"{url}/hang/{i}") for i in range(HANGING)]
-    slow += [_hook(f"{url}/huge/{i}") for i in range(HUGE)] + [
-        _hook(f"{url}/trickle/{i}") for i in range(TRICKLE)
-    ]
+    slow = [_hook(f"{slow_url}/hang/{i}") for i in range(HANGING)]
+    slow += [_hook(f"{slow_url}/huge/{i}") for i in range(HUGE)]
+    slow += [_hook(f"{slow_url}/trickle/{i}") for i in range(TRICKLE)]
 
     async def keep_sending(sub: Subscription) -> None:
         n = 0
@@ -170,7 +159,7 @@ async def fast_beside_hanging(report: Report, seconds: float = 30.0) -> None:
             result = await deliverer.send(make_alert(n), sub)
             n += 1
             await asyncio.sleep(
-                min(result.retry_after or 5.0, 5.0) if result.outcome == "retry" else 0.05
+                min(result.retry_after or 5.0, 5.0) if result.outcome == "retry" else 1.0
             )
 
     fast = _hook(f"{url}/fast")
@@ -189,6 +178,7 @@ async def fast_beside_hanging(report: Report, seconds: float = 30.0) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     await session.close()
     await runner.cleanup()
+    await stop(proc)
     p99 = percentile(waits, 99) * 1000
     ratio = (
         f"limit 200 ms; p50 {percentile(waits, 50) * 1000:.1f} ms; "

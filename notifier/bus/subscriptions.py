@@ -25,6 +25,7 @@ from notifier.domain.alerts import Alert
 log = logging.getLogger("notifier.subscription_store")
 UPDATE_TRIES = 5
 PAGE_STEP = 50  # records decoded between two yields to the loop
+OWNED_CACHE = 1000  # owners whose sorted ids are kept
 # The per-owner cap, checked and the subscription written in one step: 300 concurrent creates
 # at 9,900 of 10,000 stored made 10,028 when the count and the write were separate commands.
 # KEYS: owner set, record, version, then the index sets; ARGV: limit, id, record.
@@ -65,6 +66,7 @@ class SubscriptionStore:
         self.aliases = dict(aliases or {})
         self._cache: dict[str, tuple[bytes | str, Subscription]] = {}
         self._create_capped = r.register_script(CREATE_CAPPED)
+        self._owned: dict[str, tuple[bytes | str | None, list[str]]] = {}  # owner -> (version, ids)
 
     async def create_capped(self, sub: Subscription, limit: int) -> bool:
         """Store and index a new subscription unless its owner has ``limit`` already (False)."""
@@ -86,9 +88,7 @@ class SubscriptionStore:
         The loop is given back between steps (``PAGE_STEP`` records at a time): four clients
         listing 10,000 subscriptions must not hold up ``/healthz`` for a whole page each."""
         with translate_errors("subscription list"):
-            members = await self.r.smembers(keys.subscriptions_of(owner))
-            await asyncio.sleep(0)
-            ids = sorted(_text(i) for i in members)
+            ids = await self._owned_ids(owner)
             start = bisect.bisect_right(ids, after) if after else 0
             chosen = ids[start : start + limit]
             raws = await self.r.mget([keys.subscription(i) for i in chosen]) if chosen else []
@@ -100,6 +100,21 @@ class SubscriptionStore:
             subs += [s for s in decoded if s is not None and s.owner == owner]
         more = start + limit < len(ids)
         return subs, (chosen[-1] if more and chosen else None)
+
+    async def _owned_ids(self, owner: str) -> list[str]:
+        """The sorted ids of ``owner``, kept while the store's version stays the same (every
+        change bumps it): a client paging through 10,000 reads them once, not per page."""
+        version = await self.r.get(keys.subscriptions_version())
+        hit = self._owned.get(owner)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        members = await self.r.smembers(keys.subscriptions_of(owner))
+        await asyncio.sleep(0)
+        ids = sorted(_text(i) for i in members)
+        if len(self._owned) >= OWNED_CACHE:
+            self._owned.clear()
+        self._owned[owner] = (version, ids)
+        return ids
 
     async def create(self, sub: Subscription) -> None:
         """Store a new subscription and index it."""
