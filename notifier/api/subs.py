@@ -30,6 +30,9 @@ from notifier.channels.subscriptions import (
 from notifier.channels.webhook import generate_secret
 
 BASE = "/v1/subscriptions"
+# Pages are built one at a time per process: four clients paging through 10,000 subscriptions
+# at once kept the loop from /healthz for a page each; in turn, for one page at most.
+LISTING = web.AppKey("listing", asyncio.Semaphore)
 VIEW_STEP = 50
 MAX_PAGE = 200  # a page is built in one go on the event loop: kept short
 
@@ -108,12 +111,13 @@ async def list_all(request: web.Request) -> web.Response:
     only ``subscriptions`` gets the first ``api.list_page_size``: 10,000 at once were 4.8 MB.
     """
     cursor, limit = _page_args(request)
-    subs, after = await request.app[SUBSCRIPTIONS].page_owned(request[OWNER], cursor, limit)
-    views = []
-    for at in range(0, len(subs), VIEW_STEP):  # the loop is given back between steps
-        await asyncio.sleep(0)
-        views += [view(s) for s in subs[at : at + VIEW_STEP]]
-    return _json(SubscriptionList(subscriptions=views, next_cursor=after))
+    async with request.app[LISTING]:  # one page built at a time: the others wait their turn
+        subs, after = await request.app[SUBSCRIPTIONS].page_owned(request[OWNER], cursor, limit)
+        views = []
+        for at in range(0, len(subs), VIEW_STEP):  # the loop is given back between steps
+            await asyncio.sleep(0)
+            views += [view(s) for s in subs[at : at + VIEW_STEP]]
+        return _json(SubscriptionList(subscriptions=views, next_cursor=after))
 
 
 async def get_one(request: web.Request) -> web.Response:
@@ -170,6 +174,7 @@ async def delete(request: web.Request) -> web.Response:
 
 def setup_subscriptions(app: web.Application) -> None:
     """Add the subscription routes."""
+    app[LISTING] = asyncio.Semaphore(1)
     app.router.add_post(BASE, create)
     app.router.add_get(BASE, list_all, allow_head=False)
     app.router.add_get(BASE + "/{id}", get_one, allow_head=False)
