@@ -5,9 +5,10 @@ subscriptions on one host: a fast receiver there saw p99 10 s). Three rules fix 
 
 - **Round robin**: a host has ``per_host`` slots; when they are all taken, waiting sends queue
   per subscription and a freed slot goes to the next subscription in turn, not to whoever
-  queued first (one subscription's burst cannot hold the queue). Targets not yet known to
-  answer quickly (new ones) may hold half the slots at most: a burst of new, hanging targets
-  leaves the other half to the targets that answer;
+  queued first (one subscription's burst cannot hold the queue). An eighth of the slots (one
+  at least) is kept for targets known to answer quickly: a burst of new, hanging targets
+  cannot take every slot from the ones that answer, and a fan-out to many new targets on one
+  platform host still gets nearly all of them;
 - **Slow lane**: a send that still holds its slot after ``slow_after_s`` gives it back and
   finishes in the host's slow lane (``per_host`` more sends at most); with the slow lane full
   too, it is cut short and retried later. So hanging targets hold the fast slots for
@@ -43,10 +44,15 @@ class _Host:
     used: int = 0
     untried: int = 0  # of ``used``: held by targets not known to answer quickly
     slow: int = 0
-    queues: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)
+    queues: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)  # untried
+    known: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)  # trusted
 
     def idle(self) -> bool:
-        return not self.used and not self.slow and not self.queues
+        return not self.used and not self.slow and not self.queues and not self.known
+
+    def line(self, trusted: bool) -> OrderedDict[str, deque[_Waiter]]:
+        """The round of waiting subscriptions of a kind."""
+        return self.known if trusted else self.queues
 
 
 class FairSlots:
@@ -62,7 +68,7 @@ class FairSlots:
     @property
     def untried_cap(self) -> int:
         """Slots that targets not known to answer quickly may hold at once."""
-        return max(1, self.per_host // 2)
+        return max(1, self.per_host - max(1, self.per_host // 8))
 
     async def acquire(self, host: str, key: str, *, trusted: bool = False) -> bool:
         """Take a slot of ``host`` for subscription ``key`` (release with :meth:`release`);
@@ -72,7 +78,7 @@ class FairSlots:
             self._take(h, trusted)
             return trusted
         waiter = _Waiter(asyncio.get_running_loop().create_future(), trusted)
-        h.queues.setdefault(key, deque()).append(waiter)
+        h.line(trusted).setdefault(key, deque()).append(waiter)
         try:
             await waiter.future
         except asyncio.CancelledError:
@@ -98,19 +104,17 @@ class FairSlots:
         self._drop_if_idle(host, h)
 
     def _hand_on(self, h: _Host) -> None:
-        for key in list(h.queues):
-            if h.used >= self.per_host:
-                return
-            queue = h.queues[key]
-            if not self._fits(h, queue[0].trusted):
-                continue
-            waiter = queue.popleft()
-            del h.queues[key]
-            if queue:
-                h.queues[key] = queue  # to the back of the round
-            if not waiter.future.done():
-                self._take(h, waiter.trusted)
-                waiter.future.set_result(None)
+        """Hand free slots to waiters: known targets first, then new ones while they may."""
+        for trusted in (True, False):
+            line = h.line(trusted)
+            while line and self._fits(h, trusted):
+                key, queue = line.popitem(last=False)
+                waiter = queue.popleft()
+                if queue:
+                    line[key] = queue  # to the back of the round
+                if not waiter.future.done():
+                    self._take(h, trusted)
+                    waiter.future.set_result(None)
 
     def enter_slow_lane(self, host: str) -> bool:
         """Start a send in the slow lane (a target known to be slow); False if it is full."""
@@ -137,11 +141,12 @@ class FairSlots:
         self._drop_if_idle(host, h)
 
     def _forget(self, host: str, h: _Host, key: str, waiter: _Waiter) -> None:
-        queue = h.queues.get(key)
+        line = h.line(waiter.trusted)
+        queue = line.get(key)
         if queue is not None and waiter in queue:
             queue.remove(waiter)
             if not queue:
-                del h.queues[key]
+                del line[key]
         self._drop_if_idle(host, h)
 
     def _drop_if_idle(self, host: str, h: _Host) -> None:
