@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC    := notifier workers tests bench
 
-.PHONY: venv demo test lint unit bench chaos clean browser mosquitto
+.PHONY: venv demo test lint unit bench chaos soak clean browser mosquitto
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -59,6 +59,11 @@ bench: venv ## benchmarks: each prints its figure and its ratio to a peer or lim
 # appendfsync mode; `make test` runs a bounded one. CHAOS_ARGS="--server /usr/bin/redis-server".
 chaos: venv ## replay 10 matches through worker processes under faults; the delivery table
 	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
+
+# N matches (default 40, in 4 waves) through poller, aggregator and dispatcher against a private
+# Valkey with a retention of seconds: per-wave keys, keys without TTL, Redis memory and RSS.
+soak: venv ## replay many matches; the growth table (exit 1 if a finished match kept a key)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

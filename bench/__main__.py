@@ -26,6 +26,7 @@ BENCHMARKS = (
     "mqtt_publish",
     "webpush_rate",
     "cluster",
+    "hardening",
 )
 
 

@@ -70,6 +70,10 @@ ALERT_TO_DELIVERY = Histogram(
 )
 LAG = Gauge("notifier_consumer_lag", "Entries not yet read by a consumer group", ["group"])
 PENDING = Gauge("notifier_consumer_pending", "Entries read but not acked, by group", ["group"])
+SSE_CLIENTS = Gauge("notifier_sse_clients", "Event-stream clients connected to this API")
+SSE_DROPPED = Gauge(
+    "notifier_sse_dropped", "Event-stream clients dropped as too slow since this API started"
+)
 DLQ_SIZE = Gauge("notifier_dlq_entries", "Entries in a dead-letter stream", ["stage"])
 
 

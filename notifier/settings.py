@@ -188,7 +188,7 @@ class ApiSettings(BaseModel):
     """The HTTP API: where it listens, who may use it, how much it accepts."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=1, le=65535)
     tokens: list[SecretStr] = Field(default_factory=list)  # none: loopback only, no auth
     url: str | None = None  # where the CLI finds the API (default http://host:port)
     client_token: SecretStr | None = None  # what the CLI sends (default: the first token)
@@ -197,6 +197,14 @@ class ApiSettings(BaseModel):
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_queue: int = Field(default=256, ge=1)  # alerts buffered per client before it is dropped
     sse_backlog_max: int = Field(default=10_000, ge=0)  # alerts replayed on a resume, at most
+    sse_streams_per_token: int = Field(default=64, ge=1)  # open event streams per caller
+    sse_filter_values: int = Field(default=100, ge=1)  # values of all filters of one stream
+    sse_filter_value_length: int = Field(default=200, ge=1)  # characters of one filter value
+    header_timeout_s: float = Field(default=10.0, gt=0)  # connection (or last answer) to head
+    body_timeout_s: float = Field(default=10.0, gt=0)  # a request body, once authenticated
+    redis_timeout_s: float = Field(default=3.0, gt=0)  # a request's Redis work, then 503
+    max_connections: int = Field(default=4096, ge=16)  # lowered to fit the descriptor limit
+    list_page_size: int = Field(default=100, ge=1, le=200)  # subscriptions per list page
 
 
 class DeliverySettings(BaseModel):
@@ -209,7 +217,10 @@ class DeliverySettings(BaseModel):
     telegram_url: str = "https://api.telegram.org"
     ntfy_url: str = "https://ntfy.sh"
     concurrency: int = Field(default=256, ge=1)
-    per_host: int = Field(default=32, ge=1)
+    per_host: int = Field(default=32, ge=1)  # fast slots per host, shared round robin
+    slow_after_s: float = Field(default=1.0, gt=0)  # then a send moves to the host's slow lane
+    breaker_failures: int = Field(default=3, ge=1)  # transport failures in a row: skip target
+    breaker_open_s: float = Field(default=30.0, gt=0)  # skipped this long (doubling, to 10 min)
     timeout_s: float = Field(default=10.0, gt=0)
     max_response_bytes: int = Field(default=64 * 1024, ge=1024)
     retry_schedule_s: list[NonNegativeFloat] = Field(default_factory=_retry_schedule)
@@ -327,6 +338,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "NOTIFIER_REDIS_URL")
     )
+    redis_connect_timeout_s: float = Field(default=10.0, gt=0)  # first connect + PING at start
+    retention_hours: float = Field(default=72.0, gt=0)  # a finished match's keys live this long
     cluster: bool = False  # REDIS_URL names a node of a Redis/Valkey Cluster (or redis+cluster://)
     data_dir: Path = Path("var/data")
     log_format: Literal["auto", "json", "plain"] = "auto"

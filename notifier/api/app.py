@@ -17,11 +17,13 @@ from aiohttp import web
 
 from notifier.api.auth import Auth, make_middleware
 from notifier.api.chat.routes import setup_bots
+from notifier.api.guards import deadlines, refuse_odd_requests
 from notifier.api.health import setup_health
 from notifier.api.hub import StreamHub
 from notifier.api.openapi import setup_openapi
 from notifier.api.page import setup_page
 from notifier.api.problems import problems_middleware
+from notifier.api.server import GuardedRunner, raise_fd_limit
 from notifier.api.state import HUB, REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.stream import setup_stream
 from notifier.api.subs import setup_subscriptions
@@ -39,7 +41,12 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
     """The API application (ConfigError if it would listen unprotected off loopback)."""
     auth = Auth.from_settings(settings.api)
     app = web.Application(
-        middlewares=[problems_middleware, make_middleware(auth)],
+        middlewares=[
+            problems_middleware,
+            refuse_odd_requests,
+            make_middleware(auth),
+            deadlines(settings.api.body_timeout_s, settings.api.redis_timeout_s),
+        ],
         client_max_size=settings.api.max_body_bytes,
     )
     app[REDIS] = r
@@ -73,7 +80,8 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
 async def serve(settings: Settings, r: aioredis.Redis, stop: asyncio.Event) -> None:
     """Serve the API on ``api.host:api.port`` until ``stop`` is set (or cancelled)."""
     app = init_app(settings, r)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    raise_fd_limit()
+    runner = GuardedRunner(app, settings.api, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.api.host, settings.api.port)

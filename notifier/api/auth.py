@@ -6,7 +6,16 @@ without the token), and the cookie then authenticates its GETs (the page, its Ev
 The cookie authenticates no request that changes something, but the live page's own Web Push
 subscription (``COOKIE_WRITES``, with the API's own ``Origin``). The caller is known by the
 hash of its token (its *owner* id): subscriptions belong to it, and the token is never stored.
-No token configured: allowed only on a loopback address, where every caller is ``local``.
+No token configured: allowed only on a loopback address, where every caller is ``local``, and
+only for requests whose ``Host`` is a loopback name (a DNS-rebinding page names its own host).
+
+The ``?token=`` redirect (an open redirect and a login-CSRF door if done naively) follows these
+rules: the ``Location`` is always a path on this host (``//evil.example/`` becomes
+``/evil.example/``); the cookie is host-only (no ``Domain``), so the token lands in the cookie of
+the host that served it; and a link never replaces a cookie that already holds a valid token,
+nor sets one when the browser says the navigation came from another site
+(``Sec-Fetch-Site: cross-site`` / ``same-site``): someone else's link cannot swap the victim's
+session for the attacker's token. The link's token is then simply dropped from the URL.
 """
 
 from __future__ import annotations
@@ -112,13 +121,44 @@ def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, detail, headers=dict(CHALLENGE))
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+
+
+def loopback_host(host_header: str | None) -> bool:
+    """Whether a ``Host`` header names this machine's loopback (with or without a port)."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host in LOOPBACK_NAMES or is_loopback(host)
+
+
+def same_origin_path(request: web.Request) -> str:
+    """The request's path and query without ``token``, as a path on this host.
+
+    Leading slashes and backslashes collapse to one ``/``: ``//evil.example/`` (which a browser
+    reads as another host) becomes the harmless local path ``/evil.example/``.
+    """
+    path = "/" + request.rel_url.raw_path.lstrip("/\\")
+    rest = [(k, v) for k, v in request.query.items() if k != "token"]
+    query = request.rel_url.with_query(rest).raw_query_string
+    return f"{path}?{query}" if query else path
+
+
 def _cookie_redirect(request: web.Request, auth: Auth) -> web.HTTPSeeOther:
     token = request.query.get("token", "")
     if auth.owner(token) is None:
         raise _unauthorized("invalid token")
-    rest = [(k, v) for k, v in request.query.items() if k != "token"]
-    location = request.rel_url.with_query(rest)
-    redirect = web.HTTPSeeOther(location=str(location))
+    redirect = web.HTTPSeeOther(location=same_origin_path(request))
+    held = request.cookies.get(COOKIE)
+    foreign = request.headers.get("Sec-Fetch-Site", "none").lower() in FOREIGN_SITES
+    if (held and auth.owner(held) is not None) or foreign:
+        log.warning("api_token_link_ignored", extra={"reason": "cookie" if held else "site"})
+        return redirect
     redirect.set_cookie(
         COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/"
     )
@@ -138,6 +178,8 @@ def make_middleware(auth: Auth) -> Middleware:
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in ANONYMOUS or (request.method == "POST" and request.path in SIGNED):
             return await handler(request)
+        if auth.open and not loopback_host(request.headers.get("Host")):
+            raise ProblemError(403, "without api.tokens only a loopback Host is served")
         safe = request.method in SAFE_METHODS
         if safe and "token" in request.query and not auth.open:
             raise _cookie_redirect(request, auth)

@@ -146,6 +146,8 @@ class StreamHub:
         self.ready = asyncio.Event()
         self.closed = False
         self.dropped = 0
+        self.connected = 0  # clients subscribed now (the /metrics gauge)
+        self.streams_of: dict[str, int] = {}  # open streams per owner (``sse_streams_per_token``)
 
     async def start(self) -> None:
         """Begin at the newest entry of each partition."""
@@ -244,12 +246,30 @@ class StreamHub:
         """A new client, receiving every entry published from now on."""
         client = Client(flt, self.queue_size, self.position, MAX_BUFFER)
         self.clients.add(flt, client)
+        self.connected += 1
         return client
 
     def unsubscribe(self, client: Client) -> None:
         """Forget a client (its handler has ended)."""
         self.clients.discard(client.filter, client)
         client.transport = None
+        self.connected -= 1
+
+    def claim(self, owner: str, limit: int) -> bool:
+        """Count one more open stream of ``owner``; False (nothing counted) at ``limit``."""
+        held = self.streams_of.get(owner, 0)
+        if held >= limit:
+            return False
+        self.streams_of[owner] = held + 1
+        return True
+
+    def release(self, owner: str) -> None:
+        """One stream of ``owner`` ended."""
+        held = self.streams_of.get(owner, 0) - 1
+        if held > 0:
+            self.streams_of[owner] = held
+        else:
+            self.streams_of.pop(owner, None)
 
     def close(self) -> None:
         """End every client's stream and stop reading (shutting down)."""

@@ -44,8 +44,11 @@ def _problems(*statuses: int) -> dict[str, Any]:
         404: "No such subscription (or not yours)",
         409: "Changed meanwhile: try again",
         413: "Body too large",
-        415: "Body is not JSON",
+        408: "The body came too slowly",
+        415: "Body is not JSON, or has a Content-Encoding",
         422: "A field is invalid: `errors` names it",
+        429: "Too many open streams for this token",
+        503: "Redis is unavailable: retry after Retry-After",
     }
     return {
         str(s): {"description": text[s], "content": {PROBLEM: {"schema": _ref("Problem")}}}
@@ -69,6 +72,24 @@ SUB_ID = {
 }
 
 
+LIST_PARAMETERS = [
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The next_cursor of the previous page (none: the first page)",
+        "schema": {"type": "string", "pattern": r"^sub_[0-9a-f]{20}$"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Subscriptions per page (default api.list_page_size)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+    },
+]
+
+
 def _query(name: str, description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -89,13 +110,17 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _json_body("SubscriptionSpec"),
                 "responses": {
                     "201": _ok("Created", _ref("SubscriptionCreated")),
-                    **_problems(400, 401, 403, 413, 415, 422),
+                    **_problems(400, 401, 403, 408, 413, 415, 422, 503),
                 },
             },
             "get": {
-                "summary": "The caller's subscriptions",
+                "summary": "A page of the caller's subscriptions, by id (next_cursor: the next)",
                 "operationId": "listSubscriptions",
-                "responses": {"200": _ok("OK", _ref("SubscriptionList")), **_problems(401)},
+                "parameters": LIST_PARAMETERS,
+                "responses": {
+                    "200": _ok("OK", _ref("SubscriptionList")),
+                    **_problems(401, 422, 503),
+                },
             },
         },
         subs + "/{id}": {
@@ -103,7 +128,10 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "One subscription",
                 "operationId": "getSubscription",
-                "responses": {"200": _ok("OK", _ref("SubscriptionView")), **_problems(401, 404)},
+                "responses": {
+                    "200": _ok("OK", _ref("SubscriptionView")),
+                    **_problems(401, 404, 503),
+                },
             },
             "patch": {
                 "summary": "Change the fields given; rotate_secret makes a new webhook secret",
@@ -114,13 +142,13 @@ def _paths() -> dict[str, Any]:
                         "Updated (with the secret when one was set or rotated)",
                         {"anyOf": [_ref("SubscriptionCreated"), _ref("SubscriptionView")]},
                     ),
-                    **_problems(400, 401, 404, 409, 413, 415, 422),
+                    **_problems(400, 401, 404, 408, 409, 413, 415, 422, 503),
                 },
             },
             "delete": {
                 "summary": "Delete a subscription",
                 "operationId": "deleteSubscription",
-                "responses": {"204": {"description": "Deleted"}, **_problems(401, 404)},
+                "responses": {"204": {"description": "Deleted"}, **_problems(401, 404, 503)},
             },
         },
         "/v1/stream": {"get": _stream_op()},
@@ -157,7 +185,7 @@ def _stream_op() -> dict[str, Any]:
                 "description": "An endless event stream; each event's data is an Alert",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
-            **_problems(401, 422),
+            **_problems(401, 422, 429, 503),
         },
     }
 

@@ -30,6 +30,18 @@ from notifier.settings import Settings
 STATIC = Path(__file__).resolve().parent / "static"
 TIMELINE_SCAN = 2000  # newest alert-stream entries searched for a tie's timeline
 NO_CACHE = {"Cache-Control": "no-cache"}
+# Sent with every answer: the page loads only its own files, in no frame (clickjacking), no
+# answer is sniffed into another type, and a ``?token=`` URL never leaks in a Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 ASSETS = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 
 
@@ -213,8 +225,14 @@ async def asset(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / name)
 
 
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
 def setup_page(app: web.Application) -> None:
     """Add the page, its static files and its JSON routes to the API."""
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", page, name="page")
     app.router.add_get("/ties/{id}", page)
     app.router.add_get("/matches/{key}", page)

@@ -44,9 +44,12 @@ class SubscriptionCreated(SubscriptionView):
 
 
 class SubscriptionList(BaseModel):
-    """The caller's subscriptions, oldest first."""
+    """A page of the caller's subscriptions, by id; ``next_cursor`` asks for the next page."""
 
     subscriptions: list[SubscriptionView]
+    next_cursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 class FieldProblem(BaseModel):

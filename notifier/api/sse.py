@@ -15,6 +15,7 @@ from notifier.channels.subscriptions import fold, team_names
 from notifier.domain.texts import load, to_text
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
+U64_MAX = 2**64 - 1  # a stream id's parts are unsigned 64-bit: larger is a Redis error
 Key = tuple[str, str]  # an index entry: ("team" | "match" | "tie" | "competition", value)
 EVERYTHING: Key = ("", "")  # where filters that follow nothing in particular are indexed
 M = TypeVar("M", bound=Hashable)
@@ -33,15 +34,21 @@ def encode_position(position: Sequence[str]) -> str:
     return ",".join(f"{p}:{i}" for p, i in enumerate(position))
 
 
+def _entry_ok(entry_id: str) -> bool:
+    """A well-formed stream id whose parts fit in 64 bits (checked here, not by a failing XRANGE
+    inside an event stream already answered 200)."""
+    return bool(ENTRY_ID.match(entry_id)) and max(id_key(entry_id)) <= U64_MAX
+
+
 def parse_position(text: str, partitions: int) -> list[str]:
     """A position from an SSE id (ValueError if malformed); a bare id holds for every partition."""
     text = text.strip()
-    if ENTRY_ID.match(text):
+    if _entry_ok(text):
         return [text] * partitions
     pairs: dict[int, str] = {}
     for part in text.split(","):
         p, sep, entry = part.strip().partition(":")
-        if not sep or not p.isdigit() or int(p) >= partitions or not ENTRY_ID.match(entry):
+        if not sep or not p.isdigit() or int(p) >= partitions or not _entry_ok(entry):
             raise ValueError(f"not an event id of this stream: {text[:60]!r}")
         pairs[int(p)] = entry
     floor = min(pairs.values(), key=id_key)  # a partition left out: the earliest given

@@ -9,6 +9,7 @@ translation of redis-py errors into ours, used by every module that talks to Red
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -143,6 +144,27 @@ def connect(
     return cast(aioredis.Redis, RedisCluster.from_url(plain or url, **options))
 
 
+async def _first_ping(client: aioredis.Redis, url: str, timeout_s: float) -> None:
+    """Connect and PING within ``timeout_s``, or log one line saying why not and raise.
+
+    A server that accepts connections and never answers made the start hang for minutes
+    (each retry a new connection, nothing logged)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            with translate_errors("connect"):
+                await client.ping()
+    except (TimeoutError, StoreUnavailableError) as exc:
+        cause = str(exc) or f"no answer to PING within {timeout_s:g} s"
+        log.error(
+            "redis_unreachable",
+            extra={"url": mask_url(url), "timeout_s": timeout_s, "error": cause},
+        )
+        raise StoreUnavailableError(
+            f"redis at {mask_url(url)} did not answer within {timeout_s:g} s "
+            "(redis_connect_timeout_s): " + cause
+        ) from None
+
+
 async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> aioredis.Redis:
     """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack."""
     if settings.redis_url:
@@ -157,8 +179,7 @@ async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> ai
     timeout = max(SOCKET_TIMEOUT_S, settings.streams.block_ms / 1000 + 5)
     client = connect(url, socket_timeout_s=timeout, cluster=settings.cluster)
     stack.push_async_callback(client.aclose)
-    with translate_errors("connect"):
-        await client.ping()
+    await _first_ping(client, url, settings.redis_connect_timeout_s)
     if is_cluster(client):
         server = "cluster"
     log.info("redis_connected", extra={"server": server, "url": mask_url(url)})

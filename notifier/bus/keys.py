@@ -91,6 +91,11 @@ def ties_index() -> str:
     return f"{PREFIX}:ties"
 
 
+def finished() -> str:
+    """Sorted set of finished matches by the time (ms) they ended: the retention's queue."""
+    return f"{PREFIX}:finished"
+
+
 def heartbeat(worker: str, instance: str) -> str:
     """Heartbeat of one worker instance (with TTL)."""
     return f"{PREFIX}:heartbeat:{worker}:{instance}"

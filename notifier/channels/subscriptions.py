@@ -13,9 +13,17 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 from yarl import URL
 
 from notifier.channels import specs
@@ -56,7 +64,18 @@ _DISCORD_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{40,120}$")
 _DISCORD_CHANNEL_PATH = re.compile(r"^/api/v10/channels/[0-9]{5,25}/messages$")
 _CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _stripped(value: str) -> str:
+    return value.strip()
+
+
+# The length is checked on the value as sent (the schema's maxLength), then spaces go; a value
+# of spaces only is refused by the pattern, which the schema shows too.
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+    AfterValidator(_stripped),
+]
 Follows = Annotated[list[Name], Field(max_length=MAX_FOLLOWS)]
 OptionValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
 
@@ -80,10 +99,26 @@ def fold(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+def _spec_schema(schema: dict[str, Any]) -> None:
+    """The cross-field rules in the document too: something followed, at least one kind."""
+    schema["anyOf"] = [{"required": [f], "properties": {f: {"minItems": 1}}} for f in FOLLOW_FIELDS]
+    schema["properties"]["kinds"]["minItems"] = 1
+
+
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """The cross-field rules in the document too: a secret is set or rotated, not both, and
+    never removed (null)."""
+    schema["properties"]["secret"] = {"type": "string", "maxLength": 200, "title": "Secret"}
+    schema["not"] = {
+        "required": ["secret", "rotate_secret"],
+        "properties": {"rotate_secret": {"const": True}},
+    }
+
+
 class SubscriptionSpec(BaseModel):
     """What a client asks for: a channel and its target, what to follow, which kinds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_spec_schema)
 
     channel: ChannelName
     url: str = Field(
@@ -115,7 +150,7 @@ class SubscriptionSpec(BaseModel):
         description="alert kinds wanted (default: every kind but status and yellow_card)",
     )
     description: str | None = Field(default=None, max_length=200)
-    enabled: bool = True
+    enabled: StrictBool = True
     lang: LangName | None = Field(
         default=None,
         description="language of the alert texts: en, de, it, es, fr, pt (default: the server's)",
@@ -242,7 +277,7 @@ def absolute_url(spec: SubscriptionSpec) -> str | None:
 class SubscriptionPatch(BaseModel):
     """A partial update: only the fields given change; ``rotate_secret`` makes a new secret."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_patch_schema)
 
     url: str | None = Field(default=None, max_length=2048)
     secret: str | None = Field(default=None, max_length=200, repr=False)
@@ -253,10 +288,10 @@ class SubscriptionPatch(BaseModel):
     competitions: Follows | None = None
     kinds: list[AlertKind] | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, max_length=200)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     lang: LangName | None = None
     delay_s: int | None = Field(default=None, ge=0, le=MAX_DELAY_S)
-    rotate_secret: bool = False
+    rotate_secret: StrictBool = False
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionPatch:

@@ -34,6 +34,7 @@ from notifier.bus.balance import Membership, fair_share
 from notifier.bus.budget import Budget
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
+from notifier.bus.retention import sweep
 from notifier.bus.watches import Watch, list_watches
 from notifier.feeds.bulk import group_of
 from notifier.feeds.client import FeedClient
@@ -118,9 +119,20 @@ class Poller:
             await self.sync()
 
     async def sync(self) -> None:
-        """Track every followed match that is not over, in its group; drop the unfollowed."""
+        """Track every followed match that is not over, in its group; drop the unfollowed.
+
+        First the retention: finished matches older than ``retention_hours`` are forgotten, so
+        the followed set read here stays what is still followed (plus the recently finished).
+        """
+        now_ms = int(time.time() * 1000)
+        await sweep(
+            self.r,
+            now_ms,
+            int(self.settings.retention_hours * 3_600_000),
+            self.settings.streams.partitions,
+        )
         watches = [w for w in await list_watches(self.r)]
-        done = await self._done_flags(watches)
+        done = await self._done_flags(watches, now_ms)
         wanted: dict[GroupKey, dict[str, Watch]] = {}
         for watch, over in zip(watches, done, strict=True):
             if over or watch.provider not in self.feeds:
@@ -136,11 +148,15 @@ class Poller:
             group.groups = sum(1 for p, _ in self.groups if p == provider)
         await self.claim()
 
-    async def _done_flags(self, watches: list[Watch]) -> list[bool]:
+    async def _done_flags(self, watches: list[Watch], now_ms: int) -> list[bool]:
         async with self.r.pipeline(transaction=False) as pipe:
             for w in watches:
                 pipe.exists(keys.match_done(self.partition(w), w.key))
-            return [bool(n) for n in await pipe.execute()]
+            done = [bool(n) for n in await pipe.execute()]
+        ended = {w.key: now_ms for w, over in zip(watches, done, strict=True) if over}
+        if ended:  # matches that ended before the retention existed, or on another replica
+            await self.r.zadd(keys.finished(), ended, nx=True)
+        return done
 
     def _track(self, key: GroupKey, matches: dict[str, Watch]) -> None:
         group = self.groups.get(key)

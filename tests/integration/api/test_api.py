@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from notifier.api.app import init_app
 from notifier.api.chat.routes import PATHS as BOT_PATHS
+from notifier.api.server import GuardedRunner
 from notifier.errors import ConfigError
 from notifier.log import JsonFormatter
 from notifier.settings import ApiSettings, Settings
@@ -41,7 +42,7 @@ HOOK = {"channel": "webhook", "url": "http://127.0.0.1:9/hook", "teams": ["Dortm
 async def serving(settings: Settings, r: Redis) -> AsyncIterator[tuple[str, web.Application]]:
     """The API on a free loopback port: (base URL, app)."""
     app = init_app(settings, r)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    runner = GuardedRunner(app, settings.api, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
