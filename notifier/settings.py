@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import platformdirs
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -26,7 +27,42 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_CONFIG = Path("config/notifier.toml")
+from notifier.config_keys import check_keys, read_toml
+from notifier.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/notifier.toml")  # a project directory's settings
+APP_NAME = "match-notifier"
+
+
+def user_config_file() -> Path:
+    """The per-user settings file (``~/.config/match-notifier/notifier.toml`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "notifier.toml"
+
+
+def user_data_dir() -> Path:
+    """Where the embedded server keeps its data by default (``~/.local/share/match-notifier``)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "data"
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The settings file to read: ``explicit`` (``--config``), else ``NOTIFIER_CONFIG``, else
+    ``./config/notifier.toml``, else the user config file; None when there is none (defaults).
+
+    A file named explicitly (flag or environment) that does not exist is an error, never
+    quietly replaced by the defaults."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"--config {explicit}: no such file")
+        return explicit
+    env = os.environ.get("NOTIFIER_CONFIG")
+    if env:
+        if not Path(env).is_file():
+            raise ConfigError(f"NOTIFIER_CONFIG={env}: no such file")
+        return Path(env)
+    for candidate in (DEFAULT_CONFIG, user_config_file()):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 class ProviderSettings(BaseModel):
@@ -57,6 +93,8 @@ class PollSettings(BaseModel):
     idle_max_s: float = Field(default=21600.0, gt=0)  # a far-off match is re-checked this often
     jitter_s: float = Field(default=1.0, ge=0)
     fixtures_sync_s: float = Field(default=86400.0, gt=0)
+    fixtures_retry_s: float = Field(default=60.0, gt=0)  # first retry of a failed lookup
+    fixtures_retry_max_s: float = Field(default=900.0, gt=0)  # retries back off up to this
     max_backoff_s: float = Field(default=300.0, gt=0)
     glitch_polls: int = Field(default=2, ge=1)  # polls a score drop without VAR must last
 
@@ -225,7 +263,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "NOTIFIER_REDIS_URL")
     )
     cluster: bool = False  # REDIS_URL names a node of a Redis/Valkey Cluster (or redis+cluster://)
-    data_dir: Path = Path("var/data")
+    data_dir: Path = Field(default_factory=user_data_dir)
     log_format: Literal["auto", "json", "plain"] = "auto"
     log_level: str = "INFO"
     providers: Providers = Field(default_factory=Providers)
@@ -255,14 +293,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, then environment, then the TOML file."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if cls.config_file is not None and cls.config_file.is_file():
+        if cls.config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
         return tuple(sources)
 
     @classmethod
     def load(cls, config: Path | None = None, **overrides: Any) -> Settings:
-        """Build the settings from a TOML file (default: NOTIFIER_CONFIG, config/notifier.toml)."""
-        path = config or Path(os.environ.get("NOTIFIER_CONFIG", DEFAULT_CONFIG))
+        """Build the settings from a TOML file (:func:`find_config`); ConfigError when the file
+        named is missing or holds a key no setting has."""
+        path = find_config(config)
+        if path is not None:
+            check_keys(read_toml(path), cls, f"settings file {path}")
         loader = type("LoadedSettings", (cls,), {"config_file": path})
         return cls.model_validate(loader(**overrides).model_dump())
 

@@ -87,6 +87,7 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
+    p.add_argument("--match", help="of a recording of many matches: replay only this match id")
     _page_args(p)
 
 
@@ -159,7 +160,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
         opts = dataclasses.replace(opts, api=args.api, stay=args.stay)
-        run_async(commands.replay(settings, opts))
+        return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "replay":
         opts = commands.ReplayOptions(
             file=args.file,
@@ -171,8 +172,9 @@ def dispatch(args: argparse.Namespace) -> int:
             as_json=args.json,
             api=args.api,
             stay=args.stay,
+            match=args.match,
         )
-        run_async(commands.replay(settings, opts))
+        return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "run":
         run_async(commands.run(settings))
     else:

@@ -20,6 +20,7 @@ from notifier.settings import Settings
 from notifier.tie import TieRules, TieSpec, parse_first_leg
 from notifier.tieconfig import load_tie_dir
 from notifier.watch import Watch, add_watch, reset_match, save_tie
+from workers.delivery_dlq import STAGES
 from workers.dispatcher import Sink
 from workers.replay import ReplayServer, start_replay_server
 from workers.replay_load import Replayed, ReplaySet, load_replay
@@ -99,8 +100,10 @@ def replay_tie(opts: ReplayOptions, match_key: str) -> TieSpec | None:
     )
 
 
-async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | None = None) -> None:
-    """Replay a recording as if live through poller, aggregator and dispatcher; exit when done."""
+async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | None = None) -> int:
+    """Replay a recording as if live through poller, aggregator and dispatcher; exit when done.
+
+    Returns how many entries ended in a dead-letter stream (the CLI exits non-zero then)."""
     found = load_replay(opts.provider, opts.file, opts.match)
     if opts.first_leg is not None and len(found.followed) > 1:
         raise ConfigError("--first-leg needs a recording of one match (choose one with --match)")
@@ -129,8 +132,26 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         watches = [await _follow(pipe, watch, tie) for watch in watches]
         done = ReplayDone(pipe, server, found, watches)
         await serve(pipe, sync_every=0.2, done=done.check)
-        if opts.api and opts.stay:
+        dead = await dead_letters(pipe)
+        if opts.api and opts.stay and done.finished:  # a Ctrl-C during the replay ends it all
             await wait_for_signal()
+        return dead
+
+
+async def dead_letters(pipe: Pipeline) -> int:
+    """Entries in the dead-letter streams, each named in a log line."""
+    total = 0
+    for stage in STAGES:
+        n = int(await pipe.r.xlen(keys.dlq(stage)))
+        if n:
+            log.error("dead_letters", extra={"stream": keys.dlq(stage), "count": n})
+            print(
+                f"notifier: {n} entr{'y' if n == 1 else 'ies'} in {keys.dlq(stage)}"
+                " (see `notifier dlq list --stage " + stage + "`)",
+                file=sys.stderr,
+            )
+        total += n
+    return total
 
 
 def point_at(settings: Settings, provider: str, url: str) -> Settings:
@@ -194,6 +215,7 @@ class ReplayDone:
     server: ReplayServer
     found: ReplaySet
     watches: list[Watch]
+    finished: bool = False  # the replay reached its end (not stopped by a signal)
 
     async def check(self) -> bool:
         """True once the replay is over."""
@@ -201,7 +223,8 @@ class ReplayDone:
         for watch in self.watches:
             if not await self._match_done(watch, ends[watch.match_id]):
                 return False
-        return await self.pipe.idle()
+        self.finished = await self.pipe.idle()
+        return self.finished
 
     async def _match_done(self, watch: Watch, replayed: Replayed) -> bool:
         p = keys.partition_of(watch.tie or watch.key, self.pipe.settings.streams.partitions)

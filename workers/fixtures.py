@@ -44,6 +44,7 @@ class FixturesJob:
         self.feeds = feeds
         self.now = now
         self.failing: set[str] = set()
+        self.failures = 0  # runs in a row with a failed lookup (0: the last run was clean)
 
     async def run(self) -> int:
         """Discover every followed competition; how many matches were followed or updated."""
@@ -52,6 +53,7 @@ class FixturesJob:
             found = await self.discover(spec)
             if found is not None:
                 changed += await self.follow(found)
+        self.failures = self.failures + 1 if self.failing else 0
         return changed
 
     async def discover(self, spec: FollowSettings) -> Found | None:

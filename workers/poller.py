@@ -22,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -77,6 +77,7 @@ class Poller:
         self.owned: set[GroupKey] = set()
         self.scheduler: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
+        self._retrying = False  # the fixtures job runs on its retry schedule
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
@@ -109,9 +110,30 @@ class Poller:
         )
 
     async def discover(self) -> None:
-        """Run the fixtures job, then follow what it found at once."""
-        if await self.fixtures.run():
-            await self.sync()
+        """Run the fixtures job, then follow what it found at once. A lookup that failed is
+        tried again within minutes (backing off), not at the next daily run."""
+        try:
+            if await self.fixtures.run():
+                await self.sync()
+        finally:
+            self._retry_fixtures()
+
+    def _retry_fixtures(self) -> None:
+        """After a failed lookup: the next run in minutes (doubling up to a cap); after the
+        recovery: the daily schedule again."""
+        if self.scheduler is None or self.scheduler.get_job("fixtures") is None:
+            return
+        poll = self.settings.poll
+        failures = self.fixtures.failures
+        if failures:
+            wait = min(poll.fixtures_retry_s * 2 ** (failures - 1), poll.fixtures_retry_max_s)
+        elif self._retrying:
+            wait = poll.fixtures_sync_s
+        else:
+            return
+        self._retrying = failures > 0
+        when = datetime.now(UTC) + timedelta(seconds=min(wait, poll.fixtures_sync_s))
+        self.scheduler.modify_job("fixtures", next_run_time=when)
 
     async def sync(self) -> None:
         """Track every followed match that is not over, in its group; drop the unfollowed."""
