@@ -32,7 +32,8 @@ RUN groupadd --system --gid 10001 notifier \
     && chown notifier:notifier /data
 COPY --from=build /opt/notifier /opt/notifier
 WORKDIR /app
-COPY config ./config
+# The settings the package ships are the defaults; the ties to follow come from config/ties.
+COPY config/ties ./config/ties
 ENV PATH=/opt/notifier/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ("workers.cli_ops", "workers.cli_delivery")
+EXTENSIONS: tuple[str, ...] = ("workers.cli_ops", "workers.cli_delivery", "workers.cli_setup")
 
 
 def _extensions() -> list[ModuleType]:
@@ -101,7 +101,11 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="notifier", description="Live football alerts, two-legged ties included."
     )
-    ap.add_argument("--config", type=Path, help="settings file (default: config/notifier.toml)")
+    ap.add_argument(
+        "--config",
+        type=Path,
+        help="settings file (default: NOTIFIER_CONFIG, ./config/notifier.toml, the user's)",
+    )
     ap.add_argument("--log-level", help="DEBUG, INFO, WARNING, ...")
     ap.add_argument("--log-format", choices=["auto", "json", "plain"])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -151,6 +155,10 @@ def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; its exit code."""
     if args.command == "feed":
         return feed_parse(args)
+    if args.command == "init":  # needs no settings: it writes them
+        from workers import cli_setup
+
+        return int(cli_setup.run(args, None) or 0)
     quiet = args.command in ("demo", "replay")
     settings = _settings(args, quiet)
     for ext in _extensions():

@@ -31,7 +31,8 @@ from workers.sinks import ConsoleSink
 log = logging.getLogger("notifier.cli")
 REPLAY_KEY = "replay-local-key"
 PRE_MATCH_LEAD_S = 120.0  # virtual seconds before kick-off a replay starts (lineups are out)
-DEMO_SCENARIO = Path("config/scenarios/atalanta-dortmund-2nd-leg.json")
+PACKAGE_DATA = Path(__file__).resolve().parent.parent / "notifier" / "data"  # shipped with it
+DEMO_SCENARIO = PACKAGE_DATA / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 DEMO_FIRST_LEG = "Borussia Dortmund 2-0 Atalanta"
 DEMO_NEXT_ROUND = "the round of 16"
 
