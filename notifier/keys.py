@@ -188,3 +188,19 @@ def retry_queue(p: int, sub_id: str) -> str:
 def retry_alert(p: int, alert_id: str) -> str:
     """An alert's JSON kept for its deliveries still to be retried (with TTL)."""
     return f"{PREFIX}:retry:{tag(p)}:alert:{alert_id}"
+
+
+def follows() -> str:
+    """What is followed beyond the settings file (``notifier follow``, ``/v1/follows``): a hash
+    ``provider:league`` -> the follow (JSON)."""
+    return f"{PREFIX}:follows"
+
+
+def follows_version() -> str:
+    """Bumped on every change of :func:`follows`: a running poller looks again when it moves."""
+    return f"{PREFIX}:follows:version"
+
+
+def poll_status(provider: str) -> str:
+    """A provider's last poll: when, its outcome, when the next is due (a hash)."""
+    return f"{PREFIX}:polls:{provider}"

@@ -78,6 +78,8 @@ class ProviderSettings(BaseModel):
     live_all_min: int = Field(default=0, ge=0)  # API-Football: ``live=all`` from this many live
     lineups: bool = True  # ask per match, in the lineup window, if the bulk view lacks them
     pause_s: float = Field(default=60.0, gt=0)  # pause after a 429 that gives no Retry-After
+    # ESPN and football-data have no team search: `teams search` reads these leagues' teams.
+    search_leagues: list[str] = Field(default_factory=list)
 
 
 class PollSettings(BaseModel):
@@ -137,6 +139,15 @@ class FootballDataSettings(ProviderSettings):
     base_url: str = "https://api.football-data.org"
     requests_per_minute: int = Field(default=10, ge=1)
     lineups: bool = False  # the free tier has none: do not ask for them match by match
+    search_leagues: list[str] = Field(
+        default_factory=lambda: ["PL", "CL", "BL1", "SA", "PD", "FL1", "DED", "PPL", "ELC", "BSA"]
+    )
+
+
+ESPN_SEARCH_LEAGUES = (
+    "eng.1", "eng.2", "esp.1", "ger.1", "ita.1", "fra.1", "ned.1", "por.1", "sco.1", "bel.1",
+    "tur.1", "usa.1", "mex.1", "bra.1", "arg.1", "uefa.champions", "uefa.europa",
+)  # fmt: skip
 
 
 class EspnSettings(ProviderSettings):
@@ -145,6 +156,7 @@ class EspnSettings(ProviderSettings):
     base_url: str = "https://site.api.espn.com"
     requests_per_minute: int = Field(default=60, ge=1)
     requests_per_day: int = Field(default=50_000, ge=1)
+    search_leagues: list[str] = Field(default_factory=lambda: list(ESPN_SEARCH_LEAGUES))
 
 
 class Providers(BaseModel):
@@ -306,6 +318,14 @@ class Settings(BaseSettings):
             check_keys(read_toml(path), cls, f"settings file {path}")
         loader = type("LoadedSettings", (cls,), {"config_file": path})
         return cls.model_validate(loader(**overrides).model_dump())
+
+    def default_provider(self) -> str:
+        """The provider commands use when none is named: the first with a key configured,
+        else ESPN (its public API needs none)."""
+        for name in ("api-football", "football-data"):
+            if self.provider(name).api_key is not None:
+                return name
+        return "espn"
 
     def provider(self, name: str) -> ProviderSettings:
         """Settings of one provider, or a clear error."""

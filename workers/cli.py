@@ -20,10 +20,16 @@ from notifier.settings import Settings
 from workers import commands
 
 T = TypeVar("T")
+QUIET = ("teams", "leagues", "follow", "unfollow", "follows", "status", "init")
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ("workers.cli_ops", "workers.cli_delivery", "workers.cli_setup")
+EXTENSIONS: tuple[str, ...] = (
+    "workers.cli_ops",
+    "workers.cli_delivery",
+    "workers.cli_setup",
+    "workers.cli_follow",
+)
 
 
 def _extensions() -> list[ModuleType]:
@@ -159,7 +165,7 @@ def dispatch(args: argparse.Namespace) -> int:
         from workers import cli_setup
 
         return int(cli_setup.run(args, None) or 0)
-    quiet = args.command in ("demo", "replay")
+    quiet = args.command in ("demo", "replay", *QUIET)
     settings = _settings(args, quiet)
     for ext in _extensions():
         code = ext.run(args, settings)

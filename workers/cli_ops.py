@@ -19,8 +19,9 @@ from notifier.api.health import assess
 from notifier.heartbeat import fresh_heartbeats
 from notifier.settings import Settings
 from notifier.store import StoreError, connect
-from workers.commands import wait_for_signal
-from workers.replay import load_recording, start_replay_server
+from workers.commands import DEMO_SCENARIO, wait_for_signal
+from workers.replay import start_replay_server
+from workers.replay_load import load_replay
 
 WORKER_COMMANDS = ("run", "poll", "aggregate", "dispatch")
 CHECK_TIMEOUT_S = 5.0
@@ -40,7 +41,17 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--max-age", type=float, help="seconds (default: 3 heartbeat intervals)")
     feed = sub.add_parser("replay-server", help="serve a recording as a live feed over HTTP")
-    feed.add_argument("file", type=Path, help="a recorded or scripted /fixtures?id= response")
+    feed.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        default=DEMO_SCENARIO,
+        help="a recorded response of --provider (default: the demo's scripted match)",
+    )
+    feed.add_argument(
+        "--provider", default="api-football", choices=["api-football", "football-data", "espn"]
+    )
+    feed.add_argument("--match", help="of a recording of many matches: serve only this one")
     feed.add_argument("--host", default="127.0.0.1")
     feed.add_argument("--port", type=int, default=8000)
     feed.add_argument("--speed", type=float, default=60.0, help="virtual clock speed")
@@ -84,11 +95,19 @@ async def check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def replay_server(args: argparse.Namespace) -> None:
-    """Serve a recording as API-Football would, from a virtual clock, until interrupted."""
-    timeline = load_recording(args.file)
+    """Serve a recording as its provider would (matches, and the teams and competitions
+    discovery asks for), from a virtual clock, until interrupted."""
+    found = load_replay(args.provider, args.file, args.match)
+    if args.match is not None:
+        keep = str(args.match)
+        found.timelines = [t for t in found.timelines if str(t.fixture_id) == keep]
+        found.football_data = [m for m in found.football_data if m.match_id == keep]
+        found.espn = [m for m in found.espn if m.match_id == keep]
     async with contextlib.AsyncExitStack() as stack:
         server = await start_replay_server(
-            [timeline],
+            found.timelines,
+            football_data=found.football_data,
+            espn=found.espn,
             speed=args.speed,
             start_offset=args.start,
             host=args.host,
@@ -96,8 +115,9 @@ async def replay_server(args: argparse.Namespace) -> None:
             api_key=args.api_key,
         )
         stack.push_async_callback(server.close)
+        matches = ", ".join(m.match_id for m in found.followed)
         print(
-            f"replay feed of fixture {timeline.fixture_id} at {server.url} (x{args.speed:g})",
+            f"replay feed ({args.provider}) of {matches} at {server.url} (x{args.speed:g})",
             file=sys.stderr,
             flush=True,
         )

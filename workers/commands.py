@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from notifier import keys
 from notifier.errors import ConfigError
@@ -20,6 +21,7 @@ from notifier.settings import Settings
 from notifier.tie import TieRules, TieSpec, parse_first_leg
 from notifier.tieconfig import load_tie_dir
 from notifier.watch import Watch, add_watch, reset_match, save_tie
+from workers import status
 from workers.delivery_dlq import STAGES
 from workers.dispatcher import Sink
 from workers.replay import ReplayServer, start_replay_server
@@ -268,4 +270,25 @@ async def run(
             await save_tie(pipe.r, spec, p)
             if watch is not None:
                 await add_watch(pipe.r, watch)
+        if "poll" in roles:
+            await log_summary(pipe.r, settings)
         await serve(pipe)
+
+
+async def log_summary(r: Redis, settings: Settings) -> None:
+    """What ``notifier status`` prints, logged at start; plainly when nothing is followed."""
+    summary = await status.summary(r, settings)
+    follows = [f["id"] for f in summary["follows"]]
+    if not follows and not summary["next_matches"]:
+        log.warning("following_nothing", extra={"hint": status.HOW_TO_FOLLOW})
+        return
+    nxt = summary["next_matches"][0] if summary["next_matches"] else None
+    log.info(
+        "following",
+        extra={
+            "follows": follows,
+            "matches": len(summary["next_matches"]),
+            "next": f"{nxt['title'] or nxt['match']} at {nxt['kickoff']}" if nxt else None,
+            "providers": summary["providers"],
+        },
+    )

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
-from notifier import keys
+from notifier import keys, poll_status
 from notifier.discovery import Found, discovery_request, plan_follow
 from notifier.errors import FeedError
 from notifier.feeds.bulk import split
+from notifier.follows import list_follows
+from notifier.poll_status import stamp
 from notifier.settings import FollowSettings, Settings
 from notifier.watch import Watch, add_watch, list_watches, save_tie
 
@@ -49,7 +51,7 @@ class FixturesJob:
     async def run(self) -> int:
         """Discover every followed competition; how many matches were followed or updated."""
         changed = 0
-        for spec in self.settings.follow:
+        for spec in [*self.settings.follow, *await list_follows(self.r)]:
             found = await self.discover(spec)
             if found is not None:
                 changed += await self.follow(found)
@@ -66,10 +68,14 @@ class FixturesJob:
             body = await feed.client.fetch(discovery_request(spec, self.now()))
             items = split(spec.provider, body)
         except FeedError as exc:
+            await poll_status.record(
+                self.r, spec.provider, fixtures_at=stamp(), fixtures_outcome=f"{name}: {exc}"
+            )
             if name not in self.failing:
                 self.failing.add(name)
                 log.warning("fixtures_failing", extra={"competition": name, "error": str(exc)})
             return None
+        await poll_status.record(self.r, spec.provider, fixtures_at=stamp(), fixtures_outcome="ok")
         if name in self.failing:
             self.failing.discard(name)
             log.info("fixtures_recovered", extra={"competition": name})

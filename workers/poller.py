@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from notifier import keys
+from notifier import follows, keys
 from notifier.budget import Budget
 from notifier.feeds.bulk import group_of
 from notifier.feeds.client import FeedClient
@@ -78,6 +78,7 @@ class Poller:
         self.scheduler: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
         self._retrying = False  # the fixtures job runs on its retry schedule
+        self._follows_seen: int | None = None  # version of the stored follows last seen
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
@@ -94,8 +95,8 @@ class Poller:
         claim_s = min(1.0, self.settings.streams.lease_ttl_ms / 3000)
         self._every(self.sync, "sync", sync_every)
         self._every(self.claim, "claim", claim_s)
-        if self.settings.follow:
-            self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
+        # Always: follows can be added while it runs (``notifier follow``, ``/v1/follows``).
+        self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
 
     def _every(self, func: Callable[[], object], job_id: str, seconds: float) -> None:
         assert self.scheduler is not None
@@ -136,7 +137,14 @@ class Poller:
         self.scheduler.modify_job("fixtures", next_run_time=when)
 
     async def sync(self) -> None:
-        """Track every followed match that is not over, in its group; drop the unfollowed."""
+        """Track every followed match that is not over, in its group; drop the unfollowed.
+        A change of the stored follows runs the fixtures job at once."""
+        seen = await follows.version(self.r)
+        if self._follows_seen is not None and seen != self._follows_seen:
+            self._follows_seen = seen
+            log.info("follows_changed", extra={"version": seen})
+            await self.discover()
+        self._follows_seen = seen
         watches = [w for w in await list_watches(self.r)]
         done = await self._done_flags(watches)
         wanted: dict[GroupKey, dict[str, Watch]] = {}

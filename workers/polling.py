@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from notifier import metrics
+from notifier import metrics, poll_status
 from notifier.budget import Budget
 from notifier.errors import FeedError, FeedParseError
 from notifier.feeds.bulk import Due, Item, Planned, detail_request, merge_detail, plan, split
@@ -60,6 +60,7 @@ class GroupPoll:
         self.resume_at = 0.0
         self.missing: set[str] = set()
         self.active = False  # while this replica holds the group's lease
+        self.outcome: str | None = None  # of this tick's requests ("ok", "error: ...")
 
     @property
     def name(self) -> str:
@@ -74,13 +75,24 @@ class GroupPoll:
         due = [t for t in self.matches.values() if not t.done and t.due <= mono + slack]
         made = 0
         wanted = [Due(t.watch, t.status) for t in due]
+        self.outcome = None
         for planned in plan(self.feed.provider, wanted, self.feed.settings):
             body = await self._fetch(planned.request)
             if body is None:
                 break
             made += 1
             await self._apply(planned, body)
+        if self.outcome is not None:
+            await self._report()
         return made
+
+    async def _report(self) -> None:
+        """The poll's outcome and the next one due, for ``notifier status``."""
+        mono = time.monotonic()
+        dues = [t.due for t in self.matches.values() if not t.done]
+        nxt = max(min(dues, default=mono), self.resume_at) - mono if dues else None
+        r = self.publisher.r
+        await poll_status.record_poll(r, self.feed.provider, self.outcome or "ok", nxt)
 
     async def _fetch(self, request: Request) -> bytes | None:
         """The body of one request, or None (budget spent, provider paused, or it failed)."""
@@ -94,9 +106,11 @@ class GroupPoll:
             body = await self.feed.client.fetch(request)
         except FeedError as exc:
             metrics.polled(self.feed.provider, "error", time.monotonic() - started)
+            self.outcome = f"error: {exc}"
             await self._failed(exc)
             return None
         metrics.polled(self.feed.provider, "ok", time.monotonic() - started)
+        self.outcome = self.outcome or "ok"
         return body
 
     async def _apply(self, planned: Planned, body: bytes) -> None:

@@ -24,7 +24,7 @@ from notifier.errors import ConfigError, FeedParseError
 from notifier.replay import Timeline
 from notifier.replay_espn import EspnReplay
 from notifier.replay_football_data import FootballDataReplay
-from workers import replay_routes
+from workers import replay_discovery, replay_routes
 from workers.replay_faults import FeedFaults, make_middleware
 from workers.replay_state import (
     PREFIXES,
@@ -67,6 +67,7 @@ def create_app(
         app.router.add_get(prefix + "/fixtures", fixtures)
         app.router.add_get(prefix + "/fixtures/lineups", lineups)
         replay_routes.add_routes(app, prefix)
+        replay_discovery.add_routes(app, prefix)
     return app
 
 

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier.api.auth import Auth, make_middleware
+from notifier.api.follows import setup_follows
 from notifier.api.health import setup_health
 from notifier.api.hub import StreamHub
 from notifier.api.openapi import setup_openapi
@@ -51,6 +52,7 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
         aliases=settings.aliases,
     )
     setup_subscriptions(app)
+    setup_follows(app)
     setup_stream(app)
     setup_openapi(app)
     for setup in SETUPS:

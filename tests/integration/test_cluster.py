@@ -35,7 +35,7 @@ from workers.commands import REPLAY_KEY, replay_settings
 from workers.replay import start_replay_server
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = ROOT / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 SPEED = 600.0
 PARTITIONS = 12
 Goal = tuple[str, int | None, str | None, int, int]

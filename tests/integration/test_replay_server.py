@@ -26,7 +26,7 @@ from workers.replay import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = REPO / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 KEY = "test-key"
 MIN = 60.0
 
