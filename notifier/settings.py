@@ -288,6 +288,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     teams: dict[str, TeamStyle] = Field(default_factory=_teams)  # by display name
     metrics_port: int | None = Field(default=None, ge=1, le=65535)  # a worker's own /metrics
+    metrics_host: str = "127.0.0.1"  # ... on loopback unless set (a container: "0.0.0.0")
     ready_workers: list[str] = Field(  # /readyz: each needs a fresh heartbeat
         default_factory=lambda: ["poller", "aggregator", "dispatcher"]
     )

@@ -18,7 +18,7 @@ from notifier import metrics
 from notifier.api.health import assess
 from notifier.heartbeat import fresh_heartbeats
 from notifier.settings import Settings
-from notifier.store import StoreError, connect
+from notifier.store import StoreError, connect, running_server, server_file
 from workers.commands import DEMO_SCENARIO, wait_for_signal
 from workers.replay import start_replay_server
 from workers.replay_load import load_replay
@@ -69,16 +69,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
         asyncio.run(replay_server(args))
         return 0
     if args.command in WORKER_COMMANDS and settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+        metrics.serve(settings.metrics_port, settings.metrics_host)
     return None
 
 
 async def check(settings: Settings, args: argparse.Namespace) -> int:
     """Read the heartbeats; print one line; 0 if healthy, 1 if not."""
-    if not settings.redis_url:
-        print("unhealthy: no REDIS_URL (an embedded server cannot be checked from outside)")
+    url = settings.redis_url or await running_server(settings)
+    if not url:
+        where = server_file(settings)
+        print(f"unhealthy: no REDIS_URL, and no embedded server running ({where} names none)")
         return 1
-    r = connect(settings.redis_url, socket_timeout_s=CHECK_TIMEOUT_S, retries=1)
+    r = connect(url, socket_timeout_s=CHECK_TIMEOUT_S, retries=1)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S * 2):
             beats = await fresh_heartbeats(r)
