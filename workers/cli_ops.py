@@ -40,6 +40,9 @@ def register(sub: Any) -> None:
         help="a worker that must beat (poller, aggregator, dispatcher, api); repeatable",
     )
     check.add_argument("--max-age", type=float, help="seconds (default: 3 heartbeat intervals)")
+    check.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="retry until healthy, this long"
+    )
     feed = sub.add_parser("replay-server", help="serve a recording as a live feed over HTTP")
     feed.add_argument(
         "file",
@@ -74,26 +77,34 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
 
 
 async def check(settings: Settings, args: argparse.Namespace) -> int:
-    """Read the heartbeats; print one line; 0 if healthy, 1 if not."""
+    """Read the heartbeats; print one line; 0 if healthy, 1 if not. With ``--wait``, look again
+    (twice a second) until healthy or the time is up: for scripts that start a notifier."""
+    deadline = time.monotonic() + getattr(args, "wait", 0.0)
+    while True:
+        code, message = await _check_once(settings, args)
+        if code == 0 or time.monotonic() >= deadline:
+            print(message)
+            return code
+        await asyncio.sleep(0.5)
+
+
+async def _check_once(settings: Settings, args: argparse.Namespace) -> tuple[int, str]:
     url = settings.redis_url or await running_server(settings)
     if not url:
         where = server_file(settings)
-        print(f"unhealthy: no REDIS_URL, and no embedded server running ({where} names none)")
-        return 1
+        return 1, f"unhealthy: no REDIS_URL, and no embedded server running ({where} names none)"
     r = connect(url, socket_timeout_s=CHECK_TIMEOUT_S, retries=1)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S * 2):
             beats = await fresh_heartbeats(r)
     except (StoreError, TimeoutError) as exc:
-        print(f"unhealthy: redis unreachable: {exc or 'timed out'}")
-        return 1
+        return 1, f"unhealthy: redis unreachable: {exc or 'timed out'}"
     finally:
         await r.aclose()
     max_age = args.max_age if args.max_age is not None else 3 * settings.heartbeat_s
     host = None if args.any else socket.gethostname()
     ok, message = assess(beats, time.time(), max_age=max_age, host=host, workers=args.worker)
-    print(("healthy: " if ok else "unhealthy: ") + message)
-    return 0 if ok else 1
+    return (0 if ok else 1), ("healthy: " if ok else "unhealthy: ") + message
 
 
 async def replay_server(args: argparse.Namespace) -> None:
