@@ -62,6 +62,12 @@ def register(sub: Any) -> None:
         "--start", type=float, default=-120.0, help="virtual seconds from kick-off to start at"
     )
     feed.add_argument("--api-key", help="the x-apisports-key clients must send (default: none)")
+    feed.add_argument(
+        "--no-hold",
+        action="store_true",
+        help="start the clock at once (default: at the first request for matches, so looking"
+        " teams up and following one takes no match time)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int | None:
@@ -126,6 +132,7 @@ async def replay_server(args: argparse.Namespace) -> None:
             host=args.host,
             port=args.port,
             api_key=args.api_key,
+            hold=not args.no_hold,
         )
         stack.push_async_callback(server.close)
         matches = ", ".join(m.match_id for m in found.followed)

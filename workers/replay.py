@@ -240,9 +240,11 @@ async def start_replay_server(
     football_data: Iterable[FootballDataReplay] = (),
     espn: Iterable[EspnReplay] = (),
     feed_faults: FeedFaults | None = None,
+    hold: bool = False,
 ) -> ReplayServer:
-    """Serve recordings (API-Football timelines by fixture id, football-data, ESPN) from now on."""
-    clock = ReplayClock(speed=speed, start_offset=start_offset, time_fn=time_fn)
+    """Serve recordings (API-Football timelines by fixture id, football-data, ESPN) from now on
+    (``hold``: from the first request for matches)."""
+    clock = ReplayClock(speed=speed, start_offset=start_offset, time_fn=time_fn, hold=hold)
     app = create_app(
         _by_id(timelines),
         clock,

@@ -40,7 +40,7 @@ async def test_every_sh_block_of_the_readme_runs(tmp_path: Path) -> None:
     work.mkdir(parents=True)
     (work / "tests").symlink_to(REPO / "tests")  # the recordings the examples replay
     env = journey_env(home, "")
-    feed = ("--speed", "600", "--start", "-6000")
+    feed = ("--speed", "600", "--start", "-300")
     async with replay_feed(env, work, "espn", require(ESPN_MLS), *feed) as url:
         env = {**journey_env(home, url), **PACE}
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
