@@ -111,6 +111,8 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
     if opts.first_leg is not None and len(found.followed) > 1:
         raise ConfigError("--first-leg needs a recording of one match (choose one with --match)")
     settings = replay_settings(settings, opts.speed)
+    stop = asyncio.Event()  # set by one Ctrl-C (or SIGTERM) at any moment from now on
+    on_signals(stop)
     async with contextlib.AsyncExitStack() as stack:
         server = await start_replay_server(
             found.timelines,
@@ -125,6 +127,7 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
         pipe = await open_pipeline(settings, stack, sinks=sinks)
+        pipe.stop = stop  # a signal before the pipeline runs stops it as soon as it starts
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
             for m in found.followed
@@ -164,13 +167,18 @@ def point_at(settings: Settings, provider: str, url: str) -> Settings:
     return settings.model_copy(update={"providers": settings.providers.replace(provider, local)})
 
 
-async def wait_for_signal() -> None:
-    """Wait for SIGTERM or SIGINT (the pipeline's own handlers are done with by now)."""
-    stop = asyncio.Event()
+def on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` (instead of interrupting whatever is awaited)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+
+
+async def wait_for_signal() -> None:
+    """Wait for SIGTERM or SIGINT (the pipeline's own handlers are done with by now)."""
+    stop = asyncio.Event()
+    on_signals(stop)
     await stop.wait()
 
 

@@ -38,7 +38,7 @@ async def test_one_ctrl_c_stops_demo_with_api_and_stay(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.stderr is not None
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(90):
             while b"live page:" not in await proc.stderr.readline():
                 pass
             proc.send_signal(signal.SIGINT)
