@@ -38,7 +38,7 @@ browser: ## install chromium for the browser test (root + apt-get), or say why n
 	else echo "browser: not root or no apt-get: install chromium to run the browser test"; fi
 
 test: lint browser ## lint, then every test (unit, integration on a private server, end to end)
-	$(BIN)/pytest -q -rs
+	$(BIN)/pytest -q -rs -n 2
 
 unit: venv
 	$(BIN)/pytest -q tests/unit

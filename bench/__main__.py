@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 from bench.common import RESULTS, Report
-from workers.cli import run_async
+from workers.cli.main import run_async
 
 # Run in this order; each module has ``async def run(report)``.
 BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "sse", "apprise_ratio", "cluster")

@@ -12,9 +12,9 @@ import sys
 import time
 
 from bench.aggregator import bench_settings
-from notifier.store import connect
-from workers.aggregator import Aggregator
-from workers.cli import run_async
+from notifier.bus.connect import connect
+from workers.cli.main import run_async
+from workers.fold.aggregator import Aggregator
 
 
 async def main(url: str, partitions: int, name: str) -> None:

@@ -27,15 +27,16 @@ from bench.common import (
     private_server,
     timelines,
 )
-from notifier import engine, keys, streams
-from notifier.events import EVENT, Event
+from notifier.bus import keys, streams
+from notifier.bus.connect import connect
+from notifier.bus.watches import save_tie
+from notifier.domain import engine
+from notifier.domain.events import EVENT, Event
+from notifier.domain.tie import TieSpec, parse_first_leg
 from notifier.settings import Settings
-from notifier.store import connect
-from notifier.tie import TieSpec, parse_first_leg
-from notifier.watch import save_tie
-from workers.aggregator import Aggregator
-from workers.fold import BatchFolder, StateCache
-from workers.poller import event_fields
+from workers.fold.aggregator import Aggregator
+from workers.fold.batch import BatchFolder, StateCache
+from workers.poll.poller import event_fields
 
 MATCHES = 1000
 PARTITIONS = 12

@@ -19,7 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from bench.common import group_rate
-from notifier import keys
+from notifier.bus import keys
 from notifier.settings import Settings
 
 _COMMIT = """

@@ -1,9 +1,10 @@
 """Webhook vs Apprise: the same 1,000 alerts to a receiver in another process, once through our
 signed-webhook channel and SSRF-safe keep-alive session, once through Apprise (``json://``).
 
-Both go through the dispatcher's :class:`workers.delivery.Deliverer`, so both get its default
+Both go through the dispatcher's :class:`workers.deliver.send.Deliverer`, so both get its default
 bounds (``delivery.concurrency`` in all, ``delivery.per_host`` to one host), on the event loop
-``notifier dispatch`` delivers on (:func:`workers.cli.run_async`, in a thread of its own). Apprise
+``notifier dispatch`` delivers on (:func:`workers.cli.main.run_async`, in a thread of its own).
+Apprise
 then runs each notification in a worker thread with a fresh ``requests`` connection: that is
 what we measure against. Every delivery is checked received. Loopback only.
 
@@ -20,14 +21,14 @@ import aiohttp
 
 from bench.common import Report, Result
 from bench.procs import spawn, stop
-from notifier.alerts import Alert
 from notifier.channels.apprise import apprise_installed
+from notifier.channels.subscriptions import ChannelName, Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
-from notifier.models import MatchStatus, Score
+from notifier.domain.alerts import Alert
+from notifier.domain.models import MatchStatus, Score
 from notifier.settings import Settings
-from notifier.subscriptions import ChannelName, Subscription, SubscriptionSpec, new_id
-from workers.cli import run_async
-from workers.delivery import Deliverer, build_channels, open_session
+from workers.cli.main import run_async
+from workers.deliver.send import Deliverer, build_channels, open_session
 
 ALERTS = 1000
 WARMUP = 20  # untimed first: connections, Apprise's lazy plugin loading

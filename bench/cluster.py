@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bench.aggregator import PARTITIONS, bench_settings, load, workload
 from bench.common import ROOT, Report, Result, private_server, server_binary
-from notifier.embedded_cluster import EmbeddedCluster
-from notifier.events import Event
-from notifier.store import connect
+from notifier.bus.cluster import EmbeddedCluster
+from notifier.bus.connect import connect
+from notifier.domain.events import Event
 
 AGGREGATORS = 3
 

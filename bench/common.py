@@ -18,12 +18,12 @@ from typing import Any
 
 import orjson
 
-from notifier import keys
-from notifier.diff import diff
-from notifier.embedded import EmbeddedServer, bundled_binary, require_server_binary
-from notifier.events import Event
-from notifier.feeds.api_football import parse_fixture
-from notifier.replay import Timeline
+from notifier.bus import keys
+from notifier.bus.embedded import EmbeddedServer, bundled_binary, require_server_binary
+from notifier.domain.diff import diff
+from notifier.domain.events import Event
+from notifier.feeds.api_football.parse import parse_fixture
+from notifier.replay.api_football import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDS = ROOT / "tests" / "data" / "recordings" / "api-football"

@@ -5,7 +5,7 @@ The subscriptions follow the team and spread over ``RECEIVERS`` receiver process
 destination host:port, as many subscribers' servers would be). The figure is deliveries per
 second from the dispatcher's start to the last delivery settled, every one checked received.
 The dispatcher runs on the event loop ``notifier dispatch`` runs it on
-(:func:`workers.cli.run_async`: uvloop's when installed), in a thread of its own, while this
+(:func:`workers.cli.main.run_async`: uvloop's when installed), in a thread of its own, while this
 process's loop only minds the helper processes. The SSE figure is :mod:`bench.sse`.
 """
 
@@ -19,18 +19,18 @@ import aiohttp
 
 from bench.common import Report, Result, private_server
 from bench.procs import spawn, stop
-from notifier import keys, streams
-from notifier.alerts import Alert
+from notifier.bus import keys, streams
+from notifier.bus.connect import connect
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
-from notifier.models import MatchStatus, Score
+from notifier.domain.alerts import Alert
+from notifier.domain.models import MatchStatus, Score
 from notifier.settings import Settings
-from notifier.store import connect
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
-from workers.aggregator import alert_fields
-from workers.cli import run_async
-from workers.delivery import build_channels, open_session
-from workers.dispatcher import Dispatcher
+from workers.cli.main import run_async
+from workers.deliver.dispatcher import Dispatcher
+from workers.deliver.send import build_channels, open_session
+from workers.fold.aggregator import alert_fields
 
 SUBSCRIPTIONS = 10_000
 RECEIVERS = 2

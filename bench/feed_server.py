@@ -16,7 +16,7 @@ import time
 from aiohttp import web
 
 from bench.common import timelines
-from workers.replay import ReplayClock, create_app
+from notifier.replay.server import ReplayClock, create_app
 
 REQUESTS = web.AppKey("requests", list)
 STOP = web.AppKey("bench_stop", asyncio.Event)

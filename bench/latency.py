@@ -30,16 +30,16 @@ from pydantic import SecretStr
 from bench.common import Report, Result, percentile, private_server, timelines
 from bench.feed_server import API_KEY
 from bench.procs import spawn, spawn_poller, stop
-from notifier import keys
-from notifier.alerts import ALERT, Alert
+from notifier.bus import keys
+from notifier.bus.connect import connect
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.bus.watches import Watch, add_watch
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
-from notifier.replay import Timeline
+from notifier.domain.alerts import ALERT, Alert
+from notifier.replay.api_football import Timeline
 from notifier.settings import ProviderSettings, Settings
-from notifier.store import connect
-from notifier.subscription_store import SubscriptionStore
-from notifier.subscriptions import Subscription, SubscriptionSpec, new_id
-from notifier.watch import Watch, add_watch
-from workers.runtime import open_pipeline, serve
+from workers.cli.runtime import open_pipeline, serve
 
 MATCHES = 200
 SPEED = 30.0  # the match clock; the poll interval stays in wall seconds

@@ -18,10 +18,10 @@ import psutil
 
 from bench.common import Report, Result, private_server, timelines
 from bench.procs import spawn, spawn_poller, stop
-from notifier import keys
+from notifier.bus import keys
+from notifier.bus.connect import connect
+from notifier.bus.watches import Watch, add_watch
 from notifier.settings import Settings
-from notifier.store import connect
-from notifier.watch import Watch, add_watch
 
 MATCHES = 1000
 OFFSET = 600.0  # ten minutes in

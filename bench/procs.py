@@ -65,7 +65,7 @@ async def spawn_poller(
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "workers.cli", "poll"),
+        *("-m", "workers.cli.main", "poll"),
         cwd=tempfile.gettempdir(),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,

@@ -33,13 +33,13 @@ import uvloop
 from aiohttp import web
 
 from bench.common import ROOT, Report, Result, percentile, private_server
-from notifier import keys, streams
-from notifier.alerts import Alert
 from notifier.api.app import init_app
-from notifier.models import MatchStatus, Score
+from notifier.bus import keys, streams
+from notifier.bus.connect import connect
+from notifier.domain.alerts import Alert
+from notifier.domain.models import MatchStatus, Score
 from notifier.settings import Settings
-from notifier.store import connect
-from workers.aggregator import alert_fields
+from workers.fold.aggregator import alert_fields
 
 CLIENTS = 10_000
 CLIENT_PROCS = 4

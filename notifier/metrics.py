@@ -27,7 +27,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-from notifier import keys, streams
+from notifier.bus import keys, streams
 from notifier.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from notifier.embedded import EmbeddedServer, bundled_binary
-from notifier.store import connect
+from notifier.bus.connect import connect
+from notifier.bus.embedded import EmbeddedServer, bundled_binary
 from tests.counts import TRIED
 
 
@@ -111,6 +111,19 @@ async def redis(redis_server: EmbeddedServer) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand this worker's counts to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["tried"] = dict(TRIED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """On the xdist controller: add up what each worker tried."""
+    TRIED.update(getattr(node, "workeroutput", {}).get("tried", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

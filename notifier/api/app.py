@@ -24,8 +24,8 @@ from notifier.api.problems import problems_middleware
 from notifier.api.state import HUB, REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.stream import setup_stream
 from notifier.api.subs import setup_subscriptions
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
-from notifier.subscription_store import SubscriptionStore
 
 __all__ = ["HUB", "REDIS", "SETTINGS", "SETUPS", "SUBSCRIPTIONS", "init_app", "serve"]
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notifier.api.problems import ProblemError, read_model
 from notifier.api.state import REDIS, SETTINGS
-from notifier.follows import Follow, add_follow, list_follows, remove_follow
+from notifier.bus.follows import Follow, add_follow, list_follows, remove_follow
 
 BASE = "/v1/follows"
 MAX_FOLLOWS = 1000

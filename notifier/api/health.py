@@ -20,9 +20,9 @@ from aiohttp import web
 
 from notifier import metrics
 from notifier.api.stream import cancel
-from notifier.heartbeat import clear, fresh_heartbeats, run_heartbeat
+from notifier.bus.connect import StoreError
+from notifier.bus.heartbeat import clear, fresh_heartbeats, run_heartbeat
 from notifier.settings import Settings
-from notifier.store import StoreError
 
 READY_TIMEOUT_S = 2.0
 API_WORKER = "api"
@@ -31,7 +31,7 @@ BEAT_TASK = web.AppKey("api_heartbeat", asyncio.Task[None])
 
 def deps(app: web.Application) -> tuple[aioredis.Redis, Settings]:
     """The Redis client and settings the app factory put on the application."""
-    from notifier.api import state  # the app factory's keys (state imports the API's modules)
+    from notifier.api import state  # the app factory's keys (state imports the API's modules
 
     return app[state.REDIS], app[state.SETTINGS]
 

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from notifier import keys
 from notifier.api.sse import (
     Filter,
     FilterIndex,
@@ -28,7 +27,8 @@ from notifier.api.sse import (
     frame,
     id_key,
 )
-from notifier.store import StoreError, translate_errors
+from notifier.bus import keys
+from notifier.bus.connect import StoreError, translate_errors
 
 log = logging.getLogger("notifier.api.stream")
 PAGE = 500

@@ -15,11 +15,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from notifier import __version__
-from notifier.alerts import Alert
 from notifier.api.follows import FollowList, FollowSpec, FollowView
 from notifier.api.problems import PROBLEM
 from notifier.api.schemas import Problem, SubscriptionCreated, SubscriptionList, SubscriptionView
-from notifier.subscriptions import SubscriptionPatch, SubscriptionSpec
+from notifier.channels.subscriptions import SubscriptionPatch, SubscriptionSpec
+from notifier.domain.alerts import Alert
 
 EXTRA_PATHS: dict[str, dict[str, Any]] = {}
 REF = "#/components/schemas/{model}"

@@ -16,15 +16,16 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from pydantic import ValidationError
 
-from notifier import keys, render
-from notifier.alerts import ALERT
 from notifier.api.health import deps
-from notifier.engine import MatchState, view
+from notifier.bus import keys
+from notifier.bus.watches import Watch
+from notifier.domain import render
+from notifier.domain.alerts import ALERT
+from notifier.domain.engine import MatchState, view
+from notifier.domain.tie import TieSpec, align
 from notifier.settings import Settings
-from notifier.tie import TieSpec, align
-from notifier.watch import Watch
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parent / "static"
 TIMELINE_SCAN = 2000  # newest alert-stream entries searched for a tie's timeline
 NO_CACHE = {"Cache-Control": "no-cache"}
 ASSETS = frozenset(p.name for p in STATIC.iterdir() if p.is_file())

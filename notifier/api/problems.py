@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ValidationError
 
-from notifier.subscriptions import FieldError
+from notifier.channels.subscriptions import FieldError
 
 log = logging.getLogger("notifier.api")
 PROBLEM = "application/problem+json"

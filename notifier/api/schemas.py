@@ -9,8 +9,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.alerts import AlertKind
-from notifier.subscriptions import ChannelName, OptionValue, Subscription, mask_url
+from notifier.channels.subscriptions import ChannelName, OptionValue, Subscription, mask_url
+from notifier.domain.alerts import AlertKind
 
 
 class SubscriptionView(BaseModel):

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from notifier.subscriptions import fold, team_names
+from notifier.channels.subscriptions import fold, team_names
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 Key = tuple[str, str]  # an index entry: ("team" | "match" | "tie" | "competition", value)

@@ -6,8 +6,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier.api.hub import StreamHub
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
-from notifier.subscription_store import SubscriptionStore
 
 REDIS = web.AppKey("redis", aioredis.Redis)
 SETTINGS = web.AppKey("settings", Settings)

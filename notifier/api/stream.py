@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from multidict import MultiMapping
 
-from notifier.alerts import ALERT_KINDS
 from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
-from notifier.subscriptions import fold
+from notifier.channels.subscriptions import fold
+from notifier.domain.alerts import ALERT_KINDS
 
 READY_TIMEOUT_S = 5.0
 HEADERS = {

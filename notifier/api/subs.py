@@ -17,8 +17,7 @@ from notifier.api.problems import ProblemError, field_errors, read_model, unproc
 from notifier.api.schemas import SubscriptionList, created, view
 from notifier.api.state import SETTINGS, SUBSCRIPTIONS
 from notifier.api.targets import check_target
-from notifier.channels.webhook import generate_secret
-from notifier.subscriptions import (
+from notifier.channels.subscriptions import (
     ID_PATTERN,
     FieldError,
     Subscription,
@@ -27,6 +26,7 @@ from notifier.subscriptions import (
     merge_patch,
     new_id,
 )
+from notifier.channels.webhook import generate_secret
 
 BASE = "/v1/subscriptions"
 

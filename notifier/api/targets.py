@@ -12,9 +12,9 @@ import socket
 from yarl import URL
 
 from notifier.channels.apprise import AppriseMissingError, check_apprise_url
+from notifier.channels.subscriptions import FieldError, SubscriptionSpec, absolute_url
 from notifier.net import AddressPolicy, check_target_url, parse_ip_literal
 from notifier.settings import DeliverySettings
-from notifier.subscriptions import FieldError, SubscriptionSpec, absolute_url
 
 
 async def check_target(spec: SubscriptionSpec, settings: DeliverySettings) -> None:

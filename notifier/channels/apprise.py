@@ -25,10 +25,10 @@ import ipaddress
 import socket
 from typing import Any
 
-from notifier.alerts import Alert
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
+from notifier.domain.alerts import Alert
 from notifier.net import AddressPolicy, parse_ip_literal
 
 BODY_LIMIT = 4000

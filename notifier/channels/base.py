@@ -16,7 +16,6 @@ import orjson
 from multidict import CIMultiDictProxy
 from pydantic import Field, SecretStr
 
-from notifier.alerts import Alert
 from notifier.channels.ratelimit import (
     SYSTEM_CLOCK,
     Clock,
@@ -25,8 +24,9 @@ from notifier.channels.ratelimit import (
     acquire,
     fingerprint,
 )
+from notifier.domain.alerts import Alert
+from notifier.domain.models import Frozen
 from notifier.errors import DeliveryError
-from notifier.models import Frozen
 from notifier.net import BlockedAddressError, delivery_url
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})

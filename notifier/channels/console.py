@@ -7,9 +7,9 @@ from typing import TextIO
 
 import orjson
 
-from notifier.alerts import Alert
 from notifier.channels.base import Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
+from notifier.domain.alerts import Alert
 
 
 class ConsoleChannel:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifier.alerts import Alert
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, as_seconds, check_reply
+from notifier.domain.alerts import Alert
 
 UNKNOWN_WEBHOOK = 10015  # Discord's JSON error code for a deleted webhook
 

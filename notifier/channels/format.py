@@ -1,13 +1,14 @@
 """Presentation shared by the chat channels: per-kind label, emoji, colour, and short facts.
 
-The sentences themselves come from ``notifier.render`` (``alert.text``); this only frames them.
+The sentences themselves come from ``notifier.domain.render`` (``alert.text``); this only frames
+them.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from notifier.alerts import Alert
+from notifier.domain.alerts import Alert
 
 
 class KindStyle(NamedTuple):

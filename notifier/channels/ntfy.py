@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifier.alerts import Alert
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, HttpChannel, Target
+from notifier.domain.alerts import Alert
 
 MESSAGE_LIMIT = 4000  # ntfy turns longer messages into attachments
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifier.alerts import Alert
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, HttpChannel, Reply, Target
 from notifier.channels.ratelimit import Clock, RateLimiter
+from notifier.domain.alerts import Alert
 
 HEADER_LIMIT = 150  # Slack's limit for a header block's text
 SECTION_LIMIT = 3000

@@ -8,7 +8,6 @@ from typing import Any
 
 import aiohttp
 
-from notifier.alerts import Alert
 from notifier.channels import format as fmt
 from notifier.channels.base import (
     MAX_BODY,
@@ -20,6 +19,7 @@ from notifier.channels.base import (
     check_reply,
 )
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter, fingerprint
+from notifier.domain.alerts import Alert
 
 # Every character MarkdownV2 gives a meaning to, and the backslash itself.
 MARKDOWN_V2_SPECIAL = "\\_*[]()~`>#+-=|{}.!"

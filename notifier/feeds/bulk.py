@@ -22,16 +22,16 @@ from typing import Any
 
 import orjson
 
+from notifier.domain.models import LIVE_STATUSES, MatchSnapshot, MatchStatus
+from notifier.domain.watch import Watch
 from notifier.errors import FeedError, FeedParseError
-from notifier.feeds import _fields as f
-from notifier.feeds import parse
-from notifier.feeds.api_football import parse_fixture
-from notifier.feeds.espn import parse_event
-from notifier.feeds.football_data import parse_match
+from notifier.feeds import fields as f
+from notifier.feeds.api_football.parse import parse_fixture
+from notifier.feeds.base import parse
+from notifier.feeds.espn.parse import parse_event
+from notifier.feeds.football_data.parse import parse_match
 from notifier.feeds.requests import Request, match_request
-from notifier.models import LIVE_STATUSES, MatchSnapshot, MatchStatus
 from notifier.settings import ProviderSettings
-from notifier.watchspec import Watch
 
 ESPN_DAY_SHIFT = timedelta(hours=-5)  # ESPN's scoreboard days are US Eastern (EST here)
 QUOTA_WAIT_S = 3600.0  # API-Football's "request limit for the day" answer: look again in an hour

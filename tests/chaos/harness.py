@@ -25,12 +25,13 @@ import orjson
 from pydantic import SecretStr
 
 from bench.common import server_binary
-from notifier.alerts import Alert
-from notifier.embedded import AppendFsync, EmbeddedServer
+from notifier.bus.connect import connect
+from notifier.bus.embedded import AppendFsync, EmbeddedServer
+from notifier.channels.subscriptions import Subscription
+from notifier.domain.alerts import Alert
 from notifier.log import JsonFormatter
+from notifier.replay.server import start_replay_server
 from notifier.settings import ApiSettings, DeliverySettings, Settings, StreamSettings
-from notifier.store import connect
-from notifier.subscriptions import Subscription
 from tests.chaos.monkey import AofWatch, Done, Monkey, event_ids, plan_faults
 from tests.chaos.procs import ROLES, Worker, base_env
 from tests.chaos.receivers import Hook, Receivers
@@ -47,8 +48,7 @@ from tests.chaos.setup import (
     serve_api,
     subscribe,
 )
-from workers.commands import PRE_MATCH_LEAD_S, replay_settings
-from workers.replay import start_replay_server
+from workers.cli.commands import PRE_MATCH_LEAD_S, replay_settings
 
 log = logging.getLogger("chaos")
 START_TIMEOUT_S = 120.0

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notifier import keys
-from notifier.embedded import EmbeddedServer
+from notifier.bus import keys
+from notifier.bus.embedded import EmbeddedServer
 from tests.chaos.procs import Worker
 
 log = logging.getLogger("chaos")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notifier import keys
+from notifier.bus import keys
 from notifier.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ class Worker:
         with self.log_path.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
-                *("-m", "workers.cli", self.role),
+                *("-m", "workers.cli.main", self.role),
                 cwd=self.workdir,
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from notifier.alerts import Alert
-from notifier.subscriptions import Subscription
+from notifier.channels.subscriptions import Subscription
+from notifier.domain.alerts import Alert
 from tests.chaos.receivers import Hook
 
 COLUMNS = ("expected", "delivered", "lost", "duplicated", "out_of_order", "unexpected", "altered")

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import load_json, with_fixture_id
-from notifier.alerts import Alert
-from notifier.diff import carry, diff
-from notifier.engine import MatchState, apply, start
-from notifier.feedcheck import PendingDrop, screen
-from notifier.feeds.api_football import parse_fixture
-from notifier.models import OVER_STATUSES, MatchSnapshot
-from notifier.replay import Timeline
+from notifier.domain.alerts import Alert
+from notifier.domain.diff import carry, diff
+from notifier.domain.engine import MatchState, apply, start
+from notifier.domain.feedcheck import PendingDrop, screen
+from notifier.domain.models import OVER_STATUSES, MatchSnapshot
+from notifier.domain.tie import TieSpec, parse_first_leg
+from notifier.domain.watch import Watch
+from notifier.feeds.api_football.parse import parse_fixture
+from notifier.replay.api_football import Timeline
 from notifier.settings import Settings
-from notifier.tie import TieSpec, parse_first_leg
-from notifier.watchspec import Watch
 from tests.recordings import API_FOOTBALL, SPAIN_CROATIA, TURKIYE_PORTUGAL
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,15 +15,16 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
-from notifier import keys
-from notifier.alerts import ALERT_KINDS
 from notifier.api.app import init_app
+from notifier.bus import keys
+from notifier.bus.watches import add_watch, reset_match, save_tie
+from notifier.channels.subscriptions import Subscription, SubscriptionSpec
+from notifier.domain.alerts import ALERT_KINDS
 from notifier.settings import Settings
-from notifier.subscriptions import Subscription, SubscriptionSpec
-from notifier.watch import add_watch, reset_match, save_tie
 from tests.chaos.receivers import Receivers
 from tests.chaos.scenario import MatchPlan
-from workers import aggregator, dispatcher
+from workers.deliver import dispatcher
+from workers.fold import aggregator
 
 
 @dataclass(frozen=True)

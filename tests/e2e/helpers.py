@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from notifier.alerts import Alert
+from notifier.domain.alerts import Alert
 from notifier.settings import Settings
-from workers.commands import ReplayOptions, replay
+from workers.cli.commands import ReplayOptions, replay
 
 
 class Collect:

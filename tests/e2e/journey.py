@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from notifier.embedded import free_port
+from notifier.bus.embedded import free_port
 
 CLI = [sys.executable, "-m", "workers.cli"]
 PACE = {  # fast enough for a test: the feed's clock runs hundreds of times faster than ours

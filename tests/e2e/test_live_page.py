@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from notifier.alerts import Alert
+from notifier.domain.alerts import Alert
 from notifier.settings import Settings
-from workers.commands import demo_options, replay
+from workers.cli.commands import demo_options, replay
 
 pytestmark = pytest.mark.e2e
 

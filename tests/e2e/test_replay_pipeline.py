@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from notifier.alerts import Alert
+from notifier.domain.alerts import Alert
 from tests.e2e.helpers import run_replay
 from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
-from workers.commands import ReplayOptions, demo_options
+from workers.cli.commands import ReplayOptions, demo_options
 
 SPEED = 600.0
 

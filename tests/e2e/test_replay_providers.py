@@ -14,15 +14,15 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from notifier import keys
-from notifier.alerts import Alert
-from notifier.replay import Timeline
+from notifier.bus import keys
+from notifier.domain.alerts import Alert
+from notifier.replay.api_football import Timeline
+from notifier.replay.server import start_replay_server
 from notifier.settings import FollowSettings, Settings
 from tests.e2e.helpers import Collect, run_replay
 from tests.recordings import REAL
-from workers import runtime
-from workers.commands import REPLAY_KEY, ReplayOptions, replay_settings
-from workers.replay import start_replay_server
+from workers.cli import runtime
+from workers.cli.commands import REPLAY_KEY, ReplayOptions, replay_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"

@@ -1,6 +1,6 @@
 """Two ``notifier poll`` processes on one Redis, 50 replayed matches, one killed mid-match.
 
-Real subprocesses (``python -m workers.cli poll``) with ``REDIS_URL`` pointing at the test's
+Real subprocesses (``python -m workers.cli.main poll``) with ``REDIS_URL`` pointing at the test's
 private server and the settings in environment variables; the replay server and the aggregator
 run in the test process. Each poller reaches the replay server under its own base URL
 (``/~a``, ``/~b``), so the server's request log tells who asked for what. Checked: no match
@@ -29,14 +29,15 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from notifier import keys
+from notifier.bus import keys
+from notifier.bus.watches import Watch, add_watch
 from notifier.feeds.bulk import group_of
-from notifier.replay import Timeline
+from notifier.replay.api_football import Timeline
+from notifier.replay.server import ReplayServer, start_replay_server
 from notifier.settings import Settings
-from notifier.watch import Watch, add_watch
 from tests.recordings import TURKIYE_PORTUGAL, require
-from workers import aggregator, runtime
-from workers.replay import ReplayServer, start_replay_server
+from workers.cli import runtime
+from workers.fold import aggregator
 
 ROOT = Path(__file__).resolve().parents[2]
 MATCHES = 50
@@ -104,7 +105,7 @@ def pollers(redis_url: str, server: ReplayServer, tmp: Path) -> Iterator[dict[st
     try:
         for name in ("a", "b"):
             procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "workers.cli", "poll"],
+                [sys.executable, "-m", "workers.cli.main", "poll"],
                 cwd=ROOT,
                 env=env_for(redis_url, f"{server.url}/~{name}"),
                 stdout=subprocess.DEVNULL,

@@ -33,10 +33,10 @@ from schemathesis.checks import (
 )
 
 from notifier.api.app import init_app
+from notifier.bus.connect import connect
 from notifier.settings import Settings
-from notifier.store import connect
 from tests.counts import tried
-from tests.integration.test_delivery_support import settings_for
+from tests.integration.deliver.test_delivery_support import settings_for
 
 AUTH = {"Authorization": "Bearer token-a"}
 CHECKS = [

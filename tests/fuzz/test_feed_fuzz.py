@@ -4,7 +4,7 @@
   moments of the replayed matches), mutated and sometimes cut short, through ``split`` and then
   screen, diff and fold: only ``FeedError`` may come out, never anything else;
 * a replayed match polled every 15 virtual seconds, with random single polls glitching the way
-  :mod:`workers.replay_faults` makes the replay feed glitch: the alerts are exactly those of the
+  :mod:`notifier.replay.faults` makes the replay feed glitch: the alerts are exactly those of the
   clean feed (one goal alert per real goal, one correction per real correction).
 """
 
@@ -20,20 +20,20 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.alerts import Alert
-from notifier.diff import carry, diff
-from notifier.engine import MatchState, apply, start
+from notifier.domain.alerts import Alert
+from notifier.domain.diff import carry, diff
+from notifier.domain.engine import MatchState, apply, start
+from notifier.domain.feedcheck import PendingDrop, screen
+from notifier.domain.models import OVER_STATUSES, MatchSnapshot
 from notifier.errors import FeedError, FeedParseError
-from notifier.feedcheck import PendingDrop, screen
-from notifier.feeds.api_football import parse_fixture
+from notifier.feeds.api_football.parse import parse_fixture
 from notifier.feeds.bulk import split
-from notifier.models import OVER_STATUSES, MatchSnapshot
+from notifier.replay.faults import CONTENT, MUTATIONS, FeedFault
 from notifier.settings import Settings
 from tests.chaos.scenario import T0, MatchPlan, plan_matches
 from tests.counts import tried
 from tests.recordings import REAL, read
 from tests.unit.strategies import mutate
-from workers.replay_faults import CONTENT, MUTATIONS, FeedFault
 
 OTHERS = {
     "football-data": REAL

@@ -14,8 +14,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.counts import tried
-from tests.integration.test_api import HOOK, A, B, serving
-from tests.integration.test_delivery_support import settings_for
+from tests.integration.api.test_api import HOOK, A, B, serving
+from tests.integration.deliver.test_delivery_support import settings_for
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 BAD_CREDENTIALS: list[dict[str, str]] = [

@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from redis import exceptions as rexc
 
-from notifier import keys
-from notifier.embedded import EmbeddedServer, free_port
+from notifier.bus import keys
+from notifier.bus.connect import StoreError, connect, open_redis
+from notifier.bus.embedded import EmbeddedServer, free_port
+from notifier.bus.scripts import commit_poll
 from notifier.errors import EmbeddedServerError
-from notifier.scripts import commit_poll
 from notifier.settings import Settings
-from notifier.store import StoreError, connect, open_redis
 
 PASSWORD = 'pa ss"word\\with:@/#?'  # quoting trouble on purpose
 

@@ -18,12 +18,12 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from notifier import keys
+from notifier.bus import keys
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.net import AddressPolicy, check_target_url
-from notifier.subscription_store import SubscriptionStore
 from tests.counts import tried
-from tests.integration.test_api import HOOK, A, serving
-from tests.integration.test_delivery_support import (
+from tests.integration.api.test_api import HOOK, A, serving
+from tests.integration.deliver.test_delivery_support import (
     dispatching,
     eventually,
     make_alert,

@@ -12,11 +12,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from notifier.alerts import Alert
-from notifier.diff import carry, diff
-from notifier.engine import MatchState, apply, start
-from notifier.events import Event
-from notifier.models import (
+from notifier.domain.alerts import Alert
+from notifier.domain.diff import carry, diff
+from notifier.domain.engine import MatchState, apply, start
+from notifier.domain.events import Event
+from notifier.domain.models import (
     Goal,
     GoalKind,
     Incident,
@@ -30,7 +30,7 @@ from notifier.models import (
     Side,
     Team,
 )
-from notifier.tie import TieRules, TieSpec, parse_first_leg
+from notifier.domain.tie import TieRules, TieSpec, parse_first_leg
 
 S = MatchStatus
 T0 = datetime(2026, 2, 25, 20, 0, tzinfo=UTC)

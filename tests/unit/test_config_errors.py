@@ -10,7 +10,7 @@ import pytest
 from notifier.errors import ConfigError
 from notifier.net import check_target_url
 from notifier.settings import DEFAULT_CONFIG, Settings
-from workers.cli import main
+from workers.cli.main import main
 
 
 def _file(tmp_path: Path, text: str) -> Path:

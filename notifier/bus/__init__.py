@@ -1,0 +1,1 @@
+"""Redis: keys, connections, embedded servers, streams, consumers, leases, Lua scripts, stores."""

@@ -1,0 +1,347 @@
+"""A consumer-group worker over partitioned streams, one replica per partition at a time.
+
+Each partition (``nf:events:{p}``, ``nf:alerts:{p}``) is consumed by the replica that holds its
+lease, so the entries of one match are handled in order. When a replica takes a partition over
+it first claims what its predecessor left pending (XAUTOCLAIM), then reads its own pending
+entries, then new ones. An entry delivered too often is dead-lettered, never retried forever.
+
+Leases are claimed (and renewed) at most every ``CLAIM_EVERY_S``, not on every batch, and each
+replica holds only its fair share of the partitions (:mod:`notifier.bus.balance`). On a cluster each
+partition is read on its own (:mod:`notifier.bus.slot_reads`): one XREADGROUP may not span slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from notifier import metrics
+from notifier.bus import keys, slot_reads, streams
+from notifier.bus.balance import Membership, fair_share
+from notifier.bus.connect import StoreError, failures, is_cluster
+from notifier.bus.holder import Holder
+from notifier.bus.lease import Lease
+from notifier.settings import Settings
+
+log = logging.getLogger("notifier.consumer")
+CLAIM_EVERY_S = 1.0
+Batch = list[tuple[str, dict[bytes, bytes]]]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class PartitionConsumer(ABC):
+    """Reads its partitions' streams in a group and hands each entry to ``handle``."""
+
+    worker: str  # "aggregator", "dispatcher"
+    group: str
+    overlap_partitions = False  # handle the batches of one read concurrently (see step)
+
+    def __init__(self, r: aioredis.Redis, settings: Settings, *, instance: str) -> None:
+        self.r = r
+        self.settings = settings
+        self.instance = instance
+        self.leases = Holder(r, instance, settings.streams.lease_ttl_ms)
+        self.owned: set[int] = set()
+        self.backlog: dict[int, bool] = {}  # partitions whose own pending must be read first
+        self.members = Membership(r, self.worker, instance, settings.streams.lease_ttl_ms)
+        self.claim_every_s = min(CLAIM_EVERY_S, settings.streams.lease_ttl_ms / 3000)
+        self._next_claim = 0.0
+
+    @abstractmethod
+    def stream(self, p: int) -> str:
+        """The stream of partition p."""
+
+    @abstractmethod
+    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
+        """Process one entry and ack it (atomically with its effect)."""
+
+    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        """Process entries of one partition in order (override to commit them together)."""
+        stream = self.stream(p)
+        for entry_id, fields in batch:
+            await self._guarded(p, stream, entry_id, fields, lease, redelivered)
+
+    async def settle(self, p: int) -> None:
+        """Before p is given back: finish what is under way for it (override; the next owner
+        would do again whatever is not acked by then). Entries are handled inline here."""
+        return None
+
+    def reread(self, p: int) -> None:
+        """Read p's own pending entries, from the first, before any new one (override to reset
+        whatever marks how far they were read)."""
+        self.backlog[p] = True
+
+    def lost(self, p: int) -> None:
+        """Redis says another replica holds p (a fenced write was refused): let it go now."""
+        self.owned.discard(p)
+        self.leases.forget(keys.partition_lease(p, self.worker))
+        self.partition_changed(p)
+        log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
+
+    def partition_changed(self, p: int) -> None:
+        """Partition p was taken or given up (override to drop what was cached about it too)."""
+        self.backlog.pop(p, None)
+
+    async def claim_partitions(self, *, force: bool = False) -> None:
+        """Hold our fair share of partition leases; on a new one, take over what was pending."""
+        now = time.monotonic()
+        if now < self._next_claim and not force:
+            return
+        self._next_claim = now + self.claim_every_s
+        total = self.settings.streams.partitions
+        share = fair_share(total, await self.members.live(int(time.time() * 1000)))
+        for p in range(total):
+            had = p in self.owned
+            if not had and len(self.owned) >= share:
+                continue
+            key = keys.partition_lease(p, self.worker)
+            token = self.leases.tokens.get(key)
+            if await self.leases.hold(key) is None:
+                self.owned.discard(p)
+                if had:
+                    self.partition_changed(p)
+                continue
+            self.owned.add(p)
+            if had and self.leases.tokens.get(key) == token:
+                await self._adopt_strays(p)
+                continue
+            # New to us, or taken again with a new token after it lapsed (a Redis restart, a
+            # long pause): another replica may have held it meanwhile, so whatever we knew of
+            # it (cached states, retry heads, how far we read) is stale: a full take-over.
+            self.partition_changed(p)
+            await self._take_over(p)
+        await self._give_back(len(self.owned) - share)
+
+    async def _give_back(self, extra: int) -> None:
+        """Release the highest partitions beyond our share, for a newly arrived replica."""
+        for p in sorted(self.owned, reverse=True)[: max(0, extra)]:
+            key = keys.partition_lease(p, self.worker)
+            self.owned.discard(p)
+            await self.settle(p)  # still holding (and renewing) the lease meanwhile
+            token = self.leases.tokens.get(key)
+            self.leases.forget(key)
+            self.partition_changed(p)
+            if token is not None:
+                await Lease.release(self.r, key, self.instance, token)
+            log.info("partition_released", extra={"partition": p, "worker": self.worker})
+
+    async def _take_over(self, p: int) -> None:
+        stream = self.stream(p)
+        await streams.ensure_group(self.r, stream, self.group)
+        # The lease makes us the only consumer of p: whatever is pending is ours now.
+        claimed = await streams.claim_stale(
+            self.r, stream, self.group, self.instance, min_idle_ms=0, count=10_000
+        )
+        if claimed.entries:
+            log.info("claimed_pending", extra={"stream": stream, "count": len(claimed.entries)})
+        self.reread(p)
+
+    async def _adopt_strays(self, p: int) -> None:
+        """Take entries of p pending under another consumer since our take-over: a replica
+        whose read the server answered after its lease had lapsed (it was paused) holds them
+        and will never handle them. Rare (reads end before the lease can lapse); without this
+        they would wait for the next take-over. Called only right after renewing p's lease."""
+        stream = self.stream(p)
+        strays = await streams.pending_elsewhere(self.r, stream, self.group, self.instance)
+        if not strays:
+            return
+        await streams.adopt(self.r, stream, self.group, self.instance, strays)
+        log.warning("adopted_strays", extra={"stream": stream, "count": len(strays)})
+        self.reread(p)
+
+    async def step(self, block_ms: int | None = None) -> int:
+        """One round: claim partitions, read a batch, handle it. Entries handled."""
+        await self.claim_partitions(force=not self._sure())
+        if not self.owned:
+            await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
+            return 0
+        entries, redelivered = await self._read(block_ms)
+        work = []
+        for p, batch in self._by_partition(entries).items():
+            lease = self.leases.current(keys.partition_lease(p, self.worker))
+            if lease is None or p not in self.owned:
+                # Lost it, or no longer sure of it (we were paused): not one entry is handled.
+                # If the lease is still ours, they are read again from our pending list, in
+                # order; if not, the next holder takes them.
+                self.reread(p)
+                continue
+            work.append((p, batch, lease))
+        if self.overlap_partitions and len(work) > 1:
+            # Partitions are independent: while one waits on Redis, the next one computes.
+            # Every batch runs to its end; the first error is raised after.
+            outcomes = await asyncio.gather(
+                *(self.handle_many(p, batch, lease, redelivered) for p, batch, lease in work),
+                return_exceptions=True,
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        else:
+            for p, batch, lease in work:
+                await self.handle_many(p, batch, lease, redelivered)
+        return len(entries)
+
+    def _by_partition(self, entries: list[streams.Entry]) -> dict[int, Batch]:
+        """Entries grouped by partition, in stream order within each."""
+        out: dict[int, Batch] = {}
+        for stream, entry_id, fields in entries:
+            out.setdefault(self._partition(stream), []).append((entry_id, fields))
+        return out
+
+    def _sure(self) -> bool:
+        """Whether every owned partition's lease is surely still ours (see notifier.bus.holder)."""
+        return all(self.leases.current(keys.partition_lease(p, self.worker)) for p in self.owned)
+
+    def _wait_ms(self, block_ms: int | None) -> int:
+        """How long a read may block: never past the nearest local lease deadline. The server
+        answers a blocked read even while we are paused; one that outlived our lease would take
+        entries from the stream after another replica took the partition over."""
+        wait = self.settings.streams.block_ms if block_ms is None else block_ms
+        if not self.owned:
+            return wait
+        sure = min(self.leases.remaining(keys.partition_lease(p, self.worker)) for p in self.owned)
+        return max(1, min(wait, int(sure * 1000)))
+
+    async def _read(self, block_ms: int | None) -> tuple[list[streams.Entry], bool]:
+        batch = self.settings.streams.batch
+        own = [p for p in self.owned if self.backlog.get(p)]
+        if own:
+            entries = await self._read_own(own, batch)
+            if entries:
+                return entries, True
+        names = [self.stream(p) for p in sorted(self.owned)]
+        wait = self._wait_ms(block_ms)
+        if is_cluster(self.r):
+            fresh, unsure = await slot_reads.read_each(
+                self.r, names, self.group, self.instance, count=batch, block_ms=wait
+            )
+            for stream in unsure:
+                self.backlog[self._partition(stream)] = True
+            return fresh, False
+        before = failures(self.r)
+        try:
+            fresh = await streams.read_group(
+                self.r, names, self.group, self.instance, count=batch, block_ms=wait
+            )
+        except BaseException:
+            self._reread_own()
+            raise
+        if failures(self.r) != before:
+            self._reread_own()
+            return [], False
+        return fresh, False
+
+    def _reread_own(self) -> None:
+        """A command failed (and was retried) around a read: a lost reply may have put entries
+        in our pending list unseen, and what a retried read got is pending too. Read our own
+        pending first, in stream order; drop what the read returned."""
+        for p in self.owned:
+            self.reread(p)
+
+    async def read_streams(self, request: dict[str, str], *, count: int) -> Any:
+        """XREADGROUP of streams from the given ids (RESP2 reply): one command on one server,
+        one per stream on a cluster, where a command may not span slots."""
+        if is_cluster(self.r):
+            return await slot_reads.xreadgroup_each(
+                self.r, request, self.group, self.instance, count=count
+            )
+        req: dict[Any, Any] = dict(request)
+        return await self.r.xreadgroup(self.group, self.instance, req, count=count)
+
+    async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
+        reply = await self.read_streams({self.stream(p): "0" for p in parts}, count=batch)
+        entries: list[streams.Entry] = [
+            (_text(s), _text(i), f)
+            for s, rows in reply
+            for i, f in rows
+            if f  # a pending id whose entry was trimmed comes back empty
+        ]
+        if not entries:
+            for p in parts:
+                self.backlog[p] = False
+        return entries
+
+    def _partition(self, stream: str) -> int:
+        return int(stream.rsplit("{", 1)[1].rstrip("}"))
+
+    async def _guarded(
+        self,
+        p: int,
+        stream: str,
+        entry_id: str,
+        fields: dict[bytes, bytes],
+        lease: str,
+        redelivered: bool,
+    ) -> None:
+        count = 1
+        if redelivered:
+            count = await streams.delivery_count(self.r, stream, self.group, entry_id)
+        if count > self.settings.streams.max_deliveries:
+            await self._dead(stream, entry_id, fields, f"delivered {count} times")
+            return
+        try:
+            await self.handle(p, entry_id, fields, lease)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("entry_failed", extra={"stream": stream, "entry": entry_id})
+            self.reread(p)  # retried from our pending list, then dead-lettered
+            if count >= self.settings.streams.max_deliveries:
+                await self._dead(stream, entry_id, fields, f"{type(exc).__name__}: {exc}")
+
+    async def _dead(
+        self, stream: str, entry_id: str, fields: dict[bytes, bytes], reason: str
+    ) -> None:
+        log.error("dead_lettered", extra={"stream": stream, "entry": entry_id, "reason": reason})
+        metrics.dead_lettered(self.worker)
+        await streams.dead_letter(
+            self.r,
+            self.worker,
+            source_stream=stream,
+            entry_id=entry_id,
+            fields=fields,
+            reason=reason,
+            maxlen=self.settings.streams.maxlen,
+        )
+        await streams.ack(self.r, stream, self.group, entry_id)
+
+    async def consume(self, stopping: Callable[[], bool]) -> None:
+        """Step until ``stopping()``; survive Redis going away and coming back (override to run
+        more beside it: whatever ends here ends before the leases are given up)."""
+        while not stopping():
+            try:
+                await self.step()
+            except StoreError as exc:
+                log.warning("store_unavailable", extra={"worker": self.worker, "error": str(exc)})
+                await asyncio.sleep(0.5)
+
+    async def drain(self, max_rounds: int = 10_000) -> int:
+        """Burst mode: handle everything waiting, then return the count (bounded rounds)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.step(block_ms=1)
+            total += n
+            if n == 0 and not any(self.backlog.values()):
+                break
+        return total
+
+    async def run(self, stopping: Callable[[], bool]) -> None:
+        """Consume until ``stopping()`` with the leases kept alive; then give them up."""
+        keeper = asyncio.create_task(self.leases.keep_alive())
+        try:
+            await self.consume(stopping)
+        finally:
+            keeper.cancel()
+            await self.leases.release_all()
+            with contextlib.suppress(StoreError):
+                await self.members.leave()

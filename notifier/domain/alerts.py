@@ -1,0 +1,62 @@
+"""Alerts: what subscribers receive. Produced by the tie engine, rendered by
+``notifier.domain.render``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from notifier.domain.models import Frozen, MatchStatus, Score
+
+AlertKind = Literal[
+    "lineups",
+    "kickoff",
+    "goal",
+    "goal_cancelled",
+    "red_card",
+    "penalty_missed",
+    "half_time",
+    "second_half",
+    "full_time",
+    "extra_time",
+    "shootout",
+    "result",
+    "status",
+]
+ALERT_KINDS: tuple[str, ...] = AlertKind.__args__  # type: ignore[attr-defined]
+
+
+class Alert(Frozen):
+    """One message for subscribers, with the state of the match (and tie) it speaks of."""
+
+    v: Literal[1] = 1
+    id: str  # derived from the event id: the same event always yields the same alert ids
+    kind: AlertKind
+    text: str
+    match: str
+    tie: str | None = None
+    event: str  # id of the event it came from
+    competition: str | None = None
+    home: str  # display names
+    away: str
+    status: MatchStatus
+    minute: int | None = None
+    added: int | None = None
+    score: Score
+    shootout: Score | None = None
+    aggregate: dict[str, int] | None = None  # team display name -> goals over both legs
+    leader: str | None = None  # who goes through if it ended now (ties), or who leads
+    needs: str | None = None  # what the trailing side needs, as a sentence
+    data: dict[str, Any] = Field(default_factory=dict)  # kind-specific details (scorer, ...)
+    occurred_at: datetime
+    detected_at: datetime
+    emitted_at: datetime
+
+    def public(self) -> dict[str, Any]:
+        """The JSON object subscribers and ``--json`` see."""
+        return self.model_dump(mode="json")
+
+
+ALERT: TypeAdapter[Alert] = TypeAdapter(Alert)

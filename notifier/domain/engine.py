@@ -1,0 +1,277 @@
+"""The fold: ``apply(state, event, now) -> (state, alerts)``. Pure.
+
+The state of a match carries its tie context (first-leg goals aligned to this match's sides),
+so the aggregate is restated after every change, corrections included. Applying an event
+twice changes nothing: the state remembers the ids it has folded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from notifier.domain import render
+from notifier.domain.alerts import Alert, AlertKind
+from notifier.domain.events import (
+    Event,
+    GoalCancelled,
+    GoalScored,
+    LineupsAnnounced,
+    PenaltyMissed,
+    PhaseChanged,
+    RedCard,
+    ShootoutKickTaken,
+)
+from notifier.domain.models import Frozen, MatchStatus, Score
+from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
+
+RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
+LIVE_PLAY = (MatchStatus.FIRST_HALF, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME)
+
+
+class MatchState(Frozen):
+    """A match as the aggregator knows it, with its tie context."""
+
+    match: str
+    tie: str | None = None
+    home: str  # display names
+    away: str
+    competition: str | None = None
+    status: MatchStatus = MatchStatus.SCHEDULED
+    minute: int | None = None
+    added: int | None = None
+    score: Score = Score()
+    shootout: Score | None = None
+    kicks: Score | None = None
+    prior: Score | None = None
+    prior_away: Score | None = None
+    rules: TieRules = TieRules()
+    next_round: str | None = None
+    extra_time_played: bool = False
+    finished: bool = False
+    recent: tuple[str, ...] = ()
+
+
+def start(event: Event, tie: TieSpec | None, aliases: dict[str, str]) -> MatchState:
+    """The state of a match before its first event, from the event's names and the tie."""
+    prior = prior_away = None
+    if tie is not None:
+        prior, prior_away = align(tie.first_leg, event.home, event.away)
+    return MatchState(
+        match=event.match,
+        tie=tie.id if tie else event.tie,
+        home=aliases.get(event.home, event.home),
+        away=aliases.get(event.away, event.away),
+        competition=event.competition,
+        prior=prior,
+        prior_away=prior_away,
+        rules=tie.rules if tie else TieRules(),
+        next_round=tie.next_round if tie else None,
+    )
+
+
+def view(state: MatchState) -> render.View:
+    """The render view of a state: names, score, standing and needs."""
+    st = standing(state.score, state.prior, state.prior_away, state.rules, state.shootout)
+    return render.View(
+        state.home,
+        state.away,
+        state.score,
+        st,
+        needs(state.score, state.prior, state.prior_away, state.rules, state.status),
+        state.next_round,
+        state.shootout,
+        state.kicks,
+        state.extra_time_played,
+    )
+
+
+def apply(state: MatchState, event: Event, now: datetime) -> tuple[MatchState, list[Alert]]:
+    """Fold one event into the state; the alerts it gives rise to, in order."""
+    if event.id in state.recent:
+        return state, []
+    new = _advance(state, event)
+    v = view(new)  # once per event: every text and alert of it reads the same standing
+    texts = _texts(state, new, event, v)
+    alerts = [
+        _alert(new, v, event, kind, text, now, i, data)
+        for i, (kind, text, data) in enumerate(texts)
+    ]
+    if isinstance(event, PhaseChanged) and any(kind == "result" for kind, _, _ in texts):
+        new = _evolve(new, {"finished": True})
+    return new, alerts
+
+
+def _advance(state: MatchState, event: Event) -> MatchState:
+    update: dict[str, Any] = {
+        "score": event.score,
+        "minute": event.minute if event.minute is not None else state.minute,
+        "added": event.added,
+        "recent": (*state.recent, event.id)[-RECENT:],
+    }
+    if isinstance(event, PhaseChanged):
+        update["status"] = event.status
+        if event.shootout is not None:
+            update["shootout"] = event.shootout
+    if event.status == MatchStatus.EXTRA_TIME or (
+        isinstance(event, PhaseChanged) and event.previous == MatchStatus.EXTRA_TIME
+    ):
+        update["extra_time_played"] = True
+    if isinstance(event, ShootoutKickTaken):
+        update["shootout"] = event.shootout
+        if event.kick is not None:
+            update["kicks"] = (state.kicks or Score()).plus(event.kick.side)
+    return _evolve(state, update)
+
+
+M = TypeVar("M", bound=Frozen)
+_new = object.__new__
+_set = object.__setattr__
+_ALERT_SET = frozenset(Alert.model_fields) - {"v"}  # what validating _alert's call would set
+
+
+def _trusted(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """A model of values already of their fields' types (from validated events and states),
+    without validating them again: the hot path builds a state and an alert or two per event.
+    The same instance validation (or ``model_copy``) gives: values, fields set, no extras."""
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_fields_set__", fields_set)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def _evolve(state: MatchState, changes: dict[str, Any]) -> MatchState:
+    """``state.model_copy(update=changes)``, without pydantic's generic copy."""
+    values = state.__dict__.copy()
+    values.update(changes)
+    return _trusted(MatchState, values, state.__pydantic_fields_set__.union(changes))
+
+
+Text = tuple[AlertKind, str, dict[str, Any]]
+
+
+def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> list[Text]:
+    match event:
+        case LineupsAnnounced(lineups=lu):
+            return [
+                ("lineups", render.lineup(new.home, lu.home), {"side": "home"}),
+                ("lineups", render.lineup(new.away, lu.away), {"side": "away"}),
+            ]
+        case GoalScored(side=side, goal=g, minute=m, added=a):
+            data = {"side": side, "goal": g.model_dump(mode="json") if g else None}
+            return [("goal", render.goal(v, g, m, a), data)]
+        case GoalCancelled(side=side, goal=g, minute=m, added=a, reason=reason):
+            info: dict[str, Any] = {"side": side, "reason": reason}
+            info["goal"] = g.model_dump(mode="json") if g else None
+            text = render.goal_cancelled(v, side, g, m, a)
+            return [("goal_cancelled", text, info), *_restated_result(old, new, v)]
+        case RedCard(incident=i):
+            return [("red_card", render.incident("Red card", v, i), i.model_dump(mode="json"))]
+        case PenaltyMissed(incident=i):
+            return [
+                (
+                    "penalty_missed",
+                    render.incident("Penalty missed", v, i),
+                    i.model_dump(mode="json"),
+                )
+            ]
+        case ShootoutKickTaken(kick=k):
+            data = k.model_dump(mode="json") if k else {}
+            text = render.shootout(
+                v, k.player if k else None, k.scored if k else None, k.side if k else None
+            )
+            return [("shootout", text, data)]
+        case PhaseChanged():
+            return _phase_texts(old, new, event, v)
+    return []
+
+
+def _restated_result(old: MatchState, new: MatchState, v: render.View) -> list[Text]:
+    """A result already sent that a correction after the whistle changes, told again."""
+    if not old.finished:
+        return []
+    final = winner(new.score, new.prior, new.prior_away, new.rules, new.shootout, None)
+    data = {"winner": final.leader, "how": final.how, "corrected": True}
+    return [("result", f"Correction: {render.result(v, final)}", data)]
+
+
+def _phase_texts(
+    old: MatchState, new: MatchState, event: PhaseChanged, v: render.View
+) -> list[Text]:
+    prev, cur = old.status, event.status
+    out: list[Text] = []
+    if prev == MatchStatus.SCHEDULED and cur in (*LIVE_PLAY, MatchStatus.HALF_TIME):
+        out.append(("kickoff", render.kickoff(view(old)), {}))
+    if cur == MatchStatus.HALF_TIME:
+        out.append(("half_time", render.half_time(v), {}))
+    elif prev == MatchStatus.SUSPENDED and cur in LIVE_PLAY:
+        out.append(("status", render.resumed(v), {"status": "resumed"}))
+    elif cur == MatchStatus.SECOND_HALF and prev in (MatchStatus.HALF_TIME, MatchStatus.FIRST_HALF):
+        out.append(("second_half", render.second_half(v), {}))
+    elif cur in (MatchStatus.EXTRA_TIME, MatchStatus.PENALTIES, MatchStatus.FINISHED):
+        out += _ends(old, new, event, v)
+    elif cur in render.STATUS_WORDS:
+        out.append(("status", render.status(v, cur, new.minute), {"status": str(cur)}))
+    return out
+
+
+def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View) -> list[Text]:
+    prev, cur = old.status, event.status
+    out: list[Text] = []
+    regular = prev in (MatchStatus.FIRST_HALF, MatchStatus.HALF_TIME, MatchStatus.SECOND_HALF)
+    if regular:
+        nxt = cur if cur != MatchStatus.FINISHED else None
+        out.append(("full_time", render.full_time(v, nxt), {}))
+    if cur == MatchStatus.PENALTIES and not regular and prev == MatchStatus.EXTRA_TIME:
+        out.append(("extra_time", render.end_of_extra_time(v, cur), {}))
+    if cur == MatchStatus.FINISHED and prev == MatchStatus.EXTRA_TIME:
+        out.append(("extra_time", render.end_of_extra_time(v, None), {}))
+    if cur == MatchStatus.FINISHED and not old.finished:
+        final = winner(new.score, new.prior, new.prior_away, new.rules, new.shootout, event.winner)
+        data = {"winner": final.leader, "how": final.how}
+        out.append(("result", render.result(v, final), data))
+    return out
+
+
+def _alert(
+    state: MatchState,
+    v: render.View,
+    event: Event,
+    kind: AlertKind,
+    text: str,
+    now: datetime,
+    i: int,
+    data: dict[str, Any],
+) -> Alert:
+    agg = v.standing.aggregate
+    leader = v.name(v.standing.leader) if v.standing.leader else None
+    return _trusted(
+        Alert,
+        {
+            "v": 1,
+            "id": f"{event.id}#{i}" if i else event.id,
+            "kind": kind,
+            "text": text,
+            "match": state.match,
+            "tie": state.tie,
+            "event": event.id,
+            "competition": state.competition,
+            "home": state.home,
+            "away": state.away,
+            "status": state.status,
+            "minute": event.minute,
+            "added": event.added,
+            "score": state.score,
+            "shootout": state.shootout,
+            "aggregate": {state.home: agg.home, state.away: agg.away} if agg is not None else None,
+            "leader": leader,
+            "needs": render.needs(v),
+            "data": data,
+            "occurred_at": event.at,
+            "detected_at": event.seen,
+            "emitted_at": now,
+        },
+        set(_ALERT_SET),
+    )

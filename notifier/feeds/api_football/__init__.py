@@ -1,0 +1,1 @@
+"""API-Football v3: parse fixtures, their events and lineups."""

@@ -1,0 +1,1 @@
+"""ESPN's site API: parse scoreboards and match summaries."""

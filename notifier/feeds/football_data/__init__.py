@@ -1,0 +1,1 @@
+"""football-data.org v4: parse matches and their details."""

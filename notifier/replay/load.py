@@ -1,0 +1,88 @@
+"""A recording of any provider, loaded for replay: what the server serves, what gets followed.
+
+API-Football recordings are one ``/fixtures?id=`` answer (one match); football-data and ESPN
+recordings are lists and scoreboards: every match of the file is served, and those that were
+played (finished, or live when recorded) are replayed from kick-off and followed. Matches not
+yet played are served as recorded (scheduled) but not followed, so a replay ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from notifier.domain.models import MatchSnapshot
+from notifier.errors import ConfigError, FeedParseError
+from notifier.feeds.api_football.parse import parse_fixture
+from notifier.replay.api_football import Timeline
+from notifier.replay.espn import EspnReplay, load_scoreboard
+from notifier.replay.football_data import FootballDataReplay, load_matches
+from notifier.replay.server import read_json
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One followed match of a replay: where it ends and what it looks like then."""
+
+    match_id: str
+    end: float
+    final: MatchSnapshot
+    league: str | None = None
+
+
+@dataclass
+class ReplaySet:
+    """What the replay server serves (by provider) and which matches a replay follows."""
+
+    provider: str
+    timelines: list[Timeline] = field(default_factory=list)
+    football_data: list[FootballDataReplay] = field(default_factory=list)
+    espn: list[EspnReplay] = field(default_factory=list)
+    followed: list[Replayed] = field(default_factory=list)
+
+    @property
+    def end(self) -> float:
+        """Virtual second by which every followed match has reached its recorded state."""
+        return max((m.end for m in self.followed), default=0.0)
+
+
+def load_replay(provider: str, path: Path, match: str | None = None) -> ReplaySet:
+    """Load a recording of ``provider``; ``match`` keeps only that match followed."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise FeedParseError(f"recording {path} is not a JSON object")
+    try:
+        found = _load(provider, data)
+    except FeedParseError as exc:
+        raise FeedParseError(f"recording {path}: {exc}") from exc
+    if match is not None:
+        found.followed = [m for m in found.followed if m.match_id == str(match)]
+    if not found.followed:
+        which = f"match {match}" if match else "a played (finished or live) match"
+        raise ConfigError(f"recording {path} has no {which} to replay as {provider}")
+    return found
+
+
+def _load(provider: str, data: dict[str, Any]) -> ReplaySet:
+    out = ReplaySet(provider)
+    if provider == "api-football":
+        timeline = Timeline(data)
+        out.timelines.append(timeline)
+        snap = parse_fixture(timeline.fixture_at(timeline.end))
+        out.followed.append(Replayed(str(timeline.fixture_id), timeline.end, snap))
+    elif provider == "football-data":
+        out.football_data = load_matches(data)
+        out.followed = [
+            Replayed(m.match_id, m.end, m.timeline.final) for m in out.football_data if m.played
+        ]
+    elif provider == "espn":
+        out.espn = load_scoreboard(data)
+        out.followed = [
+            Replayed(m.match_id, m.end, m.timeline.final, m.league_slug)
+            for m in out.espn
+            if m.played
+        ]
+    else:
+        raise ConfigError(f"unknown provider {provider!r}")
+    return out

@@ -1,0 +1,229 @@
+"""The aggregator's batched fold against a real server: one Lua commit per batch, the same alerts
+as folding one event at a time, idempotency, fencing, fallbacks, and fair partition shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from notifier.bus import keys, streams
+from notifier.bus.connect import StoreError
+from notifier.bus.lease import Lease, lease_value
+from notifier.bus.scripts import FoldCommit, LeaseLostError, commit_fold_batch
+from notifier.domain.alerts import ALERT, Alert
+from notifier.domain.diff import diff
+from notifier.domain.engine import apply, start
+from notifier.domain.events import Event
+from notifier.feeds.api_football.parse import parse_fixture
+from notifier.replay.api_football import Timeline
+from notifier.settings import Settings
+from workers.fold import aggregator
+from workers.fold import batch as fold
+from workers.fold.aggregator import Aggregator
+from workers.poll.poller import event_fields
+
+pytestmark = pytest.mark.integration
+
+SCENARIO = (
+    Path(__file__).resolve().parents[3]
+    / "notifier"
+    / "data"
+    / "scenarios"
+    / "atalanta-dortmund-2nd-leg.json"
+)
+NOW = datetime(2026, 3, 11, 21, 0, tzinfo=UTC)
+
+
+def scenario_events() -> list[Event]:
+    """Every event of the scripted match, polled every virtual minute."""
+    timeline = Timeline(orjson.loads(SCENARIO.read_bytes()))
+    prev, out = None, []
+    t = -45 * 60.0
+    while t <= timeline.end + 60:
+        cur = parse_fixture(timeline.fixture_at(t))
+        out += diff(prev, cur, seen=NOW + timedelta(seconds=t))
+        prev, t = cur, t + 60
+    return out
+
+
+def settings(partitions: int = 1) -> Settings:
+    base = Settings.load(None)
+    return base.model_copy(
+        update={"streams": base.streams.model_copy(update={"partitions": partitions})}
+    )
+
+
+async def publish_all(r: Redis, events: list[Event]) -> None:
+    for e in events:
+        await streams.publish(r, keys.events(0), event_fields(e), maxlen=10_000)
+
+
+async def emitted(r: Redis) -> list[Alert]:
+    return [ALERT.validate_json(f[b"body"]) for _, f in await r.xrange(keys.alerts(0))]
+
+
+def one_by_one(events: list[Event], s: Settings) -> list[str]:
+    """Alert ids from folding the events one at a time (the pure engine)."""
+    state = start(events[0], None, s.aliases)
+    ids = []
+    for e in events:
+        state, alerts = apply(state, e, NOW)
+        ids += [a.id for a in alerts]
+    return ids
+
+
+async def test_batched_fold_gives_the_alerts_of_one_by_one_and_never_twice(redis: Redis) -> None:
+    events = scenario_events()
+    s = settings()
+    await publish_all(redis, events)
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    assert await agg.drain() == len(events)
+    first = [a.id for a in await emitted(redis)]
+    assert first == one_by_one(events, s)
+    assert "goal_cancelled" in {a.kind for a in await emitted(redis)}
+    await publish_all(redis, events)  # the same events again: seen, acked, nothing new
+    fresh = Aggregator(redis, s, instance="b", now=lambda: NOW)  # no cache: Redis decides
+    await agg.leases.release_all()
+    assert await fresh.drain() == len(events)
+    assert [a.id for a in await emitted(redis)] == first
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
+
+
+async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> None:
+    lease = keys.partition_lease(0, "aggregator")
+    token = await Lease.acquire(redis, lease, "me", 10_000)
+    assert token is not None
+    await streams.ensure_group(redis, keys.events(0), "aggregator")
+    ids = [
+        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(2)
+    ]
+    await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
+    await redis.set(keys.seen(0, "aggregator", "e2"), "1")
+    folds = [
+        FoldCommit(
+            ids[0], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e1"), "{}", [{"a": "1"}]
+        ),
+        FoldCommit(
+            ids[1], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e2"), "", [{"b": "2"}]
+        ),
+    ]
+    common = {
+        "lease": lease,
+        "events_stream": keys.events(0),
+        "alerts_stream": keys.alerts(0),
+        "group": "aggregator",
+        "seen_ttl": 60,
+        "maxlen": 1000,
+    }
+    with pytest.raises(LeaseLostError):
+        await commit_fold_batch(redis, lease_value="me:0", folds=folds, **common)
+    assert await redis.xlen(keys.alerts(0)) == 0
+    result = await commit_fold_batch(
+        redis, lease_value=lease_value("me", token), folds=folds, **common
+    )
+    assert result == [1, -1]
+    assert await redis.xlen(keys.alerts(0)) == 1
+    assert await redis.get(keys.match_state(0, "m")) == b"{}"
+    assert await redis.exists(keys.seen(0, "aggregator", "e1")) == 1
+    assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
+
+
+async def test_an_event_that_cannot_be_folded_is_dead_lettered_alone(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = scenario_events()
+    bad = events[3].id
+    real = fold.apply
+
+    def failing(state, event, now):  # type: ignore[no-untyped-def]
+        if event.id == bad:
+            raise RuntimeError("boom")
+        return real(state, event, now)
+
+    monkeypatch.setattr(fold, "apply", failing)
+    s = settings()
+    await publish_all(redis, events)
+    await streams.publish(redis, keys.events(0), {"body": "not json"}, maxlen=10_000)
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    await agg.drain()
+    parked = await redis.xrange(keys.dlq("aggregator"))
+    reasons = sorted(f[b"reason"].decode()[:16] for _, f in parked)
+    assert reasons == ["RuntimeError: bo", "malformed event:"]
+    got = {a.event for a in await emitted(redis)}
+    assert bad not in got and events[-1].id in got
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
+
+
+async def test_replicas_share_the_partitions_fairly(redis: Redis) -> None:
+    s = settings(partitions=4)
+    a = Aggregator(redis, s, instance="a")
+    b = Aggregator(redis, s, instance="b")
+    await a.claim_partitions(force=True)
+    assert len(a.owned) == 4
+    await b.claim_partitions(force=True)  # two replicas now: a still holds all, b gets none
+    await a.claim_partitions(force=True)  # a gives back its extra half
+    await b.claim_partitions(force=True)
+    assert len(a.owned) == len(b.owned) == 2
+    assert not a.owned & b.owned
+    await b.leases.release_all()
+    await b.members.leave()
+    await a.claim_partitions(force=True)  # alone again: everything
+    assert len(a.owned) == 4
+
+
+async def test_a_failed_commit_leaves_the_batch_to_be_read_back(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = scenario_events()
+    s = settings()
+    await publish_all(redis, events)
+    real = aggregator.commit_fold_batch
+    calls = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RedisConnectionError("connection reset")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(aggregator, "commit_fold_batch", flaky)
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    with pytest.raises(StoreError):
+        await agg.step(block_ms=1)
+    assert await redis.xlen(keys.alerts(0)) == 0
+    assert await agg.drain() == len(events)  # read back from its pending list, one by one
+    assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
+
+
+async def test_a_lost_read_reply_is_read_back_in_order(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis moved entries into our pending list, the reply never came, and redis-py's retry
+    read the entries after them: the aggregator reads its own pending list first, in order."""
+    events = scenario_events()
+    s = settings()
+    half = len(events) // 2
+    await publish_all(redis, events[:half])
+    real = streams.read_group
+    lost: list[int] = []
+
+    async def lossy(r: Redis, names: list[str], group: str, consumer: str, **kw: Any) -> Any:
+        if not lost:
+            lost.append(len(await real(r, names, group, consumer, **kw)))  # now pending...
+            await publish_all(redis, events[half:])  # ...while more arrive,
+            r.get_retry().failures += 1  # type: ignore[attr-defined]  # and the reply is lost
+        return await real(r, names, group, consumer, **kw)
+
+    monkeypatch.setattr(streams, "read_group", lossy)
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    assert await agg.drain() == len(events)
+    assert lost == [half]
+    assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)

@@ -1,0 +1,207 @@
+"""Wiring: open Redis and the HTTP session, build the workers, run them until told to stop.
+
+``notifier run`` runs every role in one process (the API included); ``poll``/``aggregate``/
+``dispatch``/``api`` run one.
+SIGTERM/SIGINT stop reading; in-flight work finishes within the grace period, then is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from notifier.api import app as api_app
+from notifier.bus.connect import open_redis
+from notifier.bus.heartbeat import clear, run_heartbeat
+from notifier.settings import Settings
+from workers.deliver import dispatcher
+from workers.deliver.dispatcher import Dispatcher, Sink
+from workers.deliver.send import build_channels, open_session
+from workers.fold import aggregator
+from workers.fold.aggregator import Aggregator
+from workers.poll.poller import Poller
+
+log = logging.getLogger("notifier.runtime")
+WORKER_ROLES = ("poll", "aggregate", "dispatch")
+ROLES = (*WORKER_ROLES, "api")
+FEED_USER_AGENT = "match-notifier/0.1 (+https://github.com/match-notifier)"
+
+
+def instance_name() -> str:
+    """A replica's name: host and pid (unique among live replicas)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Pipeline:
+    """The workers of one process and what they share."""
+
+    r: aioredis.Redis
+    settings: Settings
+    instance: str
+    roles: Sequence[str]
+    poller: Poller | None = None
+    aggregator: Aggregator | None = None
+    dispatcher: Dispatcher | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def idle(self) -> bool:
+        """No event waits to be folded and no alert waits to be dispatched."""
+        waiting = await aggregator.pending_work(self.r, self.settings)
+        return waiting == 0 and await dispatcher.pending_work(self.r, self.settings) == 0
+
+
+async def open_pipeline(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    *,
+    roles: Sequence[str] = WORKER_ROLES,
+    sinks: Sequence[Sink] = (),
+) -> Pipeline:
+    """Connect and build the workers for ``roles``; everything closes with ``stack``."""
+    r = await open_redis(settings, stack)
+    pipe = Pipeline(r, settings, instance_name(), roles)
+    if "poll" in roles:
+        session = aiohttp.ClientSession(headers={"User-Agent": FEED_USER_AGENT})
+        stack.push_async_callback(session.close)
+        pipe.poller = Poller(r, session, settings, instance=pipe.instance)
+    if "aggregate" in roles:
+        pipe.aggregator = Aggregator(r, settings, instance=pipe.instance)
+    if "dispatch" in roles:
+        deliveries = open_session(settings)
+        stack.push_async_callback(deliveries.close)
+        channels = build_channels(deliveries, settings)
+        pipe.dispatcher = Dispatcher(
+            r, settings, instance=pipe.instance, sinks=sinks, channels=channels
+        )
+    return pipe
+
+
+async def run_pipeline(
+    pipe: Pipeline,
+    *,
+    sync_every: float = 5.0,
+    done: Callable[[], Awaitable[bool]] | None = None,
+    check_every: float = 0.2,
+) -> None:
+    """Run the workers until SIGTERM/SIGINT, or until ``done()`` says the job is over."""
+    _on_signals(pipe.stop)
+    scheduler = AsyncIOScheduler()
+    if pipe.poller is not None:
+        scheduler.start()
+        pipe.poller.start(scheduler, sync_every)
+    tasks = [asyncio.create_task(coro, name=name) for name, coro in _tasks(pipe)]
+    if done is not None:
+        tasks.append(asyncio.create_task(_watch_done(pipe, done, check_every), name="done"))
+    try:
+        failure = await _until_stop(pipe, tasks)
+        if scheduler.running:
+            scheduler.pause()
+        await _finish(tasks, _grace_s(pipe.settings))
+        if failure is not None:
+            raise failure
+    finally:
+        # Cancelled from outside (an embedding task, a test): the workers must end with it, or
+        # they would go on reading, delivering and beating with nobody to stop them.
+        await _finish(tasks, 0)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for worker in _heartbeat_names(pipe):
+            with contextlib.suppress(Exception):
+                await clear(pipe.r, worker, pipe.instance)
+
+
+async def _until_stop(pipe: Pipeline, tasks: list[asyncio.Task[None]]) -> BaseException | None:
+    """Wait for a stop (signal, done) or for a task to fail; the failure, if one did."""
+    stopped = asyncio.create_task(pipe.stop.wait())
+    try:
+        finished, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    pipe.stop.set()
+    for task in finished:
+        if task is not stopped and not task.cancelled() and task.exception() is not None:
+            log.error(
+                "worker_failed", extra={"task": task.get_name(), "error": repr(task.exception())}
+            )
+            return task.exception()
+    return None
+
+
+def _grace_s(settings: Settings) -> float:
+    return min(settings.shutdown_grace_s, 2 * settings.streams.block_ms / 1000)
+
+
+async def _finish(tasks: list[asyncio.Task[None]], grace_s: float) -> None:
+    """Let in-flight work end within the grace period, then cancel what is left.
+
+    A cancellation that lands inside a redis-py command can be swallowed, so it is repeated
+    (a bounded number of times) until every task has ended.
+    """
+    await asyncio.wait(tasks, timeout=grace_s)
+    for _ in range(100):
+        pending = [t for t in tasks if not t.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+    log.warning("tasks_not_stopped", extra={"tasks": [t.get_name() for t in tasks if not t.done()]})
+
+
+def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    tasks: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if pipe.aggregator is not None:
+        tasks.append(("aggregator", pipe.aggregator.run(pipe.stop.is_set)))
+    if pipe.dispatcher is not None:
+        tasks.append(("dispatcher", pipe.dispatcher.run(pipe.stop.is_set)))
+    if pipe.poller is not None:
+        tasks.append(("leases", pipe.poller.leases.keep_alive()))
+    if "api" in pipe.roles:
+        tasks.append(("api", api_app.serve(pipe.settings, pipe.r, pipe.stop)))
+    for worker in _heartbeat_names(pipe):
+        beat = run_heartbeat(pipe.r, worker, pipe.instance, interval_s=pipe.settings.heartbeat_s)
+        tasks.append((f"heartbeat-{worker}", beat))
+    return tasks
+
+
+def _heartbeat_names(pipe: Pipeline) -> list[str]:
+    names = {"poll": "poller", "aggregate": "aggregator", "dispatch": "dispatcher"}
+    return [names[role] for role in pipe.roles if role in names]
+
+
+async def _watch_done(pipe: Pipeline, done: Callable[[], Awaitable[bool]], every: float) -> None:
+    while not pipe.stop.is_set():
+        if await done():
+            pipe.stop.set()
+            return
+        await asyncio.sleep(every)
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def serve(
+    pipe: Pipeline,
+    *,
+    sync_every: float = 5.0,
+    done: Callable[[], Awaitable[bool]] | None = None,
+) -> None:
+    """Run the pipeline; a stop (signal or done) ends it quietly."""
+    await run_pipeline(pipe, sync_every=sync_every, done=done)
+    log.info("stopped", extra={"instance": pipe.instance})

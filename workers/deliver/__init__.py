@@ -1,0 +1,1 @@
+"""The deliver stage: alerts -> subscriptions -> channels, with retries and DLQ."""

@@ -1,0 +1,261 @@
+"""The dispatcher: consumer group ``dispatcher`` on ``nf:alerts:{p}``.
+
+Each alert goes to this process's sinks (the console) and to every subscription that wants it,
+through the delivery engine (``workers.deliver.engine``). An alert is acked once each of its
+deliveries is settled: delivered (marked with alert id + subscription id, so a redelivered alert
+skips it), waiting in Redis for a retry, or parked in ``nf:dlq:delivery``. The fan-out runs in
+the background, so the next alert does not wait for a slow target; a crash before the ack
+replays the alert and the marks keep it from reaching anyone twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from notifier import metrics
+from notifier.bus import keys, streams
+from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.consumer import PartitionConsumer
+from notifier.bus.scripts import LeaseLostError
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.channels.base import Channel
+from notifier.channels.subscriptions import Subscription
+from notifier.domain.alerts import ALERT, Alert
+from notifier.settings import Settings
+from workers.deliver.engine import DeliveryEngine
+from workers.deliver.flow import Ticket
+from workers.deliver.retry import Fence
+from workers.deliver.send import Deliverer, StoppingError
+
+log = logging.getLogger("notifier.dispatcher")
+
+
+class Sink(Protocol):
+    """Somewhere every alert goes in this process: the console."""
+
+    name: str
+
+    def wants(self, alert: Alert) -> bool:
+        """Whether this sink follows what the alert is about."""
+
+    async def deliver(self, alert: Alert) -> None:
+        """Deliver one alert (raise to have it retried)."""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Dispatcher(PartitionConsumer):
+    """Fans each alert out to the sinks and the subscriptions that want it, once each."""
+
+    worker = "dispatcher"
+    group = keys.GROUP_DISPATCHER
+
+    def __init__(
+        self,
+        r: aioredis.Redis,
+        settings: Settings,
+        *,
+        instance: str,
+        sinks: Sequence[Sink] = (),
+        channels: Mapping[str, Channel] | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(r, settings, instance=instance)
+        self.sinks = list(sinks)
+        self.delivers = channels is not None  # without channels: the sinks only
+        self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
+        deliverer = Deliverer(channels or {}, settings.delivery)
+        self.engine = DeliveryEngine(
+            r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
+        )
+        self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
+        # Entries whose fan-out runs, by (partition, entry id): ids are per stream, and alerts
+        # added to two partitions in the same millisecond get the same id.
+        self._inflight: set[tuple[int, str]] = set()
+        self._settled = asyncio.Condition()  # notified whenever a fan-out ends
+        self._window = asyncio.Semaphore(settings.delivery.max_inflight_alerts)
+        self._halted = False  # run() ended (even if a cancel of the pump was lost)
+
+    def stream(self, p: int) -> str:
+        """Alert stream of partition p."""
+        return keys.alerts(p)
+
+    def _fence(self, p: int) -> Fence:
+        """The lease of partition p our sends and retry writes must still hold: LeaseLostError
+        unless it is surely ours now (before its local deadline, :mod:`notifier.bus.holder`). The
+        writes check it again in Redis; a send cannot be fenced there, so a replica paused past
+        its lease sends nothing when it wakes (the new holder sends, in order)."""
+        key = keys.partition_lease(p, self.worker)
+        value = self.leases.current(key)
+        if value is None:
+            raise LeaseLostError(f"partition {p} of the {self.worker} is not surely held")
+        return key, value
+
+    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
+        """Deliver to the sinks, start the fan-out to subscriptions; the fan-out acks."""
+        if (p, entry_id) in self._inflight:
+            return
+        try:
+            alert = ALERT.validate_json(fields[b"body"])
+        except (KeyError, ValidationError) as exc:
+            await self._dead(self.stream(p), entry_id, fields, f"malformed alert: {exc}"[:500])
+            return
+        for sink in self.sinks:
+            if sink.wants(alert):
+                await self._deliver_once(p, sink, alert)
+        subs = await self.subscriptions.matching(alert) if self.delivers else []
+        if not subs:
+            await streams.ack(self.r, self.stream(p), self.group, entry_id)
+            return
+        await self._window.acquire()
+        tickets = self.engine.tickets(p, subs)  # in alert order: per-subscription order
+        self._inflight.add((p, entry_id))
+        self.engine.spawn(self._fan_out(p, entry_id, alert, subs, tickets))
+
+    async def _fan_out(
+        self,
+        p: int,
+        entry_id: str,
+        alert: Alert,
+        subs: Sequence[Subscription],
+        tickets: Sequence[Ticket],
+    ) -> None:
+        try:
+            outcomes = await self.engine.fan_out(p, alert, subs, tickets)
+            await streams.ack(self.r, self.stream(p), self.group, entry_id)
+            log.info("fanned_out", extra={"alert_id": alert.id, **outcomes})
+        except StoreError as exc:
+            log.warning("fan_out_interrupted", extra={"alert_id": alert.id, "error": str(exc)})
+            self.reread(p)
+        except StoppingError:
+            log.info("fan_out_stopped", extra={"alert_id": alert.id})  # acked by the next owner
+        except LeaseLostError:
+            # Another replica holds the partition now: it has the alert from our pending list
+            # and sends what is not marked delivered, in order. (If the lease turns out to be
+            # still ours, renewed late, we read the alert again from our pending list.)
+            log.warning("fan_out_fenced", extra={"alert_id": alert.id, "partition": p})
+            if self.leases.current(keys.partition_lease(p, self.worker)) is not None:
+                self.lost(p)  # Redis refused a fenced write: it is not ours, whatever we think
+            else:
+                self.reread(p)  # unsure: if the next renewal keeps it, read it again
+        finally:
+            self._inflight.discard((p, entry_id))
+            self._window.release()
+            async with self._settled:
+                self._settled.notify_all()
+
+    async def settle(self, p: int) -> None:
+        """Before p is given back: let its fan-outs on the wire end (bounded by the delivery
+        timeout), or the next owner would deliver their alerts a second time."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.settings.delivery.timeout_s + 1.0), self._settled:
+                await self._settled.wait_for(lambda: all(q != p for q, _ in self._inflight))
+
+    async def _deliver_once(self, p: int, sink: Sink, alert: Alert) -> None:
+        mark = keys.seen(p, "delivery", f"{alert.id}|{sink.name}")
+        if await self.r.exists(mark):
+            return
+        try:
+            await sink.deliver(alert)
+        except Exception:
+            metrics.delivered(sink.name, "failed")
+            metrics.retried(sink.name)  # the entry stays pending: the consumer tries again
+            raise
+        await self.r.set(mark, "1", ex=self.settings.streams.seen_ttl_s)
+        metrics.delivered(sink.name, "delivered", alert.emitted_at)
+        log.info("delivered", extra={"match": alert.match, "alert_id": alert.id, "sink": sink.name})
+
+    # -- our own pending entries: read each once, not again while its fan-out runs ----------
+
+    def reread(self, p: int) -> None:
+        """Re-read our pending entries of p from the first (the fan-outs still running are
+        skipped by ``_inflight``)."""
+        self._cursor[p] = "0"
+        self.backlog[p] = True
+
+    async def _take_over(self, p: int) -> None:
+        await super()._take_over(p)  # re-reads from the first pending entry
+        await self.engine.load_waiting(p)
+
+    async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
+        request: dict[Any, Any] = {self.stream(p): self._cursor.get(p, "0") for p in parts}
+        with translate_errors(f"XREADGROUP {self.group} own"):
+            reply: Any = await self.read_streams(request, count=batch)  # cluster-safe
+        entries: list[streams.Entry] = []
+        read: set[int] = set()
+        for stream, rows in reply or []:
+            p = self._partition(_text(stream))
+            trimmed = [_text(i) for i, f in rows if not f]
+            entries += [(_text(stream), _text(i), f) for i, f in rows if f]
+            if rows:
+                read.add(p)
+                self._cursor[p] = _text(rows[-1][0])
+            if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to deliver
+                await streams.ack(self.r, _text(stream), self.group, *trimmed)
+        for p in set(parts) - read:
+            self.backlog[p] = False
+            self._cursor[p] = "0"
+        return entries
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def pump(self) -> int:
+        """Start the due retries of the partitions held; how many started."""
+        return await self.engine.pump(sorted(self.owned))
+
+    async def _pump_loop(self, stopping: Callable[[], bool]) -> None:
+        every = self.settings.delivery.retry_poll_s
+        while not stopping() and not self._halted:
+            try:
+                started = await self.pump()
+            except StoreError as exc:
+                log.warning("retry_pump_failed", extra={"error": str(exc)})
+                started = 0
+            if started >= self.settings.streams.batch:
+                continue
+            self.engine.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every):
+                    await self.engine.wake.wait()
+
+    async def consume(self, stopping: Callable[[], bool]) -> None:
+        """Consume and retry until ``stopping()``; then let deliveries finish (grace period)."""
+        pump = asyncio.create_task(self._pump_loop(stopping))
+        try:
+            await super().consume(stopping)
+        finally:
+            self._halted = True
+            pump.cancel()
+            await self.engine.stop(self.settings.shutdown_grace_s)
+
+    async def drain(self, max_rounds: int = 10_000) -> int:
+        """Burst mode: dispatch what waits, run due retries, until nothing is left to do now."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await super().drain(max_rounds)
+            await self.engine.idle()
+            started = await self.pump()
+            await self.engine.idle()
+            total += n
+            if n == 0 and started == 0 and not any(self.backlog.values()):
+                break
+        return total
+
+
+async def pending_work(r: aioredis.Redis, settings: Settings) -> int:
+    """Alerts not yet dispatched (lag + pending over all partitions)."""
+    total = 0
+    for p in range(settings.streams.partitions):
+        waiting, pending = await streams.lag(r, keys.alerts(p), keys.GROUP_DISPATCHER)
+        total += waiting + pending
+    return total

@@ -1,0 +1,327 @@
+"""The delivery engine: fan an alert out to its subscriptions, retry what failed, park what
+cannot be delivered, and keep each subscription's alerts in order.
+
+A fresh delivery is tried at once. If it fails it becomes its subscription's *head* in the
+partition's retry structure (``workers.deliver.retry``), due after the retry schedule (or the
+receiver's ``Retry-After``); later alerts for that subscription queue behind it in Redis, so a
+dead target costs one Redis write per alert and never holds anybody else up. The pump tries
+due heads; a head settled (delivered, or parked in ``nf:dlq:delivery``) lets the next one go.
+A ``gone`` target (410) disables its subscription and parks what was waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from notifier import metrics
+from notifier.bus.scripts import LeaseLostError
+from notifier.bus.subscriptions import SubscriptionStore
+from notifier.channels.subscriptions import Subscription
+from notifier.domain.alerts import Alert
+from notifier.settings import Settings
+from workers.deliver.dlq import park_delivery
+from workers.deliver.flow import Flows, Ticket
+from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
+from workers.deliver.send import DELIVERED, Deliverer, Result, StoppingError
+
+log = logging.getLogger("notifier.delivery")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class DeliveryEngine:
+    """Deliveries of one dispatcher process, over the partitions it holds."""
+
+    def __init__(
+        self,
+        r: aioredis.Redis,
+        settings: Settings,
+        *,
+        store: SubscriptionStore,
+        deliverer: Deliverer,
+        rand: Callable[[], float] = random.random,
+        now_ms: Callable[[], int] = _now_ms,
+        fence: Callable[[int], Fence] | None = None,
+    ) -> None:
+        self.r = r
+        # The partition lease our sends and retry writes are fenced by (None: unfenced, one
+        # replica); raises LeaseLostError when the partition may be another replica's.
+        self.fence: Callable[[int], Fence | None] = fence or (lambda p: None)
+        self.settings = settings
+        self.store = store
+        self.deliverer = deliverer
+        self.rand = rand
+        self.now_ms = now_ms
+        s = settings.streams
+        self.retries = RetryStore(r, alert_ttl_s=s.seen_ttl_s, mark_ttl_s=s.seen_ttl_s)
+        self.flows = Flows()
+        self.waiting: defaultdict[int, set[str]] = defaultdict(set)  # subs with a head, per p
+        self.gone: set[str] = set()
+        self.running: set[tuple[int, str]] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.wake = asyncio.Event()
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background; :meth:`idle` and :meth:`stop` wait for it."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("delivery_task_failed", exc_info=exc)
+
+    async def idle(self) -> None:
+        """Wait until no delivery runs."""
+        while self.tasks:
+            await asyncio.wait(set(self.tasks))
+
+    async def stop(self, grace_s: float) -> None:
+        """Start no new send; let those under way finish for ``grace_s``, then cancel them."""
+        self.deliverer.closing = True
+        try:
+            async with asyncio.timeout(grace_s):
+                await self.idle()
+        except TimeoutError:
+            await self._cancel_all()
+        except asyncio.CancelledError:
+            await self._cancel_all()
+            raise
+
+    async def _cancel_all(self, rounds: int = 10) -> None:
+        # Cancelled again while they live: on Python 3.11 a cancel that lands while redis-py
+        # writes a command (in asyncio.wait_for) can be swallowed.
+        for _ in range(rounds):
+            if not self.tasks:
+                return
+            for task in list(self.tasks):
+                task.cancel()
+            await asyncio.wait(set(self.tasks), timeout=0.1)
+
+    # -- fresh deliveries -------------------------------------------------------------------
+
+    def tickets(self, p: int, subs: Sequence[Subscription]) -> list[Ticket]:
+        """Places in line for each subscription (take them in alert order, before any await)."""
+        return [self.flows.ticket(p, s.id) for s in subs]
+
+    async def load_waiting(self, p: int) -> None:
+        """Learn which subscriptions of a partition just taken over have a delivery waiting."""
+        self.waiting[p] = await self.retries.waiting(p)
+
+    async def fan_out(
+        self, p: int, alert: Alert, subs: Sequence[Subscription], tickets: Sequence[Ticket]
+    ) -> Counter[str]:
+        """Deliver ``alert`` to ``subs``; returns once each is delivered, queued or parked."""
+        try:
+            done, waiting = await self.retries.state(p, alert.id, [s.id for s in subs])
+            self.waiting[p] |= waiting
+            jobs = []
+            for sub, ticket in zip(subs, tickets, strict=True):
+                if sub.id in done:
+                    ticket.release()
+                else:
+                    jobs.append(self._fresh(p, alert, sub, ticket))
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            for ticket in tickets:
+                ticket.release()
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
+        outcomes: Counter[str] = Counter(str(r) for r in results)
+        outcomes["already"] = len(done)
+        return outcomes
+
+    async def _fresh(self, p: int, alert: Alert, sub: Subscription, ticket: Ticket) -> str:
+        async with ticket:
+            now = self.now_ms()
+            if sub.id in self.gone:
+                await self._park(p, alert, sub, 0, "subscription disabled: target gone")
+                return "dead"
+            if sub.id in self.waiting[p]:
+                if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
+                    self.wake.set()  # nothing was waiting after all: it is due now
+                return "queued"
+            self.fence(p)  # nothing is sent once the partition may be another replica's
+            result = await self.deliverer.send(alert, sub)
+            if result is DELIVERED:  # the common case, without the retry bookkeeping
+                return await self._delivered(p, alert, sub)
+            return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    async def _settle(
+        self,
+        p: int,
+        alert: Alert,
+        sub: Subscription,
+        job: RetryJob,
+        result: Result,
+        *,
+        head: bool = False,
+    ) -> str:
+        """Record what a try came to; a settled head lets the next queued alert go."""
+        if result.outcome == "retry":
+            if await self._reschedule(p, alert, sub, job, result):
+                return "retry"
+            tries = job.attempt + 1
+            await self._park(p, alert, sub, tries, f"gave up after {tries} tries: {result.error}")
+        elif result.outcome == "delivered":
+            await self._delivered(p, alert, sub)
+        elif result.outcome == "gone":
+            await self._gone(p, alert, sub, job, result)
+            return "gone"
+        else:
+            await self._park(p, alert, sub, job.attempt + 1, result.error)
+        if head:
+            await self._advance(p, sub.id, alert.id)
+        return result.outcome if result.outcome == "delivered" else "dead"
+
+    async def _delivered(self, p: int, alert: Alert, sub: Subscription) -> str:
+        """Mark a delivery done (its idempotency mark), count it."""
+        await self.retries.mark(p, alert.id, sub.id, self.now_ms())
+        metrics.delivered(sub.spec.channel, "delivered", alert.emitted_at)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("delivered", extra={"alert_id": alert.id, "sub": sub.id})
+        return "delivered"
+
+    async def _reschedule(
+        self, p: int, alert: Alert, sub: Subscription, job: RetryJob, result: Result
+    ) -> bool:
+        d = self.settings.delivery
+        tries = job.attempt + 1 if result.counts else job.attempt
+        if tries == 0:  # only our own rate limit: wait as it says, no try spent
+            delay: float | None = min(d.retry_cap_s, result.retry_after or 0.0)
+        else:
+            delay = retry_delay(
+                d.retry_schedule_s,
+                tries,
+                retry_after=result.retry_after,
+                cap=d.retry_cap_s,
+                jitter=d.jitter,
+                rand=self.rand,
+            )
+        if delay is None:
+            return False
+        now = self.now_ms()
+        first = job.first_ms or now
+        retry = RetryJob(sub.id, alert.id, tries, first, result.error[:300])
+        await self.retries.schedule(p, alert, retry, now + int(delay * 1000), fence=self.fence(p))
+        self.waiting[p].add(sub.id)
+        metrics.delivered(sub.spec.channel, "failed")
+        metrics.retried(sub.spec.channel)
+        log.info(
+            "delivery_retry",
+            extra={"alert_id": alert.id, "sub": sub.id, "tries": tries, "in_s": round(delay, 3)},
+        )
+        return True
+
+    async def _gone(
+        self, p: int, alert: Alert, sub: Subscription, job: RetryJob, result: Result
+    ) -> None:
+        reason = f"target gone: {result.error}"
+        self.gone.add(sub.id)
+        async with self.retries.io:
+            await self.store.disable(sub.id, reason[:300])
+        log.warning("subscription_disabled", extra={"sub": sub.id, "reason": reason[:300]})
+        await self._park(p, alert, sub, job.attempt + 1, reason)
+        await self._drop(p, sub, "subscription disabled: target gone", skip=alert.id)
+
+    async def _park(self, p: int, alert: Alert, sub: Subscription, tries: int, why: str) -> None:
+        metrics.delivered(sub.spec.channel, "dead")
+        log.warning("delivery_dead", extra={"alert_id": alert.id, "sub": sub.id, "reason": why})
+        async with self.retries.io:
+            await park_delivery(
+                self.r,
+                self.settings,
+                p=p,
+                alert=alert,
+                sub_id=sub.id,
+                channel=sub.spec.channel,
+                attempts=tries,
+                reason=why,
+            )
+
+    async def _drop(self, p: int, sub: Subscription, why: str, skip: str | None = None) -> None:
+        """Park everything waiting for a subscription that will not take it."""
+        for alert_id in await self.retries.drop(p, sub.id):
+            alert = await self.retries.alert(p, alert_id)
+            if alert is not None and alert_id != skip:
+                await self._park(p, alert, sub, 0, why)
+        self.waiting[p].discard(sub.id)
+
+    async def _advance(self, p: int, sub_id: str, alert_id: str) -> None:
+        fence = self.fence(p)
+        if await self.retries.advance(p, sub_id, alert_id, self.now_ms(), fence=fence) is None:
+            self.waiting[p].discard(sub_id)
+        else:
+            self.wake.set()
+
+    # -- retries ----------------------------------------------------------------------------
+
+    async def pump(self, partitions: Sequence[int]) -> int:
+        """Start every due retry of ``partitions`` (up to a batch each); how many started."""
+        d = self.settings.delivery
+        hide_ms = int((2 * d.timeout_s + 30) * 1000)
+        started = 0
+        for p in partitions:
+            due = await self.retries.claim_due(
+                p, self.now_ms(), self.settings.streams.batch, hide_ms
+            )
+            for sub_id, job in due:
+                if (p, sub_id) in self.running:
+                    continue
+                self.running.add((p, sub_id))
+                self.spawn(self._retry(p, sub_id, job, self.flows.ticket(p, sub_id)))
+                started += 1
+        return started
+
+    async def _retry(self, p: int, sub_id: str, job: RetryJob | None, ticket: Ticket) -> None:
+        self.waiting[p].add(sub_id)
+        try:
+            async with ticket:
+                await self._retry_head(p, sub_id, job)
+        except StoppingError:
+            await self.retries.reveal(p, sub_id, self.now_ms())  # the next owner tries it now
+        except LeaseLostError:
+            # The partition is another replica's now: it tries the head (claimed, so hidden
+            # for a while) as soon as it is due again; make it due now.
+            log.warning("retry_fenced", extra={"partition": p, "sub": sub_id})
+            await self.retries.reveal(p, sub_id, self.now_ms())
+        finally:
+            self.running.discard((p, sub_id))
+
+    async def _retry_head(self, p: int, sub_id: str, job: RetryJob | None) -> None:
+        sub = await self.store.get(sub_id)
+        if job is None or sub is None:  # deleted: what waited for it goes with it
+            dropped = await self.retries.drop(p, sub_id)
+            self.waiting[p].discard(sub_id)
+            log.info("retries_dropped", extra={"sub": sub_id, "count": len(dropped)})
+            return
+        if await self.retries.is_done(p, job.alert_id, sub_id):
+            await self._advance(p, sub_id, job.alert_id)
+            return
+        alert = await self.retries.alert(p, job.alert_id)
+        if alert is None:
+            log.error("retry_alert_expired", extra={"alert_id": job.alert_id, "sub": sub_id})
+            await self._advance(p, sub_id, job.alert_id)
+            return
+        if not sub.enabled or sub.id in self.gone:
+            await self._drop(p, sub, f"subscription disabled: {sub.disabled_reason or 'by owner'}")
+            return
+        self.fence(p)
+        result = await self.deliverer.send(alert, sub)
+        await self._settle(p, alert, sub, job, result, head=True)

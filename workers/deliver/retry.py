@@ -1,0 +1,355 @@
+"""Deliveries that wait for another try, kept in Redis per partition: they survive restarts.
+
+Per partition ``{p}``: a sorted set of subscription ids by due time (``keys.retry_due``), the
+delivery each is retrying (``keys.retry_jobs``: the *head* of that subscription), a list of
+alert ids queued behind the head (``keys.retry_queue``: so a subscription gets its alerts in
+order), and each alert's JSON (``keys.retry_alert``, with a TTL). Deliveries done are marked in
+``keys.delivered`` (a hash per alert), so nothing is sent twice. Every change is one Lua script
+on keys of one slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from notifier.bus import keys
+from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.lease import LEASE_CHECK_LUA, is_lease_lost
+from notifier.bus.scripts import LeaseLostError
+from notifier.domain.alerts import ALERT, Alert
+
+IO_LIMIT = 16  # Redis commands of one dispatcher's deliveries at once (the pool holds 100)
+
+# KEYS: due, jobs, queue, alert.  ARGV: sub, alert id, alert json, ttl s, due ms, job json.
+# The job becomes the head due at ARGV[5], unless the subscription already has a head:
+# then the alert waits in its queue.
+_ENQUEUE = """
+redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('RPUSH', KEYS[3], ARGV[2])
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+return 1
+"""
+# KEYS: due, jobs, alert.  ARGV: sub, job json, alert json, ttl s, due ms.
+# The job becomes the subscription's head (a retry of the delivery it names), due at ARGV[5].
+_SCHEDULE = """
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+return 1
+"""
+# KEYS: due, jobs, queue.  ARGV: sub, alert id of the head that is done, now ms.
+# The next queued alert becomes the head, due now; the id returned, or false if none.
+_ADVANCE = """
+local job = redis.call('HGET', KEYS[2], ARGV[1])
+if job and cjson.decode(job)['alert'] ~= ARGV[2] then return false end
+local nxt = redis.call('LPOP', KEYS[3])
+if nxt then
+  local head = cjson.encode({alert=nxt, attempt=0, first_ms=tonumber(ARGV[3]), error=''})
+  redis.call('HSET', KEYS[2], ARGV[1], head)
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  return nxt
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return false
+"""
+# KEYS: due, jobs.  ARGV: now ms, count, invisible-until ms.
+# Due heads, each pushed back to ARGV[3] so a crash mid-try retries it later; [sub, job]*.
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local out = {}
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], ARGV[3], id)
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+end
+return out
+"""
+# KEYS: due, jobs, queue.  ARGV: sub.  Removes the head and the queue; returns their alert ids.
+_DROP = """
+local ids = {}
+local job = redis.call('HGET', KEYS[2], ARGV[1])
+if job then ids[1] = cjson.decode(job)['alert'] end
+for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do ids[#ids + 1] = id end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3])
+return ids
+"""
+
+
+Fence = tuple[str, str]  # a partition lease key and the value it must hold for a write to go
+
+
+def fenced(script: str) -> str:
+    """``script`` run only while the lease passed as its last key holds the value passed as its
+    last argument: a dispatcher that lost its partition (paused, cut off) cannot write a retry
+    head or queue behind the new owner's back and reorder or drop its deliveries."""
+    return LEASE_CHECK_LUA + "check_lease(KEYS[#KEYS], ARGV[#ARGV])\n" + script
+
+
+@dataclass(frozen=True, slots=True)
+class RetryJob:
+    """The head delivery of one subscription: which alert, tries so far, since when, why."""
+
+    sub_id: str
+    alert_id: str
+    attempt: int = 0
+    first_ms: int = 0
+    error: str = ""
+
+    def dump(self) -> bytes:
+        """The JSON stored in ``keys.retry_jobs``."""
+        return orjson.dumps(
+            {
+                "alert": self.alert_id,
+                "attempt": self.attempt,
+                "first_ms": self.first_ms,
+                "error": self.error,
+            }
+        )
+
+    @classmethod
+    def load(cls, sub_id: str, raw: bytes | str) -> RetryJob | None:
+        """The job from its JSON, or None if it is unreadable."""
+        try:
+            data = orjson.loads(raw)
+            return cls(
+                sub_id,
+                str(data["alert"]),
+                int(data.get("attempt", 0)),
+                int(data.get("first_ms", 0)),
+                str(data.get("error", "")),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+
+
+def retry_delay(
+    schedule: Sequence[float],
+    attempt: int,
+    *,
+    retry_after: float | None = None,
+    cap: float,
+    jitter: float = 0.0,
+    rand: Callable[[], float] = random.random,
+) -> float | None:
+    """Seconds before try ``attempt + 1`` after ``attempt`` failed tries; None when exhausted.
+
+    The receiver's ``Retry-After`` wins over the schedule; either is capped at ``cap``.
+    """
+    if attempt < 1 or attempt > len(schedule):
+        return None
+    if retry_after is not None:
+        return min(cap, max(0.0, retry_after))
+    base = schedule[attempt - 1]
+    spread = base * jitter * (2 * rand() - 1)
+    return min(cap, max(0.0, base + spread))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class _Marks:
+    """Delivery marks written together: every mark made in one loop turn, one pipeline."""
+
+    __slots__ = ("done", "items")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, int]] = []
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+class RetryStore:
+    """The Redis side of retries and delivery marks, for one dispatcher."""
+
+    def __init__(self, r: aioredis.Redis, *, alert_ttl_s: int, mark_ttl_s: int) -> None:
+        self.r = r
+        self.alert_ttl_s = alert_ttl_s
+        self.mark_ttl_s = mark_ttl_s
+        self.io = asyncio.Semaphore(IO_LIMIT)
+        self._marks: _Marks | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+        # The scripts a dispatcher runs under its partition lease: (unfenced, fenced) each.
+        self._scripts = {
+            name: (r.register_script(script), r.register_script(fenced(script)))
+            for name, script in (
+                ("enqueue", _ENQUEUE),
+                ("advance", _ADVANCE),
+                ("schedule", _SCHEDULE),
+            )
+        }
+        self._claim = r.register_script(_CLAIM)
+        self._drop = r.register_script(_DROP)
+
+    async def state(
+        self, p: int, alert_id: str, sub_ids: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """(done, waiting): subscriptions that already have the alert, and those with a head."""
+        if not sub_ids:
+            return set(), set()
+        async with self.io:
+            with translate_errors("delivery state"):
+                async with self.r.pipeline(transaction=False) as pipe:
+                    pipe.hmget(keys.delivered(p, alert_id), list(sub_ids))
+                    pipe.zmscore(keys.retry_due(p), list(sub_ids))
+                    marks, scores = await pipe.execute()
+        done = {s for s, m in zip(sub_ids, marks, strict=True) if m is not None}
+        waiting = {s for s, score in zip(sub_ids, scores, strict=True) if score is not None}
+        return done, waiting
+
+    async def waiting(self, p: int) -> set[str]:
+        """Every subscription of partition p with a head (delivery being retried)."""
+        async with self.io:
+            with translate_errors("retry list"):
+                members: list[Any] = await self.r.zrange(keys.retry_due(p), 0, -1)
+        return {_text(s) for s in members}
+
+    async def is_done(self, p: int, alert_id: str, sub_id: str) -> bool:
+        """Whether the alert was delivered to the subscription."""
+        async with self.io:
+            with translate_errors("delivery mark"):
+                return bool(await self.r.hexists(keys.delivered(p, alert_id), sub_id))
+
+    async def mark(self, p: int, alert_id: str, sub_id: str, at_ms: int) -> None:
+        """Record a delivery (the idempotency mark of alert id + subscription id).
+
+        Returns once the mark is in Redis. Marks made meanwhile share one round trip: those
+        of one loop turn, and all those made while the previous round trip was on the wire.
+        """
+        batch = self._marks
+        if batch is None:
+            batch = self._marks = _Marks()
+            if not self._flushes:  # else it goes when the one on the wire is back
+                asyncio.get_running_loop().call_soon(self._flush_soon, batch)
+        batch.items.append((keys.delivered(p, alert_id), sub_id, at_ms))
+        await asyncio.shield(batch.done)
+
+    def _flush_soon(self, batch: _Marks) -> None:
+        if self._marks is batch:
+            self._marks = None
+        task = asyncio.get_running_loop().create_task(self._flush(batch))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        if self._marks is not None and not self._flushes:
+            self._flush_soon(self._marks)
+
+    async def _flush(self, batch: _Marks) -> None:
+        by_key: defaultdict[str, dict[str, int]] = defaultdict(dict)
+        for key, sub_id, at_ms in batch.items:
+            by_key[key][sub_id] = at_ms
+        try:
+            async with self.io:
+                with translate_errors("delivery mark"):
+                    async with self.r.pipeline(transaction=False) as pipe:
+                        for key, fields in by_key.items():
+                            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+                            pipe.expire(key, self.mark_ttl_s)
+                        await pipe.execute()
+        except StoreError as exc:
+            batch.done.set_exception(exc)
+        except BaseException:  # cancelled: so are the marks that waited for it
+            batch.done.cancel()
+            raise
+        else:
+            batch.done.set_result(None)
+
+    async def enqueue(
+        self, p: int, alert: Alert, sub_id: str, now_ms: int, *, fence: Fence | None = None
+    ) -> bool:
+        """Queue a delivery behind the subscription's head, or make it the head due now.
+
+        True when it became the head. ``fence``: only while that partition lease is held
+        (``LeaseLostError`` otherwise, nothing written).
+        """
+        job = RetryJob(sub_id, alert.id, 0, now_ms).dump()
+        ks = [
+            keys.retry_due(p),
+            keys.retry_jobs(p),
+            keys.retry_queue(p, sub_id),
+            keys.retry_alert(p, alert.id),
+        ]
+        args: list[Any] = [sub_id, alert.id, alert.model_dump_json(), self.alert_ttl_s]
+        return bool(await self._run("enqueue", ks, [*args, now_ms, job], fence))
+
+    async def schedule(
+        self, p: int, alert: Alert, job: RetryJob, due_ms: int, *, fence: Fence | None = None
+    ) -> None:
+        """Make ``job`` the subscription's head, due at ``due_ms`` (``fence``: see enqueue)."""
+        ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_alert(p, alert.id)]
+        args = [job.sub_id, job.dump(), alert.model_dump_json(), self.alert_ttl_s, due_ms]
+        await self._run("schedule", ks, args, fence)
+
+    async def _run(self, name: str, ks: list[str], args: list[Any], fence: Fence | None) -> Any:
+        """One of the retry scripts, fenced by a partition lease when given one."""
+        plain, with_fence = self._scripts[name]
+        script = plain
+        if fence is not None:
+            script = with_fence
+            ks, args = [*ks, fence[0]], [*args, fence[1]]
+        async with self.io:
+            with translate_errors(f"retry {name}"):
+                try:
+                    return await script(keys=ks, args=args)
+                except ResponseError as exc:
+                    if is_lease_lost(exc):
+                        raise LeaseLostError(str(exc)) from exc
+                    raise
+
+    async def claim_due(
+        self, p: int, now_ms: int, count: int, invisible_ms: int
+    ) -> list[tuple[str, RetryJob | None]]:
+        """Up to ``count`` due heads, hidden until ``now + invisible_ms`` while they are tried."""
+        ks = [keys.retry_due(p), keys.retry_jobs(p)]
+        async with self.io:
+            with translate_errors("retry claim"):
+                flat = await self._claim(keys=ks, args=[now_ms, count, now_ms + invisible_ms])
+        pairs = list(zip(flat[::2], flat[1::2], strict=True))
+        return [(_text(s), RetryJob.load(_text(s), j) if j else None) for s, j in pairs]
+
+    async def reveal(self, p: int, sub_id: str, due_ms: int) -> None:
+        """Make a claimed head due again at ``due_ms`` (it was not tried after all)."""
+        async with self.io:
+            with translate_errors("retry reveal"):
+                await self.r.zadd(keys.retry_due(p), {sub_id: due_ms}, xx=True)
+
+    async def alert(self, p: int, alert_id: str) -> Alert | None:
+        """A kept alert, or None if it expired."""
+        async with self.io:
+            with translate_errors("retry alert"):
+                raw = await self.r.get(keys.retry_alert(p, alert_id))
+        return ALERT.validate_json(raw) if raw else None
+
+    async def advance(
+        self, p: int, sub_id: str, alert_id: str, now_ms: int, *, fence: Fence | None = None
+    ) -> str | None:
+        """The head ``alert_id`` is settled: the next queued alert becomes the head (its id)."""
+        ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, sub_id)]
+        nxt = await self._run("advance", ks, [sub_id, alert_id, now_ms], fence)
+        return _text(nxt) if nxt else None
+
+    async def drop(self, p: int, sub_id: str) -> list[str]:
+        """Forget the subscription's head and queue; the alert ids they held, in order."""
+        ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, sub_id)]
+        async with self.io:
+            with translate_errors("retry drop"):
+                ids = await self._drop(keys=ks, args=[sub_id])
+        return [_text(i) for i in ids]

@@ -1,0 +1,1 @@
+"""The fold stage: events -> match and tie state -> alerts, atomically."""

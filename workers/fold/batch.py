@@ -1,0 +1,211 @@
+"""Folding a batch of events of one partition: the states it needs in one round trip, the pure
+fold in order, one fenced Lua commit for the whole batch.
+
+Every batch reads the current state of its matches from Redis (one MGET), so whatever wrote
+them (another replica, a reset) is seen; what is *cached* is only the parsed model of the JSON
+this replica last wrote, reused while Redis still holds exactly those bytes, which saves parsing
+a state per event without ever trusting a stale one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis.asyncio as aioredis
+
+from notifier.bus import keys
+from notifier.bus.connect import translate_errors
+from notifier.bus.scripts import FoldCommit
+from notifier.domain.alerts import Alert
+from notifier.domain.engine import MatchState, apply, start
+from notifier.domain.events import Event
+from notifier.domain.tie import TieSpec
+from notifier.settings import Settings
+
+CACHE_LIMIT = 20_000  # match states kept per aggregator (a few KB each)
+COMMIT_CHUNK = 200  # folds per Lua call (its arguments stay well under a megabyte)
+
+
+class StateCache:
+    """Parsed match states by (partition, match), with the JSON they were parsed from or written
+    as; least recently used dropped past ``limit``."""
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        self.limit = limit
+        self._states: OrderedDict[tuple[int, str], tuple[bytes, MatchState]] = OrderedDict()
+
+    def get(self, p: int, match: str, raw: bytes) -> MatchState | None:
+        """The cached state if it was parsed from (or written as) exactly ``raw``, else None."""
+        hit = self._states.get((p, match))
+        if hit is None or hit[0] != raw:
+            return None
+        self._states.move_to_end((p, match))
+        return hit[1]
+
+    def put(self, p: int, match: str, raw: bytes, state: MatchState) -> None:
+        """Remember a state and its JSON."""
+        self._states[(p, match)] = (raw, state)
+        self._states.move_to_end((p, match))
+        while len(self._states) > self.limit:
+            self._states.popitem(last=False)
+
+    def drop(self, p: int, match: str) -> None:
+        """Forget one match."""
+        self._states.pop((p, match), None)
+
+    def drop_partition(self, p: int) -> None:
+        """Forget every match of a partition."""
+        for key in [k for k in self._states if k[0] == p]:
+            del self._states[key]
+
+
+@dataclass
+class Folded:
+    """The outcome of folding a batch in memory: what to commit, what is left for one by one."""
+
+    commits: list[FoldCommit] = field(default_factory=list)
+    alerts: list[list[Alert]] = field(default_factory=list)
+    states: dict[str, MatchState] = field(default_factory=dict)
+    written: dict[str, bytes] = field(default_factory=dict)  # last state JSON sent per match
+    failed_at: int | None = None  # index of the first event that could not be folded
+
+
+_to_json = Alert.__pydantic_serializer__.to_json
+
+
+def alert_fields(alert: Alert) -> dict[str, str]:
+    """A stream entry for an alert: routing fields and the pydantic-JSON body."""
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "match": alert.match,
+        "tie": alert.tie or "",
+        "home": alert.home,
+        "away": alert.away,
+        "body": _to_json(alert).decode(),  # model_dump_json() without its keyword plumbing
+    }
+
+
+def alert_rows(alerts: Sequence[Alert]) -> list[dict[str, str]]:
+    """The stream entries of a fold's alerts."""
+    return [alert_fields(a) for a in alerts]
+
+
+class BatchFolder:
+    """Loads the states a batch needs (cache first) and folds its events in order."""
+
+    def __init__(
+        self, r: aioredis.Redis, settings: Settings, cache: StateCache, worker: str
+    ) -> None:
+        self.r = r
+        self.settings = settings
+        self.cache = cache
+        self.worker = worker
+
+    async def prepare(
+        self, p: int, events: Sequence[Event]
+    ) -> tuple[set[str], dict[str, MatchState]]:
+        """Ids already folded (seen-marks) and the current state of every match of the batch:
+        one MGET for both, and one more for the ties of matches without a state yet."""
+        first = list({e.match: e for e in reversed(events)}.values())  # first event per match
+        with translate_errors("fold: load"):
+            # MGET (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
+            # of one partition share its slot.
+            found = await self.r.mget(
+                [keys.seen(p, self.worker, e.id) for e in events]
+                + [keys.match_state(p, e.match) for e in first]
+            )
+            marks, raws = found[: len(events)], found[len(events) :]
+            fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
+            ties = await self._ties(p, fresh)
+        seen = {e.id for e, hit in zip(events, marks, strict=True) if hit is not None}
+        states = {}
+        for e, raw in zip(first, raws, strict=True):
+            if raw:
+                states[e.match] = self._parsed(p, e.match, raw)
+            else:
+                states[e.match] = start(e, ties.get(e.tie or ""), self.settings.aliases)
+        return seen, states
+
+    async def _ties(self, p: int, fresh: Sequence[Event]) -> dict[str, TieSpec]:
+        """The ties of matches starting in this batch, by id (one MGET)."""
+        ids = sorted({e.tie for e in fresh if e.tie})
+        if not ids:
+            return {}
+        raws = await self.r.mget([keys.tie(p, tie_id) for tie_id in ids])
+        return {
+            tie_id: TieSpec.model_validate_json(raw)
+            for tie_id, raw in zip(ids, raws, strict=True)
+            if raw
+        }
+
+    def _parsed(self, p: int, match: str, raw: bytes | str) -> MatchState:
+        data = raw.encode() if isinstance(raw, str) else raw
+        cached = self.cache.get(p, match, data)
+        if cached is not None:
+            return cached
+        state = MatchState.model_validate_json(data)
+        self.cache.put(p, match, data, state)
+        return state
+
+    def fold(
+        self,
+        p: int,
+        batch: Sequence[tuple[str, Event]],
+        seen: set[str],
+        states: dict[str, MatchState],
+        now: Callable[[], datetime],
+        *,
+        strict: bool,
+    ) -> Folded:
+        """Fold the events in order; stop at the first that raises (re-raised if ``strict``).
+
+        Each commit chunk stores a match's state once, with its last event in the chunk (the
+        chunk is one atomic Lua call, so the states in between need not be written or even
+        serialised)."""
+        out = Folded(states=states)
+        after: list[MatchState | None] = []
+        folded: set[str] = set()  # a re-published event may come twice in one batch
+        state_keys: dict[str, str] = {}
+        for i, (entry_id, event) in enumerate(batch):
+            match = event.match
+            state_key = state_keys.get(match) or state_keys.setdefault(
+                match, keys.match_state(p, match)
+            )
+            seen_key = keys.seen(p, self.worker, event.id)
+            if event.id in seen or event.id in folded:
+                out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
+                out.alerts.append([])
+                after.append(None)
+                continue
+            try:
+                new, alerts = apply(states[match], event, now())
+            except Exception:
+                if strict:
+                    raise
+                out.failed_at = i
+                break
+            states[match] = new
+            folded.add(event.id)
+            out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", alert_rows(alerts)))
+            out.alerts.append(alerts)
+            after.append(new)
+        self._write_states(out, after)
+        return out
+
+    def _write_states(self, out: Folded, after: list[MatchState | None]) -> None:
+        """Give the last fold of each match in each commit chunk the state it leaves."""
+        for first in range(0, len(out.commits), COMMIT_CHUNK):
+            done: set[str] = set()
+            for i in range(min(len(out.commits), first + COMMIT_CHUNK) - 1, first - 1, -1):
+                state = after[i]
+                commit = out.commits[i]
+                if state is None or commit.state_key in done:
+                    continue
+                done.add(commit.state_key)
+                raw = state.model_dump_json()
+                out.commits[i] = commit._replace(state=raw)
+                out.written[state.match] = raw.encode()

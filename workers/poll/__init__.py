@@ -1,0 +1,1 @@
+"""The poll stage: fetch feeds on a schedule, diff snapshots, publish events."""
