@@ -49,16 +49,17 @@ def find_config(explicit: Path | None) -> Path | None:
     ``./config/notifier.toml``, else the user config file; None when there is none (defaults).
 
     A file named explicitly (flag or environment) that does not exist is an error, never
-    quietly replaced by the defaults."""
-    if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(f"--config {explicit}: no such file")
-        return explicit
+    quietly replaced by the defaults; naming ``/dev/null`` asks for the defaults."""
+    named = [(explicit, "--config ")] if explicit is not None else []
     env = os.environ.get("NOTIFIER_CONFIG")
-    if env:
-        if not Path(env).is_file():
-            raise ConfigError(f"NOTIFIER_CONFIG={env}: no such file")
-        return Path(env)
+    if not named and env:
+        named = [(Path(env), "NOTIFIER_CONFIG=")]
+    for path, how in named:
+        if str(path) == os.devnull:
+            return None
+        if not path.is_file():
+            raise ConfigError(f"{how}{path}: no such file")
+        return path
     for candidate in (DEFAULT_CONFIG, user_config_file()):
         if candidate.is_file():
             return candidate

@@ -14,13 +14,15 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.journey import PACE, journey_env, replay_feed
 from tests.recordings import ESPN_MLS, require
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 SH_BLOCK = re.compile(r"^```sh\n(.*?)^```$", re.S | re.M)
-BUDGET_S = 60.0
+BUDGET_S = 120.0  # about 30 s alone; a loaded machine (the suite on two workers) takes longer
 
 
 def sh_blocks(text: str) -> list[str]:
@@ -33,6 +35,7 @@ def test_blocks_are_found() -> None:
     assert sh_blocks(text) == ["echo a\n", "echo b\n"]
 
 
+@pytest.mark.timeout(180)
 async def test_every_sh_block_of_the_readme_runs(tmp_path: Path) -> None:
     blocks = sh_blocks(README.read_text(encoding="utf-8"))
     assert len(blocks) >= 3, "the README's runnable examples"

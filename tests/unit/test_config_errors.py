@@ -3,6 +3,7 @@ misspelt section or key (with the nearest valid one), a refused target naming th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,9 @@ def test_refused_targets_name_the_setting() -> None:
         check_target_url("http://example.com/hook")
     with pytest.raises(ValueError, match=r"delivery\.allow_networks"):
         check_target_url("https://10.0.0.1/hook")
+
+
+def test_dev_null_asks_for_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTIFIER_CONFIG", os.devnull)
+    assert Settings.load(None).poll.live_s == 15.0
+    assert Settings.load(Path(os.devnull)).api.port == 8080
