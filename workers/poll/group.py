@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis.exceptions import RedisError
+
 from notifier import metrics
 from notifier.bus import poll_status
 from notifier.bus.budget import Budget
@@ -88,12 +90,16 @@ class GroupPoll:
         return made
 
     async def _report(self) -> None:
-        """The poll's outcome and the next one due, for ``notifier status``."""
+        """The poll's outcome and the next one due, for ``notifier status``: informative only,
+        so a Redis that cannot take it now changes nothing of the poll."""
         mono = time.monotonic()
         dues = [t.due for t in self.matches.values() if not t.done]
         nxt = max(min(dues, default=mono), self.resume_at) - mono if dues else None
-        r = self.publisher.r
-        await poll_status.record_poll(r, self.feed.provider, self.outcome or "ok", nxt)
+        try:
+            r = self.publisher.r
+            await poll_status.record_poll(r, self.feed.provider, self.outcome or "ok", nxt)
+        except (RedisError, OSError) as exc:
+            log.debug("poll_status_not_recorded", extra={"group": self.name, "error": str(exc)})
 
     async def _fetch(self, request: Request) -> bytes | None:
         """The body of one request, or None (budget spent, provider paused, or it failed)."""
