@@ -16,8 +16,8 @@ async def test_search_follow_run_every_goal_arrives(tmp_path: Path) -> None:
     recording = require(ESPN_MLS)
     env = journey_env(tmp_path, "")
     # The feed's clock stands still until `run` first asks for matches (searching and following
-    # take no match time); then kick-off in half a second, and the match in 11 s.
-    feed_args = ("--speed", "600", "--start", "-300")
+    # take no match time); then kick-off in half a second, and the match in 6 s.
+    feed_args = ("--speed", "1200", "--start", "-600")
     async with replay_feed(env, tmp_path, "espn", recording, *feed_args) as url:
         env = journey_env(tmp_path, url)
         code, out, _ = await cli(env, tmp_path, "teams", "search", "new york city", "--json")
