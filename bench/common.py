@@ -27,7 +27,7 @@ from notifier.replay.api_football import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDS = ROOT / "tests" / "data" / "recordings" / "api-football"
-SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = ROOT / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 RESULTS = ROOT / "bench" / "results.json"
 
 

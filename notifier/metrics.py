@@ -149,12 +149,12 @@ _served: set[int] = set()
 _lock = threading.Lock()
 
 
-def serve(port: int, host: str = "0.0.0.0") -> bool:
+def serve(port: int, host: str = "127.0.0.1") -> bool:
     """Expose this process's metrics on ``host:port`` (a daemon thread); once per port."""
     with _lock:
         if port in _served:
             return False
         start_http_server(port, addr=host)
         _served.add(port)
-    log.info("metrics_serving", extra={"port": port})
+    log.info("metrics_serving", extra={"host": host, "port": port})
     return True

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from notifier.api.auth import Auth, make_middleware
 from notifier.api.chat.routes import setup_bots
+from notifier.api.follows import setup_follows
 from notifier.api.guards import deadlines, refuse_odd_requests
 from notifier.api.health import setup_health
 from notifier.api.hub import StreamHub
@@ -61,6 +62,7 @@ def init_app(settings: Settings, r: aioredis.Redis) -> web.Application:
         names=settings.names_by_lang(),
     )
     setup_subscriptions(app)
+    setup_follows(app)
     setup_stream(app)
     setup_openapi(app)
     setup_bots(app)

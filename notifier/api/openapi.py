@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from notifier import __version__
+from notifier.api.follows import FollowList, FollowSpec, FollowView
 from notifier.api.problems import PROBLEM
 from notifier.api.schemas import Problem, SubscriptionCreated, SubscriptionList, SubscriptionView
 from notifier.channels.subscriptions import SubscriptionPatch, SubscriptionSpec
@@ -22,8 +23,10 @@ from notifier.domain.alerts import Alert
 
 EXTRA_PATHS: dict[str, dict[str, Any]] = {}
 REF = "#/components/schemas/{model}"
-MODELS: list[type[BaseModel]] = [SubscriptionSpec, SubscriptionPatch]
+MODELS: list[type[BaseModel]] = [SubscriptionSpec, SubscriptionPatch, FollowSpec]
 OUT_MODELS: list[type[BaseModel]] = [
+    FollowView,
+    FollowList,
     SubscriptionView,
     SubscriptionCreated,
     SubscriptionList,
@@ -190,6 +193,41 @@ def _stream_op() -> dict[str, Any]:
     }
 
 
+FOLLOW_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "provider:league, e.g. espn:eng.1",
+    "schema": {"type": "string", "pattern": r"^(api-football|football-data|espn):[^/]{1,100}$"},
+}
+FOLLOW_PATHS: dict[str, Any] = {
+    "/v1/follows": {
+        "get": {
+            "summary": "What is followed: the settings file's follows and the stored ones",
+            "operationId": "listFollows",
+            "responses": {"200": _ok("OK", _ref("FollowList")), **_problems(401)},
+        },
+        "post": {
+            "summary": "Follow a competition (and teams in it); merged with what is there",
+            "operationId": "createFollow",
+            "requestBody": _json_body("FollowSpec"),
+            "responses": {
+                "201": _ok("Stored", _ref("FollowView")),
+                **_problems(400, 401, 403, 413, 415, 422),
+            },
+        },
+    },
+    "/v1/follows/{id}": {
+        "parameters": [FOLLOW_ID],
+        "delete": {
+            "summary": "Stop following a stored competition (and its teams)",
+            "operationId": "deleteFollow",
+            "responses": {"204": {"description": "Deleted"}, **_problems(401, 404)},
+        },
+    },
+}
+
+
 @functools.cache
 def _schemas() -> dict[str, Any]:
     pairs = [(m, "validation") for m in MODELS] + [(m, "serialization") for m in OUT_MODELS]
@@ -206,7 +244,7 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "Subscriptions to live football alerts, and the alert stream.",
         },
-        "paths": {**_paths(), **EXTRA_PATHS},
+        "paths": {**_paths(), **FOLLOW_PATHS, **EXTRA_PATHS},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -73,4 +73,8 @@ async def _check_name(host: str, policy: AddressPolicy, timeout_s: float) -> Non
     addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     refused = sorted(str(ip) for ip in addresses if not policy.allows(ip))
     if refused:
-        raise FieldError("url", f"host {host!r} resolves to a non-public address ({refused[0]})")
+        raise FieldError(
+            "url",
+            f"host {host!r} resolves to a non-public address ({refused[0]}),"
+            " not in delivery.allow_networks",
+        )

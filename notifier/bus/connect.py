@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -165,16 +166,46 @@ async def _first_ping(client: aioredis.Redis, url: str, timeout_s: float) -> Non
         ) from None
 
 
-async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> aioredis.Redis:
-    """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack."""
+SERVER_FILE = "server.url"  # in data_dir/redis: where a running embedded server listens
+
+
+def server_file(settings: Settings) -> Path:
+    """Where a process running the embedded server writes its address (for ``notifier check``,
+    ``status``, ``follow``: the commands that join it)."""
+    return settings.data_dir / "redis" / SERVER_FILE
+
+
+async def running_server(settings: Settings) -> str | None:
+    """The URL of the embedded server another process runs on ``data_dir``, if it answers."""
+    try:
+        url = server_file(settings).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    client = connect(url, socket_timeout_s=2.0, retries=1)
+    try:
+        await client.ping()
+    except (rexc.RedisError, OSError):
+        return None
+    finally:
+        await client.aclose()
+    return url
+
+
+async def open_redis(
+    settings: Settings, stack: contextlib.AsyncExitStack, *, join: bool = False
+) -> aioredis.Redis:
+    """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack.
+
+    ``join``: use the embedded server another process (``notifier run``) already runs on the
+    same data directory, when there is one, rather than starting one."""
     if settings.redis_url:
         url, server = settings.redis_url, "external"
     elif settings.cluster:
         raise ConfigError("cluster = true needs REDIS_URL naming a node of the cluster")
+    elif join and (running := await running_server(settings)):
+        url, server = running, "embedded (joined)"
     else:
-        embedded = EmbeddedServer(settings.data_dir / "redis")
-        await stack.enter_async_context(embedded)
-        url, server = embedded.url, f"embedded {embedded.binary.name}"
+        url, server = await _start_embedded(settings, stack, publish=not join)
     # A blocking XREADGROUP must not outlive the socket timeout.
     timeout = max(SOCKET_TIMEOUT_S, settings.streams.block_ms / 1000 + 5)
     client = connect(url, socket_timeout_s=timeout, cluster=settings.cluster)
@@ -184,3 +215,15 @@ async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> ai
         server = "cluster"
     log.info("redis_connected", extra={"server": server, "url": mask_url(url)})
     return client
+
+
+async def _start_embedded(
+    settings: Settings, stack: contextlib.AsyncExitStack, *, publish: bool
+) -> tuple[str, str]:
+    embedded = EmbeddedServer(settings.data_dir / "redis")
+    await stack.enter_async_context(embedded)
+    if publish:  # a long-running process: say where it listens, until it stops
+        path = server_file(settings)
+        path.write_text(embedded.url + "\n", encoding="utf-8")
+        stack.callback(path.unlink, missing_ok=True)
+    return embedded.url, f"embedded {embedded.binary.name}"

@@ -245,3 +245,19 @@ def bot_seen(platform: str, request_id: str) -> str:
 def bot_rate(scope: str, window: int) -> str:
     """Commands counted for a chat or a team (workspace, guild) in one minute (with TTL)."""
     return f"{PREFIX}:bot:rate:{scope}:{window}"
+
+
+def follows() -> str:
+    """What is followed beyond the settings file (``notifier follow``, ``/v1/follows``): a hash
+    ``provider:league`` -> the follow (JSON)."""
+    return f"{PREFIX}:follows"
+
+
+def follows_version() -> str:
+    """Bumped on every change of :func:`follows`: a running poller looks again when it moves."""
+    return f"{PREFIX}:follows:version"
+
+
+def poll_status(provider: str) -> str:
+    """A provider's last poll: when, its outcome, when the next is due (a hash)."""
+    return f"{PREFIX}:polls:{provider}"

@@ -1,5 +1,5 @@
 """The bots end to end, one replay for all three platforms: each chat follows Dortmund, the demo
-replays (config/scenarios, the real pipeline, fast), the chats get the alerts, ``/score`` in
+replays (notifier/data/scenarios, the real pipeline, fast), the chats get the alerts, ``/score`` in
 mid-match answers with the live score and aggregate, ``/unfollow`` stops the alerts.
 
 Telegram runs as ``notifier demo`` runs it (long polling, started by the replay itself); Discord

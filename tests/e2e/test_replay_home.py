@@ -1,6 +1,6 @@
 """A replayed tie in Home Assistant, on a phone and in an inbox, all at once.
 
-The scripted second leg (config/scenarios/atalanta-dortmund-2nd-leg.json) is replayed once
+The scripted second leg (notifier/data/scenarios/atalanta-dortmund-2nd-leg.json) is replayed once
 through the whole pipeline with ``--mqtt`` (``ReplayOptions.mqtt``) to a private Mosquitto, and
 with a Web Push subscription (a local push service that verifies VAPID and decrypts) and two
 email subscriptions (per alert, and a digest) on an aiosmtpd server. A subscriber connected

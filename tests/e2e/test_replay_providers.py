@@ -27,7 +27,7 @@ from workers.cli.commands import REPLAY_KEY, ReplayOptions, replay_settings
 ROOT = Path(__file__).resolve().parents[2]
 ESPN = REAL / "espn/mls-scoreboard-2022-09-17-live-mixed.json"
 FD = REAL / "football-data/v4-teams-65-matches-PL-CL-2023-24-snapshot-2023-12-28.json"
-SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = ROOT / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 SPEED = 600.0
 
 pytestmark = pytest.mark.e2e

@@ -21,10 +21,17 @@ from notifier.settings import Settings
 from workers.cli import commands
 
 T = TypeVar("T")
+QUIET = ("teams", "leagues", "follow", "unfollow", "follows", "status", "init")
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ("workers.cli.ops", "workers.cli.delivery", "workers.cli.bots")
+EXTENSIONS: tuple[str, ...] = (
+    "workers.cli.ops",
+    "workers.cli.delivery",
+    "workers.cli.setup",
+    "workers.cli.follow",
+    "workers.cli.bots",
+)
 
 
 def _extensions() -> list[ModuleType]:
@@ -89,6 +96,7 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
     _lang_arg(p)
+    p.add_argument("--match", help="of a recording of many matches: replay only this match id")
     _page_args(p)
 
 
@@ -111,7 +119,11 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="notifier", description="Live football alerts, two-legged ties included."
     )
-    ap.add_argument("--config", type=Path, help="settings file (default: config/notifier.toml)")
+    ap.add_argument(
+        "--config",
+        type=Path,
+        help="settings file (default: NOTIFIER_CONFIG, ./config/notifier.toml, the user's)",
+    )
     ap.add_argument("--log-level", help="DEBUG, INFO, WARNING, ...")
     ap.add_argument("--log-format", choices=["auto", "json", "plain"])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -162,7 +174,11 @@ def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; its exit code."""
     if args.command == "feed":
         return feed_parse(args)
-    quiet = args.command in ("demo", "replay")
+    if args.command == "init":  # needs no settings: it writes them
+        from workers.cli import setup
+
+        return int(setup.run(args, None) or 0)
+    quiet = args.command in ("demo", "replay", *QUIET)
     settings = _settings(args, quiet)
     for ext in _extensions():
         code = ext.run(args, settings)
@@ -173,7 +189,7 @@ def dispatch(args: argparse.Namespace) -> int:
         opts = dataclasses.replace(
             opts, api=args.api, stay=args.stay, lang=args.lang, mqtt=args.mqtt
         )
-        run_async(commands.replay(settings, opts))
+        return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "replay":
         opts = commands.ReplayOptions(
             file=args.file,
@@ -187,8 +203,9 @@ def dispatch(args: argparse.Namespace) -> int:
             stay=args.stay,
             lang=args.lang,
             mqtt=args.mqtt,
+            match=args.match,
         )
-        run_async(commands.replay(settings, opts))
+        return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "run":
         run_async(commands.run(settings))
     else:

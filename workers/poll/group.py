@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
+
 from notifier import metrics
+from notifier.bus import poll_status
 from notifier.bus.budget import Budget, save_cadence
 from notifier.domain.cadence import Cadence, Load, Plan, horizon, live_interval, reserve_for
 from notifier.domain.models import OVER_STATUSES, MatchSnapshot
@@ -68,6 +71,7 @@ class GroupPoll:
         self._shown_at = 0.0
         self._cycle = (time.monotonic(), 0.0)  # this tick's start and jitter seed
         self._parsed: dict[Request, tuple[bytes, list[Item]]] = {}  # answers split last tick
+        self.outcome: str | None = None  # of this tick's requests ("ok", "error: ...")
 
     @property
     def name(self) -> str:
@@ -85,6 +89,7 @@ class GroupPoll:
         due = [t for t in self.matches.values() if not t.done and t.due <= mono + slack]
         made = 0
         wanted = [Due(t.watch, t.status) for t in due]
+        self.outcome = None
         planned_now = plan(self.feed.provider, wanted, self.feed.settings)
         if (
             planned_now
@@ -97,6 +102,8 @@ class GroupPoll:
                 break
             made += 1
             await self._apply(planned, body)
+        if self.outcome is not None:
+            await self._report()
         return made
 
     async def replan(self) -> Cadence:
@@ -144,6 +151,18 @@ class GroupPoll:
         }
         await save_cadence(self.feed.budget.r, self.name, fields)
 
+    async def _report(self) -> None:
+        """The poll's outcome and the next one due, for ``notifier status``: informative only,
+        so a Redis that cannot take it now changes nothing of the poll."""
+        mono = time.monotonic()
+        dues = [t.due for t in self.matches.values() if not t.done]
+        nxt = max(min(dues, default=mono), self.resume_at) - mono if dues else None
+        try:
+            r = self.publisher.r
+            await poll_status.record_poll(r, self.feed.provider, self.outcome or "ok", nxt)
+        except (RedisError, OSError) as exc:
+            log.debug("poll_status_not_recorded", extra={"group": self.name, "error": str(exc)})
+
     async def _fetch(self, request: Request) -> bytes | None:
         """The body of one request, or None (budget spent, provider paused, or it failed)."""
         wait = await self.feed.budget.take()
@@ -156,9 +175,11 @@ class GroupPoll:
             body = await self.feed.client.fetch(request)
         except FeedError as exc:
             metrics.polled(self.feed.provider, "error", time.monotonic() - started)
+            self.outcome = f"error: {exc}"
             await self._failed(exc)
             return None
         metrics.polled(self.feed.provider, "ok", time.monotonic() - started)
+        self.outcome = self.outcome or "ok"
         return body
 
     async def _apply(self, planned: Planned, body: bytes) -> None:

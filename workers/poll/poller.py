@@ -22,14 +22,14 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from notifier.bus import keys
+from notifier.bus import follows, keys
 from notifier.bus.balance import Membership, fair_share
 from notifier.bus.budget import Budget
 from notifier.bus.holder import Holder
@@ -79,6 +79,8 @@ class Poller:
         self.scheduler: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
         self._running: set[GroupKey] = set()  # groups whose tick is running
+        self._retrying = False  # the fixtures job runs on its retry schedule
+        self._follows_seen: int | None = None  # version of the stored follows last seen
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
@@ -98,8 +100,8 @@ class Poller:
         claim_s = min(1.0, self.settings.streams.lease_ttl_ms / 3000)
         self._every(self.sync, "sync", sync_every)
         self._every(self.claim, "claim", claim_s)
-        if self.settings.follow:
-            self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
+        # Always: follows can be added while it runs (``notifier follow``, ``/v1/follows``).
+        self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
 
     def _every(self, func: Callable[[], object], job_id: str, seconds: float) -> None:
         assert self.scheduler is not None
@@ -114,16 +116,42 @@ class Poller:
         )
 
     async def discover(self) -> None:
-        """Run the fixtures job, then follow what it found at once."""
-        if await self.fixtures.run():
-            await self.sync()
+        """Run the fixtures job, then follow what it found at once. A lookup that failed is
+        tried again within minutes (backing off), not at the next daily run."""
+        try:
+            if await self.fixtures.run():
+                await self.sync()
+        finally:
+            self._retry_fixtures()
+
+    def _retry_fixtures(self) -> None:
+        """After a failed lookup: the next run in minutes (doubling up to a cap); after the
+        recovery: the daily schedule again."""
+        if self.scheduler is None or self.scheduler.get_job("fixtures") is None:
+            return
+        poll = self.settings.poll
+        failures = self.fixtures.failures
+        if failures:
+            wait = min(poll.fixtures_retry_s * 2 ** (failures - 1), poll.fixtures_retry_max_s)
+        elif self._retrying:
+            wait = poll.fixtures_sync_s
+        else:
+            return
+        self._retrying = failures > 0
+        when = datetime.now(UTC) + timedelta(seconds=min(wait, poll.fixtures_sync_s))
+        self.scheduler.modify_job("fixtures", next_run_time=when)
 
     async def sync(self) -> None:
         """Track every followed match that is not over, in its group; drop the unfollowed.
-
-        First the retention: finished matches older than ``retention_hours`` are forgotten, so
-        the followed set read here stays what is still followed (plus the recently finished).
-        """
+        A change of the stored follows runs the fixtures job at once. First the retention:
+        finished matches older than ``retention_hours`` are forgotten, so the followed set read
+        here stays what is still followed (plus the recently finished)."""
+        seen = await follows.version(self.r)
+        if self._follows_seen is not None and seen != self._follows_seen:
+            self._follows_seen = seen
+            log.info("follows_changed", extra={"version": seen})
+            await self.discover()
+        self._follows_seen = seen
         now_ms = int(time.time() * 1000)
         await sweep(
             self.r,

@@ -35,7 +35,7 @@ from workers.cli import runtime
 from workers.cli.commands import REPLAY_KEY, replay_settings
 
 ROOT = Path(__file__).resolve().parents[3]
-SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = ROOT / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 SPEED = 600.0
 PARTITIONS = 12
 Goal = tuple[str, int | None, str | None, int, int]

@@ -22,7 +22,7 @@ from notifier.replay.api_football import Timeline
 from notifier.settings import read_catalogue
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = REPO / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 T0 = datetime(2026, 2, 25, 20, 0, tzinfo=UTC)
 STEP = 15.0
 DEMO_TIE = TieSpec(

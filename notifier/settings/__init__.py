@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import platformdirs
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from pydantic import (
@@ -30,8 +31,43 @@ from pydantic_settings import (
 
 from notifier.domain import texts
 from notifier.domain.texts import LangName
+from notifier.errors import ConfigError
+from notifier.settings.keys import check_keys, read_toml
 
-DEFAULT_CONFIG = Path("config/notifier.toml")
+DEFAULT_CONFIG = Path("config/notifier.toml")  # a project directory's settings
+APP_NAME = "match-notifier"
+
+
+def user_config_file() -> Path:
+    """The per-user settings file (``~/.config/match-notifier/notifier.toml`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "notifier.toml"
+
+
+def user_data_dir() -> Path:
+    """Where the embedded server keeps its data by default (``~/.local/share/match-notifier``)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "data"
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The settings file to read: ``explicit`` (``--config``), else ``NOTIFIER_CONFIG``, else
+    ``./config/notifier.toml``, else the user config file; None when there is none (defaults).
+
+    A file named explicitly (flag or environment) that does not exist is an error, never
+    quietly replaced by the defaults; naming ``/dev/null`` asks for the defaults."""
+    named = [(explicit, "--config ")] if explicit is not None else []
+    env = os.environ.get("NOTIFIER_CONFIG")
+    if not named and env:
+        named = [(Path(env), "NOTIFIER_CONFIG=")]
+    for path, how in named:
+        if str(path) == os.devnull:
+            return None
+        if not path.is_file():
+            raise ConfigError(f"{how}{path}: no such file")
+        return path
+    for candidate in (DEFAULT_CONFIG, user_config_file()):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 class ProviderSettings(BaseModel):
@@ -47,6 +83,8 @@ class ProviderSettings(BaseModel):
     live_all_min: int = Field(default=0, ge=0)  # API-Football: ``live=all`` from this many live
     lineups: bool = True  # ask per match, in the lineup window, if the bulk view lacks them
     pause_s: float = Field(default=60.0, gt=0)  # pause after a 429 that gives no Retry-After
+    # ESPN and football-data have no team search: `teams search` reads these leagues' teams.
+    search_leagues: list[str] = Field(default_factory=list)
 
 
 class PollSettings(BaseModel):
@@ -64,6 +102,8 @@ class PollSettings(BaseModel):
     idle_max_s: float = Field(default=21600.0, gt=0)  # a far-off match is re-checked this often
     jitter_s: float = Field(default=1.0, ge=0)
     fixtures_sync_s: float = Field(default=86400.0, gt=0)
+    fixtures_retry_s: float = Field(default=60.0, gt=0)  # first retry of a failed lookup
+    fixtures_retry_max_s: float = Field(default=900.0, gt=0)  # retries back off up to this
     max_backoff_s: float = Field(default=300.0, gt=0)
     glitch_polls: int = Field(default=2, ge=1)  # polls a score drop without VAR must last
 
@@ -106,6 +146,15 @@ class FootballDataSettings(ProviderSettings):
     base_url: str = "https://api.football-data.org"
     requests_per_minute: int = Field(default=10, ge=1)
     lineups: bool = False  # the free tier has none: do not ask for them match by match
+    search_leagues: list[str] = Field(
+        default_factory=lambda: ["PL", "CL", "BL1", "SA", "PD", "FL1", "DED", "PPL", "ELC", "BSA"]
+    )
+
+
+ESPN_SEARCH_LEAGUES = (
+    "eng.1", "eng.2", "esp.1", "ger.1", "ita.1", "fra.1", "ned.1", "por.1", "sco.1", "bel.1",
+    "tur.1", "usa.1", "mex.1", "bra.1", "arg.1", "uefa.champions", "uefa.europa",
+)  # fmt: skip
 
 
 class EspnSettings(ProviderSettings):
@@ -114,6 +163,7 @@ class EspnSettings(ProviderSettings):
     base_url: str = "https://site.api.espn.com"
     requests_per_minute: int = Field(default=60, ge=1)
     requests_per_day: int = Field(default=50_000, ge=1)
+    search_leagues: list[str] = Field(default_factory=lambda: list(ESPN_SEARCH_LEAGUES))
 
 
 class Providers(BaseModel):
@@ -341,7 +391,7 @@ class Settings(BaseSettings):
     redis_connect_timeout_s: float = Field(default=10.0, gt=0)  # first connect + PING at start
     retention_hours: float = Field(default=72.0, gt=0)  # a finished match's keys live this long
     cluster: bool = False  # REDIS_URL names a node of a Redis/Valkey Cluster (or redis+cluster://)
-    data_dir: Path = Path("var/data")
+    data_dir: Path = Field(default_factory=user_data_dir)
     log_format: Literal["auto", "json", "plain"] = "auto"
     log_level: str = "INFO"
     providers: Providers = Field(default_factory=Providers)
@@ -364,6 +414,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     teams: dict[str, TeamStyle] = Field(default_factory=_teams)  # by display name
     metrics_port: int | None = Field(default=None, ge=1, le=65535)  # a worker's own /metrics
+    metrics_host: str = "127.0.0.1"  # ... on loopback unless set (a container: "0.0.0.0")
     ready_workers: list[str] = Field(  # /readyz: each needs a fresh heartbeat
         default_factory=lambda: ["poller", "aggregator", "dispatcher"]
     )
@@ -385,16 +436,27 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, then environment, then the TOML file."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if cls.config_file is not None and cls.config_file.is_file():
+        if cls.config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
         return tuple(sources)
 
     @classmethod
     def load(cls, config: Path | None = None, **overrides: Any) -> Settings:
-        """Build the settings from a TOML file (default: NOTIFIER_CONFIG, config/notifier.toml)."""
-        path = config or Path(os.environ.get("NOTIFIER_CONFIG", DEFAULT_CONFIG))
+        """Build the settings from a TOML file (:func:`find_config`); ConfigError when the file
+        named is missing or holds a key no setting has."""
+        path = find_config(config)
+        if path is not None:
+            check_keys(read_toml(path), cls, f"settings file {path}")
         loader = type("LoadedSettings", (cls,), {"config_file": path})
         return cls.model_validate(loader(**overrides).model_dump())
+
+    def default_provider(self) -> str:
+        """The provider commands use when none is named: the first with a key configured,
+        else ESPN (its public API needs none)."""
+        for name in ("api-football", "football-data"):
+            if self.provider(name).api_key is not None:
+                return name
+        return "espn"
 
     def provider(self, name: str) -> ProviderSettings:
         """Settings of one provider, or a clear error."""
