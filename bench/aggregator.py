@@ -41,6 +41,7 @@ from workers.poll.poller import event_fields
 MATCHES = 1000
 PARTITIONS = 12
 TARGET = 0.3
+FLOOR_TARGET = 0.6  # of the floor stub's rate, measured in the same run
 BARE_RUNS = 3
 
 
@@ -200,6 +201,17 @@ async def run(report: Report) -> None:
             f"ratio {m.floor / bare:.2f} of the bare loop: a stub doing the same stream and commit"
             f" work with no engine; the aggregator reaches {rate / m.floor:.2f} of it",
             {"bare": bare, "ratio": m.floor / bare, "aggregator_ratio": rate / m.floor},
+        )
+    )
+    vs_floor = rate / m.floor
+    report.add(
+        Result(
+            "aggregator_vs_floor",
+            vs_floor,
+            "",
+            f"{vs_floor / FLOOR_TARGET:.2f} of the {FLOOR_TARGET:g} target; aggregator"
+            f" {rate:,.0f} events/s against the floor stub's {m.floor:,.0f} in this run",
+            {"aggregator": rate, "floor": m.floor, "target": FLOOR_TARGET},
         )
     )
     stages = stage_costs(events, bench_settings())

@@ -27,7 +27,7 @@ from notifier.replay.api_football import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDS = ROOT / "tests" / "data" / "recordings" / "api-football"
-SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = ROOT / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -45,7 +45,8 @@ class Result:
         """The printed line."""
         value = "pending" if self.value is None else _fmt(self.value)
         tail = f" ({self.ratio})" if self.ratio else ""
-        return f"{self.name}: {value} {self.unit}{tail}".rstrip()
+        unit = f" {self.unit}" if self.unit else ""  # a ratio has none
+        return f"{self.name}: {value}{unit}{tail}".rstrip()
 
 
 def _fmt(value: float) -> str:

@@ -49,10 +49,14 @@ DURATION = 75.0  # wall seconds of the run
 WARMUP = 5.0  # the first poll of every match catches up on what already happened
 LIVE_S = 15.0
 # At 30x a half-time lasts 30 s; the poller's half-time pace (60 s) would outlast it.
-HALF_TIME_AT_LIVE_PACE = {"NOTIFIER_POLL__HALF_TIME_S": str(LIVE_S)}
+# The live pace is fixed here (floor = interval): the budgeted figure is bench.latency_budgeted.
+HALF_TIME_AT_LIVE_PACE = {
+    "NOTIFIER_POLL__HALF_TIME_S": str(LIVE_S),
+    "NOTIFIER_POLL__LIVE_FLOOR_S": str(LIVE_S),
+}
 
 
-def settings_for(redis_url: str, feed_url: str) -> Settings:
+def settings_for(redis_url: str, feed_url: str, live_s: float = LIVE_S) -> Settings:
     """Default settings, pointed at the bench feed; jitter off; deliveries to loopback allowed."""
     base = Settings.load(None, redis_url=redis_url)
     provider = ProviderSettings(
@@ -61,7 +65,7 @@ def settings_for(redis_url: str, feed_url: str) -> Settings:
     return base.model_copy(
         update={
             "providers": base.providers.replace("api-football", provider),
-            "poll": base.poll.model_copy(update={"live_s": LIVE_S, "jitter_s": 0.0}),
+            "poll": base.poll.model_copy(update={"live_s": live_s, "jitter_s": 0.0}),
             "delivery": base.delivery.model_copy(
                 update={"allow_http": True, "allow_networks": ["127.0.0.0/8"]}
             ),
@@ -94,27 +98,31 @@ async def alerts_emitted(r: Any, settings: Settings) -> list[Alert]:
     return out
 
 
-def score_changes(t: Timeline, started: float, until: float) -> list[tuple[float, int, int]]:
+def score_changes(
+    t: Timeline, started: float, until: float, speed: float = SPEED
+) -> list[tuple[float, int, int]]:
     """(wall time, home, away) of the score served first, then whenever it changes (the feed
     serves one answer per virtual minute)."""
     out: list[tuple[float, int, int]] = []
     v = OFFSET
-    while v <= OFFSET + (until - started) * SPEED:
+    while v <= OFFSET + (until - started) * speed:
         goals = orjson.loads(t.fixture_json(v)).get("goals") or {}
         now = (goals.get("home") or 0, goals.get("away") or 0)
         if not out or now != out[-1][1:]:
-            out.append((started + (v - OFFSET) / SPEED, *now))
+            out.append((started + (v - OFFSET) / speed, *now))
         v += 60.0
     return out
 
 
-def lasting(changes: list[tuple[float, int, int]]) -> tuple[list[tuple[float, int, int]], int]:
-    """The changes (after the first score) a poller every ``LIVE_S`` must see: those served for
-    less are dropped, and so is a return to the score seen before them; the number dropped."""
+def lasting(
+    changes: list[tuple[float, int, int]], interval: float = LIVE_S
+) -> tuple[list[tuple[float, int, int]], int]:
+    """The changes (after the first score) a poller every ``interval`` must see: those served
+    for less are dropped, and so is a return to the score seen before them; the number dropped."""
     kept = changes[:1]
     dropped = 0
     for i, change in enumerate(changes[1:], start=1):
-        brief = i + 1 < len(changes) and changes[i + 1][0] - change[0] < LIVE_S
+        brief = i + 1 < len(changes) and changes[i + 1][0] - change[0] < interval
         if brief or kept[-1][1:] == change[1:]:
             dropped += 1
         else:
@@ -127,6 +135,8 @@ def feed_to_received(
     received: list[dict[str, Any]],
     started: float,
     window: tuple[float, float],
+    speed: float = SPEED,
+    interval: float = LIVE_S,
 ) -> tuple[list[float], int, int]:
     """Latencies from each lasting score change in the window to its goal alert's arrival;
     changes without one; changes undone within a poll interval (not counted)."""
@@ -137,7 +147,8 @@ def feed_to_received(
     out: list[float] = []
     missed = transient = 0
     for t in played:
-        changes, dropped = lasting(score_changes(t, started, window[1] + 2 * LIVE_S))
+        served = score_changes(t, started, window[1] + 2 * interval, speed)
+        changes, dropped = lasting(served, interval)
         transient += dropped
         for at, home, away in changes:
             if not window[0] <= at <= window[1]:

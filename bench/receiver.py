@@ -2,7 +2,8 @@
 
 ``python -m bench.receiver``: serves on a free loopback port and prints ``url http://…``.
 ``POST /hook/…`` records (wall time of receipt, alert id, kind, match, score, emitted_at,
-webhook-id); ``GET /received`` returns them all as JSON; ``POST /quit`` stops it.
+webhook-id; of an encrypted Web Push, its size); ``GET /received`` returns them all as JSON;
+``POST /quit`` stops it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ STOP = web.AppKey("stop", asyncio.Event)
 async def hook(request: web.Request) -> web.Response:
     """Record one delivery."""
     at = time.time()
-    body: dict[str, Any] = orjson.loads(await request.read())
+    raw = await request.read()
+    if request.headers.get("Content-Encoding") == "aes128gcm":  # a Web Push: opaque to us
+        request.app[RECEIVED].append({"at": at, "id": None, "bytes": len(raw)})
+        return web.Response(status=201)
+    body: dict[str, Any] = orjson.loads(raw)
     request.app[RECEIVED].append(
         {
             "at": at,

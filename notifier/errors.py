@@ -49,3 +49,17 @@ class DeliveryError(NotifierError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class BotError(NotifierError):
+    """A chat platform's API refused or failed a bot's call (the message never holds a token).
+
+    ``retry_after`` is the platform's wait in seconds, when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after

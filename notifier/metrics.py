@@ -70,6 +70,10 @@ ALERT_TO_DELIVERY = Histogram(
 )
 LAG = Gauge("notifier_consumer_lag", "Entries not yet read by a consumer group", ["group"])
 PENDING = Gauge("notifier_consumer_pending", "Entries read but not acked, by group", ["group"])
+SSE_CLIENTS = Gauge("notifier_sse_clients", "Event-stream clients connected to this API")
+SSE_DROPPED = Gauge(
+    "notifier_sse_dropped", "Event-stream clients dropped as too slow since this API started"
+)
 DLQ_SIZE = Gauge("notifier_dlq_entries", "Entries in a dead-letter stream", ["stage"])
 
 
@@ -145,12 +149,12 @@ _served: set[int] = set()
 _lock = threading.Lock()
 
 
-def serve(port: int, host: str = "0.0.0.0") -> bool:
+def serve(port: int, host: str = "127.0.0.1") -> bool:
     """Expose this process's metrics on ``host:port`` (a daemon thread); once per port."""
     with _lock:
         if port in _served:
             return False
         start_http_server(port, addr=host)
         _served.add(port)
-    log.info("metrics_serving", extra={"port": port})
+    log.info("metrics_serving", extra={"host": host, "port": port})
     return True

@@ -110,7 +110,9 @@ class AddressPolicy:
     def check(self, ip: IPAddress) -> None:
         """Raise :class:`BlockedAddressError` unless ``ip`` is permitted."""
         if not self.allows(ip):
-            raise BlockedAddressError(f"address {ip} is not public and not in the allow-list")
+            raise BlockedAddressError(
+                f"address {ip} is not public and not in delivery.allow_networks"
+            )
 
 
 @functools.lru_cache(maxsize=URL_CACHE)
@@ -156,7 +158,7 @@ def check_target_url(
     except (ValueError, TypeError) as exc:
         raise ValueError(f"invalid URL: {exc}") from None
     if parsed.scheme != "https" and not (allow_http and parsed.scheme == "http"):
-        allowed = "https or http" if allow_http else "https"
+        allowed = "https or http" if allow_http else "https (delivery.allow_http allows http)"
         raise ValueError(f"URL scheme must be {allowed}, not {parsed.scheme or 'missing'!r}")
     if parsed.raw_user is not None or parsed.raw_password is not None:
         raise ValueError("URL must not contain credentials (user:password@)")
@@ -174,7 +176,9 @@ def _check_host(host: str, policy: AddressPolicy) -> None:
         return  # names are checked at connect time, on every connection
     if not policy.allows(ip):
         means = "" if host == str(ip) else f" (that is {ip})"
-        raise ValueError(f"host {host!r}{means} is not a public address")
+        raise ValueError(
+            f"host {host!r}{means} is not a public address (not in delivery.allow_networks)"
+        )
     if ip.version == 4 and host.rstrip(".") != str(ip):
         raise ValueError(f"host {host!r} is a non-canonical IPv4 address; write {ip}")
 
@@ -193,7 +197,9 @@ class SafeResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         kept = [r for r in results if self._policy.allows(ipaddress.ip_address(r["host"]))]
         if not kept:
-            raise BlockedAddressError(f"{host} resolves only to non-public addresses")
+            raise BlockedAddressError(
+                f"{host} resolves only to non-public addresses (not in delivery.allow_networks)"
+            )
         return kept
 
     async def close(self) -> None:

@@ -21,6 +21,9 @@ from notifier.bus.connect import connect
 from notifier.bus.embedded import EmbeddedServer, bundled_binary
 from tests.counts import TRIED
 
+# The chat platforms' local APIs (Telegram, Discord, Slack), for the bots' tests (integration, e2e).
+pytest_plugins = ["tests.integration.api.chat.fixtures"]
+
 
 def _system_redis() -> Path | None:
     found = shutil.which("redis-server")

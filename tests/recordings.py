@@ -31,3 +31,6 @@ def require(path: Path) -> Path:
 def read(path: Path) -> bytes:
     """The bytes of a recording, read when a test asks (a missing file fails that test only)."""
     return require(path).read_bytes()
+
+
+NO_SETTINGS = REAL.parent / "no-settings.toml"  # an empty settings file: every default

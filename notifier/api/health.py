@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from notifier import metrics
+from notifier.api.hub import StreamHub
 from notifier.api.stream import cancel
 from notifier.bus.connect import StoreError
 from notifier.bus.heartbeat import clear, fresh_heartbeats, run_heartbeat
@@ -34,6 +35,13 @@ def deps(app: web.Application) -> tuple[aioredis.Redis, Settings]:
     from notifier.api import state  # the app factory's keys (state imports the API's modules
 
     return app[state.REDIS], app[state.SETTINGS]
+
+
+def hub_of(app: web.Application) -> StreamHub:
+    """The app's SSE hub (its client and drop counts are gauges of /metrics)."""
+    from notifier.api import state
+
+    return app[state.HUB]
 
 
 def host_of(beat_id: str) -> str:
@@ -64,16 +72,27 @@ def assess(
     return True, f"{len(fresh)} fresh heartbeat(s){where}: " + ", ".join(fresh)
 
 
+def cause(exc: BaseException) -> str:
+    """An error in words, never empty: its message, else its type (and its cause's)."""
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 3:
+        text = str(seen).strip()
+        parts.append(text or type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, TimeoutError) and not str(exc).strip():
+        return f"no answer within {READY_TIMEOUT_S:g} s"
+    return ": ".join(dict.fromkeys(parts))
+
+
 async def readiness(r: aioredis.Redis, settings: Settings, now: float) -> dict[str, Any]:
     """Redis reachable, and a fresh heartbeat of each worker ``ready_workers`` names."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             await r.ping()
             beats = await fresh_heartbeats(r)
-    except (StoreError, TimeoutError, OSError) as exc:
-        return {"ready": False, "redis": False, "reason": f"redis unreachable: {exc or 'timeout'}"}
-    except aioredis.RedisError as exc:
-        return {"ready": False, "redis": False, "reason": f"redis unreachable: {exc}"}
+    except (StoreError, TimeoutError, OSError, aioredis.RedisError) as exc:
+        return {"ready": False, "redis": False, "reason": f"redis unreachable: {cause(exc)}"}
     ok, reason = assess(
         beats, now, max_age=3 * settings.heartbeat_s, workers=settings.ready_workers
     )
@@ -101,6 +120,9 @@ async def metrics_view(request: web.Request) -> web.Response:
             await metrics.refresh(r, settings)
     except (StoreError, TimeoutError, aioredis.RedisError):
         pass  # the gauges keep their last values; the counters are still worth serving
+    hub = hub_of(request.app)
+    metrics.SSE_CLIENTS.set(hub.connected)
+    metrics.SSE_DROPPED.set(hub.dropped)
     body = metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
@@ -112,8 +134,9 @@ async def _api_heartbeat(app: web.Application) -> AsyncIterator[None]:
     app[BEAT_TASK] = asyncio.create_task(beat, name="api-heartbeat")
     yield
     await cancel(app[BEAT_TASK])
-    with contextlib.suppress(StoreError):
-        await clear(r, API_WORKER, instance)
+    with contextlib.suppress(StoreError, TimeoutError):
+        async with asyncio.timeout(READY_TIMEOUT_S / 2):  # Redis down: no 9 s of retries
+            await clear(r, API_WORKER, instance)
 
 
 def setup_health(app: web.Application) -> None:

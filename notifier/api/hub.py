@@ -26,6 +26,7 @@ from notifier.api.sse import (
     entry_info,
     frame,
     id_key,
+    localised_body,
 )
 from notifier.bus import keys
 from notifier.bus.connect import StoreError, translate_errors
@@ -131,8 +132,10 @@ class StreamHub:
         block_ms: int,
         queue_size: int,
         aliases: Mapping[str, str] | None = None,
+        names: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.r = r
+        self.names = names  # team names per language
         self.partitions = partitions
         self.block_ms = block_ms
         self.queue_size = queue_size
@@ -143,6 +146,8 @@ class StreamHub:
         self.ready = asyncio.Event()
         self.closed = False
         self.dropped = 0
+        self.connected = 0  # clients subscribed now (the /metrics gauge)
+        self.streams_of: dict[str, int] = {}  # open streams per owner (``sse_streams_per_token``)
 
     async def start(self) -> None:
         """Begin at the newest entry of each partition."""
@@ -219,23 +224,52 @@ class StreamHub:
         info = entry_info(fields, self.aliases)
         if info is None or not self.clients:
             return
-        data = frame(encode_position(self.position), info.body)
-        framed = chunk(data)
+        position = encode_position(self.position)
+        frames: dict[str, tuple[bytes, bytes]] = {}  # per language, made once
         for client in self.clients.wanting(info):
+            lang = client.filter.lang
+            if lang not in frames:
+                data = frame(position, self._body(info.body, lang))
+                frames[lang] = (data, chunk(data))
+            data, framed = frames[lang]
             if not client.offer(data, framed):
                 self.dropped += 1
                 self.clients.discard(client.filter, client)
+
+    def _body(self, body: bytes, lang: str) -> bytes:
+        """The alert's JSON with its text in the client's language (as stored if none)."""
+        if not lang or (lang == "en" and not (self.names or {}).get("en")):
+            return body  # the stored text is English
+        return localised_body(body, lang, self.names)
 
     def subscribe(self, flt: Filter) -> Client:
         """A new client, receiving every entry published from now on."""
         client = Client(flt, self.queue_size, self.position, MAX_BUFFER)
         self.clients.add(flt, client)
+        self.connected += 1
         return client
 
     def unsubscribe(self, client: Client) -> None:
         """Forget a client (its handler has ended)."""
         self.clients.discard(client.filter, client)
         client.transport = None
+        self.connected -= 1
+
+    def claim(self, owner: str, limit: int) -> bool:
+        """Count one more open stream of ``owner``; False (nothing counted) at ``limit``."""
+        held = self.streams_of.get(owner, 0)
+        if held >= limit:
+            return False
+        self.streams_of[owner] = held + 1
+        return True
+
+    def release(self, owner: str) -> None:
+        """One stream of ``owner`` ended."""
+        held = self.streams_of.get(owner, 0) - 1
+        if held > 0:
+            self.streams_of[owner] = held
+        else:
+            self.streams_of.pop(owner, None)
 
     def close(self) -> None:
         """End every client's stream and stop reading (shutting down)."""
@@ -256,7 +290,8 @@ class StreamHub:
                 position[p] = entry_id
                 info = entry_info(fields, self.aliases)
                 if info is not None and client.filter.wants(info):
-                    yield frame(encode_position(position), info.body)
+                    body = self._body(info.body, client.filter.lang)
+                    yield frame(encode_position(position), body)
                     sent += 1
                     if sent >= limit:
                         return

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from notifier import __version__
+from notifier.api.follows import FollowList, FollowSpec, FollowView
 from notifier.api.problems import PROBLEM
 from notifier.api.schemas import Problem, SubscriptionCreated, SubscriptionList, SubscriptionView
 from notifier.channels.subscriptions import SubscriptionPatch, SubscriptionSpec
@@ -22,8 +23,10 @@ from notifier.domain.alerts import Alert
 
 EXTRA_PATHS: dict[str, dict[str, Any]] = {}
 REF = "#/components/schemas/{model}"
-MODELS: list[type[BaseModel]] = [SubscriptionSpec, SubscriptionPatch]
+MODELS: list[type[BaseModel]] = [SubscriptionSpec, SubscriptionPatch, FollowSpec]
 OUT_MODELS: list[type[BaseModel]] = [
+    FollowView,
+    FollowList,
     SubscriptionView,
     SubscriptionCreated,
     SubscriptionList,
@@ -44,8 +47,11 @@ def _problems(*statuses: int) -> dict[str, Any]:
         404: "No such subscription (or not yours)",
         409: "Changed meanwhile: try again",
         413: "Body too large",
-        415: "Body is not JSON",
+        408: "The body came too slowly",
+        415: "Body is not JSON, or has a Content-Encoding",
         422: "A field is invalid: `errors` names it",
+        429: "Too many open streams for this token",
+        503: "Redis is unavailable: retry after Retry-After",
     }
     return {
         str(s): {"description": text[s], "content": {PROBLEM: {"schema": _ref("Problem")}}}
@@ -69,6 +75,24 @@ SUB_ID = {
 }
 
 
+LIST_PARAMETERS = [
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The next_cursor of the previous page (none: the first page)",
+        "schema": {"type": "string", "pattern": r"^sub_[0-9a-f]{20}$"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Subscriptions per page (default api.list_page_size)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+    },
+]
+
+
 def _query(name: str, description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -89,13 +113,17 @@ def _paths() -> dict[str, Any]:
                 "requestBody": _json_body("SubscriptionSpec"),
                 "responses": {
                     "201": _ok("Created", _ref("SubscriptionCreated")),
-                    **_problems(400, 401, 403, 413, 415, 422),
+                    **_problems(400, 401, 403, 408, 413, 415, 422, 503),
                 },
             },
             "get": {
-                "summary": "The caller's subscriptions",
+                "summary": "A page of the caller's subscriptions, by id (next_cursor: the next)",
                 "operationId": "listSubscriptions",
-                "responses": {"200": _ok("OK", _ref("SubscriptionList")), **_problems(401)},
+                "parameters": LIST_PARAMETERS,
+                "responses": {
+                    "200": _ok("OK", _ref("SubscriptionList")),
+                    **_problems(401, 422, 503),
+                },
             },
         },
         subs + "/{id}": {
@@ -103,7 +131,10 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "One subscription",
                 "operationId": "getSubscription",
-                "responses": {"200": _ok("OK", _ref("SubscriptionView")), **_problems(401, 404)},
+                "responses": {
+                    "200": _ok("OK", _ref("SubscriptionView")),
+                    **_problems(401, 404, 503),
+                },
             },
             "patch": {
                 "summary": "Change the fields given; rotate_secret makes a new webhook secret",
@@ -114,13 +145,13 @@ def _paths() -> dict[str, Any]:
                         "Updated (with the secret when one was set or rotated)",
                         {"anyOf": [_ref("SubscriptionCreated"), _ref("SubscriptionView")]},
                     ),
-                    **_problems(400, 401, 404, 409, 413, 415, 422),
+                    **_problems(400, 401, 404, 408, 409, 413, 415, 422, 503),
                 },
             },
             "delete": {
                 "summary": "Delete a subscription",
                 "operationId": "deleteSubscription",
-                "responses": {"204": {"description": "Deleted"}, **_problems(401, 404)},
+                "responses": {"204": {"description": "Deleted"}, **_problems(401, 404, 503)},
             },
         },
         "/v1/stream": {"get": _stream_op()},
@@ -165,9 +196,44 @@ def _stream_op() -> dict[str, Any]:
                 "description": "An endless event stream; each event's data is an Alert",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
-            **_problems(401, 422),
+            **_problems(401, 422, 429, 503),
         },
     }
+
+
+FOLLOW_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "provider:league, e.g. espn:eng.1",
+    "schema": {"type": "string", "pattern": r"^(api-football|football-data|espn):[^/]{1,100}$"},
+}
+FOLLOW_PATHS: dict[str, Any] = {
+    "/v1/follows": {
+        "get": {
+            "summary": "What is followed: the settings file's follows and the stored ones",
+            "operationId": "listFollows",
+            "responses": {"200": _ok("OK", _ref("FollowList")), **_problems(401)},
+        },
+        "post": {
+            "summary": "Follow a competition (and teams in it); merged with what is there",
+            "operationId": "createFollow",
+            "requestBody": _json_body("FollowSpec"),
+            "responses": {
+                "201": _ok("Stored", _ref("FollowView")),
+                **_problems(400, 401, 403, 413, 415, 422),
+            },
+        },
+    },
+    "/v1/follows/{id}": {
+        "parameters": [FOLLOW_ID],
+        "delete": {
+            "summary": "Stop following a stored competition (and its teams)",
+            "operationId": "deleteFollow",
+            "responses": {"204": {"description": "Deleted"}, **_problems(401, 404)},
+        },
+    },
+}
 
 
 @functools.cache
@@ -186,7 +252,7 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "Subscriptions to live football alerts, and the alert stream.",
         },
-        "paths": {**_paths(), **EXTRA_PATHS},
+        "paths": {**_paths(), **FOLLOW_PATHS, **EXTRA_PATHS},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -17,17 +17,31 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from notifier.api.health import deps
+from notifier.api.stream import parse_lang
 from notifier.bus import keys
 from notifier.bus.watches import Watch
 from notifier.domain import render
 from notifier.domain.alerts import ALERT
 from notifier.domain.engine import MatchState, view
+from notifier.domain.texts import localised, to_text
 from notifier.domain.tie import TieSpec, align
 from notifier.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 TIMELINE_SCAN = 2000  # newest alert-stream entries searched for a tie's timeline
 NO_CACHE = {"Cache-Control": "no-cache"}
+# Sent with every answer: the page loads only its own files, in no frame (clickjacking), no
+# answer is sniffed into another type, and a ``?token=`` URL never leaks in a Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 ASSETS = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 
 
@@ -63,9 +77,14 @@ def board(
     timeline: list[dict[str, Any]],
     last_id: str | None,
     settings: Settings,
+    lang: str = "en",
 ) -> dict[str, Any]:
-    """What the page starts from: both legs, the score, the aggregate, who leads, the timeline."""
+    """What the page starts from: both legs, the score, the aggregate, who leads, the timeline
+    (its texts in ``lang``)."""
     v = view(state)
+    local = settings.names_by_lang().get(lang, {})
+    teams = {"home": local.get(state.home, state.home), "away": local.get(state.away, state.away)}
+    headline, needs = render.aggregate_parts(v), render.needs_parts(v)
     agg = v.standing.aggregate
     names = (state.home, state.away)
     return {
@@ -85,8 +104,9 @@ def board(
         },
         "aggregate": {state.home: agg.home, state.away: agg.away} if agg else None,
         "leader": v.name(v.standing.leader) if v.standing.leader else None,
-        "headline": render.aggregate(v),
-        "needs": render.needs(v),
+        "headline": to_text(headline, lang, teams) if headline else None,
+        "needs": to_text(needs, lang, teams) if needs else None,
+        "lang": lang,
         "teams": {n: s.model_dump() for n in names if (s := settings.teams.get(n))},
         "timeline": timeline,
         "last_id": last_id,
@@ -98,7 +118,12 @@ def _text(value: bytes | str) -> str:
 
 
 async def read_timeline(
-    r: aioredis.Redis, p: int, field: bytes, value: str
+    r: aioredis.Redis,
+    p: int,
+    field: bytes,
+    value: str,
+    lang: str = "en",
+    names: dict[str, dict[str, str]] | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """The alerts of one tie (or match) among the newest of its partition, oldest first.
 
@@ -112,7 +137,8 @@ async def read_timeline(
         if fields.get(field) != wanted:
             continue
         try:
-            out.append(ALERT.validate_json(fields[b"body"]).public())
+            alert = ALERT.validate_json(fields[b"body"])
+            out.append(localised(alert, lang, names).public())
         except (KeyError, ValidationError):
             continue  # malformed: the dispatcher dead-letters it; the page skips it
     return out, last_id
@@ -139,8 +165,10 @@ async def tie_board(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"no tie {tie_id!r}")
     p = keys.partition_of(tie_id, settings.streams.partitions)
     state = await load_state(r, p, spec.second_leg) or initial_state(spec, settings)
-    timeline, last_id = await read_timeline(r, p, b"tie", tie_id)
-    return _json(board(state, spec, timeline, last_id, settings))
+    lang = _lang(request, settings)
+    names = settings.names_by_lang()
+    timeline, last_id = await read_timeline(r, p, b"tie", tie_id, lang, names)
+    return _json(board(state, spec, timeline, last_id, settings, lang))
 
 
 async def match_board(request: web.Request) -> web.Response:
@@ -155,8 +183,15 @@ async def match_board(request: web.Request) -> web.Response:
     state = await load_state(r, p, key)
     if state is None:
         raise web.HTTPNotFound(text=f"nothing known yet of match {key!r}")
-    timeline, last_id = await read_timeline(r, p, b"match", key)
-    return _json(board(state, None, timeline, last_id, settings))
+    lang = _lang(request, settings)
+    names = settings.names_by_lang()
+    timeline, last_id = await read_timeline(r, p, b"match", key, lang, names)
+    return _json(board(state, None, timeline, last_id, settings, lang))
+
+
+def _lang(request: web.Request, settings: Settings) -> str:
+    """``?lang=``, else the browser's ``Accept-Language``, else the settings' language."""
+    return parse_lang(request.query, request.headers.get("Accept-Language"), settings.lang)
 
 
 async def ties(request: web.Request) -> web.Response:
@@ -190,8 +225,14 @@ async def asset(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / name)
 
 
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
 def setup_page(app: web.Application) -> None:
     """Add the page, its static files and its JSON routes to the API."""
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", page, name="page")
     app.router.add_get("/ties/{id}", page)
     app.router.add_get("/matches/{key}", page)

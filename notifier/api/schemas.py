@@ -31,6 +31,7 @@ class SubscriptionView(BaseModel):
     kinds: list[AlertKind]
     description: str | None
     enabled: bool
+    lang: str | None = None
     delay_s: int = Field(description="spoiler delay in seconds (0: none)")
     quiet_hours: QuietHours | None
     digest: Digest | None
@@ -48,9 +49,12 @@ class SubscriptionCreated(SubscriptionView):
 
 
 class SubscriptionList(BaseModel):
-    """The caller's subscriptions, oldest first."""
+    """A page of the caller's subscriptions, by id; ``next_cursor`` asks for the next page."""
 
     subscriptions: list[SubscriptionView]
+    next_cursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 class FieldProblem(BaseModel):
@@ -86,6 +90,7 @@ def view(sub: Subscription) -> SubscriptionView:
         kinds=list(s.kinds),
         description=s.description,
         enabled=s.enabled,
+        lang=s.lang,
         delay_s=s.delay_s,
         quiet_hours=s.quiet_hours,
         digest=s.digest,

@@ -12,8 +12,10 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from notifier.channels.subscriptions import fold, team_names
+from notifier.domain.texts import load, to_text
 
 ENTRY_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
+U64_MAX = 2**64 - 1  # a stream id's parts are unsigned 64-bit: larger is a Redis error
 Key = tuple[str, str]  # an index entry: ("team" | "match" | "tie" | "competition", value)
 EVERYTHING: Key = ("", "")  # where filters that follow nothing in particular are indexed
 M = TypeVar("M", bound=Hashable)
@@ -32,15 +34,21 @@ def encode_position(position: Sequence[str]) -> str:
     return ",".join(f"{p}:{i}" for p, i in enumerate(position))
 
 
+def _entry_ok(entry_id: str) -> bool:
+    """A well-formed stream id whose parts fit in 64 bits (checked here, not by a failing XRANGE
+    inside an event stream already answered 200)."""
+    return bool(ENTRY_ID.match(entry_id)) and max(id_key(entry_id)) <= U64_MAX
+
+
 def parse_position(text: str, partitions: int) -> list[str]:
     """A position from an SSE id (ValueError if malformed); a bare id holds for every partition."""
     text = text.strip()
-    if ENTRY_ID.match(text):
+    if _entry_ok(text):
         return [text] * partitions
     pairs: dict[int, str] = {}
     for part in text.split(","):
         p, sep, entry = part.strip().partition(":")
-        if not sep or not p.isdigit() or int(p) >= partitions or not ENTRY_ID.match(entry):
+        if not sep or not p.isdigit() or int(p) >= partitions or not _entry_ok(entry):
             raise ValueError(f"not an event id of this stream: {text[:60]!r}")
         pairs[int(p)] = entry
     floor = min(pairs.values(), key=id_key)  # a partition left out: the earliest given
@@ -100,6 +108,7 @@ class Filter:
     ties: frozenset[str] = frozenset()
     competitions: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()
+    lang: str = ""  # the language of the texts ("": as stored, English)
 
     def wants(self, info: AlertInfo) -> bool:
         """Whether the alert passes this filter."""
@@ -184,6 +193,25 @@ class FilterIndex(Generic[M]):
 
     def __contains__(self, member: object) -> bool:
         return any(member in group for group in self._groups.values())
+
+
+def localised_body(
+    body: bytes, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
+) -> bytes:
+    """An alert's JSON with its text in ``lang`` (and ``lang`` said), made from its parts."""
+    data: Any = orjson.loads(body)
+    parts = data.get("parts") if isinstance(data, dict) else None
+    if not parts or not isinstance(parts, list):
+        return body
+    local = (names or {}).get(lang, {})
+    home, away = str(data.get("home", "")), str(data.get("away", ""))
+    teams = {"home": local.get(home, home), "away": local.get(away, away)}
+    try:
+        data["text"] = to_text(load(parts), lang, teams)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return body  # parts this version cannot read: the stored text stands
+    data["lang"] = lang
+    return orjson.dumps(data)
 
 
 def frame(event_id: str, body: bytes) -> bytes:

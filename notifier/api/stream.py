@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from multidict import MultiMapping
 
+from notifier.api.auth import OWNER
 from notifier.api.delayed import DelayedReader, parse_delay, serve_delayed, start_position
 from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
+from notifier.bus.connect import StoreError
 from notifier.channels.subscriptions import fold
 from notifier.domain.alerts import ALERT_KINDS
+from notifier.domain.texts import LANGS, from_accept_language, language
+from notifier.settings import ApiSettings
 
+log = logging.getLogger("notifier.api.stream")
 READY_TIMEOUT_S = 5.0
+RETRY = {"Retry-After": "5"}
 HEADERS = {
     "Content-Type": "text/event-stream",
     "Cache-Control": "no-cache",
@@ -37,7 +44,39 @@ def _values(query: MultiMapping[str], name: str) -> list[str]:
     return out
 
 
-def parse_filter(query: MultiMapping[str]) -> Filter:
+def parse_lang(query: MultiMapping[str], accept_language: str | None, default: str) -> str:
+    """The language of a stream: ``?lang=``, else the browser's ``Accept-Language``, else the
+    settings' default; an unknown ``?lang=`` is refused."""
+    asked = query.get("lang")
+    if asked:
+        if asked.strip().split("-")[0].lower() not in LANGS:
+            raise unprocessable([{"field": "lang", "message": f"unknown language {asked!r:.40}"}])
+        return language(asked)
+    return from_accept_language(accept_language) or default
+
+
+FILTER_NAMES = ("team", "match", "tie", "competition", "kinds", "kind")
+
+
+def check_filter_size(query: MultiMapping[str], api: ApiSettings) -> None:
+    """422 past ``api.sse_filter_values`` values or ``api.sse_filter_value_length`` characters.
+
+    Each client's filter is indexed in memory for as long as it stays: 1,000 streams of 1,000
+    ``match=`` values each held 400 MB. Checked on the raw values, before anything is built.
+    """
+    count = 0
+    for name in FILTER_NAMES:
+        for value in _values(query, name):
+            count += 1
+            if len(value) > api.sse_filter_value_length:
+                limit = api.sse_filter_value_length
+                raise unprocessable([{"field": name, "message": f"at most {limit} characters"}])
+    if count > api.sse_filter_values:
+        limit = api.sse_filter_values
+        raise unprocessable([{"field": "filter", "message": f"at most {limit} values in all"}])
+
+
+def parse_filter(query: MultiMapping[str], lang: str = "") -> Filter:
     """The filter of ``?team=&match=&tie=&competition=&kinds=`` (repeatable or comma-separated)."""
     kinds = _values(query, "kinds") + _values(query, "kind")
     unknown = sorted(set(kinds) - set(ALERT_KINDS))
@@ -49,6 +88,7 @@ def parse_filter(query: MultiMapping[str]) -> Filter:
         ties=frozenset(_values(query, "tie")),
         competitions=frozenset(fold(c) for c in _values(query, "competition")),
         kinds=frozenset(kinds),
+        lang=lang,
     )
 
 
@@ -73,7 +113,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """Stream alerts until the client leaves (or falls too far behind and is dropped)."""
     hub = request.app[HUB]
     settings = request.app[SETTINGS].api
-    flt = parse_filter(request.query)
+    check_filter_size(request.query, settings)
+    lang = parse_lang(
+        request.query, request.headers.get("Accept-Language"), request.app[SETTINGS].lang
+    )
+    flt = parse_filter(request.query, lang)
     since = _since(request, hub.partitions)
     delay = _delay(request)
     if delay > 0:
@@ -83,6 +127,21 @@ async def stream(request: web.Request) -> web.StreamResponse:
             await hub.ready.wait()
     except TimeoutError:
         raise ProblemError(503, "the alert stream is not readable yet") from None
+    owner = request[OWNER]
+    if not hub.claim(owner, settings.sse_streams_per_token):
+        limit = settings.sse_streams_per_token
+        raise ProblemError(429, f"at most {limit} open streams per token", headers=RETRY)
+    try:
+        return await _serve(request, hub, flt, since)
+    finally:
+        hub.release(owner)
+
+
+async def _serve(
+    request: web.Request, hub: StreamHub, flt: Filter, since: list[str] | None
+) -> web.StreamResponse:
+    """The event stream of one client, from its answer's head to its end."""
+    settings = request.app[SETTINGS].api
     client = hub.subscribe(flt)
     resp = web.StreamResponse(headers=HEADERS)
     resp.force_close()  # an event stream is never followed by another request
@@ -97,6 +156,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             await _live(resp, client, settings.sse_heartbeat_s)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
+    except StoreError as exc:  # the answer has begun: end the stream, the client resumes
+        log.warning("sse_stream_ended", extra={"error": str(exc)})
     finally:
         hub.unsubscribe(client)
     return resp

@@ -7,6 +7,7 @@ creation (or a rotation) only.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -29,6 +30,11 @@ from notifier.channels.subscriptions import (
 from notifier.channels.webhook import generate_secret
 
 BASE = "/v1/subscriptions"
+# Pages are built one at a time per process: four clients paging through 10,000 subscriptions
+# at once kept the loop from /healthz for a page each; in turn, for one page at most.
+LISTING = web.AppKey("listing", asyncio.Semaphore)
+VIEW_STEP = 50
+MAX_PAGE = 200  # a page is built in one go on the event loop: kept short
 
 
 def _json(
@@ -67,22 +73,51 @@ async def create(request: web.Request) -> web.Response:
     owner = request[OWNER]
     spec = await read_model(request, SubscriptionSpec, settings.api.max_body_bytes)
     limit = settings.api.max_subscriptions_per_token
-    if await store.count_owned(owner) >= limit:
-        raise ProblemError(403, f"at most {limit} subscriptions per token")
+    if await store.count_owned(owner) >= limit:  # early: no DNS check for a refused create
+        raise _too_many(limit)
     if spec.channel == "webhook" and spec.secret is None:
         spec = spec.model_copy(update={"secret": generate_secret()})
     await _checked(spec, request)
     now = datetime.now(UTC)
     sub = Subscription(id=new_id(), owner=owner, spec=spec, created_at=now, updated_at=now)
-    await store.create(sub)
+    if not await store.create_capped(sub, limit):  # the count and the write in one step
+        raise _too_many(limit)
     location = f"{BASE}/{sub.id}"
     return _json(created(sub, spec.secret), 201, {"Location": location})
 
 
+def _too_many(limit: int) -> ProblemError:
+    return ProblemError(403, f"at most {limit} subscriptions per token")
+
+
+def _page_args(request: web.Request) -> tuple[str, int]:
+    """``cursor`` (a subscription id, or none) and ``limit`` (1 to MAX_PAGE) of a list."""
+    cursor = request.query.get("cursor", "")
+    if cursor and not ID_PATTERN.match(cursor):
+        raise unprocessable([{"field": "cursor", "message": "not a cursor of this list"}])
+    raw = request.query.get("limit", "")
+    default = request.app[SETTINGS].api.list_page_size
+    if not raw:
+        return cursor, default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise unprocessable([{"field": "limit", "message": f"an integer from 1 to {MAX_PAGE}"}])
+    return cursor, int(raw)
+
+
 async def list_all(request: web.Request) -> web.Response:
-    """``GET /v1/subscriptions``: the caller's subscriptions."""
-    subs = await request.app[SUBSCRIPTIONS].list_owned(request[OWNER])
-    return _json(SubscriptionList(subscriptions=[view(s) for s in subs]))
+    """``GET /v1/subscriptions``: a page of the caller's subscriptions, by id.
+
+    ``next_cursor`` (null on the last page) is the ``cursor`` of the next; a client that reads
+    only ``subscriptions`` gets the first ``api.list_page_size``: 10,000 at once were 4.8 MB.
+    """
+    cursor, limit = _page_args(request)
+    async with request.app[LISTING]:  # one page built at a time: the others wait their turn
+        subs, after = await request.app[SUBSCRIPTIONS].page_owned(request[OWNER], cursor, limit)
+        views = []
+        for at in range(0, len(subs), VIEW_STEP):  # the loop is given back between steps
+            await asyncio.sleep(0)
+            views += [view(s) for s in subs[at : at + VIEW_STEP]]
+        return _json(SubscriptionList(subscriptions=views, next_cursor=after))
 
 
 async def get_one(request: web.Request) -> web.Response:
@@ -139,6 +174,7 @@ async def delete(request: web.Request) -> web.Response:
 
 def setup_subscriptions(app: web.Application) -> None:
     """Add the subscription routes."""
+    app[LISTING] = asyncio.Semaphore(1)
     app.router.add_post(BASE, create)
     app.router.add_get(BASE, list_all, allow_head=False)
     app.router.add_get(BASE + "/{id}", get_one, allow_head=False)

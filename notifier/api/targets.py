@@ -12,6 +12,7 @@ import socket
 from yarl import URL
 
 from notifier.channels.apprise import AppriseMissingError, check_apprise_url
+from notifier.channels.mqtt import parse_url, policy_resolver
 from notifier.channels.subscriptions import FieldError, SubscriptionSpec, absolute_url
 from notifier.net import AddressPolicy, check_target_url, parse_ip_literal
 from notifier.settings import DeliverySettings
@@ -21,6 +22,9 @@ async def check_target(spec: SubscriptionSpec, settings: DeliverySettings) -> No
     """Refuse (FieldError on ``url``) a target that deliveries would not be allowed to reach."""
     if spec.channel == "apprise":
         await _check_apprise(spec.url, settings)
+        return
+    if spec.channel == "mqtt":
+        await _check_broker(spec.url, settings)
         return
     url = absolute_url(spec)
     if url is None:
@@ -47,6 +51,18 @@ async def _check_apprise(url: str, settings: DeliverySettings) -> None:
         raise FieldError("url", str(exc)) from None
 
 
+async def _check_broker(url: str, settings: DeliverySettings) -> None:
+    policy = AddressPolicy.of(settings.allow_networks)
+    resolve = policy_resolver(policy, settings.resolve_timeout_s)
+    try:
+        tls, host, *_ = parse_url(url)
+        if not tls and not settings.allow_http:
+            raise ValueError("an mqtts:// broker is required (plain mqtt needs allow_http)")
+        await resolve(host)
+    except ValueError as exc:
+        raise FieldError("url", str(exc)) from None
+
+
 async def _check_name(host: str, policy: AddressPolicy, timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     try:
@@ -57,4 +73,8 @@ async def _check_name(host: str, policy: AddressPolicy, timeout_s: float) -> Non
     addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     refused = sorted(str(ip) for ip in addresses if not policy.allows(ip))
     if refused:
-        raise FieldError("url", f"host {host!r} resolves to a non-public address ({refused[0]})")
+        raise FieldError(
+            "url",
+            f"host {host!r} resolves to a non-public address ({refused[0]}),"
+            " not in delivery.allow_networks",
+        )

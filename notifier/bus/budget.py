@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import orjson
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
@@ -99,3 +100,21 @@ class Budget:
         with translate_errors(f"budget {self.provider}"):
             minute, day = await self.r.mget(names)
         return int(minute or 0), int(day or 0)
+
+
+async def save_cadence(r: aioredis.Redis, group: str, cadence: dict[str, object]) -> None:
+    """Record a poll group's live interval and why (``interval_s``, ``reason`` …) for status."""
+    with translate_errors("poll cadence"):
+        await r.hset(keys.poll_cadence(), group, orjson.dumps(cadence))
+
+
+async def read_cadences(r: aioredis.Redis) -> dict[str, dict[str, object]]:
+    """Every poll group's last recorded cadence, by ``provider:group`` (``notifier status``)."""
+    with translate_errors("poll cadence"):
+        raw = await r.hgetall(keys.poll_cadence())
+    out: dict[str, dict[str, object]] = {}
+    for name, body in raw.items():
+        value = orjson.loads(body)
+        if isinstance(value, dict):
+            out[name.decode() if isinstance(name, bytes) else str(name)] = value
+    return out

@@ -9,10 +9,12 @@ translation of redis-py errors into ours, used by every module that talks to Red
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -143,23 +145,85 @@ def connect(
     return cast(aioredis.Redis, RedisCluster.from_url(plain or url, **options))
 
 
-async def open_redis(settings: Settings, stack: contextlib.AsyncExitStack) -> aioredis.Redis:
-    """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack."""
+async def _first_ping(client: aioredis.Redis, url: str, timeout_s: float) -> None:
+    """Connect and PING within ``timeout_s``, or log one line saying why not and raise.
+
+    A server that accepts connections and never answers made the start hang for minutes
+    (each retry a new connection, nothing logged)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            with translate_errors("connect"):
+                await client.ping()
+    except (TimeoutError, StoreUnavailableError) as exc:
+        cause = str(exc) or f"no answer to PING within {timeout_s:g} s"
+        log.error(
+            "redis_unreachable",
+            extra={"url": mask_url(url), "timeout_s": timeout_s, "error": cause},
+        )
+        raise StoreUnavailableError(
+            f"redis at {mask_url(url)} did not answer within {timeout_s:g} s "
+            "(redis_connect_timeout_s): " + cause
+        ) from None
+
+
+SERVER_FILE = "server.url"  # in data_dir/redis: where a running embedded server listens
+
+
+def server_file(settings: Settings) -> Path:
+    """Where a process running the embedded server writes its address (for ``notifier check``,
+    ``status``, ``follow``: the commands that join it)."""
+    return settings.data_dir / "redis" / SERVER_FILE
+
+
+async def running_server(settings: Settings) -> str | None:
+    """The URL of the embedded server another process runs on ``data_dir``, if it answers."""
+    try:
+        url = server_file(settings).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    client = connect(url, socket_timeout_s=2.0, retries=1)
+    try:
+        await client.ping()
+    except (rexc.RedisError, OSError):
+        return None
+    finally:
+        await client.aclose()
+    return url
+
+
+async def open_redis(
+    settings: Settings, stack: contextlib.AsyncExitStack, *, join: bool = False
+) -> aioredis.Redis:
+    """Connect to REDIS_URL, or start the embedded server in ``data_dir/redis``; both on stack.
+
+    ``join``: use the embedded server another process (``notifier run``) already runs on the
+    same data directory, when there is one, rather than starting one."""
     if settings.redis_url:
         url, server = settings.redis_url, "external"
     elif settings.cluster:
         raise ConfigError("cluster = true needs REDIS_URL naming a node of the cluster")
+    elif join and (running := await running_server(settings)):
+        url, server = running, "embedded (joined)"
     else:
-        embedded = EmbeddedServer(settings.data_dir / "redis")
-        await stack.enter_async_context(embedded)
-        url, server = embedded.url, f"embedded {embedded.binary.name}"
+        url, server = await _start_embedded(settings, stack, publish=not join)
     # A blocking XREADGROUP must not outlive the socket timeout.
     timeout = max(SOCKET_TIMEOUT_S, settings.streams.block_ms / 1000 + 5)
     client = connect(url, socket_timeout_s=timeout, cluster=settings.cluster)
     stack.push_async_callback(client.aclose)
-    with translate_errors("connect"):
-        await client.ping()
+    await _first_ping(client, url, settings.redis_connect_timeout_s)
     if is_cluster(client):
         server = "cluster"
     log.info("redis_connected", extra={"server": server, "url": mask_url(url)})
     return client
+
+
+async def _start_embedded(
+    settings: Settings, stack: contextlib.AsyncExitStack, *, publish: bool
+) -> tuple[str, str]:
+    embedded = EmbeddedServer(settings.data_dir / "redis")
+    await stack.enter_async_context(embedded)
+    if publish:  # a long-running process: say where it listens, until it stops
+        path = server_file(settings)
+        path.write_text(embedded.url + "\n", encoding="utf-8")
+        stack.callback(path.unlink, missing_ok=True)
+    return embedded.url, f"embedded {embedded.binary.name}"

@@ -57,6 +57,10 @@ class PartitionConsumer(ABC):
         self.claim_every_s = min(CLAIM_EVERY_S, settings.streams.lease_ttl_ms / 3000)
         self._next_claim = 0.0
 
+    def partition_ids(self) -> range:
+        """The partitions this worker's replicas share."""
+        return range(self.settings.streams.partitions)
+
     @abstractmethod
     def stream(self, p: int) -> str:
         """The stream of partition p."""
@@ -98,9 +102,9 @@ class PartitionConsumer(ABC):
         if now < self._next_claim and not force:
             return
         self._next_claim = now + self.claim_every_s
-        total = self.settings.streams.partitions
-        share = fair_share(total, await self.members.live(int(time.time() * 1000)))
-        for p in range(total):
+        ids = self.partition_ids()
+        share = fair_share(len(ids), await self.members.live(int(time.time() * 1000)))
+        for p in ids:
             had = p in self.owned
             if not had and len(self.owned) >= share:
                 continue

@@ -12,6 +12,8 @@ import zlib
 PREFIX = "nf"
 GROUP_AGGREGATOR = "aggregator"
 GROUP_DISPATCHER = "dispatcher"
+GROUP_DELIVERER = "deliverer"
+SHARD_BASE = 1024  # fan-out shard s is consumed as partition SHARD_BASE + s (partitions: < 1024)
 
 
 def partition_of(routing_key: str, partitions: int) -> int:
@@ -32,6 +34,16 @@ def events(p: int) -> str:
 def alerts(p: int) -> str:
     """Alert stream of partition p."""
     return f"{PREFIX}:alerts:{tag(p)}"
+
+
+def deliver(p: int) -> str:
+    """Fan-out shard stream (``p``: ``SHARD_BASE`` + shard): alerts for its subscribers."""
+    return f"{PREFIX}:deliver:{tag(p)}"
+
+
+def shard_of(sub_id: str, shards: int) -> int:
+    """The fan-out shard of a subscription (crc32 of its id, stable across processes)."""
+    return zlib.crc32(sub_id.encode()) % shards
 
 
 def dlq(stage: str) -> str:
@@ -79,6 +91,11 @@ def ties_index() -> str:
     return f"{PREFIX}:ties"
 
 
+def finished() -> str:
+    """Sorted set of finished matches by the time (ms) they ended: the retention's queue."""
+    return f"{PREFIX}:finished"
+
+
 def heartbeat(worker: str, instance: str) -> str:
     """Heartbeat of one worker instance (with TTL)."""
     return f"{PREFIX}:heartbeat:{worker}:{instance}"
@@ -108,6 +125,11 @@ def provider_pause(provider: str) -> str:
 def poll_group_lease(provider: str, group: str) -> str:
     """Lease of the replica polling one group of a provider's matches (one bulk request)."""
     return f"{PREFIX}:lease:{{pollgroup}}:{provider}:{group}"
+
+
+def poll_cadence() -> str:
+    """Hash of ``provider:group`` -> JSON: the group's live interval now and why (status)."""
+    return f"{PREFIX}:poll:cadence"
 
 
 def pending_drop(p: int, match: str) -> str:
@@ -165,6 +187,21 @@ def subscriptions_version() -> str:
     return f"{PREFIX}:sub:{SUB_TAG}:version"
 
 
+def vapid_key() -> str:
+    """The Web Push VAPID private key (PEM), made once and shared by every replica."""
+    return f"{PREFIX}:webpush:vapid"
+
+
+def email_key() -> str:
+    """The key email unsubscribe links are signed with."""
+    return f"{PREFIX}:email:key"
+
+
+def email_digest(subscription: str, match: str) -> str:
+    """Hash of alert id -> alert JSON: a subscription's digest of one match, until it is sent."""
+    return f"{PREFIX}:email:digest:{subscription}:{match}"
+
+
 def delivered(p: int, alert_id: str) -> str:
     """Hash of subscription id -> delivery time: an alert's deliveries done (with TTL)."""
     return seen(p, "delivery", alert_id)
@@ -209,3 +246,39 @@ def held_marks(p: int, alert_id: str) -> str:
 def live_board(sub_id: str, scope: str) -> str:
     """A live message of a subscription for one tie or match: its id and what it shows (JSON)."""
     return f"{PREFIX}:live:{SUB_TAG}:{sub_id}:{scope}"
+
+
+def bot_chat(owner: str) -> str:
+    """Hash of one chat's bot preferences (delay, language), by its owner id."""
+    return f"{PREFIX}:bot:chat:{owner}"
+
+
+def bot_offset(bot: str) -> str:
+    """The next ``getUpdates`` offset of a long-polling bot (one per bot token's fingerprint)."""
+    return f"{PREFIX}:bot:offset:{bot}"
+
+
+def bot_seen(platform: str, request_id: str) -> str:
+    """A signed request (or update) already answered: replays are refused (with TTL)."""
+    return f"{PREFIX}:bot:seen:{platform}:{request_id}"
+
+
+def bot_rate(scope: str, window: int) -> str:
+    """Commands counted for a chat or a team (workspace, guild) in one minute (with TTL)."""
+    return f"{PREFIX}:bot:rate:{scope}:{window}"
+
+
+def follows() -> str:
+    """What is followed beyond the settings file (``notifier follow``, ``/v1/follows``): a hash
+    ``provider:league`` -> the follow (JSON)."""
+    return f"{PREFIX}:follows"
+
+
+def follows_version() -> str:
+    """Bumped on every change of :func:`follows`: a running poller looks again when it moves."""
+    return f"{PREFIX}:follows:version"
+
+
+def poll_status(provider: str) -> str:
+    """A provider's last poll: when, its outcome, when the next is due (a hash)."""
+    return f"{PREFIX}:polls:{provider}"

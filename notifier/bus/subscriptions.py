@@ -7,6 +7,8 @@ the few index sets it falls under and one MGET of the ids found: O(matching subs
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +24,19 @@ from notifier.domain.alerts import Alert
 
 log = logging.getLogger("notifier.subscription_store")
 UPDATE_TRIES = 5
+PAGE_STEP = 50  # records decoded between two yields to the loop
+OWNED_CACHE = 1000  # owners whose sorted ids are kept
+# The per-owner cap, checked and the subscription written in one step: 300 concurrent creates
+# at 9,900 of 10,000 stored made 10,028 when the count and the write were separate commands.
+# KEYS: owner set, record, version, then the index sets; ARGV: limit, id, record.
+CREATE_CAPPED = """
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[2])
+for i = 4, #KEYS do redis.call('SADD', KEYS[i], ARGV[2]) end
+redis.call('INCR', KEYS[3])
+return 1
+"""
 Change = Callable[[Subscription], Subscription | None]
 
 
@@ -50,6 +65,56 @@ class SubscriptionStore:
         self.r = r
         self.aliases = dict(aliases or {})
         self._cache: dict[str, tuple[bytes | str, Subscription]] = {}
+        self._create_capped = r.register_script(CREATE_CAPPED)
+        self._owned: dict[str, tuple[bytes | str | None, list[str]]] = {}  # owner -> (version, ids)
+
+    async def create_capped(self, sub: Subscription, limit: int) -> bool:
+        """Store and index a new subscription unless its owner has ``limit`` already (False)."""
+        index = [keys.subscription_index(f, v) for f, v in sub.index()] if sub.enabled else []
+        owned = keys.subscriptions_of(sub.owner)
+        record, version = keys.subscription(sub.id), keys.subscriptions_version()
+        with translate_errors("subscription create"):
+            made = await self._create_capped(
+                keys=[owned, record, version, *index], args=[limit, sub.id, _dump(sub)]
+            )
+        return bool(made)
+
+    async def page_owned(
+        self, owner: str, after: str, limit: int
+    ) -> tuple[list[Subscription], str | None]:
+        """Up to ``limit`` subscriptions of ``owner`` by id, after the id ``after`` (``""``:
+        from the first); and the cursor of the next page (None on the last).
+
+        The loop is given back between steps (``PAGE_STEP`` records at a time): four clients
+        listing 10,000 subscriptions must not hold up ``/healthz`` for a whole page each."""
+        with translate_errors("subscription list"):
+            ids = await self._owned_ids(owner)
+            start = bisect.bisect_right(ids, after) if after else 0
+            chosen = ids[start : start + limit]
+            raws = await self.r.mget([keys.subscription(i) for i in chosen]) if chosen else []
+        subs: list[Subscription] = []
+        for at in range(0, len(raws), PAGE_STEP):
+            await asyncio.sleep(0)
+            step = zip(chosen[at : at + PAGE_STEP], raws[at : at + PAGE_STEP], strict=True)
+            decoded = (self._parse_cached(i, raw) for i, raw in step)
+            subs += [s for s in decoded if s is not None and s.owner == owner]
+        more = start + limit < len(ids)
+        return subs, (chosen[-1] if more and chosen else None)
+
+    async def _owned_ids(self, owner: str) -> list[str]:
+        """The sorted ids of ``owner``, kept while the store's version stays the same (every
+        change bumps it): a client paging through 10,000 reads them once, not per page."""
+        version = await self.r.get(keys.subscriptions_version())
+        hit = self._owned.get(owner)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        members = await self.r.smembers(keys.subscriptions_of(owner))
+        await asyncio.sleep(0)
+        ids = sorted(_text(i) for i in members)
+        if len(self._owned) >= OWNED_CACHE:
+            self._owned.clear()
+        self._owned[owner] = (version, ids)
+        return ids
 
     async def create(self, sub: Subscription) -> None:
         """Store a new subscription and index it."""
@@ -138,11 +203,16 @@ class SubscriptionStore:
 
         return await self.update(sub_id, off) is not None
 
-    async def matching(self, alert: Alert) -> list[Subscription]:
-        """The enabled subscriptions that want ``alert``, by id."""
+    async def matching(
+        self, alert: Alert, only: Callable[[str], bool] | None = None
+    ) -> list[Subscription]:
+        """The enabled subscriptions that want ``alert``, by id (of those whose id passes
+        ``only``, tested before any is read: a fan-out shard reads its own share only)."""
         index = [keys.subscription_index(f, v) for f, v in alert_index(alert, self.aliases)]
         with translate_errors("subscription match"):
             ids = sorted(_text(i) for i in await self.r.sunion(index))
+            if only is not None:
+                ids = [i for i in ids if only(i)]
             if not ids:
                 return []
             raws = await self.r.mget([keys.subscription(i) for i in ids])

@@ -42,6 +42,7 @@ class Target(Frozen):
     url: str = ""  # absolute, or a path under the channel's base URL; unused by telegram
     secret: SecretStr | None = None
     options: dict[str, OptionValue] = Field(default_factory=dict)  # chat_id, topic, ...
+    subscription: str | None = None  # its id, for channels that link back to it (unsubscribe)
 
     def secret_value(self) -> str | None:
         """The secret in clear, for the channel that signs or authenticates with it."""

@@ -9,6 +9,7 @@ from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, as_
 from notifier.domain.alerts import Alert
 
 UNKNOWN_WEBHOOK = 10015  # Discord's JSON error code for a deleted webhook
+UNKNOWN_CHANNEL = 10003  # ... and for a deleted channel a bot token posts to
 
 
 def discord_payload(alert: Alert) -> dict[str, Any]:
@@ -43,6 +44,11 @@ class DiscordChannel(HttpChannel):
         """Content and embed."""
         return discord_payload(alert)
 
+    def headers(self, target: Target, body: bytes, idempotency_key: str) -> dict[str, str]:
+        """A bot token's target (a channel's messages) authenticates with it."""
+        token = target.secret_value()
+        return {"Authorization": f"Bot {token}"} if token else {}
+
     def check(self, reply: Reply, target: Target) -> None:
         """Honour the JSON ``retry_after`` of a 429 and the bucket headers; 10015 is gone."""
         if reply.headers.get("X-RateLimit-Remaining") == "0":
@@ -51,7 +57,7 @@ class DiscordChannel(HttpChannel):
                 self.limiter.block(self.limit_key(target), reset)
         body = reply.json() if reply.status >= 400 else None
         body = body if isinstance(body, dict) else {}
-        if reply.status == 404 and body.get("code") == UNKNOWN_WEBHOOK:
-            raise ChannelError("discord: unknown webhook", gone=True, status=404)
+        if reply.status == 404 and body.get("code") in (UNKNOWN_WEBHOOK, UNKNOWN_CHANNEL):
+            raise ChannelError("discord: unknown webhook or channel", gone=True, status=404)
         retry_after = as_seconds(body.get("retry_after")) if reply.status == 429 else None
         check_reply(reply, self._clock.now(), retry_after=retry_after)

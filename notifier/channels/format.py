@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from notifier.domain.alerts import Alert
+from notifier.domain.texts import label
 
 
 class KindStyle(NamedTuple):
@@ -29,6 +30,7 @@ STYLES: dict[str, KindStyle] = {
     "goal": KindStyle("Goal", "⚽", 0x2ECC71, "soccer", 4),
     "goal_cancelled": KindStyle("Goal ruled out", "🚫", 0xE67E22, "no_entry_sign", 3),
     "red_card": KindStyle("Red card", "🟥", 0xE74C3C, "red_square", 4),
+    "yellow_card": KindStyle("Yellow card", "🟨", 0xF1C40F, "yellow_square", 2),
     "penalty_missed": KindStyle("Penalty missed", "❌", 0x95A5A6, "x", 3),
     "half_time": KindStyle("Half-time", "⏸️", 0x3498DB, "pause_button", 3),
     "second_half": KindStyle("Second half", "▶️", 0x3498DB, "arrow_forward", 3),
@@ -41,8 +43,9 @@ STYLES: dict[str, KindStyle] = {
 
 
 def style(alert: Alert) -> KindStyle:
-    """The style of an alert's kind."""
-    return STYLES.get(alert.kind, _DEFAULT)
+    """The style of an alert's kind, its label in the alert's language."""
+    s = STYLES.get(alert.kind, _DEFAULT)
+    return s if alert.lang == "en" else s._replace(label=label(s.label, alert.lang))
 
 
 def headline(alert: Alert) -> str:
@@ -55,7 +58,8 @@ def score_line(alert: Alert) -> str:
     """``Atalanta 1-0 Dortmund``, with the shoot-out score when there is one."""
     line = f"{alert.home} {alert.score.home}-{alert.score.away} {alert.away}"
     if alert.shootout is not None:
-        line += f" ({alert.shootout.home}-{alert.shootout.away} pens)"
+        pens = label("pens", alert.lang)
+        line += f" ({alert.shootout.home}-{alert.shootout.away} {pens})"
     return line
 
 

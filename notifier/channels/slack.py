@@ -6,12 +6,23 @@ from typing import Any
 
 from notifier.channels import format as fmt
 from notifier.channels.base import ChannelError, HttpChannel, Reply, Target
-from notifier.channels.ratelimit import Clock, RateLimiter
+from notifier.channels.ratelimit import Clock, RateLimiter, fingerprint
 from notifier.domain.alerts import Alert
 
 HEADER_LIMIT = 150  # Slack's limit for a header block's text
 SECTION_LIMIT = 3000
 GONE_ERRORS = frozenset({"no_service", "channel_is_archived", "team_disabled"})
+# Web API errors of chat.postMessage (a bot token's target) after which retrying cannot help.
+API_GONE = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "account_inactive",
+        "invalid_auth",
+        "token_revoked",
+    }
+)
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -60,12 +71,40 @@ class SlackChannel(HttpChannel):
         return RateLimiter(rate=1.0, burst=1, clock=clock)
 
     def payload(self, alert: Alert, target: Target) -> dict[str, Any]:
-        """The Block Kit message."""
-        return slack_payload(alert)
+        """The Block Kit message (and the channel, for chat.postMessage)."""
+        body = slack_payload(alert)
+        if "channel" in target.options:
+            body["channel"] = target.options["channel"]
+        return body
+
+    def headers(self, target: Target, body: bytes, idempotency_key: str) -> dict[str, str]:
+        """A bot token's target (chat.postMessage) authenticates with it."""
+        token = target.secret_value()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def limit_key(self, target: Target) -> str:
+        """The webhook, or the channel a bot posts to (one URL serves every channel)."""
+        channel = target.options.get("channel")
+        return fingerprint(
+            f"{self.endpoint(target)}#{channel}" if channel else self.endpoint(target)
+        )
 
     def check(self, reply: Reply, target: Target) -> None:
         """A removed webhook or an archived channel is gone, whatever the status says."""
+        if target.secret is not None:
+            _check_web_api(reply)
         if reply.status in (403, 404, 410) and reply.snippet() in GONE_ERRORS:
             msg = f"HTTP {reply.status}: {reply.snippet()}"
             raise ChannelError(msg, gone=True, status=reply.status)
         super().check(reply, target)
+
+
+def _check_web_api(reply: Reply) -> None:
+    """The Web API answers 200 with ``ok: false`` and an error code."""
+    body = reply.json()
+    if reply.status != 200 or not isinstance(body, dict) or body.get("ok") is not False:
+        return
+    error = str(body.get("error", ""))
+    if error in API_GONE:
+        raise ChannelError(f"slack: {error}", gone=True, status=reply.status)
+    raise ChannelError(f"slack: {error}", permanent=error != "ratelimited", status=reply.status)

@@ -8,24 +8,39 @@ kind but ``status``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 from yarl import URL
 
+from notifier.channels import specs
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
 from notifier.domain.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.domain.holdback import MAX_DELAY_S
+from notifier.domain.texts import LangName
 from notifier.domain.timing import Digest, QuietHours
 
-ChannelName = Literal["webhook", "slack", "discord", "telegram", "ntfy", "apprise"]
+ChannelName = Literal[
+    "webhook", "slack", "discord", "telegram", "ntfy", "apprise", "mqtt", "webpush", "email"
+]
 CHANNELS: tuple[str, ...] = ChannelName.__args__  # type: ignore[attr-defined]
-DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k != "status")  # type: ignore[misc]
+# Every kind but status and yellow cards (those are asked for by name).
+OPT_IN_KINDS = frozenset({"status", "yellow_card"})
+DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k not in OPT_IN_KINDS)  # type: ignore[misc]
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
 INDEX_OF = {"teams": "team", "matches": "match", "ties": "tie", "competitions": "competition"}
 MAX_FOLLOWS = 50
@@ -33,17 +48,35 @@ ID_PATTERN = re.compile(r"^sub_[0-9a-f]{20}$")
 # Options each channel accepts (anything else is refused, so a typo is a 422, not silence).
 OPTIONS: dict[str, frozenset[str]] = {
     "webhook": frozenset(),
-    "slack": frozenset({"channel"}),
+    "slack": frozenset({"channel"}),  # with a bot token: chat.postMessage to this channel
     "discord": frozenset(),
     "telegram": frozenset({"chat_id", "message_thread_id"}),
     "ntfy": frozenset({"topic", "priority"}),
     "apprise": frozenset(),
+    "mqtt": frozenset({"username", "base_topic", "discovery_prefix", "team"}),
+    "webpush": frozenset({"p256dh", "auth", "lang"}),
+    "email": frozenset({"lang", "digest"}),
 }
 _TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
+_SLACK_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{10,200}$")
+_SLACK_CHANNEL = re.compile(r"^[A-Z0-9]{6,24}$")
+_DISCORD_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{40,120}$")
+_DISCORD_CHANNEL_PATH = re.compile(r"^/api/v10/channels/[0-9]{5,25}/messages$")
 _CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _stripped(value: str) -> str:
+    return value.strip()
+
+
+# The length is checked on the value as sent (the schema's maxLength), then spaces go; a value
+# of spaces only is refused by the pattern, which the schema shows too.
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+    AfterValidator(_stripped),
+]
 Follows = Annotated[list[Name], Field(max_length=MAX_FOLLOWS)]
 DelaySeconds = Annotated[
     int,
@@ -77,10 +110,26 @@ def fold(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+def _spec_schema(schema: dict[str, Any]) -> None:
+    """The cross-field rules in the document too: something followed, at least one kind."""
+    schema["anyOf"] = [{"required": [f], "properties": {f: {"minItems": 1}}} for f in FOLLOW_FIELDS]
+    schema["properties"]["kinds"]["minItems"] = 1
+
+
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """The cross-field rules in the document too: a secret is set or rotated, not both, and
+    never removed (null)."""
+    schema["properties"]["secret"] = {"type": "string", "maxLength": 200, "title": "Secret"}
+    schema["not"] = {
+        "required": ["secret", "rotate_secret"],
+        "properties": {"rotate_secret": {"const": True}},
+    }
+
+
 class SubscriptionSpec(BaseModel):
     """What a client asks for: a channel and its target, what to follow, which kinds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_spec_schema)
 
     channel: ChannelName
     url: str = Field(
@@ -92,12 +141,15 @@ class SubscriptionSpec(BaseModel):
         default=None,
         max_length=200,
         repr=False,
-        description="webhook: whsec_... (made if left out); telegram: bot token; ntfy: token",
+        description=(
+            "webhook: whsec_... (made if left out); telegram, slack, discord: bot token; "
+            "ntfy: token"
+        ),
     )
     options: dict[str, OptionValue] = Field(
         default_factory=dict,
         max_length=8,
-        description="telegram: chat_id, message_thread_id; ntfy: topic, priority",
+        description="telegram: chat_id, message_thread_id; slack: channel; ntfy: topic, priority",
     )
     teams: Follows = Field(default_factory=list, description="team names (any alias)")
     matches: Follows = Field(default_factory=list, description="match keys (provider:id)")
@@ -106,10 +158,14 @@ class SubscriptionSpec(BaseModel):
     kinds: list[AlertKind] = Field(
         default_factory=lambda: list(DEFAULT_KINDS),
         max_length=32,
-        description="alert kinds wanted (default: every kind but status)",
+        description="alert kinds wanted (default: every kind but status and yellow_card)",
     )
     description: str | None = Field(default=None, max_length=200)
-    enabled: bool = True
+    enabled: StrictBool = True
+    lang: LangName | None = Field(
+        default=None,
+        description="language of the alert texts: en, de, it, es, fr, pt (default: the server's)",
+    )
     delay_s: DelaySeconds = 0
     quiet_hours: QuietHours | None = Field(
         default=None, description="no alerts in these hours (local time), but the passing kinds"
@@ -146,22 +202,26 @@ def check_channel(spec: SubscriptionSpec) -> None:
         case "slack" if spec.style == "live":
             _check_slack_bot(spec)
         case "slack" | "discord":
-            if not spec.url:
-                raise FieldError("url", f"the {spec.channel} webhook URL is required")
-            _no_secret(spec)
-            if "channel" in spec.options:
-                raise FieldError("options.channel", "only for a live Slack message (style live)")
+            _check_chat_app(spec)
         case "telegram":
             _check_telegram(spec)
         case "ntfy":
             _check_ntfy(spec)
         case "apprise":
             _check_apprise(spec)
+        case "mqtt" | "webpush" | "email":
+            _check_spec(spec)
+
+
+def _check_spec(spec: SubscriptionSpec) -> None:
+    """The MQTT, Web Push and email targets (rules in :mod:`notifier.channels.specs`)."""
+    try:
+        specs.check(spec.channel, spec.url, spec.secret, spec.options)
+    except specs.TargetError as exc:
+        raise FieldError(exc.field, exc.message) from None
 
 
 LIVE_CHANNELS = ("telegram", "discord", "slack")
-_SLACK_BOT = re.compile(r"^xoxb-[A-Za-z0-9-]{10,200}$")
-_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
 
 def check_style(spec: SubscriptionSpec) -> None:
@@ -178,7 +238,7 @@ def _check_slack_bot(spec: SubscriptionSpec) -> None:
     """Slack live messages use the Web API: a bot token and the channel id, no webhook URL."""
     if spec.url:
         raise FieldError("url", "a live Slack message takes no webhook URL (the bot posts it)")
-    if spec.secret is None or not _SLACK_BOT.match(spec.secret):
+    if spec.secret is None or not _SLACK_BOT_TOKEN.match(spec.secret):
         raise FieldError("secret", "a Slack bot token (xoxb-...) is required for style live")
     channel = spec.options.get("channel")
     if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
@@ -188,6 +248,29 @@ def _check_slack_bot(spec: SubscriptionSpec) -> None:
 def _no_secret(spec: SubscriptionSpec) -> None:
     if spec.secret is not None:
         raise FieldError("secret", f"the {spec.channel} channel takes no secret")
+
+
+def _check_chat_app(spec: SubscriptionSpec) -> None:
+    """Slack and Discord: a webhook URL and no secret, or a bot token and the channel to post
+    to (Slack: ``options.channel`` and the chat.postMessage URL; Discord: the channel's
+    ``/api/v10/channels/{id}/messages`` path), as the chat bots subscribe."""
+    if not spec.url:
+        raise FieldError("url", f"the {spec.channel} webhook URL is required")
+    channel = spec.options.get("channel")
+    if spec.secret is None:
+        if channel is not None:
+            raise FieldError("options.channel", "needs the bot token (secret)")
+        return
+    if spec.channel == "discord":
+        if not _DISCORD_BOT_TOKEN.match(spec.secret):
+            raise FieldError("secret", "a Discord bot token is required (or no secret)")
+        if not _DISCORD_CHANNEL_PATH.match(spec.url):
+            raise FieldError("url", "with a bot token: /api/v10/channels/{id}/messages")
+        return
+    if not _SLACK_BOT_TOKEN.match(spec.secret):
+        raise FieldError("secret", "a Slack bot token xoxb-... is required (or no secret)")
+    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+        raise FieldError("options.channel", "with a bot token: the channel id (C0123...)")
 
 
 def _check_webhook(spec: SubscriptionSpec) -> None:
@@ -244,7 +327,7 @@ def absolute_url(spec: SubscriptionSpec) -> str | None:
 class SubscriptionPatch(BaseModel):
     """A partial update: only the fields given change; ``rotate_secret`` makes a new secret."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_patch_schema)
 
     url: str | None = Field(default=None, max_length=2048)
     secret: str | None = Field(default=None, max_length=200, repr=False)
@@ -255,13 +338,14 @@ class SubscriptionPatch(BaseModel):
     competitions: Follows | None = None
     kinds: list[AlertKind] | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, max_length=200)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
+    lang: LangName | None = None
     delay_s: DelaySeconds | None = None
     quiet_hours: QuietHours | None = None  # null: none any more
     digest: Digest | None = None  # null: one message per alert again
     style: Literal["message", "live"] | None = None
     live_goals: bool | None = None
-    rotate_secret: bool = False
+    rotate_secret: StrictBool = False
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionPatch:
@@ -294,7 +378,9 @@ class Subscription(BaseModel):
         """The channel target of this subscription."""
         s = self.spec
         options: dict[str, str | int | float | bool] = dict(s.options)
-        return Target(channel=s.channel, url=s.url, secret=s.secret, options=options)
+        return Target(
+            channel=s.channel, url=s.url, secret=s.secret, options=options, subscription=self.id
+        )
 
     def index(self) -> list[tuple[str, str]]:
         """(field, value) pairs of the indexes it is in while enabled."""
@@ -340,6 +426,10 @@ def mask_url(channel: str, url: str) -> str:
         return url.split("://", 1)[0] + "://***"
     if channel in ("slack", "discord"):
         return _origin(url) + "/***"
+    if channel == "mqtt":  # a password may be in the userinfo
+        with contextlib.suppress(ValueError):
+            return str(URL(url).with_user(None))
+        return "***"
     try:
         parsed = URL(url)
     except ValueError:

@@ -16,6 +16,7 @@ AlertKind = Literal[
     "goal",
     "goal_cancelled",
     "red_card",
+    "yellow_card",
     "penalty_missed",
     "half_time",
     "second_half",
@@ -51,6 +52,12 @@ class Alert(Frozen):
     leader: str | None = None  # who goes through if it ended now (ties), or who leads
     needs: str | None = None  # what the trailing side needs, as a sentence
     data: dict[str, Any] = Field(default_factory=dict)  # kind-specific details (scorer, ...)
+    # The text as language-neutral sentence shapes (msgid + arguments, teams by side), from
+    # which every language's text is made at delivery (``notifier.domain.texts``).
+    parts: list[dict[str, Any]] = Field(default_factory=list)
+    lang: str = (
+        "en"  # the language of ``text`` (set at delivery, :func:`notifier.domain.texts.localised`)
+    )
     occurred_at: datetime
     detected_at: datetime
     emitted_at: datetime

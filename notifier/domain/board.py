@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.domain import render
+from notifier.domain import digests, render
 from notifier.domain.alerts import Alert
 from notifier.domain.models import Score
 
@@ -66,7 +66,7 @@ def fold(board: LiveBoard, alert: Alert) -> LiveBoard:
             "score": alert.score,
             "minute": render.minute(alert.minute, alert.added),
             "status": str(alert.status),
-            "headline": render.aggregate_of(alert.home, alert.away, alert.aggregate, alert.leader),
+            "headline": digests.aggregate_of(alert.home, alert.away, alert.aggregate, alert.leader),
             "needs": alert.needs,
             "result": alert.text if alert.kind == "result" else board.result,
             "lines": tuple(lines),
@@ -78,7 +78,7 @@ def fold(board: LiveBoard, alert: Alert) -> LiveBoard:
 def _who(alert: Alert) -> str:
     player = alert.data.get("player") or (alert.data.get("goal") or {}).get("player")
     team = alert.home if alert.data.get("side") == "home" else alert.away
-    return render.live_line(player, team, render.minute(alert.minute, alert.added))
+    return digests.live_line(player, team, render.minute(alert.minute, alert.added))
 
 
 def _without_goal(lines: list[Line], side: str) -> list[Line]:
@@ -92,7 +92,7 @@ def _without_goal(lines: list[Line], side: str) -> list[Line]:
 
 def text(board: LiveBoard) -> str:
     """What the message shows."""
-    return render.live_board(
+    return digests.live_board(
         board.home,
         board.away,
         board.score,

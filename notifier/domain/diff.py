@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from notifier.domain.diff_items import PHASE_POSITION, Item, items
+from notifier.domain.diff_items import PHASE_POSITION, Item, items, kicks_taken
 from notifier.domain.events import (
     Event,
     GoalCancelled,
@@ -22,6 +22,7 @@ from notifier.domain.events import (
     PhaseChanged,
     RedCard,
     ShootoutKickTaken,
+    YellowCard,
 )
 from notifier.domain.goals import first_seen
 from notifier.domain.models import OVER_STATUSES, MatchSnapshot, MatchStatus, Score
@@ -110,7 +111,8 @@ def carry(prev: MatchSnapshot | None, cur: MatchSnapshot, events: Sequence[Event
         if isinstance(e, GoalCancelled):
             fixes = fixes.plus(e.side)
     goals = cur.goals if prev is None else first_seen(prev.goals, cur.goals)
-    return cur.model_copy(update={"corrections": fixes, "goals": goals})
+    kicks = cur.shootout_kicks if prev is None else kicks_taken(prev, cur)
+    return cur.model_copy(update={"corrections": fixes, "goals": goals, "shootout_kicks": kicks})
 
 
 def _event(
@@ -124,10 +126,19 @@ def _event(
     tail = f"{score.home}-{score.away}"
     if item.phase is not None:
         return _phase_event(cur, item.phase, seen, score)
+    if item.stage is not None:  # a part of extra time starts or stops: the status stays
+        base = _base(cur, seen, f"phase:extra_time@{item.stage}", score)
+        return PhaseChanged(**base, previous=MatchStatus.EXTRA_TIME, stage=item.stage)
     if item.kind == "kick":
         run, kick = shootout or Score(), item.kick
         name = f"kick:{kick.order}" if kick else f"kick:{run.home}-{run.away}"
-        return ShootoutKickTaken(**_base(cur, seen, name, score), shootout=run, kick=kick)
+        return ShootoutKickTaken(
+            **_base(cur, seen, name, score),
+            shootout=run,
+            kick=kick,
+            complete=cur.kicks_complete,
+            decisive=item.decisive,
+        )
     assert item.side is not None
     minute, added = _item_minute(item, cur)
     if item.kind in ("goal", "goal_cancelled"):
@@ -146,6 +157,8 @@ def _event(
     base |= {"minute": minute, "added": added}
     if item.kind == "red_card":
         return RedCard(**base, incident=inc)
+    if item.kind == "yellow_card":
+        return YellowCard(**base, incident=inc)
     return PenaltyMissed(**base, incident=inc)
 
 

@@ -23,6 +23,7 @@ from notifier.domain.models import (
     ShootoutKick,
     Side,
 )
+from notifier.domain.shootout import decided_at, in_order
 
 SIDES: tuple[Side, Side] = ("home", "away")
 # Where a phase change sits in match time, so that it sorts among goals of the same poll.
@@ -58,6 +59,8 @@ class Item:
     kick: ShootoutKick | None = field(compare=False, default=None)
     phase: tuple[MatchStatus, MatchStatus] | None = field(compare=False, default=None)
     to: Score | None = field(compare=False, default=None)  # a kick: the shoot-out after it
+    decisive: bool = field(compare=False, default=False)  # a kick: the one that won it
+    stage: str | None = field(compare=False, default=None)  # a break: which part of extra time
 
 
 def went_back(prev: MatchStatus, cur: MatchStatus) -> bool:
@@ -73,7 +76,7 @@ def went_back(prev: MatchStatus, cur: MatchStatus) -> bool:
 def items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
     """Every change from ``prev`` to ``cur``, sorted in match order."""
     goals = [] if _awarded(prev, cur) else _goal_items(prev, cur)
-    found = _phase_items(prev, cur) + goals + _incident_items(prev, cur)
+    found = _phase_items(prev, cur) + _break_items(prev, cur) + goals + _incident_items(prev, cur)
     found += _shootout_items(prev, cur)
     found.sort()
     return found
@@ -90,6 +93,33 @@ def _phase_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
             pos = (cur.minute or 0, 999)
         items.append(Item(pos, 0, "phase", phase=(before, after)))
     return items
+
+
+_HALF_OF_EXTRA_TIME = 105
+_END_OF_EXTRA_TIME = 118  # a break from here on is the one before penalties (told by its status)
+_EXTRA_TIME_HALF_FROM = 100  # a break before this is the one before extra time (a flapping feed)
+
+
+def _break_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
+    """Extra time starting, its half-time and its second half: the breaks within extra time
+    (API-Football BT, football-data PAUSED, ESPN STATUS_HALFTIME_ET) coming and going. A break
+    before minute 100 is the one before extra time (a feed flapping out of it and back)."""
+    et = MatchStatus.EXTRA_TIME
+    if cur.status != et or prev.status != et:
+        return []
+    minute = cur.minute if cur.minute is not None else prev.minute
+    if cur.paused and not prev.paused:  # half-time in extra time (the first break is a phase)
+        in_play = minute is None or _EXTRA_TIME_HALF_FROM <= minute < _END_OF_EXTRA_TIME
+        if prev.status != et or not in_play:
+            return []
+        return [Item((_HALF_OF_EXTRA_TIME, 900), 0, "break", stage="extra_time_half_time")]
+    if cur.paused:
+        return []
+    second = minute is not None and minute > _HALF_OF_EXTRA_TIME
+    if prev.status == et and prev.paused:
+        stage = "extra_time_second_half" if second else "extra_time"
+        return [Item((_HALF_OF_EXTRA_TIME, 901) if second else (90, 902), 0, "break", stage=stage)]
+    return []
 
 
 def _skipped(prev: MatchSnapshot, cur: MatchSnapshot) -> list[MatchStatus]:
@@ -211,6 +241,10 @@ def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
         for i in _fresh(prev.red_cards, cur.red_cards)
     ]
     items += [
+        Item((i.minute, i.added or 0), 3, "yellow_card", i.side, incident=i)
+        for i in _fresh(prev.yellow_cards, cur.yellow_cards)
+    ]
+    items += [
         Item((i.minute, i.added or 0), 3, "penalty_missed", i.side, incident=i)
         for i in _fresh(prev.missed_penalties, cur.missed_penalties)
     ]
@@ -218,17 +252,22 @@ def _incident_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
 
 
 def _shootout_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
-    """Kicks by the list where the feed gives one (each with the score it leaves, counted in
-    the list: the feed's shoot-out score may lag its kicks), else by the shoot-out score."""
+    """Kicks by the list where the feed gives one, in the order taken (each with the score it
+    leaves, counted in the list: the feed's shoot-out score may lag its kicks; none after the
+    kick that decides it), else by the shoot-out score."""
     before = prev.shootout or Score()
-    kicks, done = cur.shootout_kicks, len(prev.shootout_kicks)
+    kicks, done = kicks_taken(prev, cur), len(prev.shootout_kicks)
     if len(kicks) > done:
+        end = decided_at(kicks) if cur.kicks_complete else None
         items = []
         for n, k in enumerate(kicks[done:], start=done + 1):
             run = _kicks_score(kicks[:n])
+            if end is not None and n > end + 1:
+                break  # nothing is taken after the shoot-out is won: a feed out of order
             if k.scored and run.of(k.side) <= before.of(k.side):
                 continue  # already told by the shoot-out score, before the list caught up
-            items.append(Item((120, 901 + k.order), 4, "kick", k.side, kick=k, to=run))
+            won = end is not None and n == end + 1
+            items.append(Item((120, 901 + n), 4, "kick", k.side, kick=k, to=run, decisive=won))
         return items
     if cur.shootout_kicks:  # the list tells every kick; its score may be ahead or behind
         return []
@@ -237,6 +276,11 @@ def _shootout_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
     if sum(rise.values()) > 1:  # who kicked when is unknown: one alert for the lot
         return [Item((120, 901), 4, "kick", to=after)]
     return [Item((120, 901), 4, "kick", side, to=after) for side in SIDES if rise[side]]
+
+
+def kicks_taken(prev: MatchSnapshot, cur: MatchSnapshot) -> tuple[ShootoutKick, ...]:
+    """``cur``'s kicks in the order taken, ``prev``'s (stored in that order) leading."""
+    return in_order(cur.shootout_kicks, prev.shootout_kicks, complete=cur.kicks_complete)
 
 
 def _kicks_score(kicks: Sequence[ShootoutKick]) -> Score:

@@ -21,8 +21,11 @@ from notifier.domain.events import (
     PhaseChanged,
     RedCard,
     ShootoutKickTaken,
+    YellowCard,
 )
-from notifier.domain.models import Frozen, MatchStatus, Score
+from notifier.domain.models import Frozen, Incident, MatchStatus, Score, Side
+from notifier.domain.render_lineup import lineup
+from notifier.domain.texts import Parts, dump
 from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
 
 RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
@@ -49,6 +52,9 @@ class MatchState(Frozen):
     next_round: str | None = None
     extra_time_played: bool = False
     finished: bool = False
+    booked: tuple[tuple[Side, str | None], ...] = ()  # players shown a yellow card
+    sent_off: Score = Score()  # players sent off, per side
+    scorers: tuple[tuple[str, int], ...] = ()  # goals per player (own goals not counted)
     recent: tuple[str, ...] = ()
 
 
@@ -83,6 +89,7 @@ def view(state: MatchState) -> render.View:
         state.shootout,
         state.kicks,
         state.extra_time_played,
+        state.prior is None,
     )
 
 
@@ -94,8 +101,8 @@ def apply(state: MatchState, event: Event, now: datetime) -> tuple[MatchState, l
     v = view(new)  # once per event: every text and alert of it reads the same standing
     texts = _texts(state, new, event, v)
     alerts = [
-        _alert(new, v, event, kind, text, now, i, data)
-        for i, (kind, text, data) in enumerate(texts)
+        _alert(new, v, event, kind, parts, now, i, data)
+        for i, (kind, parts, data) in enumerate(texts)
     ]
     if isinstance(event, PhaseChanged) and any(kind == "result" for kind, _, _ in texts):
         new = _evolve(new, {"finished": True})
@@ -117,11 +124,26 @@ def _advance(state: MatchState, event: Event) -> MatchState:
         isinstance(event, PhaseChanged) and event.previous == MatchStatus.EXTRA_TIME
     ):
         update["extra_time_played"] = True
+    update |= _people(state, event)
     if isinstance(event, ShootoutKickTaken):
         update["shootout"] = event.shootout
-        if event.kick is not None:
+        if event.kick is not None and event.complete:  # kicks taken unknown: never counted
             update["kicks"] = (state.kicks or Score()).plus(event.kick.side)
     return _evolve(state, update)
+
+
+def _people(state: MatchState, event: Event) -> dict[str, Any]:
+    """Bookings, players sent off and goals per scorer, as the event changes them."""
+    if isinstance(event, YellowCard):
+        return {"booked": (*state.booked, (event.incident.side, event.incident.player))}
+    if isinstance(event, RedCard):
+        return {"sent_off": state.sent_off.plus(event.incident.side)}
+    g = event.goal if isinstance(event, GoalScored | GoalCancelled) else None
+    if g is None or not g.player or g.kind == "own_goal":
+        return {}
+    tally = dict(state.scorers)
+    tally[g.player] = max(tally.get(g.player, 0) + (1 if isinstance(event, GoalScored) else -1), 0)
+    return {"scorers": tuple(tally.items())}
 
 
 M = TypeVar("M", bound=Frozen)
@@ -149,43 +171,69 @@ def _evolve(state: MatchState, changes: dict[str, Any]) -> MatchState:
     return _trusted(MatchState, values, state.__pydantic_fields_set__.union(changes))
 
 
-Text = tuple[AlertKind, str, dict[str, Any]]
+Text = tuple[AlertKind, Parts, dict[str, Any]]
+_SECOND_YELLOW = ("second yellow", "yellow red", "yellow-red", "yellowred")
 
 
 def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> list[Text]:
     match event:
         case LineupsAnnounced(lineups=lu):
             return [
-                ("lineups", render.lineup(new.home, lu.home), {"side": "home"}),
-                ("lineups", render.lineup(new.away, lu.away), {"side": "away"}),
+                ("lineups", lineup("home", lu.home), {"side": "home"}),
+                ("lineups", lineup("away", lu.away), {"side": "away"}),
             ]
         case GoalScored(side=side, goal=g, minute=m, added=a):
             data = {"side": side, "goal": g.model_dump(mode="json") if g else None}
-            return [("goal", render.goal(v, g, m, a), data)]
+            tally = _tally(new, g.player) if g and g.player and g.kind != "own_goal" else 0
+            return [("goal", render.goal(v, g, m, a, tally), data)]
         case GoalCancelled(side=side, goal=g, minute=m, added=a, reason=reason):
             info: dict[str, Any] = {"side": side, "reason": reason}
             info["goal"] = g.model_dump(mode="json") if g else None
             text = render.goal_cancelled(v, side, g, m, a)
             return [("goal_cancelled", text, info), *_restated_result(old, new, v)]
-        case RedCard(incident=i):
-            return [("red_card", render.incident("Red card", v, i), i.model_dump(mode="json"))]
+        case RedCard(incident=i) | YellowCard(incident=i):
+            return [_card(old, new, event, v, i)]
         case PenaltyMissed(incident=i):
-            return [
-                (
-                    "penalty_missed",
-                    render.incident("Penalty missed", v, i),
-                    i.model_dump(mode="json"),
-                )
-            ]
-        case ShootoutKickTaken(kick=k):
-            data = k.model_dump(mode="json") if k else {}
+            return [("penalty_missed", render.penalty_missed(v, i), i.model_dump(mode="json"))]
+        case ShootoutKickTaken(kick=k, decisive=decisive):
+            kick: dict[str, Any] = k.model_dump(mode="json") if k else {}
+            kick["decisive"] = decisive
             text = render.shootout(
-                v, k.player if k else None, k.scored if k else None, k.side if k else None
+                v,
+                k.player if k else None,
+                k.scored if k else None,
+                k.side if k else None,
+                decisive,
             )
-            return [("shootout", text, data)]
+            return [("shootout", text, kick)]
         case PhaseChanged():
             return _phase_texts(old, new, event, v)
     return []
+
+
+def _tally(state: MatchState, player: str) -> int:
+    return dict(state.scorers).get(player, 0)
+
+
+def card_kind(old: MatchState, event: RedCard | YellowCard) -> str:
+    """``yellow``, ``second_yellow`` (the feed says so, or the player was booked before) or
+    ``red``."""
+    i = event.incident
+    if isinstance(event, YellowCard):
+        return "yellow"
+    detail = (i.detail or "").lower()
+    if any(w in detail for w in _SECOND_YELLOW) or (i.side, i.player) in old.booked:
+        return "second_yellow"
+    return "red"
+
+
+def _card(old: MatchState, new: MatchState, event: Event, v: render.View, i: Incident) -> Text:
+    assert isinstance(event, RedCard | YellowCard)
+    kind = card_kind(old, event)
+    left = None if kind == "yellow" else 11 - new.sent_off.of(i.side)
+    data = i.model_dump(mode="json") | {"card": kind, "players_left": left}
+    alert_kind: AlertKind = "yellow_card" if kind == "yellow" else "red_card"
+    return alert_kind, render.card(v, i, kind, left), data
 
 
 def _restated_result(old: MatchState, new: MatchState, v: render.View) -> list[Text]:
@@ -194,7 +242,7 @@ def _restated_result(old: MatchState, new: MatchState, v: render.View) -> list[T
         return []
     final = winner(new.score, new.prior, new.prior_away, new.rules, new.shootout, None)
     data = {"winner": final.leader, "how": final.how, "corrected": True}
-    return [("result", f"Correction: {render.result(v, final)}", data)]
+    return [("result", render.result(v, final, corrected=True), data)]
 
 
 def _phase_texts(
@@ -202,36 +250,50 @@ def _phase_texts(
 ) -> list[Text]:
     prev, cur = old.status, event.status
     out: list[Text] = []
+    if event.stage is not None:
+        if cur != MatchStatus.EXTRA_TIME or old.finished:
+            return []
+        return [("extra_time", render.phase(v, event.stage), {"phase": event.stage})]
     if prev == MatchStatus.SCHEDULED and cur in (*LIVE_PLAY, MatchStatus.HALF_TIME):
-        out.append(("kickoff", render.kickoff(view(old)), {}))
+        out.append(("kickoff", render.kickoff(view(old)), {"phase": "kickoff"}))
     if cur == MatchStatus.HALF_TIME:
-        out.append(("half_time", render.half_time(v), {}))
+        out.append(("half_time", render.phase(v, "half_time"), {"phase": "half_time"}))
     elif prev == MatchStatus.SUSPENDED and cur in LIVE_PLAY:
-        out.append(("status", render.resumed(v), {"status": "resumed"}))
+        data = {"status": "resumed", "phase": "resumed"}
+        out.append(("status", render.phase(v, "resumed"), data))
     elif cur == MatchStatus.SECOND_HALF and prev in (MatchStatus.HALF_TIME, MatchStatus.FIRST_HALF):
-        out.append(("second_half", render.second_half(v), {}))
+        out.append(("second_half", render.phase(v, "second_half"), {"phase": "second_half"}))
     elif cur in (MatchStatus.EXTRA_TIME, MatchStatus.PENALTIES, MatchStatus.FINISHED):
         out += _ends(old, new, event, v)
     elif cur in render.STATUS_WORDS:
-        out.append(("status", render.status(v, cur, new.minute), {"status": str(cur)}))
+        data = {"status": str(cur), "phase": str(cur)}
+        out.append(("status", render.status(v, cur, new.minute), data))
     return out
 
 
 def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View) -> list[Text]:
+    """The end of normal time or of extra time, and the result: one alert for a single match
+    that ends (its result is the score), the result of a tie after its last phase's."""
     prev, cur = old.status, event.status
-    out: list[Text] = []
     regular = prev in (MatchStatus.FIRST_HALF, MatchStatus.HALF_TIME, MatchStatus.SECOND_HALF)
-    if regular:
-        nxt = cur if cur != MatchStatus.FINISHED else None
-        out.append(("full_time", render.full_time(v, nxt), {}))
-    if cur == MatchStatus.PENALTIES and not regular and prev == MatchStatus.EXTRA_TIME:
-        out.append(("extra_time", render.end_of_extra_time(v, cur), {}))
-    if cur == MatchStatus.FINISHED and prev == MatchStatus.EXTRA_TIME:
-        out.append(("extra_time", render.end_of_extra_time(v, None), {}))
-    if cur == MatchStatus.FINISHED and not old.finished:
-        final = winner(new.score, new.prior, new.prior_away, new.rules, new.shootout, event.winner)
-        data = {"winner": final.leader, "how": final.how}
-        out.append(("result", render.result(v, final), data))
+    over = cur == MatchStatus.FINISHED and not old.finished
+    final = winner(new.score, new.prior, new.prior_away, new.rules, new.shootout, event.winner)
+    result: Text = ("result", render.result(v, final), {"winner": final.leader, "how": final.how})
+    out: list[Text] = []
+    if regular and cur != MatchStatus.FINISHED:
+        parts = render.end_of_play(v, "end_of_normal_time", cur)
+        out.append(("full_time", parts, {"phase": "end_of_normal_time", "next": str(cur)}))
+    elif regular and over and v.single and final.how != "provider":
+        data = {"phase": "full_time", "winner": final.leader, "how": final.how}
+        return [("full_time", render.end_of_play(v, "full_time", None), data)]
+    elif regular:
+        out.append(("full_time", render.end_of_play(v, "full_time", None), {"phase": "full_time"}))
+    elif prev == MatchStatus.EXTRA_TIME and not (over and v.single):
+        nxt = cur if cur == MatchStatus.PENALTIES else None
+        parts = render.end_of_play(v, "end_of_extra_time", nxt)
+        out.append(("extra_time", parts, {"phase": "end_of_extra_time", "next": str(cur)}))
+    if over:
+        out.append(result)
     return out
 
 
@@ -240,7 +302,7 @@ def _alert(
     v: render.View,
     event: Event,
     kind: AlertKind,
-    text: str,
+    parts: Parts,
     now: datetime,
     i: int,
     data: dict[str, Any],
@@ -253,7 +315,7 @@ def _alert(
             "v": 1,
             "id": f"{event.id}#{i}" if i else event.id,
             "kind": kind,
-            "text": text,
+            "text": render.english(parts, v),
             "match": state.match,
             "tie": state.tie,
             "event": event.id,
@@ -269,6 +331,8 @@ def _alert(
             "leader": leader,
             "needs": render.needs(v),
             "data": data,
+            "parts": dump(parts),
+            "lang": "en",
             "occurred_at": event.at,
             "detected_at": event.seen,
             "emitted_at": now,

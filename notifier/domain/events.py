@@ -55,6 +55,9 @@ class PhaseChanged(EventBase):
     previous: MatchStatus
     shootout: Score | None = None
     winner: Side | None = None
+    # Within extra time (the status stays): "extra_time" (under way), "extra_time_half_time",
+    # "extra_time_second_half".
+    stage: str | None = None
 
 
 class GoalScored(EventBase):
@@ -81,6 +84,13 @@ class RedCard(EventBase):
     incident: Incident
 
 
+class YellowCard(EventBase):
+    """A player was booked."""
+
+    type: Literal["yellow_card"] = "yellow_card"
+    incident: Incident
+
+
 class PenaltyMissed(EventBase):
     """A penalty in open play was missed or saved."""
 
@@ -94,6 +104,8 @@ class ShootoutKickTaken(EventBase):
     type: Literal["shootout"] = "shootout"
     shootout: Score
     kick: ShootoutKick | None = None
+    complete: bool = True  # False: the feed lists only the kicks that went in (kicks unknown)
+    decisive: bool = False  # the kick that won the shoot-out
 
 
 Event = Annotated[
@@ -102,6 +114,7 @@ Event = Annotated[
     | GoalScored
     | GoalCancelled
     | RedCard
+    | YellowCard
     | PenaltyMissed
     | ShootoutKickTaken,
     Field(discriminator="type"),
@@ -114,6 +127,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "goal",
     "goal_cancelled",
     "red_card",
+    "yellow_card",
     "penalty_missed",
     "shootout",
 )

@@ -120,12 +120,14 @@ class Incident(Frozen):
 
 
 class ShootoutKick(Frozen):
-    """One kick of a penalty shoot-out, in order."""
+    """One kick of a penalty shoot-out: ``order`` is its place in the order taken (see
+    :func:`notifier.domain.shootout.in_order`), ``number`` the feed's own kick number, if any."""
 
     order: int = Field(ge=1)
     side: Side
     player: str | None = None
     scored: bool
+    number: int | None = None
 
 
 class LineupPlayer(Frozen):
@@ -161,6 +163,7 @@ class MatchSnapshot(Frozen):
     home: Team
     away: Team
     status: MatchStatus
+    paused: bool = False  # a break within the status: before extra time or at its half-time
     kickoff: datetime | None = None
     minute: int | None = None
     added: int | None = None
@@ -169,9 +172,12 @@ class MatchSnapshot(Frozen):
     winner: Side | None = None
     goals: tuple[Goal, ...] = ()
     red_cards: tuple[Incident, ...] = ()
+    yellow_cards: tuple[Incident, ...] = ()  # first bookings (a second yellow is a red card)
     missed_penalties: tuple[Incident, ...] = ()
     cancelled_goals: tuple[Incident, ...] = ()
     shootout_kicks: tuple[ShootoutKick, ...] = ()
+    # False where the feed lists only the kicks that went in (ESPN): kicks taken are unknown.
+    kicks_complete: bool = True
     lineups: Lineups | None = None
     competition: str | None = None
     stage: str | None = None

@@ -1,27 +1,25 @@
-"""Every alert text, in one module. Pure: a ``View`` of the match in, a sentence out."""
+"""Every alert text, in one module. Pure: a ``View`` of the match in, its sentences out.
+
+Each function gives :class:`notifier.domain.texts.Msg` parts: one English sentence shape (the
+gettext msgid, translated in ``notifier/domain/locales``) with its arguments, teams by side.
+One shape per sentence: no sentence is glued from pieces whose word order only English shares.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from operator import itemgetter
 from typing import NamedTuple
 
-from notifier.domain.models import Goal, Incident, Lineup, LineupPlayer, MatchStatus, Score, Side
+from notifier.domain.models import Goal, Incident, MatchStatus, Score, Side
+from notifier.domain.texts import Msg, Parts, msg, nmsg, to_text
 from notifier.domain.tie import Standing
 
-NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-PURPOSE = {
-    "win": "to go through",
-    "extra_time": "to force extra time",
-    "penalties": "to force penalties",
-    "replay": "to force a replay",
-}
 STATUS_WORDS = {
     MatchStatus.POSTPONED: "postponed",
     MatchStatus.CANCELLED: "cancelled",
     MatchStatus.ABANDONED: "abandoned",
     MatchStatus.SUSPENDED: "suspended",
 }
+NAMES = {"home": "home", "away": "away"}
 
 
 class View(NamedTuple):
@@ -37,6 +35,7 @@ class View(NamedTuple):
     shootout: Score | None = None
     kicks: Score | None = None  # shoot-out kicks taken by each side, where known
     extra_time_played: bool = False
+    single: bool = False  # no tie: a match on its own
 
     def name(self, side: Side) -> str:
         """Display name of one side."""
@@ -50,156 +49,287 @@ def minute(m: int | None, added: int | None = None) -> str:
     return f"{m}+{added}'" if added else f"{m}'"
 
 
-def score_line(v: View) -> str:
+def english(parts: Parts, v: View) -> str:
+    """The parts in English with the view's names (the alert's stored ``text``)."""
+    return to_text(parts, "en", {"home": v.home, "away": v.away})
+
+
+def _score(v: View) -> dict[str, object]:
+    return {"home": "home", "away": "away", "hs": v.score.home, "as": v.score.away}
+
+
+def score_line(v: View) -> Msg:
     """``Atalanta 1-0 Dortmund``."""
-    return f"{v.home} {v.score.home}-{v.score.away} {v.away}"
+    return msg("{home} {hs}-{as} {away}", **_score(v))
+
+
+def aggregate_parts(v: View) -> Parts:
+    """``Dortmund lead 2-1 on aggregate``, ``2-2 on aggregate``; nothing for a single match."""
+    agg = v.standing.aggregate
+    if agg is None:
+        return ()
+    hi, lo = max(agg.home, agg.away), min(agg.home, agg.away)
+    if v.standing.leader is None or v.standing.how == "penalties":
+        return (msg("{h}-{a} on aggregate", h=agg.home, a=agg.away),)
+    team = v.standing.leader
+    if v.standing.how == "away_goals":
+        return (msg("{team} lead on away goals ({hi}-{lo} on aggregate)", team=team, hi=hi, lo=lo),)
+    return (msg("{team} lead {hi}-{lo} on aggregate", team=team, hi=hi, lo=lo),)
+
+
+_NEEDS = {
+    "win": ("{team} need one goal to go through", "{team} need {count} goals to go through"),
+    "extra_time": (
+        "{team} need one goal to force extra time",
+        "{team} need {count} goals to force extra time",
+    ),
+    "penalties": (
+        "{team} need one goal to force penalties",
+        "{team} need {count} goals to force penalties",
+    ),
+    "replay": (
+        "{team} need one goal to force a replay",
+        "{team} need {count} goals to force a replay",
+    ),
+}
+
+
+def needs_parts(v: View) -> Parts:
+    """``Atalanta need two goals to force extra time``."""
+    if v.needs is None:
+        return ()
+    side, n, purpose = v.needs
+    one, many = _NEEDS[purpose]
+    return (nmsg(one, many, n, team=side),)
 
 
 def aggregate(v: View) -> str | None:
-    """``Dortmund lead 2-1 on aggregate``, ``2-2 on aggregate``; None for a single match."""
-    agg = v.standing.aggregate
-    if agg is None:
-        return None
-    hi, lo = max(agg.home, agg.away), min(agg.home, agg.away)
-    if v.standing.leader is None or v.standing.how == "penalties":
-        return f"{agg.home}-{agg.away} on aggregate"
-    name = v.name(v.standing.leader)
-    if v.standing.how == "away_goals":
-        return f"{name} lead on away goals ({hi}-{lo} on aggregate)"
-    return f"{name} lead {hi}-{lo} on aggregate"
+    """The aggregate sentence in English (the live page's headline); None for a single match."""
+    parts = aggregate_parts(v)
+    return english(parts, v) if parts else None
 
 
 def needs(v: View) -> str | None:
-    """``Atalanta need two goals to force extra time``."""
-    if v.needs is None:
-        return None
-    side, n, purpose = v.needs
-    goals = "goal" if n == 1 else "goals"
-    return f"{v.name(side)} need {NUMBERS[n]} {goals} {PURPOSE[purpose]}"
+    """What the trailing side needs, in English (the alert's ``needs``); None when nothing."""
+    parts = needs_parts(v)
+    return english(parts, v) if parts else None
 
 
-def _sentences(*parts: str | None) -> str:
-    return ". ".join(p for p in parts if p)
+def standing_parts(v: View) -> Parts:
+    """The aggregate and what the trailing side needs: the tie sentence."""
+    return aggregate_parts(v) + needs_parts(v)
 
 
-def kickoff(v: View) -> str:
+def kickoff(v: View) -> Parts:
     """``Kick-off: Atalanta v Dortmund. Dortmund lead 2-0 from the first leg``."""
-    head = f"Kick-off: {v.home} v {v.away}"
+    head = msg("Kick-off: {home} v {away}", home="home", away="away")
     agg = v.standing.aggregate
     if agg is None:
-        return head
+        return (head,)
     if v.standing.leader is None:
-        return _sentences(head, f"The first leg ended {agg.home}-{agg.away}")
+        return head, msg("The first leg ended {h}-{a}", h=agg.home, a=agg.away)
     hi, lo = max(agg.home, agg.away), min(agg.home, agg.away)
-    lead = f"{v.name(v.standing.leader)} lead {hi}-{lo} from the first leg"
+    team = v.standing.leader
     if v.standing.how == "away_goals":
-        lead = f"{v.name(v.standing.leader)} lead on away goals from the first leg"
-    return _sentences(head, lead)
+        return head, msg("{team} lead on away goals from the first leg", team=team)
+    return head, msg("{team} lead {hi}-{lo} from the first leg", team=team, hi=hi, lo=lo)
 
 
-def scorer(goal: Goal | None, m: int | None, added: int | None) -> str:
-    """``Scamacca 23'``, ``Kossounou 23' og``, ``71' pen``; says so when the feed names nobody."""
-    if goal is None or goal.player is None:
-        when = minute(goal.minute if goal else m, goal.added if goal else added)
-        return f"{when}, scorer not given by the feed" if when else "scorer not given by the feed"
-    tail = {"own_goal": " og", "penalty": " pen", "normal": ""}[goal.kind]
-    return f"{goal.player} {minute(goal.minute, goal.added)}{tail}".replace("  ", " ")
+def goal(v: View, g: Goal | None, m: int | None, added: int | None, tally: int = 0) -> Parts:
+    """``GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate``; a
+    scorer's second or third goal of the match is said."""
+    args = _score(v)
+    if g is None or g.player is None:
+        when = minute(g.minute if g else m, g.added if g else added)
+        if when:
+            head = msg(
+                "GOAL {home} {hs}-{as} {away} ({minute}, scorer not given by the feed)",
+                minute=when,
+                **args,
+            )
+        else:
+            head = msg("GOAL {home} {hs}-{as} {away} (scorer not given by the feed)", **args)
+        return (head, *standing_parts(v))
+    shape = {
+        "normal": "GOAL {home} {hs}-{as} {away} ({player} {minute})",
+        "penalty": "GOAL {home} {hs}-{as} {away} ({player} {minute} pen)",
+        "own_goal": "GOAL {home} {hs}-{as} {away} ({player} {minute} og)",
+    }[g.kind]
+    head = msg(shape, player=g.player, minute=minute(g.minute, g.added), **args)
+    return (head, *_milestone(g.player, tally), *standing_parts(v))
 
 
-def goal(v: View, g: Goal | None, m: int | None, added: int | None) -> str:
-    """``GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate``."""
-    return _sentences(f"GOAL {score_line(v)} ({scorer(g, m, added)})", aggregate(v), needs(v))
+def _milestone(player: str, tally: int) -> Parts:
+    if tally == 3:
+        return (msg("Hat-trick for {player}", player=player),)
+    if tally == 2:
+        return (msg("{player}'s second goal of the match", player=player),)
+    return ()
 
 
-def goal_cancelled(v: View, side: Side, g: Goal | None, m: int | None, added: int | None) -> str:
-    """``Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund; Dortmund lead 2-0 ...``;
-    ``Goal ruled out: Dortmund goal 40'. ...`` when the feed names no scorer."""
-    team = v.name(side)
-    if g is not None and g.kind == "own_goal":  # the player is of the other side
-        team = f"own goal for {team}"
+def goal_cancelled(v: View, side: Side, g: Goal | None, m: int | None, added: int | None) -> Parts:
+    """``Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund. Dortmund lead 2-0 ...``;
+    ``Goal ruled out: Dortmund goal 40'`` when the feed names no scorer."""
     when = minute(g.minute, g.added) if g is not None else minute(m, added)
+    own = g is not None and g.kind == "own_goal"  # the player is of the other side
     if g is not None and g.player:
-        head = f"Goal ruled out: {g.player} ({team}) {when}"
-    elif g is not None and g.kind == "own_goal":
-        head = f"Goal ruled out: {team} {when}"
+        shape = (
+            "Goal ruled out: {player} (own goal for {team}) {minute}"
+            if own
+            else ("Goal ruled out: {player} ({team}) {minute}")
+        )
+        head = msg(shape, player=g.player, team=side, minute=when)
+    elif own:
+        head = msg("Goal ruled out: own goal for {team} {minute}", team=side, minute=when)
     else:
-        head = f"Goal ruled out: {team} goal {when}"
-    head = head.rstrip()
-    tail = "; ".join(p for p in (score_line(v), aggregate(v)) if p)
-    return _sentences(head, tail, needs(v))
+        head = msg("Goal ruled out: {team} goal {minute}", team=side, minute=when)
+    return (head, score_line(v), *standing_parts(v))
 
 
-def incident(label: str, v: View, i: Incident) -> str:
-    """``Red card: Kossounou (Atalanta) 67'`` / ``Penalty missed: ...``."""
-    who = i.player or "a player"
-    return f"{label}: {who} ({v.name(i.side)}) {minute(i.minute, i.added)}".rstrip()
+CARD_HEADS = {
+    "yellow": "Yellow card: {player} ({team}) {minute}",
+    "second_yellow": "Second yellow card: {player} ({team}) {minute}",
+    "red": "Red card: {player} ({team}) {minute}",
+}
+_MEN = {
+    10: "{team} down to ten men",
+    9: "{team} down to nine men",
+    8: "{team} down to eight men",
+    7: "{team} down to seven men",
+}
 
 
-def half_time(v: View) -> str:
-    """``Half-time: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate``."""
-    return _sentences(f"Half-time: {score_line(v)}", aggregate(v), needs(v))
+def card(v: View, i: Incident, kind: str, players_left: int | None) -> Parts:
+    """``Second yellow card: Ryerson (Dortmund) 75'. Dortmund down to ten men. Atalanta 1-0
+    Dortmund. Dortmund lead 2-1 on aggregate``."""
+    player = i.player or _A_PLAYER
+    head = msg(CARD_HEADS[kind], player=player, team=i.side, minute=minute(i.minute, i.added))
+    if kind == "yellow":
+        return (head, score_line(v), *aggregate_parts(v))
+    men = (msg(_MEN[players_left], team=i.side),) if players_left in _MEN else ()
+    return (head, *men, score_line(v), *aggregate_parts(v))
 
 
-def second_half(v: View) -> str:
-    """``Second half under way: Atalanta 1-0 Dortmund``."""
-    return _sentences(f"Second half under way: {score_line(v)}", aggregate(v))
+_A_PLAYER = msg("a player")
 
 
-def resumed(v: View) -> str:
-    """``Play resumes: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate. ...``."""
-    return _sentences(f"Play resumes: {score_line(v)}", aggregate(v), needs(v))
+def card_text(v: View, i: Incident) -> Parts:
+    """A red card with no more known of it: a straight red, ten men left."""
+    return card(v, i, "red", 10)
 
 
-def full_time(v: View, next_phase: MatchStatus | None) -> str:
-    """``Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time``."""
-    head = f"Full-time: {score_line(v)}"
-    agg = aggregate(v)
-    if next_phase == MatchStatus.EXTRA_TIME:
-        return _sentences(head, f"{agg or 'Level'}: extra time")
-    if next_phase == MatchStatus.PENALTIES:
-        return _sentences(head, f"{agg or 'Level'}: penalties")
-    a = v.standing.aggregate
-    return f"{head} ({a.home}-{a.away} on aggregate)" if a is not None else head
+def penalty_missed(v: View, i: Incident) -> Parts:
+    """``Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund``."""
+    player = i.player or _A_PLAYER
+    head = msg(
+        "Penalty missed: {player} ({team}) {minute}",
+        player=player,
+        team=i.side,
+        minute=minute(i.minute, i.added),
+    )
+    return head, score_line(v)
 
 
-def end_of_extra_time(v: View, next_phase: MatchStatus | None) -> str:
-    """``End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties``."""
-    head = f"End of extra time: {score_line(v)}"
-    agg = aggregate(v)
-    if next_phase == MatchStatus.PENALTIES:
-        return _sentences(head, f"{agg or 'Level'}: penalties")
-    a = v.standing.aggregate
-    return f"{head} ({a.home}-{a.away} on aggregate)" if a is not None else head
+_PHASE_HEADS = {
+    "half_time": "Half-time: {home} {hs}-{as} {away}",
+    "second_half": "Second half under way: {home} {hs}-{as} {away}",
+    "resumed": "Play resumes: {home} {hs}-{as} {away}",
+    "full_time": "Full-time: {home} {hs}-{as} {away}",
+    "end_of_normal_time": "End of normal time: {home} {hs}-{as} {away}",
+    "extra_time": "Extra time under way: {home} {hs}-{as} {away}",
+    "extra_time_half_time": "Half-time in extra time: {home} {hs}-{as} {away}",
+    "extra_time_second_half": "Second half of extra time under way: {home} {hs}-{as} {away}",
+    "end_of_extra_time": "End of extra time: {home} {hs}-{as} {away}",
+}
 
 
-def shootout(v: View, kicker: str | None, scored: bool | None, side: Side | None) -> str:
-    """``Penalties: Atalanta 3-2 Dortmund (Guirassy misses)``, ``... after 5 kicks each``."""
+def phase(v: View, name: str) -> Parts:
+    """``Half-time: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate. Atalanta need ...``."""
+    return (msg(_PHASE_HEADS[name], **_score(v)), *standing_parts(v))
+
+
+def end_of_play(v: View, name: str, next_phase: MatchStatus | None) -> Parts:
+    """``End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time``; with no
+    first leg known, ``Level after 90 minutes: extra time``."""
+    head = msg(_PHASE_HEADS[name], **_score(v))
+    if next_phase not in (MatchStatus.EXTRA_TIME, MatchStatus.PENALTIES):
+        agg = v.standing.aggregate  # over: the result says who goes through
+        return (head, msg("{h}-{a} on aggregate", h=agg.home, a=agg.away)) if agg else (head,)
+    what = "extra time" if next_phase == MatchStatus.EXTRA_TIME else "penalties"
+    agg = v.standing.aggregate
+    if agg is not None:
+        return head, msg("{h}-{a} on aggregate: " + what, h=agg.home, a=agg.away)
+    if v.score.home != v.score.away:  # a tie whose first leg nobody told us
+        return head, msg("Extra time to follow" if what == "extra time" else "Penalties to follow")
+    after = (
+        "Level after extra time: " if name == "end_of_extra_time" else "Level after 90 minutes: "
+    )
+    return head, msg(after + what)
+
+
+def shootout(
+    v: View, kicker: str | None, scored: bool | None, side: Side | None, decisive: bool = False
+) -> Parts:
+    """``Penalties: Atalanta 3-2 Dortmund (Djimsiti scores, after 3 kicks each)``; the kick
+    that decides it says who wins."""
     s = v.shootout or Score()
-    head = f"Penalties: {v.home} {s.home}-{s.away} {v.away}"
-    what = None
+    args = {"home": "home", "away": "away", "sh": s.home, "sa": s.away}
+    head = msg("Penalties: {home} {sh}-{sa} {away}", **args)
     if scored is not None and side is not None:
         verb = "scores" if scored else "misses"
-        what = f"{kicker} {verb}" if kicker else f"{v.name(side)} {verb}"
-    k = v.kicks
-    each = None
-    if k is not None and k.home == k.away and k.home:
-        each = f"after {k.home} kick{'s' if k.home > 1 else ''} each"
-    parts = [p for p in (what, each) if p]
-    return f"{head} ({', '.join(parts)})" if parts else head
+        k = v.kicks
+        each = k is not None and k.home == k.away and k.home > 0
+        who = {"player": kicker} if kicker else {"team": side}
+        name = "{player}" if kicker else "{team}"
+        base = "Penalties: {home} {sh}-{sa} {away}"
+        if each and k is not None:
+            one = f"{base} ({name} {verb}, after one kick each)"
+            many = f"{base} ({name} {verb}, after {{count}} kicks each)"
+            head = nmsg(one, many, k.home, **args, **who)
+        else:
+            head = msg(f"Penalties: {{home}} {{sh}}-{{sa}} {{away}} ({name} {verb})", **args, **who)
+    elif v.kicks is not None and v.kicks.home == v.kicks.away and v.kicks.home > 0:
+        one = "Penalties: {home} {sh}-{sa} {away} (after one kick each)"
+        many = "Penalties: {home} {sh}-{sa} {away} (after {count} kicks each)"
+        head = nmsg(one, many, v.kicks.home, **args)
+    if decisive and s.home != s.away:
+        return head, msg("{team} win the shoot-out", team="home" if s.home > s.away else "away")
+    return (head,)
 
 
-def result(v: View, final: Standing) -> str:
-    """``Dortmund win 3-1 on aggregate and reach the round of 16`` and its siblings."""
-    agg, leader = final.aggregate, final.leader
-    if leader is None:
-        level = agg or v.score
-        return f"{v.home} and {v.away} draw {level.home}-{level.away}"
-    name = v.name(leader)
-    text = _result_text(v, final, name, agg)
-    return f"{text} and reach {v.next_round}" if v.next_round else text
+_ROUNDS = {
+    "the round of 32": "{team} reach the round of 32",
+    "the round of 16": "{team} reach the round of 16",
+    "the quarter-finals": "{team} reach the quarter-finals",
+    "the semi-finals": "{team} reach the semi-finals",
+    "the final": "{team} reach the final",
+}
 
 
-def _result_text(v: View, final: Standing, name: str, agg: Score | None) -> str:
+def result(v: View, final: Standing, corrected: bool = False) -> Parts:
+    """``Dortmund win 3-1 on aggregate. Dortmund reach the round of 16`` and its siblings."""
+    head = (msg("Correction:"),) if corrected else ()
+    if final.leader is None:
+        level = final.aggregate or v.score
+        return (
+            *head,
+            msg(
+                "{home} and {away} draw {h}-{a}",
+                home="home",
+                away="away",
+                h=level.home,
+                a=level.away,
+            ),
+        )
+    out = (*head, _result(v, final))
+    if v.next_round:
+        shape = _ROUNDS.get(v.next_round.strip().lower(), "{team} reach {round}")
+        out += (msg(shape, team=final.leader, round=v.next_round),)
+    return out
+
+
+def _result(v: View, final: Standing) -> Msg:
+    team, agg = final.leader, final.aggregate
     if final.how == "penalties":
         s = v.shootout or Score()
         hi, lo = max(s.home, s.away), min(s.home, s.away)
@@ -207,133 +337,56 @@ def _result_text(v: View, final: Standing, name: str, agg: Score | None) -> str:
         where = "on aggregate" if agg is not None else "after extra time"
         if agg is None and not v.extra_time_played:
             where = "at full-time"
-        return f"{name} win {hi}-{lo} on penalties ({level.home}-{level.away} {where})"
+        if agg is None and v.score.home != v.score.away:  # a first leg nobody told us
+            return msg("{team} win {hi}-{lo} on penalties", team=team, hi=hi, lo=lo)
+        return msg(
+            "{team} win {hi}-{lo} on penalties ({h}-{a} " + where + ")",
+            team=team,
+            hi=hi,
+            lo=lo,
+            h=level.home,
+            a=level.away,
+        )
     if final.how == "provider":  # level, and the feed names the winner (shoot-out not given)
         level = agg or v.score
-        on = " on aggregate" if agg is not None else ""
-        return f"{name} go through ({level.home}-{level.away}{on})"
+        shape = (
+            "{team} go through ({h}-{a} on aggregate)"
+            if agg is not None
+            else "{team} go through ({h}-{a})"
+        )
+        return msg(shape, team=team, h=level.home, a=level.away)
     if agg is None:
-        loser = v.away if final.leader == "home" else v.home
+        other = "away" if team == "home" else "home"
         hi, lo = max(v.score.home, v.score.away), min(v.score.home, v.score.away)
-        return f"{name} beat {loser} {hi}-{lo}" + (
+        shape = "{team} beat {other} {hi}-{lo}" + (
             " after extra time" if v.extra_time_played else ""
         )
+        return msg(shape, team=team, other=other, hi=hi, lo=lo)
     if final.how == "away_goals":
-        return f"{name} win on away goals ({agg.home}-{agg.away} on aggregate)"
+        return msg(
+            "{team} win on away goals ({h}-{a} on aggregate)", team=team, h=agg.home, a=agg.away
+        )
     hi, lo = max(agg.home, agg.away), min(agg.home, agg.away)
-    return f"{name} win {hi}-{lo} on aggregate" + (
+    shape = "{team} win {hi}-{lo} on aggregate" + (
         " after extra time" if v.extra_time_played else ""
     )
+    return msg(shape, team=team, hi=hi, lo=lo)
 
 
-def status(v: View, st: MatchStatus, m: int | None) -> str:
-    """``Atalanta v Dortmund postponed`` / ``suspended at 67'``."""
+def status(v: View, st: MatchStatus, m: int | None) -> Parts:
+    """``Atalanta v Dortmund postponed`` / ``suspended at 67' (1-0)``."""
     word = STATUS_WORDS.get(st, str(st))
+    teams = {"home": "home", "away": "away"}
     if st in (MatchStatus.POSTPONED, MatchStatus.CANCELLED):  # not played: no score to give
-        return f"{v.home} v {v.away} {word}"
-    when = f" at {minute(m)}" if st in (MatchStatus.SUSPENDED, MatchStatus.ABANDONED) and m else ""
-    return f"{v.home} v {v.away} {word}{when} ({v.score.home}-{v.score.away})"
-
-
-def lineup(team: str, lu: Lineup) -> str:
-    """``Lineups: Atalanta (3-4-2-1) Carnesecchi; Kossounou, Djimsiti, Ahanor; ...``."""
-    shape = f" ({lu.formation})" if lu.formation else ""
-    lines = "; ".join(", ".join(p.name for p in row) for row in _rows(lu.start))
-    return f"Lineups: {team}{shape} {lines}".rstrip()
-
-
-def _rows(players: Iterable[LineupPlayer]) -> list[list[LineupPlayer]]:
-    """Group the XI by formation line: by grid row (right to left), else by position."""
-    rows: dict[int, list[tuple[int, LineupPlayer]]] = {}
-    for i, p in enumerate(players):
-        row, col = _grid(p.grid) or (_LINES.get((p.position or "M")[:1].upper(), 2), -i)
-        rows.setdefault(row, []).append((col, p))
-    # Right to left; reverse=True keeps equal columns in their order, as a -col key would.
-    return [[p for _, p in sorted(rows[r], key=_column, reverse=True)] for r in sorted(rows)]
-
-
-_LINES = {"G": 0, "D": 1, "M": 2, "F": 3}
-_column = itemgetter(0)
-
-
-def _grid(grid: str | None) -> tuple[int, int] | None:
-    if not grid:
-        return None
-    try:
-        row, col = grid.split(":")
-        return int(row), int(col)
-    except ValueError:
-        return None
-
-
-# -- digests: several alerts as one message (quiet hours' summary, digest mode) -------------
-
-DIGEST_HEADINGS = {
-    "half_time": "Half-time digest",
-    "full_time": "Full-time digest",
-    "result": "Final digest",
-    "minutes": "The last {n} minutes",
-    "quiet": "While you were away",
-}
-
-
-def digest_heading(reason: str, minutes: int | None = None) -> str:
-    """``Half-time digest``, ``The last 15 minutes``, ``While you were away``."""
-    return DIGEST_HEADINGS.get(reason, DIGEST_HEADINGS["minutes"]).format(n=minutes)
-
-
-def digest_standing(
-    home: str, away: str, score: Score, aggregate: dict[str, int] | None, leader: str | None
-) -> str:
-    """``Atalanta 1-0 Dortmund, Dortmund lead 2-1 on aggregate`` (the score as it stands)."""
-    line = f"{home} {score.home}-{score.away} {away}"
-    agg = aggregate_of(home, away, aggregate, leader)
-    return f"{line}, {agg}" if agg else line
-
-
-def aggregate_of(
-    home: str, away: str, aggregate: dict[str, int] | None, leader: str | None
-) -> str | None:
-    """``Dortmund lead 2-1 on aggregate``, ``2-2 on aggregate`` from an alert's aggregate."""
-    if not aggregate:
-        return None
-    h, a = aggregate.get(home, 0), aggregate.get(away, 0)
-    if h == a or leader is None:
-        return f"{h}-{a} on aggregate"
-    return f"{leader} lead {max(h, a)}-{min(h, a)} on aggregate"
-
-
-def digest(heading: str, standing: str, lines: Sequence[str]) -> str:
-    """The digest message: heading and standing, then one line per alert, in order."""
-    return "\n".join([f"{heading}: {standing}", *(f"• {line}" for line in lines)])
-
-
-# -- the live message: one scoreboard per match or tie, edited on each change ---------------
-
-LIVE_MARKS = {"goal": "⚽", "red_card": "🟥"}
-
-
-def live_line(player: str | None, team: str, at: str) -> str:
-    """``Scamacca (Atalanta) 23'``; ``Atalanta 23'`` when the feed gives no name."""
-    who = f"{player} ({team})" if player else team
-    return f"{who} {at}".strip()
-
-
-def live_board(
-    home: str,
-    away: str,
-    score: Score,
-    at: str,
-    headline: str | None,
-    needs: str | None,
-    lines: Sequence[tuple[str, str]],
-    result: str | None,
-) -> str:
-    """The live message: the score and minute, the aggregate and what is needed, then every
-    goal and red card so far; the result once there is one."""
-    top = f"{home} {score.home}-{score.away} {away}" + (f" · {at}" if at else "")
-    out = [top, *(x for x in (headline, needs) if x)]
-    out += [f"{LIVE_MARKS.get(kind, '•')} {line}" for kind, line in lines]
-    if result:
-        out.append(result)
-    return "\n".join(out)
+        return (msg("{home} v {away} " + word, **teams),)
+    if st in (MatchStatus.SUSPENDED, MatchStatus.ABANDONED) and m:
+        shape = "{home} v {away} " + word + " at {minute} ({hs}-{as})"
+        return (msg(shape, minute=minute(m), hs=v.score.home, **{"as": v.score.away}, **teams),)
+    return (
+        msg(
+            "{home} v {away} " + word + " ({hs}-{as})",
+            hs=v.score.home,
+            **{"as": v.score.away},
+            **teams,
+        ),
+    )

@@ -101,7 +101,8 @@ def standing(
 ) -> Standing:
     """Aggregate and who is ahead; for a single match, who leads the match."""
     if prior is None:
-        if _ahead(score) is None and shootout is not None and _ahead(shootout):
+        # A shoot-out decides it; a score not level then means a first leg nobody told us.
+        if shootout is not None and _ahead(shootout):
             return Standing(None, _ahead(shootout), "penalties", None)
         return Standing(None, _ahead(score), "score" if _ahead(score) else None, None)
     pa = prior_away or NIL

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from notifier.domain import render
+from notifier.domain import digests
 from notifier.domain.alerts import Alert, AlertKind
 from notifier.domain.holdback import due_ms
 
@@ -162,13 +162,15 @@ def bundle(sub_id: str, route: Route, alerts: Sequence[Alert], digest: Digest | 
         reason = "minutes"
     else:
         reason = last.kind if last.kind in PHASE_ENDS else "minutes"
-    heading = render.digest_heading(reason, digest.minutes if digest else None)
-    standing = render.digest_standing(last.home, last.away, last.score, last.aggregate, last.leader)
+    heading = digests.digest_heading(reason, digest.minutes if digest else None)
+    standing = digests.digest_standing(
+        last.home, last.away, last.score, last.aggregate, last.leader
+    )
     ids = "|".join(a.id for a in alerts)
     digest_id = f"{last.match}:{route}:{sub_id}:{hashlib.sha1(ids.encode()).hexdigest()[:16]}"
     data = {
         "route": route,
         "alerts": [{"id": a.id, "kind": a.kind, "text": a.text} for a in alerts],
     }
-    text = render.digest(heading, standing, [a.text for a in alerts])
+    text = digests.digest(heading, standing, [a.text for a in alerts])
     return last.model_copy(update={"id": digest_id, "kind": "digest", "text": text, "data": data})

@@ -16,6 +16,7 @@ class Watch(Frozen):
     tie: str | None = None
     league: str | None = None  # ESPN league slug (e.g. ``uefa.champions``)
     kickoff: datetime | None = None
+    title: str | None = None  # "Home v Away", as the fixtures job found it (for people)
 
     @property
     def key(self) -> str:

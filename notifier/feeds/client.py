@@ -71,6 +71,12 @@ class FeedClient:
         self.settings = settings
         self._validators: dict[str, tuple[dict[str, str], bytes]] = {}
 
+    def revalidates(self, req: Request) -> bool:
+        """Whether the next fetch of ``req`` is conditional (the provider gave validators): then
+        an unchanged answer comes back as the very body object cached here."""
+        url = self.settings.base_url.rstrip("/") + req.path
+        return url + repr(req.params) in self._validators
+
     async def fetch(self, req: Request) -> bytes:
         """GET the request; the body (the cached one on 304), or FeedError."""
         url = self.settings.base_url.rstrip("/") + req.path

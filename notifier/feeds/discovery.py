@@ -83,6 +83,7 @@ def plan_follow(spec: FollowSettings, snapshots: Sequence[MatchSnapshot]) -> Fou
             tie=tie.id if tie else None,
             league=league,
             kickoff=s.kickoff,
+            title=f"{s.home.name} v {s.away.name}",
         )
         found.watches.append(watch)
     return found

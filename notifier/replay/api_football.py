@@ -24,7 +24,7 @@ from notifier.domain.models import MatchSnapshot
 from notifier.errors import FeedParseError
 from notifier.feeds import fields as f
 from notifier.feeds.api_football.events import TeamRef, read_events
-from notifier.feeds.api_football.parse import parse_fixture
+from notifier.feeds.api_football.parse import kick_events_in_order, parse_fixture
 from notifier.replay.events import Shown, reveal_times, show
 from notifier.replay.phases import (
     MINUTE,
@@ -210,7 +210,8 @@ def _plan(item: dict[str, Any], snapshot: MatchSnapshot) -> _Plan:
         TeamRef("away", snapshot.away.id, snapshot.away.name),
     )
     events = read_events(raw_events, refs, short, snapshot.score.home + snapshot.score.away)
-    kicks = [e.index for e in events if e.kind == "kick"]
+    # Kicks are revealed in the order taken, whatever the order the recording lists them in.
+    kicks = [e.index for e in kick_events_in_order([e for e in events if e.kind == "kick"])]
     times = {i: event_time(raw) for i, raw in enumerate(raw_events) if i not in kicks}
     has_et = has_extra_time(item, short, now[0], times)
     has_pens = short in _PEN_CODES or snapshot.shootout is not None or bool(kicks)

@@ -22,7 +22,7 @@ import orjson
 from aiohttp import web
 
 from notifier.errors import ConfigError, FeedParseError
-from notifier.replay import routes
+from notifier.replay import discovery, routes
 from notifier.replay.api_football import Timeline
 from notifier.replay.espn import EspnReplay
 from notifier.replay.faults import FeedFaults, make_middleware
@@ -68,6 +68,7 @@ def create_app(
         app.router.add_get(prefix + "/fixtures", fixtures)
         app.router.add_get(prefix + "/fixtures/lineups", lineups)
         routes.add_routes(app, prefix)
+        discovery.add_routes(app, prefix)
     return app
 
 
@@ -240,9 +241,11 @@ async def start_replay_server(
     football_data: Iterable[FootballDataReplay] = (),
     espn: Iterable[EspnReplay] = (),
     feed_faults: FeedFaults | None = None,
+    hold: bool = False,
 ) -> ReplayServer:
-    """Serve recordings (API-Football timelines by fixture id, football-data, ESPN) from now on."""
-    clock = ReplayClock(speed=speed, start_offset=start_offset, time_fn=time_fn)
+    """Serve recordings (API-Football timelines by fixture id, football-data, ESPN) from now on
+    (``hold``: from the first request for matches)."""
+    clock = ReplayClock(speed=speed, start_offset=start_offset, time_fn=time_fn, hold=hold)
     app = create_app(
         _by_id(timelines),
         clock,

@@ -29,23 +29,36 @@ class ReplayClock:
         speed: float = 1.0,
         start_offset: float = 0.0,
         time_fn: Callable[[], float] = time.monotonic,
+        hold: bool = False,
     ) -> None:
-        """Start the clock now (by ``time_fn``) at ``start_offset`` virtual seconds."""
+        """Start the clock now (by ``time_fn``) at ``start_offset`` virtual seconds; ``hold``:
+        it stands at ``start_offset`` until :meth:`start` (the first poll of a match)."""
         if speed <= 0:
             raise ConfigError(f"replay speed must be positive, not {speed}")
         self.speed = speed
         self.start_offset = start_offset
         self._time = time_fn
+        self.held = hold
         self._started = time_fn()
         self._wall_started = datetime.now(UTC)
 
+    def start(self) -> None:
+        """Let a held clock run from now (nothing for a running one)."""
+        if self.held:
+            self.held = False
+            self._started = self._time()
+            self._wall_started = datetime.now(UTC)
+
     def now(self) -> float:
         """Virtual seconds from kick-off (negative before it)."""
+        if self.held:
+            return self.start_offset
         return (self._time() - self._started) * self.speed + self.start_offset
 
     def wall_at(self, t: float) -> datetime:
         """The wall-clock time (UTC, whole seconds) at which the virtual clock reads t."""
-        when = self._wall_started + timedelta(seconds=(t - self.start_offset) / self.speed)
+        base = datetime.now(UTC) if self.held else self._wall_started
+        when = base + timedelta(seconds=(t - self.start_offset) / self.speed)
         return when.replace(microsecond=0)
 
 
@@ -122,10 +135,21 @@ STATE = web.AppKey("replay_state", ReplayState)
 PREFIXES = ("", "/~{client}")  # every route also answers under /~NAME/, to tell clients apart
 
 
+# Lookups of teams and competitions: they leave a held clock standing (a person searching and
+# following takes minutes); the first request for matches starts it.
+LOOKUPS = frozenset(
+    {"espn/leagues", "espn/teams", "v4/competitions", "v4/competitions/teams", "teams", "leagues"}
+)
+
+
 def record(request: web.Request, route: str, matches: Iterable[str]) -> None:
-    """Count one answered request in the server's log."""
+    """Count one answered request in the server's log (a request for matches starts a held
+    clock)."""
     client = request.match_info.get("client", "")
-    request.app[STATE].log.record(route, matches, client)
+    state = request.app[STATE]
+    state.log.record(route, matches, client)
+    if route not in LOOKUPS:
+        state.clock.start()
 
 
 @web.middleware

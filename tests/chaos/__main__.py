@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--pauses", type=int, default=1, help="SIGSTOPs past the lease")
     ap.add_argument("--redis-crashes", type=int, default=1)
     ap.add_argument("--lease-ttl-ms", type=int, default=600)
+    ap.add_argument("--shards", type=int, default=0, help="delivery.shards (sharded fan-out)")
     ap.add_argument("--workdir", type=Path, help="keep logs and data here")
     ap.add_argument("--server", type=Path, help="server binary (default: the bundled Valkey)")
     return ap
@@ -74,6 +75,7 @@ async def main(argv: list[str] | None = None) -> int:
             pauses=args.pauses,
             redis_crashes=args.redis_crashes,
             lease_ttl_ms=args.lease_ttl_ms,
+            shards=args.shards,
             workdir=args.workdir / mode if args.workdir else None,
             binary=args.server,
         )

@@ -70,6 +70,7 @@ class ChaosConfig:
     skip_s: float = 0.0  # virtual seconds of every match skipped (joined in play)
     replicas: int = 2
     partitions: int = 4
+    shards: int = 0  # delivery.shards: 0 = each alert fanned out by its partition's owner
     lease_ttl_ms: int = 600
     flaky: float = 0.05  # share of first deliveries a subscriber answers 503
     seed: int = 6
@@ -119,6 +120,7 @@ def run_settings(
             jitter=0.1,
             retry_poll_s=0.05,
             timeout_s=2.0,
+            shards=cfg.shards,
         ),
         api=ApiSettings(tokens=[SecretStr(secrets_.api_token)]),
     )

@@ -26,7 +26,7 @@ from notifier.settings import Settings
 from tests.recordings import API_FOOTBALL, SPAIN_CROATIA, TURKIYE_PORTUGAL
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = ROOT / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 MINUTE = 60.0
 T0 = datetime(2026, 3, 11, 20, 0, tzinfo=UTC)
 

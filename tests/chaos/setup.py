@@ -17,13 +17,14 @@ from redis.asyncio import Redis
 
 from notifier.api.app import init_app
 from notifier.bus import keys
+from notifier.bus.shards import shard_partitions
 from notifier.bus.watches import add_watch, reset_match, save_tie
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.settings import Settings
 from tests.chaos.receivers import Receivers
 from tests.chaos.scenario import MatchPlan
-from workers.deliver import dispatcher
+from workers.deliver import dispatcher, shards
 from workers.fold import aggregator
 
 LATE_S = 300  # seconds of match time the delayed subscribers are behind
@@ -167,7 +168,9 @@ async def idle(r: Redis, settings: Settings, plans: list[MatchPlan]) -> bool:
                 return False
         if await aggregator.pending_work(r, settings) or await dispatcher.pending_work(r, settings):
             return False
-        for p in range(settings.streams.partitions):
+        if await shards.pending_work(r, settings):
+            return False
+        for p in [*range(settings.streams.partitions), *shard_partitions(settings.delivery.shards)]:
             if await r.zcard(keys.retry_due(p)):
                 return False
         return True

@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-RESULT = "Atalanta win 5-4 on penalties (2-2 on aggregate) and reach the round of 16"
+RESULT = "Atalanta win 5-4 on penalties (2-2 on aggregate). Atalanta reach the round of 16"
 # Records every text the headline shows, from the moment the script runs.
 WATCH_HEADLINE = """() => {
   window.__headlines = [];

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from notifier.settings import Settings
+from tests.recordings import NO_SETTINGS
 
 TOML = """
 [providers.api-football]
@@ -35,7 +36,7 @@ def test_environment_beats_the_file_for_a_dashed_provider(
 
 
 def test_plan_defaults_per_provider() -> None:
-    settings = Settings.load(Path("/nonexistent.toml"))
+    settings = Settings.load(NO_SETTINGS)
     fd, espn = settings.provider("football-data"), settings.provider("espn")
     assert (fd.requests_per_minute, fd.lineups) == (10, False)  # free tier: 10/min, no lineups
     assert (espn.requests_per_minute, espn.lineups) == (60, True)

@@ -1,5 +1,5 @@
-"""``python -m workers.cli``: the ``notifier`` command."""
+"""``python -m workers.cli``: the ``notifier`` command (its exit code included)."""
 
 from workers.cli.main import main
 
-main()
+raise SystemExit(main())

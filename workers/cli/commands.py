@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
+import notifier
+from notifier.api.chat.wiring import needs_api
 from notifier.bus import keys
 from notifier.bus.watches import Watch, add_watch, reset_match, save_tie
 from notifier.domain.models import MatchSnapshot
@@ -21,16 +24,19 @@ from notifier.errors import ConfigError
 from notifier.replay.load import Replayed, ReplaySet, load_replay
 from notifier.replay.server import ReplayServer, start_replay_server
 from notifier.settings import Settings
-from workers.cli.runtime import ROLES, Pipeline, open_pipeline, serve
+from workers.cli import status
+from workers.cli.runtime import ROLES, WORKER_ROLES, Pipeline, open_pipeline, serve
 from workers.cli.scoreboard import Scoreboard, replay_progress
-from workers.cli.sinks import ConsoleSink
+from workers.cli.sinks import ConsoleSink, open_mqtt_sink
 from workers.cli.tieconfig import load_tie_dir
 from workers.deliver.dispatcher import Sink
+from workers.deliver.dlq import STAGES
 
 log = logging.getLogger("notifier.cli")
 REPLAY_KEY = "replay-local-key"
 PRE_MATCH_LEAD_S = 120.0  # virtual seconds before kick-off a replay starts (lineups are out)
-DEMO_SCENARIO = Path("config/scenarios/atalanta-dortmund-2nd-leg.json")
+PACKAGE_DATA = Path(notifier.__file__).resolve().parent / "data"  # shipped with the package
+DEMO_SCENARIO = PACKAGE_DATA / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 DEMO_FIRST_LEG = "Borussia Dortmund 2-0 Atalanta"
 DEMO_NEXT_ROUND = "the round of 16"
 
@@ -49,7 +55,9 @@ class ReplayOptions:
     delay: int = 0  # spoiler delay of the console, in seconds of the replay's clock
     match: str | None = None  # of a list or scoreboard recording: replay only this match
     api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
+    mqtt: str | None = None  # mqtt://host:port: publish for Home Assistant (else ``[mqtt]``)
     stay: bool = False  # keep serving the API after the replay, until interrupted
+    lang: str | None = None  # language of the alert texts (default: the settings' lang)
 
 
 def replay_settings(settings: Settings, speed: float) -> Settings:
@@ -103,12 +111,16 @@ def replay_tie(opts: ReplayOptions, match_key: str) -> TieSpec | None:
     )
 
 
-async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | None = None) -> None:
-    """Replay a recording as if live through poller, aggregator and dispatcher; exit when done."""
+async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | None = None) -> int:
+    """Replay a recording as if live through poller, aggregator and dispatcher; exit when done.
+
+    Returns how many entries ended in a dead-letter stream (the CLI exits non-zero then)."""
     found = load_replay(opts.provider, opts.file, opts.match)
     if opts.first_leg is not None and len(found.followed) > 1:
         raise ConfigError("--first-leg needs a recording of one match (choose one with --match)")
     settings = replay_settings(settings, opts.speed)
+    stop = asyncio.Event()  # set by one Ctrl-C (or SIGTERM) at any moment from now on
+    on_signals(stop)
     async with contextlib.AsyncExitStack() as stack:
         server = await start_replay_server(
             found.timelines,
@@ -122,19 +134,53 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
         settings = point_at(settings, opts.provider, server.url)
         if sinks is None:
             sinks = [_console(settings, opts, stack, server, found.end)]
-        pipe = await open_pipeline(settings, stack, sinks=sinks)
+        pipe = await open_pipeline(settings, stack, roles=(*WORKER_ROLES, "bot"), sinks=sinks)
+        pipe.stop = stop  # a signal before the pipeline runs stops it as soon as it starts
+        await _add_mqtt(pipe, stack, opts.mqtt)
         watches = [
             Watch(provider=opts.provider, match_id=m.match_id, league=m.league)
             for m in found.followed
         ]
         tie = replay_tie(opts, watches[0].key)
-        if opts.api:
-            await _serve_api(pipe, opts.api, stack, tie.id if tie else None)
+        api = opts.api
+        if api is None and needs_api(settings):  # the bots' inbound routes, while it plays
+            api = f"{settings.api.host}:{settings.api.port}"
+        if api:
+            await _serve_api(pipe, api, stack, tie.id if tie else None)
         watches = [await _follow(pipe, watch, tie) for watch in watches]
         done = ReplayDone(pipe, server, found, watches)
         await serve(pipe, sync_every=0.2, done=done.check)
-        if opts.api and opts.stay:
+        dead = await dead_letters(pipe)
+        if opts.api and opts.stay and done.finished:  # a Ctrl-C during the replay ends it all
             await wait_for_signal()
+        return dead
+
+
+async def dead_letters(pipe: Pipeline) -> int:
+    """Entries in the dead-letter streams, each named in a log line."""
+    total = 0
+    for stage in STAGES:
+        n = int(await pipe.r.xlen(keys.dlq(stage)))
+        if n:
+            log.error("dead_letters", extra={"stream": keys.dlq(stage), "count": n})
+            print(
+                f"notifier: {n} entr{'y' if n == 1 else 'ies'} in {keys.dlq(stage)}"
+                " (see `notifier dlq list --stage " + stage + "`)",
+                file=sys.stderr,
+            )
+        total += n
+    return total
+
+
+async def _add_mqtt(
+    pipe: Pipeline, stack: contextlib.AsyncExitStack, url: str | None = None
+) -> None:
+    """The MQTT sink (``--mqtt`` or ``[mqtt]``) on the dispatcher, if there is one of each."""
+    if pipe.dispatcher is None:
+        return
+    sink = await open_mqtt_sink(pipe.settings, stack, url, pipe.r)
+    if sink is not None:
+        pipe.dispatcher.sinks.append(sink)
 
 
 def point_at(settings: Settings, provider: str, url: str) -> Settings:
@@ -144,13 +190,18 @@ def point_at(settings: Settings, provider: str, url: str) -> Settings:
     return settings.model_copy(update={"providers": settings.providers.replace(provider, local)})
 
 
-async def wait_for_signal() -> None:
-    """Wait for SIGTERM or SIGINT (the pipeline's own handlers are done with by now)."""
-    stop = asyncio.Event()
+def on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` (instead of interrupting whatever is awaited)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+
+
+async def wait_for_signal() -> None:
+    """Wait for SIGTERM or SIGINT (the pipeline's own handlers are done with by now)."""
+    stop = asyncio.Event()
+    on_signals(stop)
     await stop.wait()
 
 
@@ -162,10 +213,13 @@ def _console(
     end: float,
 ) -> Sink:
     """The scoreboard at a terminal; one plain (or JSON) line per alert anywhere else."""
+    lang, names = opts.lang or settings.lang, settings.names_by_lang()
     if opts.as_json or not sys.stdout.isatty():
-        return ConsoleSink(as_json=opts.as_json, delay_s=opts.delay)
+        return ConsoleSink(as_json=opts.as_json, delay_s=opts.delay, lang=lang, names=names)
     progress = replay_progress(server.clock.now, -PRE_MATCH_LEAD_S, end)
-    board = Scoreboard(teams=settings.teams, progress=progress, delay_s=opts.delay)
+    board = Scoreboard(
+        teams=settings.teams, progress=progress, delay_s=opts.delay, lang=lang, names=names
+    )
     return stack.enter_context(board)
 
 
@@ -199,6 +253,7 @@ class ReplayDone:
     server: ReplayServer
     found: ReplaySet
     watches: list[Watch]
+    finished: bool = False  # the replay reached its end (not stopped by a signal)
 
     async def check(self) -> bool:
         """True once the replay is over."""
@@ -206,7 +261,8 @@ class ReplayDone:
         for watch in self.watches:
             if not await self._match_done(watch, ends[watch.match_id]):
                 return False
-        return await self.pipe.idle()
+        self.finished = await self.pipe.idle()
+        return self.finished
 
     async def _match_done(self, watch: Watch, replayed: Replayed) -> bool:
         p = keys.partition_of(watch.tie or watch.key, self.pipe.settings.streams.partitions)
@@ -242,11 +298,34 @@ async def run(
 ) -> None:
     """Run the workers of ``roles`` until SIGTERM; follow the ties configured in ``ties_dir``."""
     async with contextlib.AsyncExitStack() as stack:
-        sinks: list[Sink] = [ConsoleSink()] if settings.console and "dispatch" in roles else []
+        console = ConsoleSink(lang=settings.lang, names=settings.names_by_lang())
+        sinks: list[Sink] = [console] if settings.console and "dispatch" in roles else []
         pipe = await open_pipeline(settings, stack, roles=roles, sinks=sinks)
+        await _add_mqtt(pipe, stack)
         for spec, watch in load_tie_dir(ties_dir or Path("config/ties")):
             p = keys.partition_of(spec.id, settings.streams.partitions)
             await save_tie(pipe.r, spec, p)
             if watch is not None:
                 await add_watch(pipe.r, watch)
+        if "poll" in roles:
+            await log_summary(pipe.r, settings)
         await serve(pipe)
+
+
+async def log_summary(r: Redis, settings: Settings) -> None:
+    """What ``notifier status`` prints, logged at start; plainly when nothing is followed."""
+    summary = await status.summary(r, settings)
+    follows = [f["id"] for f in summary["follows"]]
+    if not follows and not summary["next_matches"]:
+        log.warning("following_nothing", extra={"hint": status.HOW_TO_FOLLOW})
+        return
+    nxt = summary["next_matches"][0] if summary["next_matches"] else None
+    log.info(
+        "following",
+        extra={
+            "follows": follows,
+            "matches": len(summary["next_matches"]),
+            "next": f"{nxt['title'] or nxt['match']} at {nxt['kickoff']}" if nxt else None,
+            "providers": summary["providers"],
+        },
+    )

@@ -22,6 +22,10 @@ from workers.cli.main import run_async
 from workers.deliver import dlq as delivery_dlq
 
 TIMEOUT_S = 10.0
+NO_API = (
+    "notifier: no API answers at {base}. Start one with `notifier run` (every worker and the"
+    " API) or `notifier api`; elsewhere, set api.url (NOTIFIER_API__URL) to where it runs."
+)
 
 
 def register(sub: Any) -> None:
@@ -129,11 +133,16 @@ async def call_api(
     token = client_token(settings)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.request(method, api_base(settings) + path, json=body, headers=headers) as resp,
-    ):
-        text = await resp.text()
+    base = api_base(settings)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.request(method, base + path, json=body, headers=headers) as resp,
+        ):
+            text = await resp.text()
+    except aiohttp.ClientConnectionError:
+        print(NO_API.format(base=base), file=sys.stderr)
+        return 2
     if resp.status >= 400:
         try:
             problem = json.loads(text)

@@ -16,15 +16,23 @@ from typing import Any, TypeVar
 
 from notifier import log as logsetup
 from notifier.domain.holdback import MAX_DELAY_S
+from notifier.domain.texts import LANGS
 from notifier.errors import NotifierError
 from notifier.settings import Settings
 from workers.cli import commands
 
 T = TypeVar("T")
+QUIET = ("teams", "leagues", "follow", "unfollow", "follows", "status", "init")
 
 # Modules that add commands: each has ``register(sub)`` (add its subparsers) and
 # ``run(args, settings) -> int | None`` (None when the command is not one of its own).
-EXTENSIONS: tuple[str, ...] = ("workers.cli.ops", "workers.cli.delivery")
+EXTENSIONS: tuple[str, ...] = (
+    "workers.cli.ops",
+    "workers.cli.delivery",
+    "workers.cli.setup",
+    "workers.cli.follow",
+    "workers.cli.bots",
+)
 
 
 def _extensions() -> list[ModuleType]:
@@ -110,10 +118,21 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
     _delay_arg(p)
+    _lang_arg(p)
+    p.add_argument("--match", help="of a recording of many matches: replay only this match id")
     _page_args(p)
 
 
+def _lang_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=LANGS, help="language of the alert texts (default: settings)")
+
+
 def _page_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish to a broker (mqtt://host:port) for Home Assistant: discovery, state, events",
+    )
     p.add_argument("--api", metavar="HOST:PORT", help="serve the API and live page meanwhile")
     p.add_argument("--stay", action="store_true", help="with --api: keep serving after the end")
 
@@ -123,7 +142,11 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="notifier", description="Live football alerts, two-legged ties included."
     )
-    ap.add_argument("--config", type=Path, help="settings file (default: config/notifier.toml)")
+    ap.add_argument(
+        "--config",
+        type=Path,
+        help="settings file (default: NOTIFIER_CONFIG, ./config/notifier.toml, the user's)",
+    )
     ap.add_argument("--log-level", help="DEBUG, INFO, WARNING, ...")
     ap.add_argument("--log-format", choices=["auto", "json", "plain"])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -135,6 +158,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--scenario", type=Path, default=commands.DEMO_SCENARIO)
     _delay_arg(demo)
+    _lang_arg(demo)
     _page_args(demo)
     _replay_args(
         sub.add_parser("replay", help="replay a recorded match through the whole pipeline")
@@ -174,7 +198,11 @@ def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; its exit code."""
     if args.command == "feed":
         return feed_parse(args)
-    quiet = args.command in ("demo", "replay")
+    if args.command == "init":  # needs no settings: it writes them
+        from workers.cli import setup
+
+        return int(setup.run(args, None) or 0)
+    quiet = args.command in ("demo", "replay", *QUIET)
     settings = _settings(args, quiet)
     for ext in _extensions():
         code = ext.run(args, settings)
@@ -182,8 +210,10 @@ def dispatch(args: argparse.Namespace) -> int:
             return int(code)
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
-        opts = dataclasses.replace(opts, api=args.api, stay=args.stay, delay=args.delay)
-        run_async(commands.replay(settings, opts))
+        opts = dataclasses.replace(
+            opts, api=args.api, stay=args.stay, lang=args.lang, mqtt=args.mqtt, delay=args.delay
+        )
+        return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "replay":
         opts = commands.ReplayOptions(
             file=args.file,
@@ -196,8 +226,11 @@ def dispatch(args: argparse.Namespace) -> int:
             delay=args.delay,
             api=args.api,
             stay=args.stay,
+            lang=args.lang,
+            mqtt=args.mqtt,
+            match=args.match,
         )
-        run_async(commands.replay(settings, opts))
+        return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "run":
         run_async(commands.run(settings))
     else:

@@ -16,11 +16,12 @@ from typing import Any
 
 from notifier import metrics
 from notifier.api.health import assess
-from notifier.bus.connect import StoreError, connect
+from notifier.bus.connect import StoreError, connect, running_server, server_file
 from notifier.bus.heartbeat import fresh_heartbeats
-from notifier.replay.server import load_recording, start_replay_server
+from notifier.replay.load import load_replay
+from notifier.replay.server import start_replay_server
 from notifier.settings import Settings
-from workers.cli.commands import wait_for_signal
+from workers.cli.commands import DEMO_SCENARIO, wait_for_signal
 
 WORKER_COMMANDS = ("run", "poll", "aggregate", "dispatch")
 CHECK_TIMEOUT_S = 5.0
@@ -39,8 +40,21 @@ def register(sub: Any) -> None:
         help="a worker that must beat (poller, aggregator, dispatcher, api); repeatable",
     )
     check.add_argument("--max-age", type=float, help="seconds (default: 3 heartbeat intervals)")
+    check.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="retry until healthy, this long"
+    )
     feed = sub.add_parser("replay-server", help="serve a recording as a live feed over HTTP")
-    feed.add_argument("file", type=Path, help="a recorded or scripted /fixtures?id= response")
+    feed.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        default=DEMO_SCENARIO,
+        help="a recorded response of --provider (default: the demo's scripted match)",
+    )
+    feed.add_argument(
+        "--provider", default="api-football", choices=["api-football", "football-data", "espn"]
+    )
+    feed.add_argument("--match", help="of a recording of many matches: serve only this one")
     feed.add_argument("--host", default="127.0.0.1")
     feed.add_argument("--port", type=int, default=8000)
     feed.add_argument("--speed", type=float, default=60.0, help="virtual clock speed")
@@ -48,6 +62,12 @@ def register(sub: Any) -> None:
         "--start", type=float, default=-120.0, help="virtual seconds from kick-off to start at"
     )
     feed.add_argument("--api-key", help="the x-apisports-key clients must send (default: none)")
+    feed.add_argument(
+        "--no-hold",
+        action="store_true",
+        help="start the clock at once (default: at the first request for matches, so looking"
+        " teams up and following one takes no match time)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int | None:
@@ -58,46 +78,66 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
         asyncio.run(replay_server(args))
         return 0
     if args.command in WORKER_COMMANDS and settings.metrics_port:
-        metrics.serve(settings.metrics_port)
+        metrics.serve(settings.metrics_port, settings.metrics_host)
     return None
 
 
 async def check(settings: Settings, args: argparse.Namespace) -> int:
-    """Read the heartbeats; print one line; 0 if healthy, 1 if not."""
-    if not settings.redis_url:
-        print("unhealthy: no REDIS_URL (an embedded server cannot be checked from outside)")
-        return 1
-    r = connect(settings.redis_url, socket_timeout_s=CHECK_TIMEOUT_S, retries=1)
+    """Read the heartbeats; print one line; 0 if healthy, 1 if not. With ``--wait``, look again
+    (twice a second) until healthy or the time is up: for scripts that start a notifier."""
+    deadline = time.monotonic() + getattr(args, "wait", 0.0)
+    while True:
+        code, message = await _check_once(settings, args)
+        if code == 0 or time.monotonic() >= deadline:
+            print(message)
+            return code
+        await asyncio.sleep(0.5)
+
+
+async def _check_once(settings: Settings, args: argparse.Namespace) -> tuple[int, str]:
+    url = settings.redis_url or await running_server(settings)
+    if not url:
+        where = server_file(settings)
+        return 1, f"unhealthy: no REDIS_URL, and no embedded server running ({where} names none)"
+    r = connect(url, socket_timeout_s=CHECK_TIMEOUT_S, retries=1)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S * 2):
             beats = await fresh_heartbeats(r)
     except (StoreError, TimeoutError) as exc:
-        print(f"unhealthy: redis unreachable: {exc or 'timed out'}")
-        return 1
+        return 1, f"unhealthy: redis unreachable: {exc or 'timed out'}"
     finally:
         await r.aclose()
     max_age = args.max_age if args.max_age is not None else 3 * settings.heartbeat_s
     host = None if args.any else socket.gethostname()
     ok, message = assess(beats, time.time(), max_age=max_age, host=host, workers=args.worker)
-    print(("healthy: " if ok else "unhealthy: ") + message)
-    return 0 if ok else 1
+    return (0 if ok else 1), ("healthy: " if ok else "unhealthy: ") + message
 
 
 async def replay_server(args: argparse.Namespace) -> None:
-    """Serve a recording as API-Football would, from a virtual clock, until interrupted."""
-    timeline = load_recording(args.file)
+    """Serve a recording as its provider would (matches, and the teams and competitions
+    discovery asks for), from a virtual clock, until interrupted."""
+    found = load_replay(args.provider, args.file, args.match)
+    if args.match is not None:
+        keep = str(args.match)
+        found.timelines = [t for t in found.timelines if str(t.fixture_id) == keep]
+        found.football_data = [m for m in found.football_data if m.match_id == keep]
+        found.espn = [m for m in found.espn if m.match_id == keep]
     async with contextlib.AsyncExitStack() as stack:
         server = await start_replay_server(
-            [timeline],
+            found.timelines,
+            football_data=found.football_data,
+            espn=found.espn,
             speed=args.speed,
             start_offset=args.start,
             host=args.host,
             port=args.port,
             api_key=args.api_key,
+            hold=not args.no_hold,
         )
         stack.push_async_callback(server.close)
+        matches = ", ".join(m.match_id for m in found.followed)
         print(
-            f"replay feed of fixture {timeline.fixture_id} at {server.url} (x{args.speed:g})",
+            f"replay feed ({args.provider}) of {matches} at {server.url} (x{args.speed:g})",
             file=sys.stderr,
             flush=True,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -22,19 +23,22 @@ import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from notifier.api import app as api_app
+from notifier.api.chat.telegram import run_bot
+from notifier.api.chat.wiring import Bots, build_bots, configured
 from notifier.bus.connect import open_redis
 from notifier.bus.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
-from workers.deliver import dispatcher
+from workers.deliver import dispatcher, shards
 from workers.deliver.dispatcher import Dispatcher, Sink
-from workers.deliver.send import build_channels, open_session
+from workers.deliver.send import build_channels, open_session, redis_channels
+from workers.deliver.shards import ShardDispatcher
 from workers.fold import aggregator
 from workers.fold.aggregator import Aggregator
 from workers.poll.poller import Poller
 
 log = logging.getLogger("notifier.runtime")
 WORKER_ROLES = ("poll", "aggregate", "dispatch")
-ROLES = (*WORKER_ROLES, "api")
+ROLES = (*WORKER_ROLES, "api", "bot")
 FEED_USER_AGENT = "match-notifier/0.1 (+https://github.com/match-notifier)"
 
 
@@ -54,12 +58,16 @@ class Pipeline:
     poller: Poller | None = None
     aggregator: Aggregator | None = None
     dispatcher: Dispatcher | None = None
+    bots: Bots | None = None
+    deliverer: ShardDispatcher | None = None  # with delivery.shards: the shards' fan-out
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def idle(self) -> bool:
         """No event waits to be folded and no alert waits to be dispatched."""
         waiting = await aggregator.pending_work(self.r, self.settings)
-        return waiting == 0 and await dispatcher.pending_work(self.r, self.settings) == 0
+        if waiting or await dispatcher.pending_work(self.r, self.settings):
+            return False
+        return await shards.pending_work(self.r, self.settings) == 0
 
 
 async def open_pipeline(
@@ -82,9 +90,20 @@ async def open_pipeline(
         deliveries = open_session(settings)
         stack.push_async_callback(deliveries.close)
         channels = build_channels(deliveries, settings)
+        channels.update(await redis_channels(r, deliveries, settings))
+        for channel in channels.values():
+            closing = getattr(channel, "close", None)
+            if closing is not None:  # a channel with connections of its own (MQTT brokers)
+                stack.push_async_callback(closing)
         pipe.dispatcher = Dispatcher(
             r, settings, instance=pipe.instance, sinks=sinks, channels=channels
         )
+        if settings.delivery.shards:
+            pipe.deliverer = ShardDispatcher(r, settings, instance=pipe.instance, channels=channels)
+    if "bot" in roles and configured(settings):
+        bot_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        stack.push_async_callback(bot_session.close)
+        pipe.bots = build_bots(settings, r, bot_session)
     return pipe
 
 
@@ -104,22 +123,49 @@ async def run_pipeline(
     tasks = [asyncio.create_task(coro, name=name) for name, coro in _tasks(pipe)]
     if done is not None:
         tasks.append(asyncio.create_task(_watch_done(pipe, done, check_every), name="done"))
+    loop = asyncio.get_running_loop()
+    deadline = math.inf
     try:
         failure = await _until_stop(pipe, tasks)
+        grace = _grace_s(pipe.settings)
+        deadline = loop.time() + grace
         if scheduler.running:
             scheduler.pause()
-        await _finish(tasks, _grace_s(pipe.settings))
+        await _finish(tasks, grace * (1 - CLEAR_SHARE))
         if failure is not None:
             raise failure
     finally:
         # Cancelled from outside (an embedding task, a test): the workers must end with it, or
         # they would go on reading, delivering and beating with nobody to stop them.
         await _finish(tasks, 0)
+        _retrieve(tasks)
         if scheduler.running:
             scheduler.shutdown(wait=False)
-        for worker in _heartbeat_names(pipe):
-            with contextlib.suppress(Exception):
-                await clear(pipe.r, worker, pipe.instance)
+        await _clear_heartbeats(pipe, min(CLEAR_TIMEOUT_S, max(0.05, deadline - loop.time())))
+
+
+CLEAR_TIMEOUT_S = 1.0
+CLEAR_SHARE = 0.2  # of the grace kept for clearing the heartbeats after the workers end
+
+
+async def _clear_heartbeats(pipe: Pipeline, timeout_s: float) -> None:
+    """Remove this replica's heartbeats, all at once, within what is left of the grace: with
+    Redis down, each clear retried ~9 s, one after the other, and SIGTERM took 30 s (grace
+    10 s). A heartbeat left behind expires by itself."""
+    clears = [clear(pipe.r, worker, pipe.instance) for worker in _heartbeat_names(pipe)]
+    if not clears:
+        return
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(timeout_s):
+            await asyncio.gather(*clears, return_exceptions=True)
+
+
+def _retrieve(tasks: list[asyncio.Task[None]]) -> None:
+    """Read every ended task's exception (logged already, or raised): none is left for asyncio
+    to report as "never retrieved" at exit."""
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
 
 
 async def _until_stop(pipe: Pipeline, tasks: list[asyncio.Task[None]]) -> BaseException | None:
@@ -166,10 +212,14 @@ def _tasks(pipe: Pipeline) -> list[tuple[str, Coroutine[Any, Any, None]]]:
         tasks.append(("aggregator", pipe.aggregator.run(pipe.stop.is_set)))
     if pipe.dispatcher is not None:
         tasks.append(("dispatcher", pipe.dispatcher.run(pipe.stop.is_set)))
+    if pipe.deliverer is not None:
+        tasks.append(("deliverer", pipe.deliverer.run(pipe.stop.is_set)))
     if pipe.poller is not None:
         tasks.append(("leases", pipe.poller.leases.keep_alive()))
     if "api" in pipe.roles:
         tasks.append(("api", api_app.serve(pipe.settings, pipe.r, pipe.stop)))
+    if pipe.bots is not None and pipe.bots.telegram is not None:
+        tasks.append(("telegram-bot", run_bot(pipe.bots.telegram, pipe.stop)))
     for worker in _heartbeat_names(pipe):
         beat = run_heartbeat(pipe.r, worker, pipe.instance, interval_s=pipe.settings.heartbeat_s)
         tasks.append((f"heartbeat-{worker}", beat))

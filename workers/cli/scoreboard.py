@@ -23,6 +23,7 @@ from rich.text import Text
 
 from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus
+from notifier.domain.texts import localised
 from notifier.settings import TeamStyle
 
 RECENT = 6  # alerts listed under the score
@@ -40,6 +41,7 @@ MARKS = {
     "goal": "[bold green]●[/]",
     "goal_cancelled": "[bold red]✗[/]",
     "red_card": "[bold red]▮[/]",
+    "yellow_card": "[yellow]▮[/]",
     "penalty_missed": "[red]○[/]",
     "shootout": "◎",
     "result": "[bold yellow]★[/]",
@@ -109,8 +111,11 @@ class Scoreboard:
         console: Console | None = None,
         refresh_per_second: float = 8.0,
         delay_s: int = 0,
+        lang: str = "en",
+        names: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.delay_s = delay_s  # spoiler delay: the dispatcher holds alerts back this long
+        self.lang, self.names = lang, names
         self.teams = teams or {}
         self.progress = progress
         self.console = console or Console()
@@ -147,6 +152,7 @@ class Scoreboard:
 
     async def deliver(self, alert: Alert) -> None:
         """Take one alert in; the next refresh shows it."""
+        alert = localised(alert, self.lang, self.names)
         if alert.kind != "lineups":
             self.last = alert
         self._track(alert)

@@ -1,1 +1,1 @@
-"""The deliver stage: alerts -> subscriptions -> channels, with retries and DLQ."""
+"""The deliver stage: alerts -> subscriptions -> channels, with retries, DLQ and fair slots."""

@@ -23,8 +23,9 @@ from pydantic import ValidationError
 from notifier import metrics
 from notifier.bus import keys, streams
 from notifier.bus.connect import StoreError, translate_errors
-from notifier.bus.consumer import PartitionConsumer
+from notifier.bus.consumer import Batch, PartitionConsumer
 from notifier.bus.scripts import LeaseLostError
+from notifier.bus.shards import Router
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.base import Channel
 from notifier.channels.subscriptions import Subscription
@@ -79,7 +80,13 @@ class Dispatcher(PartitionConsumer):
         self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
         ops = live_ops(channels or {}, settings.delivery.slack_api_url)
         live = LiveMessages(r, ops, ttl_s=settings.streams.seen_ttl_s)
-        deliverer = Deliverer(channels or {}, settings.delivery, live)
+        deliverer = Deliverer(
+            channels or {},
+            settings.delivery,
+            live,
+            lang=settings.lang,
+            names=settings.names_by_lang(),
+        )
         self.engine = DeliveryEngine(
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
         )
@@ -90,10 +97,38 @@ class Dispatcher(PartitionConsumer):
         self._settled = asyncio.Condition()  # notified whenever a fan-out ends
         self._window = asyncio.Semaphore(settings.delivery.max_inflight_alerts)
         self._halted = False  # run() ended (even if a cancel of the pump was lost)
+        shards = settings.delivery.shards
+        self.router = Router(r, settings) if shards and self.delivers else None
+        self._unrouted: set[int] = set()  # partitions whose batch stopped at an unrouted alert
 
     def stream(self, p: int) -> str:
         """Alert stream of partition p."""
         return keys.alerts(p)
+
+    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        """A batch read afresh: routing may go on (see ``_route``)."""
+        self._unrouted.discard(p)
+        await super().handle_many(p, batch, lease, redelivered)
+
+    async def _route(self, p: int, entry_id: str, alert: Alert, fields: dict[bytes, bytes]) -> None:
+        """Hand the alert to every shard and ack it, in alert order: once one alert of a batch
+        could not be routed (the lease not surely ours), the rest of the batch waits with it for
+        the re-read from our pending list (or the next owner's)."""
+        if p in self._unrouted:
+            return
+        try:
+            self._fence(p)
+        except LeaseLostError:
+            self._unrouted.add(p)
+            self.reread(p)
+            return
+        assert self.router is not None
+        await self.router.route(alert.id, fields)
+        await streams.ack(self.r, self.stream(p), self.group, entry_id)
+
+    async def subscribers(self, p: int, alert: Alert) -> list[Subscription]:
+        """The subscriptions of partition p that want the alert (a shard: its share)."""
+        return await self.subscriptions.matching(alert)
 
     def _fence(self, p: int) -> Fence:
         """The lease of partition p our sends and retry writes must still hold: LeaseLostError
@@ -127,7 +162,10 @@ class Dispatcher(PartitionConsumer):
                     return
             else:
                 await self._deliver_once(p, sink, alert)
-        subs = await self.subscriptions.matching(alert) if self.delivers else []
+        if self.router is not None:  # sharded: the shards' consumers fan it out
+            await self._route(p, entry_id, alert, fields)
+            return
+        subs = await self.subscribers(p, alert) if self.delivers else []
         if not subs:
             await streams.ack(self.r, self.stream(p), self.group, entry_id)
             return

@@ -6,7 +6,8 @@ partition's retry structure (``workers.deliver.retry``), due after the retry sch
 receiver's ``Retry-After``); later alerts for that subscription queue behind it in Redis, so a
 dead target costs one Redis write per alert and never holds anybody else up. The pump tries
 due heads; a head settled (delivered, or parked in ``nf:dlq:delivery``) lets the next one go.
-A ``gone`` target (410) disables its subscription and parks what was waiting for it.
+A ``gone`` target (410) disables its subscription and parks what was waiting for it; a gone
+Web Push subscription (404/410: the browser unsubscribed) is removed instead.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from workers.deliver.holding import Holding
 from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
 from workers.deliver.send import DELIVERED, Deliverer, Result, StoppingError
 
+REMOVED_WHEN_GONE = frozenset({"webpush"})  # channels whose gone subscriptions are deleted
 log = logging.getLogger("notifier.delivery")
 
 
@@ -259,9 +261,14 @@ class DeliveryEngine:
     ) -> None:
         reason = f"target gone: {result.error}"
         self.gone.add(sub.id)
+        removed = sub.spec.channel in REMOVED_WHEN_GONE
         async with self.retries.io:
-            await self.store.disable(sub.id, reason[:300])
-        log.warning("subscription_disabled", extra={"sub": sub.id, "reason": reason[:300]})
+            if removed:  # an expired push subscription: nothing left for its owner to fix
+                await self.store.delete(sub)
+            else:
+                await self.store.disable(sub.id, reason[:300])
+        event = "subscription_removed" if removed else "subscription_disabled"
+        log.warning(event, extra={"sub": sub.id, "reason": reason[:300]})
         await self._park(p, alert, sub, job.attempt + 1, reason)
         await self._drop(p, sub, "subscription disabled: target gone", skip=alert.id)
 

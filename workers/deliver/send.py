@@ -1,32 +1,40 @@
 """One delivery: a subscription's channel sends an alert within the concurrency bounds.
 
 Bounds: at most ``delivery.concurrency`` sends at once in all, and ``delivery.per_host`` to one
-destination host, so a slow host holds only its own slots. A send's result is classified once
-here (delivered, retry, dead, gone); the dispatcher decides what each means for the queue.
+destination host, so a slow host holds only its own slots, shared round robin between its
+subscriptions, with a slow lane and a circuit breaker per target
+(:mod:`workers.deliver.fairness`). A send's result is classified once here (delivered, retry,
+dead, gone); the dispatcher decides what each means for the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, ChannelError, Target
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.subscriptions import Subscription
 from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.domain.alerts import Alert
+from notifier.domain.texts import localised
 from notifier.errors import DeliveryError
 from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
+from workers.deliver.fairness import Breakers, FairSlots
 from workers.deliver.live import LiveMessages
 
 log = logging.getLogger("notifier.delivery")
@@ -61,7 +69,7 @@ def open_session(settings: Settings) -> aiohttp.ClientSession:
         allow_http=d.allow_http,
         user_agent=USER_AGENT,
         limit=d.concurrency,
-        limit_per_host=d.per_host,
+        limit_per_host=2 * d.per_host,  # the fast slots and the slow lane (see fairness)
         timeout=d.timeout_s,
     )
 
@@ -77,12 +85,52 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
         "telegram": TelegramChannel(session, d.telegram_url, timeout=t, max_body=n),
         "ntfy": NtfyChannel(session, d.ntfy_url, timeout=t, max_body=n),
     }
+    if importlib.util.find_spec("aiomqtt") is not None:  # the ``mqtt`` extra
+        resolve = policy_resolver(AddressPolicy.of(d.allow_networks), d.resolve_timeout_s)
+        channels["mqtt"] = MqttChannel(resolve=resolve, allow_plain=d.allow_http, timeout=t)
     if apprise_installed():  # optional extra: without it, apprise subscriptions are refused
         policy = AddressPolicy.of(d.allow_networks)
         channels["apprise"] = AppriseChannel(
             policy, allow_http=d.allow_http, timeout=t, resolve_timeout=d.resolve_timeout_s
         )
     return channels
+
+
+async def redis_channels(
+    r: aioredis.Redis, session: aiohttp.ClientSession, settings: Settings
+) -> dict[str, Channel]:
+    """The channels that keep something in Redis: Web Push (its VAPID keys) and email (its
+    digests and unsubscribe key); each only with its extra installed (and email configured)."""
+    d = settings.delivery
+    channels: dict[str, Channel] = {}
+    if importlib.util.find_spec("pywebpush") is not None:  # the ``webpush`` extra
+        from notifier.channels.webpush import WebPushChannel, load_vapid
+
+        vapid = await load_vapid(r)
+        w = settings.webpush
+        channels["webpush"] = WebPushChannel(
+            session,
+            vapid=vapid,
+            subject=w.subject,
+            ttl=w.ttl_s,
+            timeout=d.timeout_s,
+            max_body=d.max_response_bytes,
+        )
+    if settings.email.host and importlib.util.find_spec("aiosmtplib") is not None:
+        from notifier.channels.smtp import EmailChannel, unsubscribe_key
+
+        if settings.email.public_url is None:  # the links in mails would point at this host
+            log.warning("email_public_url_unset", extra={"setting": "email.public_url"})
+        channels["email"] = EmailChannel(
+            settings.email, r, key=await unsubscribe_key(r), base_url=public_api_url(settings)
+        )
+    return channels
+
+
+def public_api_url(settings: Settings) -> str:
+    """Where mail readers reach the API: ``email.public_url``, ``api.url``, or host and port."""
+    api = settings.api
+    return settings.email.public_url or api.url or f"http://{api.host}:{api.port}"
 
 
 def classify(exc: DeliveryError) -> Result:
@@ -96,37 +144,6 @@ def classify(exc: DeliveryError) -> Result:
     return Result("retry", str(exc), status, exc.retry_after, counts=not ours)
 
 
-class HostSlots:
-    """A semaphore per destination host, dropped when nobody holds or waits for it."""
-
-    def __init__(self, per_host: int) -> None:
-        self.per_host = per_host
-        self._slots: dict[str, list[Any]] = {}  # host -> [semaphore, users]
-
-    async def acquire(self, host: str) -> None:
-        """Take one slot of ``host`` (release it with :meth:`release`)."""
-        slot = self._slots.get(host)
-        if slot is None:
-            slot = self._slots[host] = [asyncio.Semaphore(self.per_host), 0]
-        slot[1] += 1
-        try:
-            await slot[0].acquire()
-        except BaseException:
-            self._leave(host, slot)
-            raise
-
-    def release(self, host: str) -> None:
-        """Give back a slot of ``host``."""
-        slot = self._slots[host]
-        slot[0].release()
-        self._leave(host, slot)
-
-    def _leave(self, host: str, slot: list[Any]) -> None:
-        slot[1] -= 1
-        if slot[1] <= 0:
-            del self._slots[host]
-
-
 class Deliverer:
     """Sends alerts through channels, bounded overall and per host."""
 
@@ -135,14 +152,21 @@ class Deliverer:
         channels: Mapping[str, Channel],
         settings: DeliverySettings,
         live: LiveMessages | None = None,
+        *,
+        lang: str = "en",
+        names: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.channels = dict(channels)
         self.live = live  # the live messages of subscriptions with style "live"
+        self.lang, self.names = lang, names  # texts: the subscription's language, else this
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
         self.closing = False  # set on stop: sends not yet started are not started
         self._targets: dict[str, tuple[Subscription, Target, str]] = {}
-        self._hosts = HostSlots(settings.per_host)
+        self._hosts = FairSlots(settings.per_host)
+        self.breakers = Breakers(settings.breaker_failures, settings.breaker_open_s)
+        self._slow: set[str] = set()  # targets whose last send was slow: they use the slow lane
+        self._quick: set[str] = set()  # targets whose last send was quick: all fast slots
         self._bases = {
             "slack": settings.slack_url,
             "discord": settings.discord_url,
@@ -166,9 +190,16 @@ class Deliverer:
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
         target, host = self._target(sub)
-        await self._hosts.acquire(host)
+        alert = localised(alert, sub.spec.lang or self.lang, self.names)
+        wait = self.breakers.wait(sub.id)
+        if wait > 0:  # the target keeps failing: no slot, no attempt, try after the pause
+            return Result("retry", "circuit open: target keeps failing", None, wait, counts=False)
+        lane = await self._lane(sub.id, host)
+        if lane is None:
+            return Result("retry", "slow target: the host's slow lane is full", None, 5.0, False)
+        started = time.monotonic()
         try:
-            async with self._all:
+            async with self._all, lane:
                 if self.closing:
                     raise StoppingError
                 key = idempotency_key(alert.id, sub.id)
@@ -177,10 +208,49 @@ class Deliverer:
                 else:
                     await channel.send(alert, target, idempotency_key=key)
         except DeliveryError as exc:
+            self._judge(sub.id, exc)
             return classify(exc)
+        except TimeoutError:  # the slow lane was full: cut short, retried later
+            self.breakers.failed(sub.id)
+            self._slow.add(sub.id)
+            return Result("retry", "slow target: the host's slow lane was full")
         finally:
-            self._hosts.release(host)
+            lane.release()
+        self._note_speed(sub.id, time.monotonic() - started)
+        self.breakers.succeeded(sub.id)
         return DELIVERED
+
+    async def _lane(self, key: str, host: str) -> _Lane | None:
+        """Where a send runs: the slow lane for a target known slow (None if full), else a fast
+        slot of its host, given round robin."""
+        if key in self._slow:
+            if not self._hosts.enter_slow_lane(host):
+                return None
+            return _Lane(self._hosts, host, self.settings.slow_after_s, slow=True)
+        trusted = await self._hosts.acquire(host, key, trusted=key in self._quick)
+        return _Lane(self._hosts, host, self.settings.slow_after_s, trusted=trusted)
+
+    def _note_speed(self, key: str, took_s: float) -> None:
+        if took_s < self.settings.slow_after_s:
+            self._slow.discard(key)
+            if len(self._quick) >= TARGET_CACHE:
+                self._quick.clear()
+            self._quick.add(key)
+            return
+        self._quick.discard(key)
+        if len(self._slow) >= TARGET_CACHE:
+            self._slow.clear()
+        self._slow.add(key)
+
+    def _judge(self, key: str, exc: DeliveryError) -> None:
+        """Feed the target's circuit: transport failures open it, any answer closes it."""
+        answered = isinstance(exc, ChannelError) and exc.status is not None
+        if answered or exc.permanent or exc.retry_after is not None:
+            self.breakers.succeeded(key)
+        else:
+            self.breakers.failed(key)
+            self._slow.add(key)
+            self._quick.discard(key)
 
     def _target(self, sub: Subscription) -> tuple[Target, str]:
         """The channel target and host of a subscription (kept while the record is the same)."""
@@ -192,6 +262,59 @@ class Deliverer:
         target, host = sub.target(), self.host(sub)
         self._targets[sub.id] = (sub, target, host)
         return target, host
+
+
+class _Lane:
+    """Where one send runs: in its host's fast slot, moved to the slow lane after
+    ``slow_after_s``, or cut short (TimeoutError) if the slow lane is full too."""
+
+    def __init__(
+        self,
+        slots: FairSlots,
+        host: str,
+        slow_after_s: float,
+        *,
+        slow: bool = False,
+        trusted: bool = False,
+    ) -> None:
+        self.slots, self.host, self.slow_after_s = slots, host, slow_after_s
+        self.slow = slow  # in the slow lane (from the start, or moved there)
+        self.trusted = trusted  # holds a slot as a target known to answer quickly
+        self.released = False
+        self._handle: asyncio.TimerHandle | None = None
+        self._timeout: asyncio.Timeout | None = None
+
+    async def __aenter__(self) -> None:
+        self._timeout = asyncio.timeout(None)
+        await self._timeout.__aenter__()
+        if not self.slow:
+            loop = asyncio.get_running_loop()
+            self._handle = loop.call_later(self.slow_after_s, self._slow)
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        if self._handle is not None:
+            self._handle.cancel()
+        assert self._timeout is not None
+        await self._timeout.__aexit__(*exc)  # TimeoutError if cut short
+        return None
+
+    def _slow(self) -> None:
+        if self.slots.to_slow_lane(self.host, self.trusted):
+            self.slow = True
+        elif self._timeout is not None:
+            self._timeout.reschedule(asyncio.get_running_loop().time())
+
+    def release(self) -> None:
+        """Give back what the send held (its fast slot, or its place in the slow lane)."""
+        if self.released:
+            return
+        self.released = True
+        if self._handle is not None:
+            self._handle.cancel()
+        if self.slow:
+            self.slots.leave_slow_lane(self.host)
+        else:
+            self.slots.release(self.host, self.trusted)
 
 
 def idempotency_key(alert_id: str, sub_id: str) -> str:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
-from notifier.bus import keys
+from notifier.bus import keys, poll_status
+from notifier.bus.follows import list_follows
+from notifier.bus.poll_status import stamp
 from notifier.bus.watches import Watch, add_watch, list_watches, save_tie
 from notifier.errors import FeedError
 from notifier.feeds.bulk import split
@@ -44,14 +46,16 @@ class FixturesJob:
         self.feeds = feeds
         self.now = now
         self.failing: set[str] = set()
+        self.failures = 0  # runs in a row with a failed lookup (0: the last run was clean)
 
     async def run(self) -> int:
         """Discover every followed competition; how many matches were followed or updated."""
         changed = 0
-        for spec in self.settings.follow:
+        for spec in [*self.settings.follow, *await list_follows(self.r)]:
             found = await self.discover(spec)
             if found is not None:
                 changed += await self.follow(found)
+        self.failures = self.failures + 1 if self.failing else 0
         return changed
 
     async def discover(self, spec: FollowSettings) -> Found | None:
@@ -64,10 +68,14 @@ class FixturesJob:
             body = await feed.client.fetch(discovery_request(spec, self.now()))
             items = split(spec.provider, body)
         except FeedError as exc:
+            await poll_status.record(
+                self.r, spec.provider, fixtures_at=stamp(), fixtures_outcome=f"{name}: {exc}"
+            )
             if name not in self.failing:
                 self.failing.add(name)
                 log.warning("fixtures_failing", extra={"competition": name, "error": str(exc)})
             return None
+        await poll_status.record(self.r, spec.provider, fixtures_at=stamp(), fixtures_outcome="ok")
         if name in self.failing:
             self.failing.discard(name)
             log.info("fixtures_recovered", extra={"competition": name})

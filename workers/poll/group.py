@@ -10,13 +10,18 @@ when it ends (Home Assistant's coordinator style), not on every tick.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
 
 from notifier import metrics
-from notifier.bus.budget import Budget
+from notifier.bus import poll_status
+from notifier.bus.budget import Budget, save_cadence
+from notifier.domain.cadence import Cadence, Load, Plan, horizon, live_interval, reserve_for
 from notifier.domain.models import OVER_STATUSES, MatchSnapshot
 from notifier.errors import FeedError, FeedParseError
 from notifier.feeds.bulk import Due, Item, Planned, detail_request, merge_detail, plan, split
@@ -60,6 +65,13 @@ class GroupPoll:
         self.resume_at = 0.0
         self.missing: set[str] = set()
         self.active = False  # while this replica holds the group's lease
+        self.groups = 1  # lease groups sharing the provider's budget (the poller sets it)
+        self.cadence = Cadence(poll.live_s, "ceiling", 1)
+        self._shown: tuple[float, str, int] | None = None
+        self._shown_at = 0.0
+        self._cycle = (time.monotonic(), 0.0)  # this tick's start and jitter seed
+        self._parsed: dict[Request, tuple[bytes, list[Item]]] = {}  # answers split last tick
+        self.outcome: str | None = None  # of this tick's requests ("ok", "error: ...")
 
     @property
     def name(self) -> str:
@@ -71,16 +83,85 @@ class GroupPoll:
         mono = time.monotonic()
         if mono < self.resume_at:
             return 0
+        await self.replan()
+        self._cycle = (mono, random.random())
+        slack = min(slack, self.cadence.interval_s / 10)  # early by a tenth at most: the budget
         due = [t for t in self.matches.values() if not t.done and t.due <= mono + slack]
         made = 0
         wanted = [Due(t.watch, t.status) for t in due]
-        for planned in plan(self.feed.provider, wanted, self.feed.settings):
+        self.outcome = None
+        planned_now = plan(self.feed.provider, wanted, self.feed.settings)
+        if (
+            planned_now
+        ):  # keep the answers of the last cycle only (a tick between cycles plans none)
+            kept = [p.request for p in planned_now if p.request in self._parsed]
+            self._parsed = {request: self._parsed[request] for request in kept}
+        for planned in planned_now:
             body = await self._fetch(planned.request)
             if body is None:
                 break
             made += 1
             await self._apply(planned, body)
+        if self.outcome is not None:
+            await self._report()
         return made
+
+    async def replan(self) -> Cadence:
+        """Choose the group's live interval from the plan's budget and what it polls now."""
+        now = self.now()
+        live = upcoming = 0
+        for t in self.matches.values():
+            if t.done:
+                continue
+            kickoff = t.kickoff or t.watch.kickoff
+            if t.status is None or next_poll(t.status, kickoff, now, self.poll) == self.poll.live_s:
+                live += 1  # live pace (or never polled yet: it may well be live)
+            elif kickoff is not None and kickoff.date() == now.date():
+                upcoming += 1
+        p = self.feed.settings
+        _, used_today = await self.feed.budget.used()
+        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        load = Load(
+            live=live,
+            bulk=p.max_ids,
+            used_today=used_today,
+            reserve=reserve_for(upcoming, p.max_ids, self.poll.live_s),
+            horizon_s=horizon((now - midnight).total_seconds()),
+        )
+        plan = Plan(
+            p.requests_per_minute, p.requests_per_day, self.groups, self.poll.budget_headroom
+        )
+        self.cadence = live_interval(plan, load, self.poll.live_floor_s, self.poll.live_s)
+        await self._show(live)
+        return self.cadence
+
+    async def _show(self, live: int) -> None:
+        """Record the cadence for ``notifier status`` when it changes (else every 30 s)."""
+        c = self.cadence
+        shown = (round(c.interval_s, 2), c.reason, live)
+        if shown == self._shown and time.monotonic() - self._shown_at < 30:
+            return
+        self._shown, self._shown_at = shown, time.monotonic()
+        fields: dict[str, object] = {
+            "interval_s": shown[0],
+            "reason": c.reason,
+            "live": live,
+            "requests_per_cycle": c.requests_per_cycle,
+            "at": time.time(),
+        }
+        await save_cadence(self.feed.budget.r, self.name, fields)
+
+    async def _report(self) -> None:
+        """The poll's outcome and the next one due, for ``notifier status``: informative only,
+        so a Redis that cannot take it now changes nothing of the poll."""
+        mono = time.monotonic()
+        dues = [t.due for t in self.matches.values() if not t.done]
+        nxt = max(min(dues, default=mono), self.resume_at) - mono if dues else None
+        try:
+            r = self.publisher.r
+            await poll_status.record_poll(r, self.feed.provider, self.outcome or "ok", nxt)
+        except (RedisError, OSError) as exc:
+            log.debug("poll_status_not_recorded", extra={"group": self.name, "error": str(exc)})
 
     async def _fetch(self, request: Request) -> bytes | None:
         """The body of one request, or None (budget spent, provider paused, or it failed)."""
@@ -94,14 +175,16 @@ class GroupPoll:
             body = await self.feed.client.fetch(request)
         except FeedError as exc:
             metrics.polled(self.feed.provider, "error", time.monotonic() - started)
+            self.outcome = f"error: {exc}"
             await self._failed(exc)
             return None
         metrics.polled(self.feed.provider, "ok", time.monotonic() - started)
+        self.outcome = self.outcome or "ok"
         return body
 
     async def _apply(self, planned: Planned, body: bytes) -> None:
         try:
-            items = split(self.feed.provider, body)
+            items = self._split(planned.request, body)
         except FeedError as exc:
             if isinstance(exc, FeedParseError):
                 metrics.polled(self.feed.provider, "parse_error", 0.0)
@@ -118,6 +201,17 @@ class GroupPoll:
             await self._publish(t, item)
         self.missing -= found
         self._missing([m for m in planned.matches if m not in found])
+
+    def _split(self, request: Request, body: bytes) -> list[Item]:
+        """The answer's items; on a 304 the client hands back the very body it cached, whose
+        items were split the last time: an unchanged poll costs no parsing."""
+        last = self._parsed.get(request)
+        if last is not None and last[0] is body:
+            return last[1]
+        items = split(self.feed.provider, body)
+        if self.feed.client.revalidates(request):  # only answers that can come back as a 304
+            self._parsed[request] = (body, items)
+        return items
 
     async def _publish(self, t: Tracked, item: Item) -> None:
         if not self.active:
@@ -155,12 +249,22 @@ class GroupPoll:
             t.kickoff = snap.kickoff or t.watch.kickoff
         wanted = lineups_wanted(t.has_lineups, t.kickoff, self.now(), self.poll)
         wanted = wanted and self.feed.settings.lineups
-        seconds = next_poll(t.status, t.kickoff, self.now(), self.poll, lineups_wanted=wanted)
+        seconds = next_poll(
+            t.status,
+            t.kickoff,
+            self.now(),
+            self.poll,
+            lineups_wanted=wanted,
+            live_s=self.cadence.interval_s,
+        )
         if seconds is None:
             stored = t.stored[1] if t.stored is not None else None
             t.done = stored is not None and stored.status in OVER_STATUSES
             seconds = self.poll.live_s  # over, but not committed by us: look again
-        t.due = time.monotonic() + jittered(seconds, self.poll)
+        # Every match polled in one tick is next due together (same start, same jitter): they
+        # stay in one bulk request, and the group's requests per cycle stay what replan counted.
+        start, seed = self._cycle
+        t.due = start + jittered(seconds, self.poll, random.Random(seed))
 
     def _missing(self, ids: list[str]) -> None:
         for match_id in ids:

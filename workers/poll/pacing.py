@@ -26,19 +26,23 @@ def next_poll(
     poll: PollSettings,
     *,
     lineups_wanted: bool = False,
+    live_s: float | None = None,
 ) -> float | None:
-    """Seconds until the next poll of a match (before jitter); None once it is over."""
+    """Seconds until the next poll of a match (before jitter); None once it is over.
+
+    ``live_s``: the live pace its group's budget allows now (default ``poll.live_s``)."""
+    live = poll.live_s if live_s is None else live_s
     if status in OVER_STATUSES:
         return None
     if status is MatchStatus.HALF_TIME or status is MatchStatus.SUSPENDED:
         return poll.half_time_s
     if status in LIVE_STATUSES:
-        return poll.live_s
+        return live
     if kickoff is None:
         return poll.pre_match_s
     until = (kickoff - now).total_seconds()
     if until <= poll.kickoff_lead_s:
-        return poll.live_s if -until < poll.overdue_s else poll.pre_match_s
+        return live if -until < poll.overdue_s else poll.pre_match_s
     to_lead = until - poll.kickoff_lead_s
     window = poll.lineup_window_min * 60.0
     if until > window:

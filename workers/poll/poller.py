@@ -22,18 +22,19 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from notifier.bus import keys
+from notifier.bus import follows, keys
 from notifier.bus.balance import Membership, fair_share
 from notifier.bus.budget import Budget
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
+from notifier.bus.retention import sweep
 from notifier.bus.watches import Watch, list_watches
 from notifier.feeds.bulk import group_of
 from notifier.feeds.client import FeedClient
@@ -77,15 +78,21 @@ class Poller:
         self.owned: set[GroupKey] = set()
         self.scheduler: AsyncIOScheduler | None = None
         self._claiming = asyncio.Lock()
+        self._running: set[GroupKey] = set()  # groups whose tick is running
+        self._retrying = False  # the fixtures job runs on its retry schedule
+        self._follows_seen: int | None = None  # version of the stored follows last seen
 
     def partition(self, watch: Watch) -> int:
         """Partition of a match: by its tie, so both legs stay in order on one stream."""
         return keys.partition_of(watch.tie or watch.key, self.settings.streams.partitions)
 
     def tick_s(self) -> float:
-        """How often a group's job runs: the fastest pace any of its matches may need."""
+        """How often a group's job runs: a quarter of the fastest pace any of its matches may
+        need (the live floor, where the budget allows it), so a match waits little past its due
+        time for the next tick (a tick with nothing due costs one MGET)."""
         poll = self.settings.poll
-        return min(poll.live_s, poll.half_time_s, poll.lineup_s, poll.pre_match_s)
+        fastest = min(poll.live_floor_s, poll.live_s, poll.half_time_s, poll.lineup_s)
+        return min(fastest / 4, poll.pre_match_s)
 
     def start(self, scheduler: AsyncIOScheduler, sync_every: float) -> None:
         """Attach to a running scheduler: sync now and every ``sync_every`` s, claim, discover."""
@@ -93,8 +100,8 @@ class Poller:
         claim_s = min(1.0, self.settings.streams.lease_ttl_ms / 3000)
         self._every(self.sync, "sync", sync_every)
         self._every(self.claim, "claim", claim_s)
-        if self.settings.follow:
-            self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
+        # Always: follows can be added while it runs (``notifier follow``, ``/v1/follows``).
+        self._every(self.discover, "fixtures", self.settings.poll.fixtures_sync_s)
 
     def _every(self, func: Callable[[], object], job_id: str, seconds: float) -> None:
         assert self.scheduler is not None
@@ -109,14 +116,51 @@ class Poller:
         )
 
     async def discover(self) -> None:
-        """Run the fixtures job, then follow what it found at once."""
-        if await self.fixtures.run():
-            await self.sync()
+        """Run the fixtures job, then follow what it found at once. A lookup that failed is
+        tried again within minutes (backing off), not at the next daily run."""
+        try:
+            if await self.fixtures.run():
+                await self.sync()
+        finally:
+            self._retry_fixtures()
+
+    def _retry_fixtures(self) -> None:
+        """After a failed lookup: the next run in minutes (doubling up to a cap); after the
+        recovery: the daily schedule again."""
+        if self.scheduler is None or self.scheduler.get_job("fixtures") is None:
+            return
+        poll = self.settings.poll
+        failures = self.fixtures.failures
+        if failures:
+            wait = min(poll.fixtures_retry_s * 2 ** (failures - 1), poll.fixtures_retry_max_s)
+        elif self._retrying:
+            wait = poll.fixtures_sync_s
+        else:
+            return
+        self._retrying = failures > 0
+        when = datetime.now(UTC) + timedelta(seconds=min(wait, poll.fixtures_sync_s))
+        self.scheduler.modify_job("fixtures", next_run_time=when)
 
     async def sync(self) -> None:
-        """Track every followed match that is not over, in its group; drop the unfollowed."""
+        """Track every followed match that is not over, in its group; drop the unfollowed.
+        A change of the stored follows runs the fixtures job at once. First the retention:
+        finished matches older than ``retention_hours`` are forgotten, so the followed set read
+        here stays what is still followed (plus the recently finished)."""
+        seen = await follows.version(self.r)
+        if self._follows_seen is not None and seen != self._follows_seen:
+            self._follows_seen = seen
+            log.info("follows_changed", extra={"version": seen})
+            await self.discover()
+        self._follows_seen = seen
+        now_ms = int(time.time() * 1000)
+        await sweep(
+            self.r,
+            now_ms,
+            int(self.settings.retention_hours * 3_600_000),
+            self.settings.streams.partitions,
+        )
         watches = [w for w in await list_watches(self.r)]
-        done = await self._done_flags(watches)
+        done = await self._done_flags(watches, now_ms)
         wanted: dict[GroupKey, dict[str, Watch]] = {}
         for watch, over in zip(watches, done, strict=True):
             if over or watch.provider not in self.feeds:
@@ -128,13 +172,19 @@ class Poller:
                 await self._drop_group(key, release=True)
         for key, matches in wanted.items():
             self._track(key, matches)
+        for (provider, _), group in self.groups.items():
+            group.groups = sum(1 for p, _ in self.groups if p == provider)
         await self.claim()
 
-    async def _done_flags(self, watches: list[Watch]) -> list[bool]:
+    async def _done_flags(self, watches: list[Watch], now_ms: int) -> list[bool]:
         async with self.r.pipeline(transaction=False) as pipe:
             for w in watches:
                 pipe.exists(keys.match_done(self.partition(w), w.key))
-            return [bool(n) for n in await pipe.execute()]
+            done = [bool(n) for n in await pipe.execute()]
+        ended = {w.key: now_ms for w, over in zip(watches, done, strict=True) if over}
+        if ended:  # matches that ended before the retention existed, or on another replica
+            await self.r.zadd(keys.finished(), ended, nx=True)
+        return done
 
     def _track(self, key: GroupKey, matches: dict[str, Watch]) -> None:
         group = self.groups.get(key)
@@ -184,7 +234,7 @@ class Poller:
             IntervalTrigger(seconds=tick, jitter=jitter or None),
             args=[key],
             id=job_id(key),
-            max_instances=1,
+            max_instances=2,  # a second tick leaves at once: no "skipped" warning per tick
             coalesce=True,
             misfire_grace_time=math.ceil(tick) + 1,
             next_run_time=datetime.now(UTC),
@@ -215,10 +265,18 @@ class Poller:
         self.groups.pop(key, None)
 
     async def run_group(self, key: GroupKey) -> int:
-        """The job of one group: poll its due matches; requests made."""
+        """The job of one group: poll its due matches; requests made. A tick that finds the
+        group's previous one still running (a cycle of many requests) leaves at once."""
         group = self.groups.get(key)
-        if group is None or key not in self.owned:
+        if group is None or key not in self.owned or key in self._running:
             return 0
+        self._running.add(key)
+        try:
+            return await self._run_group(key, group)
+        finally:
+            self._running.discard(key)
+
+    async def _run_group(self, key: GroupKey, group: GroupPoll) -> int:
         made = await group.tick(slack=self.tick_s() / 2)
         for match_id in [m for m, t in group.matches.items() if t.done]:
             tracked = group.matches.pop(match_id)

@@ -9,6 +9,7 @@ under: while that lease is still ours nobody else can have written, so it is the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from notifier import metrics
 from notifier.bus import keys, streams
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
+from notifier.bus.retention import mark_finished
 from notifier.bus.scripts import LeaseLostError, StaleSnapshotError, commit_poll, digest
 from notifier.domain.diff import carry, diff
 from notifier.domain.events import Event
@@ -172,6 +174,7 @@ class Publisher:
         self._published(events, seen)
         if cur.status in OVER_STATUSES:
             await self.r.set(keys.match_done(t.partition, t.watch.key), cur.status.value)
+            await mark_finished(self.r, t.watch.key, int(time.time() * 1000))  # wall clock
         return cur
 
     def _not_committed(self, t: Tracked, exc: LeaseLostError | StaleSnapshotError) -> None:

@@ -268,6 +268,7 @@ function follow(board, delay) {
     else params.set("match", board.match);
     if (board.lastId) params.set("last_event_id", board.lastId);
     if (delay > 0) params.set("delay", String(delay));
+    if (PAGE_LANG) params.set("lang", PAGE_LANG);  // else the server reads Accept-Language
     source = new EventSource(`/v1/stream?${params}`, { withCredentials: true });
     const live = delay > 0 ? `Live · ${delay} s behind` : "Live";
     source.onopen = () => { backoff = 1000; setConnection("live", live); };
@@ -290,7 +291,11 @@ function follow(board, delay) {
 
 // ---- boot -----------------------------------------------------------------------------------
 
+// The page's language: ?lang= on its address, else the browser's (sent as Accept-Language).
+const PAGE_LANG = new URLSearchParams(location.search).get("lang");
+
 async function getJSON(url) {
+  if (PAGE_LANG) url += (url.includes("?") ? "&" : "?") + `lang=${encodeURIComponent(PAGE_LANG)}`;
   const resp = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
   return resp.json();

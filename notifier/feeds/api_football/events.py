@@ -9,6 +9,7 @@ its ``index`` in the raw list, so callers can go back to the raw JSON.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -20,7 +21,15 @@ log = logging.getLogger("notifier.feeds.api_football")
 PROVIDER = "api-football"
 
 EventKind = Literal[
-    "goal", "penalty", "own_goal", "missed_penalty", "red_card", "var_cancel", "kick", "other"
+    "goal",
+    "penalty",
+    "own_goal",
+    "missed_penalty",
+    "red_card",
+    "yellow_card",
+    "var_cancel",
+    "kick",
+    "other",
 ]
 SIDES: tuple[Side, Side] = ("home", "away")
 SCORING: frozenset[EventKind] = frozenset({"goal", "penalty", "own_goal"})
@@ -64,6 +73,7 @@ class FeedEvent:
     assist: str | None
     detail: str
     scored: bool = False  # shoot-out kicks only
+    number: int | None = None  # shoot-out kicks: the feed's own kick number, where it gives one
 
     @property
     def when(self) -> tuple[int, int]:
@@ -116,7 +126,21 @@ def _read_event(index: int, item: object, teams: tuple[TeamRef, TeamRef]) -> Fee
         assist=f.text(assist, "name"),
         detail=detail,
         scored=kind == "kick" and detail.strip().lower() != "missed penalty",
+        number=kick_number(item) if kind == "kick" else None,
     )
+
+
+def kick_number(item: dict[str, Any]) -> int | None:
+    """A shoot-out kick's own number: a ``number``/``sequence``/``order`` field, or the digits
+    of its comment ("Penalty Shootout 3"); None when the event has neither."""
+    for key in ("number", "sequence", "order"):
+        value = item.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+    digits = re.search(r"\d+", f.text(item, "comments") or "")
+    return int(digits.group()) if digits else None
 
 
 def side_of(team: dict[str, Any], teams: tuple[TeamRef, TeamRef]) -> Side | None:
@@ -145,7 +169,7 @@ def _classify(item: dict[str, Any]) -> tuple[EventKind, str]:
         f.warn_unknown(log, PROVIDER, "event_detail", f"{etype}/{detail}")
         return "other", detail
     comments = (f.text(item, "comments") or "").strip().lower()
-    if etype.lower() == "goal" and comments == SHOOTOUT_COMMENT:
+    if etype.lower() == "goal" and comments.startswith(SHOOTOUT_COMMENT):
         return "kick", detail
     return kind, detail
 
@@ -157,7 +181,9 @@ def _goal_kind(detail: str) -> EventKind | None:
 def _card_kind(detail: str) -> EventKind | None:
     if detail in _RED_CARDS or "red" in detail.split():
         return "red_card"
-    return "other" if detail in _QUIET_CARDS or "yellow" in detail else None
+    if detail in _QUIET_CARDS:
+        return "yellow_card"
+    return "other" if "yellow" in detail else None
 
 
 def _var_kind(detail: str) -> EventKind | None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ from notifier.domain.models import (
     Side,
     Team,
 )
+from notifier.domain.shootout import arrange
 from notifier.errors import FeedParseError
 from notifier.feeds import fields as f
 from notifier.feeds.api_football.events import (
@@ -138,6 +140,7 @@ def _snapshot(item: dict[str, Any]) -> MatchSnapshot:
         home=home,
         away=away,
         status=status,
+        paused=short == "BT",  # the break before extra time, or at its half-time
         kickoff=_kickoff(fixture),
         minute=elapsed,
         added=f.count(state.get("extra"), "fixture.status.extra"),
@@ -230,13 +233,38 @@ def _event_fields(events: list[FeedEvent], score: Score) -> dict[str, Any]:
     return {
         "goals": _goal_list([e for e in events if e.kind in SCORING and e.index not in cancelled]),
         "red_cards": _incidents(events, "red_card"),
+        "yellow_cards": _incidents(events, "yellow_card"),
         "missed_penalties": _incidents(events, "missed_penalty"),
         "cancelled_goals": _incidents(events, "var_cancel"),
-        "shootout_kicks": tuple(
-            ShootoutKick(order=n, side=k.side, player=k.player, scored=k.scored)
-            for n, k in enumerate(kicks, start=1)
-        ),
+        "shootout_kicks": kicks_in_order(kicks),
     }
+
+
+def kicks_in_order(kicks: list[FeedEvent]) -> tuple[ShootoutKick, ...]:
+    """The shoot-out kicks in the order taken (see :func:`kick_events_in_order`)."""
+    ordered = kick_events_in_order(kicks)
+    return tuple(_kick(k, n, k.number) for n, k in enumerate(ordered, start=1))
+
+
+def kick_events_in_order(kicks: list[FeedEvent]) -> list[FeedEvent]:
+    """Kick events in the order taken. The feed lists them last kick first; a kick's own number
+    (or, where every kick has a distinct one, its stoppage minute ``120+n``) orders them, else
+    the shape of a shoot-out does (:func:`notifier.domain.shootout.arrange`)."""
+    numbers = [k.number for k in kicks]
+    if None in numbers:
+        extras = [k.extra for k in kicks]
+        if None not in extras and len(set(extras)) == len(extras):
+            kicks = [replace(k, number=k.extra) for k in kicks]
+            numbers = extras
+    models = [
+        _kick(k, n, number) for n, (k, number) in enumerate(zip(kicks, numbers, strict=True), 1)
+    ]
+    by_model = {id(m): k for m, k in zip(models, kicks, strict=True)}
+    return [by_model[id(m)] for m in arrange(models, [])]
+
+
+def _kick(k: FeedEvent, order: int, number: int | None = None) -> ShootoutKick:
+    return ShootoutKick(order=order, side=k.side, player=k.player, scored=k.scored, number=number)
 
 
 def _goal_list(events: list[FeedEvent]) -> tuple[Goal, ...]:

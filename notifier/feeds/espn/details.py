@@ -38,6 +38,7 @@ class Incidents:
 
     goals: list[Goal] = field(default_factory=list)
     red_cards: list[Incident] = field(default_factory=list)
+    yellow_cards: list[Incident] = field(default_factory=list)
     missed: list[Incident] = field(default_factory=list)
     kicks: list[ShootoutKick] = field(default_factory=list)
 
@@ -67,7 +68,9 @@ def read_details(details: list[JsonObj], home: Team, away: Team) -> Incidents:
             found.red_cards.append(_incident(d, home, away, label))
         elif label.lower() in _MISSED_PENALTY:
             found.missed.append(_incident(d, home, away, label))
-        elif d.get("yellowCard") is not True and any(w in label.lower() for w in _WORTH_A_LOOK):
+        elif d.get("yellowCard") is True:
+            found.yellow_cards.append(_incident(d, home, away, label))
+        elif any(w in label.lower() for w in _WORTH_A_LOOK):
             warn_unknown(log, PROVIDER, "detail", label)
     return found
 

@@ -46,6 +46,7 @@ from notifier.domain.models import (
     Side,
     Team,
 )
+from notifier.domain.shootout import in_order
 from notifier.errors import FeedParseError
 from notifier.feeds.espn.details import (
     key_event_as_detail,
@@ -71,6 +72,7 @@ PROVIDER = "espn"
 log = logging.getLogger("notifier.feeds.espn")
 
 _S = MatchStatus
+_EXTRA_TIME_BREAKS = frozenset({"STATUS_HALFTIME_ET", "STATUS_END_OF_EXTRATIME"})
 STATUS_NAMES: dict[str, MatchStatus] = {
     "STATUS_SCHEDULED": _S.SCHEDULED,
     "STATUS_FIRST_HALF": _S.FIRST_HALF,
@@ -170,12 +172,14 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
     if status not in _NO_CLOCK:
         minute, added = _clock(status_obj, status)
     found = read_details(objs(comp, "details"), home, away)
+    complete = any(not k.scored for k in found.kicks)
     return MatchSnapshot(
         provider=PROVIDER,
         match_id=match_id,
         home=home,
         away=away,
         status=status,
+        paused=text(obj(status_obj, "type"), "name") in _EXTRA_TIME_BREAKS,
         kickoff=timestamp(comp.get("date") or comp.get("startDate"), "date"),
         minute=minute,
         added=added,
@@ -184,8 +188,11 @@ def _snapshot(match_id: str, comp: JsonObj, status_obj: JsonObj) -> MatchSnapsho
         winner=_winner(home_c, away_c, status),
         goals=tuple(found.goals),
         red_cards=tuple(found.red_cards),
+        yellow_cards=tuple(found.yellow_cards),
         missed_penalties=tuple(found.missed),
-        shootout_kicks=tuple(found.kicks),
+        # ESPN lists the kicks that went in; only a listed miss shows the list is whole.
+        shootout_kicks=in_order(found.kicks, complete=complete),
+        kicks_complete=complete,
         leg=_leg(comp),
     )
 

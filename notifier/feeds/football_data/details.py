@@ -19,6 +19,7 @@ from notifier.domain.models import (
     Side,
     Team,
 )
+from notifier.domain.shootout import in_order
 from notifier.errors import FeedParseError
 from notifier.feeds.fields import (
     JsonObj,
@@ -91,8 +92,10 @@ def _minute(item: JsonObj, what: str) -> int:
     return minute
 
 
-def read_red_cards(m: JsonObj, home: Team, away: Team) -> tuple[Incident, ...]:
-    """Bookings with a RED or YELLOW_RED card."""
+def read_red_cards(
+    m: JsonObj, home: Team, away: Team, cards: frozenset[str] = _RED_CARDS
+) -> tuple[Incident, ...]:
+    """Bookings with a RED or YELLOW_RED card (or the ``cards`` asked for: YELLOW)."""
     return tuple(
         Incident(
             minute=_minute(b, "booking"),
@@ -102,12 +105,12 @@ def read_red_cards(m: JsonObj, home: Team, away: Team) -> tuple[Incident, ...]:
             detail=text(b, "card"),
         )
         for b in objs(m, "bookings")
-        if text(b, "card") in _RED_CARDS
+        if text(b, "card") in cards
     )
 
 
 def read_kicks(m: JsonObj, home: Team, away: Team) -> tuple[ShootoutKick, ...]:
-    """Shoot-out kicks, in order, where the match detail lists them."""
+    """Shoot-out kicks in the order taken, where the match detail lists them."""
     # v4 match detail lists shoot-out kicks in a top-level "penalties" array (paid tiers).
     if not isinstance(m.get("penalties"), list):
         return ()
@@ -118,8 +121,11 @@ def read_kicks(m: JsonObj, home: Team, away: Team) -> tuple[ShootoutKick, ...]:
             raise FeedParseError(f"shoot-out kick {order} has no 'scored' flag")
         side = _side(kick, home, away, "shoot-out kick")
         player = text(obj(kick, "player"), "name")
-        kicks.append(ShootoutKick(order=order, side=side, player=player, scored=scored))
-    return tuple(kicks)
+        number = kick.get("order") if isinstance(kick.get("order"), int) else None
+        kicks.append(
+            ShootoutKick(order=order, side=side, player=player, scored=scored, number=number)
+        )
+    return in_order(kicks)
 
 
 def read_lineups(m: JsonObj) -> Lineups | None:

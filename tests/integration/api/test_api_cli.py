@@ -13,10 +13,11 @@ from redis.asyncio import Redis
 from notifier.bus import keys
 from tests.integration.api.test_api import serving
 from tests.integration.deliver.test_delivery_support import make_alert, settings_for
+from tests.recordings import NO_SETTINGS
 from workers.cli.main import main
 from workers.deliver.dlq import park_delivery
 
-NO_CONFIG = ["--config", "/nonexistent/notifier.toml", "--log-level", "ERROR"]
+NO_CONFIG = ["--config", str(NO_SETTINGS), "--log-level", "ERROR"]
 
 
 async def _cli(*argv: str) -> int:
@@ -75,3 +76,12 @@ async def test_dlq_list_and_replay(
     assert await redis.zscore(keys.retry_due(0), "sub_1") is not None  # back in line
     assert await _cli("dlq", "replay", "1-0") == 1  # an id that is not there
     assert "not in nf:dlq:delivery" in capsys.readouterr().err
+
+
+async def test_subscribe_with_no_api_says_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NOTIFIER_API__URL", "http://127.0.0.1:9")  # discard: nothing listens
+    assert await _cli("subscribe", "--channel", "ntfy", "--option", "topic=goals") == 2
+    err = capsys.readouterr().err
+    assert "no API answers at http://127.0.0.1:9" in err and "notifier run" in err

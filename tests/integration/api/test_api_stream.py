@@ -183,3 +183,70 @@ async def _stream_on_this_loop(redis_url: str) -> None:
     finally:
         await r.aclose()
     assert got["id"] == first
+
+
+GOAL_PARTS = [
+    {
+        "id": "GOAL {home} {hs}-{as} {away} ({player} {minute})",
+        "args": {
+            "home": "home",
+            "away": "away",
+            "hs": 1,
+            "as": 0,
+            "player": "Scamacca",
+            "minute": "23'",
+        },
+    },
+    {"id": "{team} lead {hi}-{lo} on aggregate", "args": {"team": "away", "hi": 2, "lo": 1}},
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "text"),
+    [
+        (
+            "?lang=de",
+            {},
+            "TOR Atalanta 1:0 Dortmund (Scamacca 23'). Dortmund führt im Gesamtstand mit 2:1",
+        ),
+        (
+            "",
+            {"Accept-Language": "fr-CH, it;q=0.9, en;q=0.8"},
+            "BUT Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund mène 2-1 au cumul",
+        ),
+        (
+            "",
+            {},
+            "GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate",
+        ),
+    ],
+)
+async def test_a_stream_speaks_the_language_asked_for(
+    redis: Redis, base: str, query: str, headers: dict[str, str], text: str
+) -> None:
+    """``?lang=``, else the browser's Accept-Language, else the server's language."""
+    english = "GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate"
+    alert = make_alert(1, text=english, parts=GOAL_PARTS)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(base + "/v1/stream" + query, headers=A | headers) as resp,
+    ):
+        await _opened(resp)
+        await publish(redis, alert)
+        [got] = await _events(resp, 1)
+    data = orjson.loads(got["data"])
+    assert data["text"] == text
+    assert (data["kind"], data["score"], data["parts"]) == (
+        "goal",
+        {"home": 1, "away": 0},
+        GOAL_PARTS,
+    )
+
+
+async def test_an_unknown_stream_language_is_422(base: str) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(base + "/v1/stream?lang=xx", headers=A) as resp,
+    ):
+        assert resp.status == 422
+        assert "lang" in await resp.text()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from notifier.bus.connect import open_redis
 from notifier.bus.heartbeat import beat
 from notifier.settings import Settings
 from workers.cli.main import parser
@@ -39,4 +42,21 @@ async def test_check_stale_or_unreachable(redis: Redis, redis_url: str) -> None:
     await beat(redis, "poller", f"{socket.gethostname()}-1", ttl_s=15, now=time.time() - 60)
     assert await check(Settings(redis_url=redis_url), args()) == 1  # beat too old
     assert await check(Settings(redis_url="redis://127.0.0.1:1/0"), args()) == 1
-    assert await check(Settings(), args()) == 1  # embedded mode: nothing to check
+
+
+async def test_check_the_single_process_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`notifier run` without REDIS_URL (the Docker image's default command) names where its
+    embedded server listens; `check` reads the heartbeats there, and is unhealthy once it ends."""
+    settings = Settings(data_dir=tmp_path, heartbeat_s=0.2)
+    assert await check(settings, args()) == 1
+    assert "no embedded server running" in capsys.readouterr().out
+    async with contextlib.AsyncExitStack() as stack:
+        r = await open_redis(settings, stack)
+        assert (tmp_path / "redis" / "server.url").is_file()
+        await beat(r, "poller", f"{socket.gethostname()}-7", ttl_s=15, now=time.time())
+        assert await check(settings, args()) == 0
+        assert "healthy" in capsys.readouterr().out
+    assert not (tmp_path / "redis" / "server.url").exists()
+    assert await check(settings, args()) == 1

@@ -278,3 +278,33 @@ def _sub_ids(ids: object) -> set[str]:
 
 async def _dead_letters(redis: Redis, n: int) -> bool:
     return bool(await redis.xlen(keys.dlq("delivery")) >= n)
+
+
+async def test_each_subscription_gets_the_text_in_its_language(
+    redis: Redis, redis_url: str
+) -> None:
+    """One alert, rendered per subscription's ``lang`` at delivery; the JSON beside the text
+    stays the same (kind, score, parts)."""
+    import orjson
+
+    from tests.integration.api.test_api_stream import GOAL_PARTS
+
+    async with receiving() as rec:
+        settings = settings_for(redis_url, rec.url())
+        store = SubscriptionStore(redis)
+        for lang in ("de", "it", None):
+            await subscribe(store, channel="webhook", url=rec.url(f"/hook/{lang}"), lang=lang)
+        english = "GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate"
+        alert = make_alert(parts=GOAL_PARTS, text=english)
+        async with dispatching(redis, settings) as d:
+            await publish(redis, alert)
+            await rec.wait_for(lambda: len(rec.seen) >= 3)
+            await d.engine.idle()
+        by_path = {path: orjson.loads(body) for path, _, body in rec.seen}
+    texts = {path.rsplit("/", 1)[1]: body["text"] for path, body in by_path.items()}
+    assert texts == {
+        "de": "TOR Atalanta 1:0 Dortmund (Scamacca 23'). Dortmund führt im Gesamtstand mit 2:1",
+        "it": "GOL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund avanti 2-1 nel doppio confronto",
+        "None": english,
+    }
+    assert {orjson.dumps(b["parts"]) for b in by_path.values()} == {orjson.dumps(GOAL_PARTS)}

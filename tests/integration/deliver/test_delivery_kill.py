@@ -24,6 +24,7 @@ from tests.integration.deliver.test_delivery_support import (
     settings_for,
     subscribe,
 )
+from tests.recordings import NO_SETTINGS
 
 SUBS = 300
 CONCURRENCY = 8
@@ -34,7 +35,7 @@ def _env(redis_url: str) -> dict[str, str]:
     env.update(
         {
             "REDIS_URL": redis_url,
-            "NOTIFIER_CONFIG": "/nonexistent/notifier.toml",
+            "NOTIFIER_CONFIG": str(NO_SETTINGS),
             "NOTIFIER_CONSOLE": "false",
             "NOTIFIER_LOG_LEVEL": "WARNING",
             "NOTIFIER_DELIVERY__ALLOW_HTTP": "true",

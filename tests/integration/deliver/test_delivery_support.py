@@ -26,7 +26,7 @@ from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus, Score
 from notifier.settings import ApiSettings, DeliverySettings, Settings, StreamSettings
 from workers.deliver.dispatcher import Dispatcher
-from workers.deliver.send import build_channels, open_session
+from workers.deliver.send import build_channels, open_session, redis_channels
 from workers.fold.aggregator import alert_fields
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
@@ -183,7 +183,9 @@ async def dispatching(
 ) -> AsyncIterator[Dispatcher]:
     """A dispatcher running in the background; stopped (gracefully) at the end."""
     async with open_session(settings) as session:
-        d = Dispatcher(r, settings, instance=instance, channels=build_channels(session, settings))
+        channels = build_channels(session, settings)
+        channels.update(await redis_channels(r, session, settings))  # webpush, email
+        d = Dispatcher(r, settings, instance=instance, channels=channels)
         stop = asyncio.Event()
         task = asyncio.create_task(d.run(stop.is_set))
         try:

@@ -31,7 +31,11 @@ from workers.poll.poller import event_fields
 pytestmark = pytest.mark.integration
 
 SCENARIO = (
-    Path(__file__).resolve().parents[3] / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+    Path(__file__).resolve().parents[3]
+    / "notifier"
+    / "data"
+    / "scenarios"
+    / "atalanta-dortmund-2nd-leg.json"
 )
 NOW = datetime(2026, 3, 11, 21, 0, tzinfo=UTC)
 

@@ -372,7 +372,13 @@ async def test_requests_per_live_match(
     timelines = clones(200)
     server, clock = await serve(timelines, 30 * MIN)
     async with server:
-        settings = settings_for("", server.url, live_all_min=live_all_min, lease_ttl_ms=10_000)
+        settings = settings_for(
+            "",
+            server.url,
+            live_all_min=live_all_min,
+            lease_ttl_ms=10_000,
+            requests_per_minute=10**7,
+        )  # a plan that lets every round poll (the live pace is chosen from it)
         await follow(redis, "api-football", (str(t.fixture_id) for t in timelines))
         p = await poller(redis, session, settings, "solo")
         await round_(p)  # first sight: status unknown, asked for by ids

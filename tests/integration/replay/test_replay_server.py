@@ -26,7 +26,7 @@ from notifier.replay.server import (
 from tests.recordings import SPAIN_CROATIA
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = REPO / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 KEY = "test-key"
 MIN = 60.0
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from notifier.domain.events import GoalCancelled, GoalScored, PhaseChanged, ShootoutKickTaken
 from notifier.domain.models import Goal, MatchSnapshot, Score, ShootoutKick, Side
+from notifier.domain.shootout import decided_at
 from notifier.domain.tie import TieSpec, parse_first_leg
 from tests.unit.strategies import S, fold, goal, incident, polls, snap, texts
 
@@ -53,27 +54,39 @@ PENS = Score(home=4, away=3)
         (
             [IN_2H, snap(S.FINISHED, (3, 0), minute=120, goals=[*LEVEL, LATE], winner="home")],
             [
-                ("full_time", "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time"),
+                (
+                    "full_time",
+                    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
+                ),
                 (
                     "goal",
                     "GOAL Atalanta 3-0 Dortmund (Lookman 110'). Atalanta lead 3-2 on aggregate."
                     " Dortmund need one goal to force penalties",
                 ),
-                ("extra_time", "End of extra time: Atalanta 3-0 Dortmund (3-2 on aggregate)"),
-                ("result", "Atalanta win 3-2 on aggregate after extra time and reach the final"),
+                ("extra_time", "End of extra time: Atalanta 3-0 Dortmund. 3-2 on aggregate"),
+                (
+                    "result",
+                    "Atalanta win 3-2 on aggregate after extra time. Atalanta reach the final",
+                ),
             ],
         ),
         # 2H, then PEN: extra time and a shoot-out, in that order, and one kick alert.
         (
             [IN_2H, snap(S.FINISHED, (2, 0), minute=120, goals=LEVEL, shootout=PENS)],
             [
-                ("full_time", "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time"),
+                (
+                    "full_time",
+                    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
+                ),
                 (
                     "extra_time",
                     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
                 ),
                 ("shootout", "Penalties: Atalanta 4-3 Dortmund"),
-                ("result", "Atalanta win 4-3 on penalties (2-2 on aggregate) and reach the final"),
+                (
+                    "result",
+                    "Atalanta win 4-3 on penalties (2-2 on aggregate). Atalanta reach the final",
+                ),
             ],
         ),
         # ET, then PEN with no P in between: the end of extra time comes before the kicks.
@@ -85,13 +98,21 @@ PENS = Score(home=4, away=3)
                     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
                 ),
                 ("shootout", "Penalties: Atalanta 4-3 Dortmund"),
-                ("result", "Atalanta win 4-3 on penalties (2-2 on aggregate) and reach the final"),
+                (
+                    "result",
+                    "Atalanta win 4-3 on penalties (2-2 on aggregate). Atalanta reach the final",
+                ),
             ],
         ),
         # 2H straight to P at 90 (no extra time in this competition): no extra time made up.
         (
             [IN_2H, snap(S.PENALTIES, (2, 0), minute=90, goals=LEVEL, shootout=Score())],
-            [("full_time", "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties")],
+            [
+                (
+                    "full_time",
+                    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
+                )
+            ],
         ),
         # 2H, then FT on a clock that counts stoppage time on (98'): no extra time made up.
         (
@@ -100,8 +121,8 @@ PENS = Score(home=4, away=3)
                 snap(S.FINISHED, (1, 0), minute=98, goals=[SCAMACCA]),
             ],
             [
-                ("full_time", "Full-time: Atalanta 1-0 Dortmund (1-2 on aggregate)"),
-                ("result", "Dortmund win 2-1 on aggregate and reach the final"),
+                ("full_time", "Full-time: Atalanta 1-0 Dortmund. 1-2 on aggregate"),
+                ("result", "Dortmund win 2-1 on aggregate. Dortmund reach the final"),
             ],
         ),
         # 2H, then FT at 90+4: nothing made up.
@@ -111,8 +132,8 @@ PENS = Score(home=4, away=3)
                 snap(S.FINISHED, (1, 0), minute=90, added=4, goals=[SCAMACCA]),
             ],
             [
-                ("full_time", "Full-time: Atalanta 1-0 Dortmund (1-2 on aggregate)"),
-                ("result", "Dortmund win 2-1 on aggregate and reach the final"),
+                ("full_time", "Full-time: Atalanta 1-0 Dortmund. 1-2 on aggregate"),
+                ("result", "Dortmund win 2-1 on aggregate. Dortmund reach the final"),
             ],
         ),
     ],
@@ -168,11 +189,12 @@ def test_shootout_score_lagging_its_kicks_does_not_go_backwards() -> None:
     shots = [text for kind, text in got if kind == "shootout"]
     assert shots[-2:] == [
         "Penalties: Atalanta 3-0 Dortmund (K5 scores)",
-        "Penalties: Atalanta 3-0 Dortmund (K6 misses, after 3 kicks each)",
+        "Penalties: Atalanta 3-0 Dortmund (K6 misses, after three kicks each)."
+        " Atalanta win the shoot-out",
     ]
     assert got[-1] == (
         "result",
-        "Atalanta win 3-0 on penalties (2-2 on aggregate) and reach the final",
+        "Atalanta win 3-0 on penalties (2-2 on aggregate). Atalanta reach the final",
     )
 
 
@@ -204,8 +226,11 @@ def test_a_shootout_seen_only_at_its_end_is_one_alert_not_an_invented_sequence()
 def test_shootout_running_score_never_goes_backwards(
     scored: list[bool], cuts: list[int], lag: bool
 ) -> None:
-    """Kicks revealed in any chunks, with the feed's shoot-out score a poll behind or not."""
+    """Kicks revealed in any chunks, with the feed's shoot-out score a poll behind or not
+    (a shoot-out ends at the kick that decides it)."""
     every = kicks(*scored)
+    end = decided_at(every)
+    every = every if end is None else every[: end + 1]
     shown = sorted({min(c, len(every)) for c in cuts} | {len(every)})
     script, behind = [], Score()
     for n in shown:
@@ -245,7 +270,7 @@ def test_an_awarded_result_announces_no_goals(before: MatchSnapshot) -> None:
     events = polls([awarded], first=before)
     assert not [e for e in events if isinstance(e, GoalScored | GoalCancelled)]
     _, alerts = fold([*polls([before]), *events], tie=TWO_NIL)
-    assert texts(alerts)[-1] == "Atalanta win 3-2 on aggregate and reach the final"
+    assert texts(alerts)[-1] == "Atalanta win 3-2 on aggregate. Atalanta reach the final"
 
 
 def test_a_match_resumed_and_finished_between_polls_keeps_its_listed_goals() -> None:
@@ -272,7 +297,7 @@ def test_goal_ruled_out_and_another_scored_between_polls_are_both_told() -> None
     assert got[-2:] == [
         (
             "goal_cancelled",
-            "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund;"
+            "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund."
             " Dortmund lead 2-0 on aggregate. Atalanta need two goals to force extra time",
         ),
         (
@@ -313,7 +338,7 @@ def test_own_goal_ruled_out_names_the_side_it_counted_for() -> None:
         ),
         (
             "goal_cancelled",
-            "Goal ruled out: Anton (own goal for Atalanta) 23'. Atalanta 0-0 Dortmund;"
+            "Goal ruled out: Anton (own goal for Atalanta) 23'. Atalanta 0-0 Dortmund."
             " Dortmund lead 2-0 on aggregate. Atalanta need two goals to force extra time",
         ),
     ]
@@ -344,4 +369,4 @@ def test_a_goal_taken_back_after_the_result_restates_the_result() -> None:
     )
     assert got[-3][0] == "result"
     assert [kind for kind, _ in got[-2:]] == ["goal_cancelled", "result"]
-    assert got[-1][1] == "Correction: Dortmund win 2-0 on aggregate and reach the final"
+    assert got[-1][1] == "Correction: Dortmund win 2-0 on aggregate. Dortmund reach the final"

@@ -47,30 +47,33 @@ DEMO = [
     " Atalanta need one goal to force extra time",
     "GOAL Atalanta 1-1 Dortmund (Guirassy 38'). Dortmund lead 3-1 on aggregate."
     " Atalanta need two goals to force extra time",
-    "Goal ruled out: Guirassy (Dortmund) 38'. Atalanta 1-0 Dortmund;"
+    "Goal ruled out: Guirassy (Dortmund) 38'. Atalanta 1-0 Dortmund."
     " Dortmund lead 2-1 on aggregate. Atalanta need one goal to force extra time",
     "Half-time: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
     " Atalanta need one goal to force extra time",
-    "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate",
-    "Red card: Kossounou (Atalanta) 67'",
-    "Penalty missed: Guirassy (Dortmund) 71'",
+    "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
+    " Atalanta need one goal to force extra time",
+    "Red card: Kossounou (Atalanta) 67'. Atalanta down to ten men. Atalanta 1-0 Dortmund."
+    " Dortmund lead 2-1 on aggregate",
+    "Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund",
     "GOAL Atalanta 2-0 Dortmund (Pasalic 84'). 2-2 on aggregate",
-    "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
+    "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
     "GOAL Atalanta 2-1 Dortmund (Beier 104'). Dortmund lead 3-2 on aggregate."
     " Atalanta need one goal to force penalties",
-    "Goal ruled out: Beier (Dortmund) 104'. Atalanta 2-0 Dortmund; 2-2 on aggregate",
+    "Goal ruled out: Beier (Dortmund) 104'. Atalanta 2-0 Dortmund. 2-2 on aggregate",
     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
     "Penalties: Atalanta 1-0 Dortmund (Krstovic scores)",
-    "Penalties: Atalanta 1-1 Dortmund (Guirassy scores, after 1 kick each)",
+    "Penalties: Atalanta 1-1 Dortmund (Guirassy scores, after one kick each)",
     "Penalties: Atalanta 2-1 Dortmund (Pasalic scores)",
-    "Penalties: Atalanta 2-2 Dortmund (Sabitzer scores, after 2 kicks each)",
+    "Penalties: Atalanta 2-2 Dortmund (Sabitzer scores, after two kicks each)",
     "Penalties: Atalanta 3-2 Dortmund (Samardzic scores)",
-    "Penalties: Atalanta 3-3 Dortmund (Adeyemi scores, after 3 kicks each)",
+    "Penalties: Atalanta 3-3 Dortmund (Adeyemi scores, after three kicks each)",
     "Penalties: Atalanta 4-3 Dortmund (Djimsiti scores)",
-    "Penalties: Atalanta 4-4 Dortmund (Gross scores, after 4 kicks each)",
+    "Penalties: Atalanta 4-4 Dortmund (Gross scores, after four kicks each)",
     "Penalties: Atalanta 5-4 Dortmund (Musah scores)",
-    "Penalties: Atalanta 5-4 Dortmund (Svensson misses, after 5 kicks each)",
-    "Atalanta win 5-4 on penalties (2-2 on aggregate) and reach the round of 16",
+    "Penalties: Atalanta 5-4 Dortmund (Svensson misses, after five kicks each)."
+    " Atalanta win the shoot-out",
+    "Atalanta win 5-4 on penalties (2-2 on aggregate). Atalanta reach the round of 16",
 ]
 DEMO_KINDS = [
     "lineups",
@@ -254,8 +257,8 @@ def test_single_match_to_penalties() -> None:
     ]
     assert texts(alerts)[3:6] == [
         "Second half under way: Atalanta 1-1 Dortmund",
-        "Full-time: Atalanta 1-1 Dortmund. Level: extra time",
-        "End of extra time: Atalanta 1-1 Dortmund. Level: penalties",
+        "End of normal time: Atalanta 1-1 Dortmund. Level after 90 minutes: extra time",
+        "End of extra time: Atalanta 1-1 Dortmund. Level after extra time: penalties",
     ]
     assert texts(alerts)[-2:] == [
         "Penalties: Atalanta 4-3 Dortmund",
@@ -300,11 +303,11 @@ def test_phase_alerts(before: S, after: S, score: tuple[int, int], kinds: list[s
 @pytest.mark.parametrize(
     ("final", "expected"),
     [
-        (snap(S.FINISHED, (1, 1)), "Dortmund win 3-1 on aggregate and reach the round of 16"),
-        (snap(S.FINISHED, (3, 0)), "Atalanta win 3-2 on aggregate and reach the round of 16"),
+        (snap(S.FINISHED, (1, 1)), "Dortmund win 3-1 on aggregate. Dortmund reach the round of 16"),
+        (snap(S.FINISHED, (3, 0)), "Atalanta win 3-2 on aggregate. Atalanta reach the round of 16"),
         (
             snap(S.FINISHED, (2, 0), winner="away"),
-            "Dortmund go through (2-2 on aggregate) and reach the round of 16",
+            "Dortmund go through (2-2 on aggregate). Dortmund reach the round of 16",
         ),
         (snap(S.FINISHED, (2, 0)), "Atalanta and Dortmund draw 2-2"),
     ],
@@ -333,7 +336,8 @@ def test_first_sight_mid_match_kick_off_states_the_first_leg() -> None:
         "Kick-off: Atalanta v Dortmund. Dortmund lead 2-0 from the first leg",
         "GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate."
         " Atalanta need one goal to force extra time",
-        "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate",
+        "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
+        " Atalanta need one goal to force extra time",
     ]
 
 

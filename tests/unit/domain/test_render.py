@@ -10,6 +10,8 @@ import pytest
 from notifier.domain import render
 from notifier.domain.models import Goal, Lineup, LineupPlayer, MatchStatus, Score, Side
 from notifier.domain.render import View
+from notifier.domain.render_lineup import lineup
+from notifier.domain.texts import Parts, to_text
 from notifier.domain.tie import TieRules, needs, standing, winner
 from tests.unit.strategies import LINEUPS, goal, incident
 
@@ -69,7 +71,12 @@ def single(
     )
 
 
-def result(v: View, provider: Side | None = None) -> str:
+def en(parts: Parts) -> str:
+    """Parts in English, for Atalanta v Dortmund."""
+    return to_text(parts, "en", {"home": "Atalanta", "away": "Dortmund"})
+
+
+def result(v: View, provider: Side | None = None) -> Parts:
     """The result sentence, with the outcome decided as the engine decides it (rules: default)."""
     agg = v.standing.aggregate
     prior = prior_away = None
@@ -87,7 +94,7 @@ STOPPAGE = goal(45, "home", "Scamacca", added=2)
 NAMELESS = goal(90, "home", added=3)
 
 # (id, text, expected): texts for the seed tie, most straight from DESIGN.md's table.
-TEXTS: list[tuple[str, Callable[[], str], str]] = [
+TEXTS: list[tuple[str, Callable[[], Parts], str]] = [
     (
         "kickoff",
         lambda: render.kickoff(view(status=S.SCHEDULED)),
@@ -188,7 +195,7 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     (
         "goal-cancelled",
         lambda: render.goal_cancelled(view(0, 0), "home", SCAMACCA, 23, None),
-        "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund;"
+        "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund."
         " Dortmund lead 2-0 on aggregate. Atalanta need two goals to force extra time",
     ),
     (
@@ -196,12 +203,12 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
         lambda: render.goal_cancelled(
             view(2, 0, status=S.EXTRA_TIME), "away", goal(104, "away", "Beier"), 104, None
         ),
-        "Goal ruled out: Beier (Dortmund) 104'. Atalanta 2-0 Dortmund; 2-2 on aggregate",
+        "Goal ruled out: Beier (Dortmund) 104'. Atalanta 2-0 Dortmund. 2-2 on aggregate",
     ),
     (
         "goal-cancelled-score-only",
         lambda: render.goal_cancelled(view(1, 0), "away", None, 40, None),
-        "Goal ruled out: Dortmund goal 40'. Atalanta 1-0 Dortmund;"
+        "Goal ruled out: Dortmund goal 40'. Atalanta 1-0 Dortmund."
         " Dortmund lead 2-1 on aggregate. Atalanta need one goal to force extra time",
     ),
     (
@@ -209,7 +216,7 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
         lambda: render.goal_cancelled(
             view(1, 0), "home", goal(23, "home", None, kind="own_goal"), 23, None
         ),
-        "Goal ruled out: own goal for Atalanta 23'. Atalanta 1-0 Dortmund;"
+        "Goal ruled out: own goal for Atalanta 23'. Atalanta 1-0 Dortmund."
         " Dortmund lead 2-1 on aggregate. Atalanta need one goal to force extra time",
     ),
     (
@@ -224,82 +231,85 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     ),
     (
         "red-card",
-        lambda: render.incident("Red card", view(1, 0), incident(67, "home", "Kossounou")),
-        "Red card: Kossounou (Atalanta) 67'",
+        lambda: render.card_text(view(1, 0), incident(67, "home", "Kossounou")),
+        "Red card: Kossounou (Atalanta) 67'. Atalanta down to ten men. Atalanta 1-0 Dortmund."
+        " Dortmund lead 2-1 on aggregate",
     ),
     (
         "red-card-unnamed-added-time",
-        lambda: render.incident(
-            "Red card", view(), incident(90, "away").model_copy(update={"added": 4})
-        ),
-        "Red card: a player (Dortmund) 90+4'",
+        lambda: render.card_text(view(), incident(90, "away").model_copy(update={"added": 4})),
+        "Red card: a player (Dortmund) 90+4'. Dortmund down to ten men. Atalanta 0-0 Dortmund."
+        " Dortmund lead 2-0 on aggregate",
     ),
     (
         "penalty-missed",
-        lambda: render.incident("Penalty missed", view(1, 0), incident(71, "away", "Guirassy")),
-        "Penalty missed: Guirassy (Dortmund) 71'",
+        lambda: render.penalty_missed(view(1, 0), incident(71, "away", "Guirassy")),
+        "Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund",
     ),
     (
         "half-time",
-        lambda: render.half_time(view(1, 0, status=S.HALF_TIME)),
+        lambda: render.phase(view(1, 0, status=S.HALF_TIME), "half_time"),
         "Half-time: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
         " Atalanta need one goal to force extra time",
     ),
     (
         "half-time-single",
-        lambda: render.half_time(single(1, 0, status=S.HALF_TIME)),
+        lambda: render.phase(single(1, 0, status=S.HALF_TIME), "half_time"),
         "Half-time: Atalanta 1-0 Dortmund",
     ),
     (
         "second-half",
-        lambda: render.second_half(view(1, 0)),
-        "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate",
+        lambda: render.phase(view(1, 0), "second_half"),
+        "Second half under way: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
+        " Atalanta need one goal to force extra time",
     ),
     (
         "resumed",
-        lambda: render.resumed(view(1, 0)),
+        lambda: render.phase(view(1, 0), "resumed"),
         "Play resumes: Atalanta 1-0 Dortmund. Dortmund lead 2-1 on aggregate."
         " Atalanta need one goal to force extra time",
     ),
     (
         "full-time-extra-time",
-        lambda: render.full_time(view(2, 0), S.EXTRA_TIME),
-        "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
+        lambda: render.end_of_play(view(2, 0), "end_of_normal_time", S.EXTRA_TIME),
+        "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
     ),
     (
         "full-time-penalties",
-        lambda: render.full_time(view(2, 0, rules=TieRules(extra_time=False)), S.PENALTIES),
-        "Full-time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
+        lambda: render.end_of_play(
+            view(2, 0, rules=TieRules(extra_time=False)), "end_of_normal_time", S.PENALTIES
+        ),
+        "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
     ),
     (
         "full-time-over",
-        lambda: render.full_time(view(1, 1, status=S.FINISHED), None),
-        "Full-time: Atalanta 1-1 Dortmund (1-3 on aggregate)",
+        lambda: render.end_of_play(view(1, 1, status=S.FINISHED), "full_time", None),
+        "Full-time: Atalanta 1-1 Dortmund. 1-3 on aggregate",
     ),
     (
         "full-time-single",
-        lambda: render.full_time(single(1, 0, status=S.FINISHED), None),
+        lambda: render.end_of_play(single(1, 0, status=S.FINISHED), "full_time", None),
         "Full-time: Atalanta 1-0 Dortmund",
     ),
     (
         "full-time-single-extra-time",
-        lambda: render.full_time(single(1, 1), S.EXTRA_TIME),
-        "Full-time: Atalanta 1-1 Dortmund. Level: extra time",
+        lambda: render.end_of_play(single(1, 1), "end_of_normal_time", S.EXTRA_TIME),
+        "End of normal time: Atalanta 1-1 Dortmund. Level after 90 minutes: extra time",
     ),
     (
         "end-of-extra-time-penalties",
-        lambda: render.end_of_extra_time(view(2, 0, extra_time=True), S.PENALTIES),
+        lambda: render.end_of_play(view(2, 0, extra_time=True), "end_of_extra_time", S.PENALTIES),
         "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
     ),
     (
         "end-of-extra-time-over",
-        lambda: render.end_of_extra_time(view(3, 0, extra_time=True), None),
-        "End of extra time: Atalanta 3-0 Dortmund (3-2 on aggregate)",
+        lambda: render.end_of_play(view(3, 0, extra_time=True), "end_of_extra_time", None),
+        "End of extra time: Atalanta 3-0 Dortmund. 3-2 on aggregate",
     ),
     (
         "end-of-extra-time-single",
-        lambda: render.end_of_extra_time(single(1, 1, extra_time=True), S.PENALTIES),
-        "End of extra time: Atalanta 1-1 Dortmund. Level: penalties",
+        lambda: render.end_of_play(single(1, 1, extra_time=True), "end_of_extra_time", S.PENALTIES),
+        "End of extra time: Atalanta 1-1 Dortmund. Level after extra time: penalties",
     ),
     (
         "shootout-kick",
@@ -313,14 +323,14 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
         lambda: render.shootout(
             view(2, 0, shootout=(5, 4), kicks=(5, 5)), "Svensson", False, "away"
         ),
-        "Penalties: Atalanta 5-4 Dortmund (Svensson misses, after 5 kicks each)",
+        "Penalties: Atalanta 5-4 Dortmund (Svensson misses, after five kicks each)",
     ),
     (
         "shootout-after-one-kick-each",
         lambda: render.shootout(
             view(2, 0, shootout=(1, 1), kicks=(1, 1)), "Guirassy", True, "away"
         ),
-        "Penalties: Atalanta 1-1 Dortmund (Guirassy scores, after 1 kick each)",
+        "Penalties: Atalanta 1-1 Dortmund (Guirassy scores, after one kick each)",
     ),
     (
         "shootout-unnamed-kicker",
@@ -335,13 +345,13 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     (
         "result",
         lambda: result(view(1, 1, status=S.FINISHED, next_round="the round of 16")),
-        "Dortmund win 3-1 on aggregate and reach the round of 16",
+        "Dortmund win 3-1 on aggregate. Dortmund reach the round of 16",
     ),
     ("result-no-next-round", lambda: result(view(1, 1)), "Dortmund win 3-1 on aggregate"),
     (
         "result-after-extra-time",
         lambda: result(view(3, 0, extra_time=True, next_round="the round of 16")),
-        "Atalanta win 3-2 on aggregate after extra time and reach the round of 16",
+        "Atalanta win 3-2 on aggregate after extra time. Atalanta reach the round of 16",
     ),
     (
         "result-penalties",
@@ -351,7 +361,7 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     (
         "result-penalties-next-round",
         lambda: result(view(2, 0, shootout=(4, 5), extra_time=True, next_round="the round of 16")),
-        "Dortmund win 5-4 on penalties (2-2 on aggregate) and reach the round of 16",
+        "Dortmund win 5-4 on penalties (2-2 on aggregate). Dortmund reach the round of 16",
     ),
     (
         "result-provider-decides",
@@ -378,7 +388,7 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
     (
         "result-single-after-extra-time",
         lambda: result(single(1, 2, extra_time=True, next_round="the final")),
-        "Dortmund beat Atalanta 2-1 after extra time and reach the final",
+        "Dortmund beat Atalanta 2-1 after extra time. Dortmund reach the final",
     ),
     (
         "result-single-penalties",
@@ -420,8 +430,8 @@ TEXTS: list[tuple[str, Callable[[], str], str]] = [
 
 
 @pytest.mark.parametrize(("make", "expected"), [t[1:] for t in TEXTS], ids=[t[0] for t in TEXTS])
-def test_text(make: Callable[[], str], expected: str) -> None:
-    assert make() == expected
+def test_text(make: Callable[[], Parts], expected: str) -> None:
+    assert en(make()) == expected
 
 
 @pytest.mark.parametrize(
@@ -433,18 +443,18 @@ def test_text(make: Callable[[], str], expected: str) -> None:
         ),
         (
             render.goal_cancelled(view(0, 0), "home", SCAMACCA, 23, None),
-            "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund;"
+            "Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund."
             " Dortmund lead 2-0 on aggregate",
         ),
         (
             render.shootout(view(2, 0, shootout=(3, 2), kicks=(5, 5)), None, None, None),
-            "Penalties: Atalanta 3-2 Dortmund (after 5 kicks each)",
+            "Penalties: Atalanta 3-2 Dortmund (after five kicks each)",
         ),
     ],
 )
-def test_design_table_texts_are_prefixes(text: str, design: str) -> None:
+def test_design_table_texts_are_prefixes(text: Parts, design: str) -> None:
     """DESIGN.md's examples stop before the 'needs' sentence that follows them."""
-    assert text.startswith(design)
+    assert en(text).startswith(design)
 
 
 @pytest.mark.parametrize(
@@ -507,11 +517,11 @@ def test_aggregate_sentence(v: View, text: str | None) -> None:
 
 
 def test_lineups_grouped_by_formation_lines() -> None:
-    assert render.lineup("Atalanta", LINEUPS.home) == (
+    assert en(lineup("home", LINEUPS.home)) == (
         "Lineups: Atalanta (3-4-2-1) Carnesecchi; Kossounou, Djimsiti, Ahanor;"
         " Zappacosta, Ederson, De Roon, Bernasconi; Pasalic, Zalewski; Scamacca"
     )
-    assert render.lineup("Dortmund", LINEUPS.away) == (
+    assert en(lineup("away", LINEUPS.away)) == (
         "Lineups: Dortmund (3-4-2-1) Kobel; Anton, Schlotterbeck, Bensebaini;"
         " Ryerson, Nmecha, Bellingham, Svensson; Brandt, Beier; Guirassy"
     )
@@ -519,7 +529,7 @@ def test_lineups_grouped_by_formation_lines() -> None:
 
 def test_lineups_grid_wins_over_feed_order() -> None:
     shuffled = Lineup(formation="3-4-2-1", start=tuple(reversed(LINEUPS.home.start)))
-    assert render.lineup("Atalanta", shuffled) == render.lineup("Atalanta", LINEUPS.home)
+    assert en(lineup("home", shuffled)) == en(lineup("home", LINEUPS.home))
 
 
 def _p(name: str, position: str | None = None, grid: str | None = None) -> LineupPlayer:
@@ -527,7 +537,7 @@ def _p(name: str, position: str | None = None, grid: str | None = None) -> Lineu
 
 
 @pytest.mark.parametrize(
-    ("lineup", "text"),
+    ("lu", "text"),
     [
         # No grid: lines by position (G, D, M, F), feed order within a line.
         (
@@ -557,13 +567,17 @@ def _p(name: str, position: str | None = None, grid: str | None = None) -> Lineu
         (Lineup(), "Lineups: Atalanta"),
     ],
 )
-def test_lineup_without_grid(lineup: Lineup, text: str) -> None:
-    assert render.lineup("Atalanta", lineup) == text
+def test_lineup_without_grid(lu: Lineup, text: str) -> None:
+    assert en(lineup("home", lu)) == text
 
 
 def test_scorer_own_goal_and_penalty_markers() -> None:
     kinds = {
-        k: render.scorer(Goal(minute=9, side="home", player="X", kind=k), None, None)
+        k: en(render.goal(view(1, 0), Goal(minute=9, side="home", player="X", kind=k), 9, None))
         for k in ("normal", "penalty", "own_goal")
     }
-    assert kinds == {"normal": "X 9'", "penalty": "X 9' pen", "own_goal": "X 9' og"}
+    assert [kinds[k].split(". ")[0] for k in ("normal", "penalty", "own_goal")] == [
+        "GOAL Atalanta 1-0 Dortmund (X 9')",
+        "GOAL Atalanta 1-0 Dortmund (X 9' pen)",
+        "GOAL Atalanta 1-0 Dortmund (X 9' og)",
+    ]

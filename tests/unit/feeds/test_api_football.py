@@ -20,7 +20,7 @@ from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 from tests.unit.strategies import mutate
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = REPO / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 
 
 def load(path: Path) -> bytes:

@@ -58,7 +58,7 @@ FD_GOAL = (
 FD_SECOND_HALF = (
     "second_half",
     "Second half under way: Manchester City FC 0-0 FC København. "
-    "FC København lead 1-0 on aggregate",
+    "FC København lead 1-0 on aggregate. Manchester City FC need one goal to force extra time",
 )
 
 
@@ -89,14 +89,14 @@ def test_football_data_straight_to_penalties_claims_no_extra_time() -> None:
         ("goal", FD_GOAL),
         (
             "full_time",
-            "Full-time: Manchester City FC 1-0 FC København. 1-1 on aggregate: penalties",
+            "End of normal time: Manchester City FC 1-0 FC København. 1-1 on aggregate: penalties",
         ),
         ("shootout", "Penalties: Manchester City FC 1-0 FC København"),
         ("shootout", "Penalties: Manchester City FC 4-3 FC København"),
         (
             "result",
-            "Manchester City FC win 4-3 on penalties (1-1 on aggregate) "
-            "and reach the quarter-finals",
+            "Manchester City FC win 4-3 on penalties (1-1 on aggregate). "
+            "Manchester City FC reach the quarter-finals",
         ),
     ]
 
@@ -110,15 +110,15 @@ def test_football_data_straight_to_penalties_claims_no_extra_time() -> None:
             fd("FINISHED", (2, 0), (0, 0), "EXTRA_TIME", regularTime=(1, 0), extraTime=(1, 0),
                winner="HOME_TEAM"),
             [
-                ("full_time", "Full-time: Manchester City FC 1-0 FC København. "
+                ("full_time", "End of normal time: Manchester City FC 1-0 FC København. "
                  "1-1 on aggregate: extra time"),
                 ("goal", "GOAL Manchester City FC 2-0 FC København (120', scorer not given by "
                  "the feed). Manchester City FC lead 2-1 on aggregate. FC København need one "
                  "goal to force penalties"),
-                ("extra_time", "End of extra time: Manchester City FC 2-0 FC København "
-                 "(2-1 on aggregate)"),
-                ("result", "Manchester City FC win 2-1 on aggregate after extra time and reach "
-                 "the quarter-finals"),
+                ("extra_time", "End of extra time: Manchester City FC 2-0 FC København. "
+                 "2-1 on aggregate"),
+                ("result", "Manchester City FC win 2-1 on aggregate after extra time. "
+                 "Manchester City FC reach the quarter-finals"),
             ],
         ),
         # The same gap over extra time and a shoot-out (fullTime counts the kicks).
@@ -126,13 +126,13 @@ def test_football_data_straight_to_penalties_claims_no_extra_time() -> None:
             fd("FINISHED", (5, 3), (0, 0), "PENALTY_SHOOTOUT", regularTime=(1, 0),
                extraTime=(0, 0), penalties=(4, 3), winner="HOME_TEAM"),
             [
-                ("full_time", "Full-time: Manchester City FC 1-0 FC København. "
+                ("full_time", "End of normal time: Manchester City FC 1-0 FC København. "
                  "1-1 on aggregate: extra time"),
                 ("extra_time", "End of extra time: Manchester City FC 1-0 FC København. "
                  "1-1 on aggregate: penalties"),
                 ("shootout", "Penalties: Manchester City FC 4-3 FC København"),
-                ("result", "Manchester City FC win 4-3 on penalties (1-1 on aggregate) and "
-                 "reach the quarter-finals"),
+                ("result", "Manchester City FC win 4-3 on penalties (1-1 on aggregate). "
+                 "Manchester City FC reach the quarter-finals"),
             ],
         ),
     ],
@@ -163,10 +163,17 @@ def test_football_data_free_tier_match_won_in_extra_time_replays_extra_time() ->
     minutes = range(-2, int(replay.end // 60) + 2)
     snaps = [football_data.parse_match(replay.match_at(t * 60.0)) for t in minutes]
     _, alerts = fold(polls(snaps), tie=None, aliases={})
-    assert [(a.kind, a.text) for a in alerts][-4:] == [
-        ("full_time", "Full-time: Manchester City FC 1-1 FK Crvena Zvezda. Level: extra time"),
+    # A single match ends with one alert: the result, which says extra time was played. With
+    # no minute in the feed, the break within extra time is its half-time.
+    assert [(a.kind, a.text) for a in alerts][-5:] == [
+        (
+            "full_time",
+            "End of normal time: Manchester City FC 1-1 FK Crvena Zvezda. "
+            "Level after 90 minutes: extra time",
+        ),
+        ("extra_time", "Extra time under way: Manchester City FC 1-1 FK Crvena Zvezda"),
         ("goal", "GOAL Manchester City FC 2-1 FK Crvena Zvezda (scorer not given by the feed)"),
-        ("extra_time", "End of extra time: Manchester City FC 2-1 FK Crvena Zvezda"),
+        ("extra_time", "Half-time in extra time: Manchester City FC 2-1 FK Crvena Zvezda"),
         ("result", "Manchester City FC beat FK Crvena Zvezda 2-1 after extra time"),
     ]
 
@@ -253,7 +260,8 @@ ES_UNDER_WAY = [
     (
         "second_half",
         "Second half under way: Atlanta United FC 0-0 Philadelphia Union. "
-        "Philadelphia Union lead 1-0 on aggregate",
+        "Philadelphia Union lead 1-0 on aggregate. Atlanta United FC need one goal to force"
+        " extra time",
     ),
     ("goal", "GOAL Atlanta United FC 1-0 Philadelphia Union (Thiago Almada 60'). 1-1 on aggregate"),
 ]
@@ -306,19 +314,21 @@ def test_espn_end_of_regulation_then_straight_to_penalties() -> None:
     assert alerts_of(snaps, ESPN_FIRST_LEG)[3:] == [
         (
             "full_time",
-            "Full-time: Atlanta United FC 1-0 Philadelphia Union. 1-1 on aggregate: penalties",
+            (
+                "End of normal time: Atlanta United FC 1-0 Philadelphia Union."
+                " 1-1 on aggregate: penalties"
+            ),
         ),
         ("shootout", "Penalties: Atlanta United FC 1-0 Philadelphia Union (Josef Martínez scores)"),
         (
             "shootout",
-            "Penalties: Atlanta United FC 1-1 Philadelphia Union "
-            "(Julián Carranza scores, after 1 kick each)",
+            "Penalties: Atlanta United FC 1-1 Philadelphia Union (Julián Carranza scores)",
         ),
         ("shootout", "Penalties: Atlanta United FC 2-1 Philadelphia Union (Brooks Lennon scores)"),
         (
             "result",
-            "Atlanta United FC win 2-1 on penalties (1-1 on aggregate) "
-            "and reach the quarter-finals",
+            "Atlanta United FC win 2-1 on penalties (1-1 on aggregate). "
+            "Atlanta United FC reach the quarter-finals",
         ),
     ]
 
@@ -344,12 +354,26 @@ def test_espn_extra_time_status_by_status() -> None:
     assert alerts_of(snaps, ESPN_FIRST_LEG)[3:] == [
         (
             "full_time",
-            "Full-time: Atlanta United FC 1-0 Philadelphia Union. 1-1 on aggregate: extra time",
+            (
+                "End of normal time: Atlanta United FC 1-0 Philadelphia Union."
+                " 1-1 on aggregate: extra time"
+            ),
         ),
         (
             "goal",
             "GOAL Atlanta United FC 1-1 Philadelphia Union (Jakob Glesnes 104'). Philadelphia "
             "Union lead 2-1 on aggregate. Atlanta United FC need one goal to force penalties",
+        ),
+        (
+            "extra_time",
+            "Half-time in extra time: Atlanta United FC 1-1 Philadelphia Union. Philadelphia "
+            "Union lead 2-1 on aggregate. Atlanta United FC need one goal to force penalties",
+        ),
+        (
+            "extra_time",
+            "Second half of extra time under way: Atlanta United FC 1-1 Philadelphia Union. "
+            "Philadelphia Union lead 2-1 on aggregate. Atlanta United FC need one goal to force "
+            "penalties",
         ),
         (
             "goal",
@@ -362,10 +386,13 @@ def test_espn_extra_time_status_by_status() -> None:
         ),
         (
             "extra_time",
-            "End of extra time: Atlanta United FC 3-1 Philadelphia Union (3-2 on aggregate)",
+            "End of extra time: Atlanta United FC 3-1 Philadelphia Union. 3-2 on aggregate",
         ),
         (
             "result",
-            "Atlanta United FC win 3-2 on aggregate after extra time and reach the quarter-finals",
+            (
+                "Atlanta United FC win 3-2 on aggregate after extra time."
+                " Atlanta United FC reach the quarter-finals"
+            ),
         ),
     ]

@@ -18,7 +18,7 @@ from notifier.replay.api_football import Timeline
 from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIO = REPO / "config" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
+SCENARIO = REPO / "notifier" / "data" / "scenarios" / "atalanta-dortmund-2nd-leg.json"
 MIN = 60.0
 STEP = 15.0
 ORDER = {"NS": 0, "1H": 1, "HT": 2, "2H": 3, "BT": 4, "ET": 4, "P": 5}  # BT: both ET breaks

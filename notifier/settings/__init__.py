@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import platformdirs
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -26,7 +29,45 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_CONFIG = Path("config/notifier.toml")
+from notifier.domain import texts
+from notifier.domain.texts import LangName
+from notifier.errors import ConfigError
+from notifier.settings.keys import check_keys, read_toml
+
+DEFAULT_CONFIG = Path("config/notifier.toml")  # a project directory's settings
+APP_NAME = "match-notifier"
+
+
+def user_config_file() -> Path:
+    """The per-user settings file (``~/.config/match-notifier/notifier.toml`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "notifier.toml"
+
+
+def user_data_dir() -> Path:
+    """Where the embedded server keeps its data by default (``~/.local/share/match-notifier``)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "data"
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The settings file to read: ``explicit`` (``--config``), else ``NOTIFIER_CONFIG``, else
+    ``./config/notifier.toml``, else the user config file; None when there is none (defaults).
+
+    A file named explicitly (flag or environment) that does not exist is an error, never
+    quietly replaced by the defaults; naming ``/dev/null`` asks for the defaults."""
+    named = [(explicit, "--config ")] if explicit is not None else []
+    env = os.environ.get("NOTIFIER_CONFIG")
+    if not named and env:
+        named = [(Path(env), "NOTIFIER_CONFIG=")]
+    for path, how in named:
+        if str(path) == os.devnull:
+            return None
+        if not path.is_file():
+            raise ConfigError(f"{how}{path}: no such file")
+        return path
+    for candidate in (DEFAULT_CONFIG, user_config_file()):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 class ProviderSettings(BaseModel):
@@ -42,12 +83,16 @@ class ProviderSettings(BaseModel):
     live_all_min: int = Field(default=0, ge=0)  # API-Football: ``live=all`` from this many live
     lineups: bool = True  # ask per match, in the lineup window, if the bulk view lacks them
     pause_s: float = Field(default=60.0, gt=0)  # pause after a 429 that gives no Retry-After
+    # ESPN and football-data have no team search: `teams search` reads these leagues' teams.
+    search_leagues: list[str] = Field(default_factory=list)
 
 
 class PollSettings(BaseModel):
     """Poll intervals (seconds) per match phase."""
 
-    live_s: float = Field(default=15.0, gt=0)
+    live_s: float = Field(default=15.0, gt=0)  # the slowest live pace (the budget picks faster)
+    live_floor_s: float = Field(default=2.0, gt=0)  # the fastest live pace, however big the plan
+    budget_headroom: float = Field(default=0.8, gt=0, le=1)  # of the per-minute plan, for live
     half_time_s: float = Field(default=60.0, gt=0)
     pre_match_s: float = Field(default=300.0, gt=0)
     lineup_window_min: int = Field(default=60, ge=0)
@@ -57,6 +102,8 @@ class PollSettings(BaseModel):
     idle_max_s: float = Field(default=21600.0, gt=0)  # a far-off match is re-checked this often
     jitter_s: float = Field(default=1.0, ge=0)
     fixtures_sync_s: float = Field(default=86400.0, gt=0)
+    fixtures_retry_s: float = Field(default=60.0, gt=0)  # first retry of a failed lookup
+    fixtures_retry_max_s: float = Field(default=900.0, gt=0)  # retries back off up to this
     max_backoff_s: float = Field(default=300.0, gt=0)
     glitch_polls: int = Field(default=2, ge=1)  # polls a score drop without VAR must last
 
@@ -99,6 +146,15 @@ class FootballDataSettings(ProviderSettings):
     base_url: str = "https://api.football-data.org"
     requests_per_minute: int = Field(default=10, ge=1)
     lineups: bool = False  # the free tier has none: do not ask for them match by match
+    search_leagues: list[str] = Field(
+        default_factory=lambda: ["PL", "CL", "BL1", "SA", "PD", "FL1", "DED", "PPL", "ELC", "BSA"]
+    )
+
+
+ESPN_SEARCH_LEAGUES = (
+    "eng.1", "eng.2", "esp.1", "ger.1", "ita.1", "fra.1", "ned.1", "por.1", "sco.1", "bel.1",
+    "tur.1", "usa.1", "mex.1", "bra.1", "arg.1", "uefa.champions", "uefa.europa",
+)  # fmt: skip
 
 
 class EspnSettings(ProviderSettings):
@@ -107,6 +163,7 @@ class EspnSettings(ProviderSettings):
     base_url: str = "https://site.api.espn.com"
     requests_per_minute: int = Field(default=60, ge=1)
     requests_per_day: int = Field(default=50_000, ge=1)
+    search_leagues: list[str] = Field(default_factory=lambda: list(ESPN_SEARCH_LEAGUES))
 
 
 class Providers(BaseModel):
@@ -181,7 +238,7 @@ class ApiSettings(BaseModel):
     """The HTTP API: where it listens, who may use it, how much it accepts."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=1, le=65535)
     tokens: list[SecretStr] = Field(default_factory=list)  # none: loopback only, no auth
     url: str | None = None  # where the CLI finds the API (default http://host:port)
     client_token: SecretStr | None = None  # what the CLI sends (default: the first token)
@@ -190,6 +247,14 @@ class ApiSettings(BaseModel):
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_queue: int = Field(default=256, ge=1)  # alerts buffered per client before it is dropped
     sse_backlog_max: int = Field(default=10_000, ge=0)  # alerts replayed on a resume, at most
+    sse_streams_per_token: int = Field(default=64, ge=1)  # open event streams per caller
+    sse_filter_values: int = Field(default=100, ge=1)  # values of all filters of one stream
+    sse_filter_value_length: int = Field(default=200, ge=1)  # characters of one filter value
+    header_timeout_s: float = Field(default=10.0, gt=0)  # connection (or last answer) to head
+    body_timeout_s: float = Field(default=10.0, gt=0)  # a request body, once authenticated
+    redis_timeout_s: float = Field(default=3.0, gt=0)  # a request's Redis work, then 503
+    max_connections: int = Field(default=4096, ge=16)  # lowered to fit the descriptor limit
+    list_page_size: int = Field(default=100, ge=1, le=200)  # subscriptions per list page
 
 
 class DeliverySettings(BaseModel):
@@ -203,7 +268,10 @@ class DeliverySettings(BaseModel):
     telegram_url: str = "https://api.telegram.org"
     ntfy_url: str = "https://ntfy.sh"
     concurrency: int = Field(default=256, ge=1)
-    per_host: int = Field(default=32, ge=1)
+    per_host: int = Field(default=32, ge=1)  # fast slots per host, shared round robin
+    slow_after_s: float = Field(default=1.0, gt=0)  # then a send moves to the host's slow lane
+    breaker_failures: int = Field(default=3, ge=1)  # transport failures in a row: skip target
+    breaker_open_s: float = Field(default=30.0, gt=0)  # skipped this long (doubling, to 10 min)
     timeout_s: float = Field(default=10.0, gt=0)
     max_response_bytes: int = Field(default=64 * 1024, ge=1024)
     retry_schedule_s: list[NonNegativeFloat] = Field(default_factory=_retry_schedule)
@@ -215,6 +283,102 @@ class DeliverySettings(BaseModel):
     # How fast the match clock runs against the wall clock: a subscription's spoiler delay
     # (delay_s) is on the match clock. 1 live; a replay or demo sets it to its --speed.
     clock_rate: float = Field(default=1.0, gt=0)
+    shards: int = Field(default=0, ge=0, le=1024)  # fan-out shards (0: each alert's owner sends)
+
+
+class MqttSettings(BaseModel):
+    """The broker ``notifier run`` (and ``replay``/``demo --mqtt``) publishes every alert to, as
+    Home Assistant discovery, retained state and events. No ``url``: no MQTT."""
+
+    url: str | None = None  # mqtt://host:port or mqtts://host:port (TLS)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False  # TLS even with mqtt:// (mqtts:// always is)
+    ca_file: Path | None = None  # CA bundle for the broker's certificate (default: the system's)
+    discovery_prefix: str = Field(default="homeassistant", pattern=r"^[^#+]+$")
+    base_topic: str = Field(default="match-notifier", pattern=r"^[^#+]+$")
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_url(self) -> MqttSettings:
+        if self.url is not None:
+            from yarl import URL
+
+            parsed = URL(self.url)
+            if parsed.scheme not in ("mqtt", "mqtts") or not parsed.host:
+                raise ValueError("must be mqtt://host:port or mqtts://host:port")
+        return self
+
+
+class WebPushSettings(BaseModel):
+    """Web Push (the live page's "Notify me"): the VAPID contact and how long a push may wait."""
+
+    subject: str = Field(  # RFC 8292 ``sub``: how a push service reaches the operator
+        default="mailto:admin@localhost", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$"
+    )
+    ttl_s: int = Field(default=3600, ge=0, le=86400)  # a push for an offline browser, at most
+
+
+class EmailSettings(BaseModel):
+    """The SMTP server email subscriptions go through. No ``host``: no email channel."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"  # "none": loopback relays only
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "match-notifier <notifier@localhost>"
+    ca_file: Path | None = None  # CA bundle for the server's certificate (default: the system's)
+    timeout_s: float = Field(default=20.0, gt=0)
+    public_url: str | None = None  # the API as mail readers reach it (List-Unsubscribe links)
+
+    @model_validator(mode="after")
+    def _plain_only_locally(self) -> EmailSettings:
+        local = {"localhost", "127.0.0.1", "::1"}
+        if self.security == "none" and self.host is not None and self.host not in local:
+            raise ValueError("security 'none' sends passwords and mail in clear: loopback only")
+        return self
+
+
+class TelegramBotSettings(BaseModel):
+    """The Telegram bot; the Bot API base URL is ``delivery.telegram_url``."""
+
+    token: SecretStr | None = None  # from @BotFather; unset: no Telegram bot
+    mode: Literal["polling", "webhook"] = "polling"
+    secret_token: SecretStr | None = None  # webhook mode: Telegram sends it back in a header
+    webhook_url: str | None = None  # webhook mode: the public https URL of /v1/telegram/webhook
+    poll_timeout_s: int = Field(default=25, ge=0, le=50)  # getUpdates long-poll wait
+    username: str | None = None  # the bot's @name, so /cmd@OtherBot in groups is left alone
+
+
+class DiscordBotSettings(BaseModel):
+    """The Discord application whose slash commands POST to ``/v1/discord/interactions``."""
+
+    public_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    application_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")
+    token: SecretStr | None = None  # bot token: registers commands, posts follows to channels
+    guild_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")  # register per guild
+
+
+class SlackBotSettings(BaseModel):
+    """The Slack app whose slash command POSTs to ``/v1/slack/commands``."""
+
+    signing_secret: SecretStr | None = None
+    bot_token: SecretStr | None = None  # xoxb-...: follows are posted with chat.postMessage
+    api_url: str = "https://slack.com/api"  # Slack Web API
+
+
+class BotsSettings(BaseModel):
+    """Chat bots that answer commands (``/follow``, ``/score``, ...); limits they all share."""
+
+    telegram: TelegramBotSettings = TelegramBotSettings()
+    discord: DiscordBotSettings = DiscordBotSettings()
+    slack: SlackBotSettings = SlackBotSettings()
+    commands_per_minute: int = Field(default=20, ge=1)  # per chat
+    team_commands_per_minute: int = Field(default=120, ge=1)  # per Slack workspace/Discord guild
+    max_follows: int = Field(default=20, ge=1, le=200)  # per chat
+    max_age_s: int = Field(default=300, ge=10, le=3600)  # older signed requests are refused
 
 
 class Settings(BaseSettings):
@@ -228,8 +392,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "NOTIFIER_REDIS_URL")
     )
+    redis_connect_timeout_s: float = Field(default=10.0, gt=0)  # first connect + PING at start
+    retention_hours: float = Field(default=72.0, gt=0)  # a finished match's keys live this long
     cluster: bool = False  # REDIS_URL names a node of a Redis/Valkey Cluster (or redis+cluster://)
-    data_dir: Path = Path("var/data")
+    data_dir: Path = Field(default_factory=user_data_dir)
     log_format: Literal["auto", "json", "plain"] = "auto"
     log_level: str = "INFO"
     providers: Providers = Field(default_factory=Providers)
@@ -237,16 +403,31 @@ class Settings(BaseSettings):
     follow: list[FollowSettings] = Field(default_factory=list)  # the fixtures job's competitions
     streams: StreamSettings = StreamSettings()
     aliases: dict[str, str] = Field(default_factory=lambda: {"Borussia Dortmund": "Dortmund"})
+    # The language of alert texts where a subscription, stream or command names none.
+    lang: LangName = "en"
+    # Team names per language where they differ, by display name (after aliases):
+    # names.de = {"Bayern Munich" = "Bayern München"}.
+    names: dict[LangName, dict[str, str]] = Field(default_factory=dict)
+
+    def names_by_lang(self) -> dict[str, dict[str, str]]:
+        """``names`` keyed by plain language codes (what :mod:`notifier.domain.texts` takes)."""
+        return {str(lang): dict(names) for lang, names in self.names.items()}
+
     console: bool = True
     heartbeat_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     teams: dict[str, TeamStyle] = Field(default_factory=_teams)  # by display name
     metrics_port: int | None = Field(default=None, ge=1, le=65535)  # a worker's own /metrics
+    metrics_host: str = "127.0.0.1"  # ... on loopback unless set (a container: "0.0.0.0")
     ready_workers: list[str] = Field(  # /readyz: each needs a fresh heartbeat
         default_factory=lambda: ["poller", "aggregator", "dispatcher"]
     )
     api: ApiSettings = ApiSettings()
     delivery: DeliverySettings = DeliverySettings()
+    mqtt: MqttSettings = MqttSettings()
+    webpush: WebPushSettings = WebPushSettings()
+    email: EmailSettings = EmailSettings()
+    bots: BotsSettings = BotsSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -259,16 +440,27 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, then environment, then the TOML file."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if cls.config_file is not None and cls.config_file.is_file():
+        if cls.config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
         return tuple(sources)
 
     @classmethod
     def load(cls, config: Path | None = None, **overrides: Any) -> Settings:
-        """Build the settings from a TOML file (default: NOTIFIER_CONFIG, config/notifier.toml)."""
-        path = config or Path(os.environ.get("NOTIFIER_CONFIG", DEFAULT_CONFIG))
+        """Build the settings from a TOML file (:func:`find_config`); ConfigError when the file
+        named is missing or holds a key no setting has."""
+        path = find_config(config)
+        if path is not None:
+            check_keys(read_toml(path), cls, f"settings file {path}")
         loader = type("LoadedSettings", (cls,), {"config_file": path})
         return cls.model_validate(loader(**overrides).model_dump())
+
+    def default_provider(self) -> str:
+        """The provider commands use when none is named: the first with a key configured,
+        else ESPN (its public API needs none)."""
+        for name in ("api-football", "football-data"):
+            if self.provider(name).api_key is not None:
+                return name
+        return "espn"
 
     def provider(self, name: str) -> ProviderSettings:
         """Settings of one provider, or a clear error."""
@@ -277,3 +469,13 @@ class Settings(BaseSettings):
     def display_name(self, team: str) -> str:
         """The configured short name of a team (``Borussia Dortmund`` -> ``Dortmund``)."""
         return self.aliases.get(team, team)
+
+
+def read_catalogue(lang: str) -> Catalog | None:
+    """A shipped catalogue, read with Babel's ``.po`` reader (the domain reads no files)."""
+    path = texts.LOCALES / lang / "LC_MESSAGES" / f"{texts.DOMAIN}.po"
+    with path.open("rb") as f:
+        return read_po(f, locale=lang, domain=texts.DOMAIN)
+
+
+texts.set_loader(read_catalogue)

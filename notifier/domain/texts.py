@@ -1,0 +1,238 @@
+"""Messages and their catalogues: a sentence shape in, a sentence in one language out.
+
+An alert keeps its text as language-neutral ``Msg`` parts: the English sentence shape (the
+gettext msgid) and its arguments. Teams are arguments by side (``"home"``/``"away"``), so a
+part is turned into a sentence only when the language and the team names in it are known: at
+delivery, in :func:`to_text`. The catalogues are gettext ``.po`` files shipped in the package
+(``notifier/domain/locales/<lang>/LC_MESSAGES/notifier.po``), read once with Babel's reader by
+the edge (:func:`set_loader`, called by ``notifier.settings``): the domain does no I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from babel import Locale
+from babel.messages.catalog import Catalog
+
+if TYPE_CHECKING:
+    from notifier.domain.alerts import Alert
+
+LANGS = ("en", "de", "it", "es", "fr", "pt")
+DEFAULT_LANG = "en"
+LOCALES = Path(__file__).resolve().parent / "locales"
+DOMAIN = "notifier"
+TEAM_ARGS = frozenset({"home", "away", "team", "other"})  # arguments that name a side
+NUMBER_CONTEXT = "number"
+ENGLISH_NUMBERS = ("", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+class Msg(NamedTuple):
+    """One sentence shape and its arguments; ``n`` picks the plural form (and is ``{count}``,
+    as a word where the language writes small numbers out)."""
+
+    id: str
+    args: Mapping[str, Any] = {}
+    n: int | None = None
+    plural: str | None = None
+
+
+Parts = tuple[Msg, ...]
+
+
+def msg(id_: str, **args: Any) -> Msg:
+    """A sentence without plural forms."""
+    return Msg(id_, args)
+
+
+def nmsg(singular: str, plural: str, n: int, **args: Any) -> Msg:
+    """A sentence with a singular and a plural shape, chosen by ``n`` per the language."""
+    return Msg(singular, args, n, plural)
+
+
+def language(lang: str | None) -> str:
+    """One of :data:`LANGS` for a language tag (``de-CH`` -> ``de``); the default otherwise."""
+    if not lang:
+        return DEFAULT_LANG
+    base = lang.strip().replace("_", "-").split("-")[0].lower()
+    return base if base in LANGS or base in _EXTRA else DEFAULT_LANG
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The first supported language of an ``Accept-Language`` header, by weight; None if none."""
+    if not header:
+        return None
+    ranked = []
+    for i, item in enumerate(header.split(",")[:20]):
+        tag, _, q = item.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        base = tag.strip().split("-")[0].lower()
+        if base in LANGS and weight > 0:
+            ranked.append((-weight, i, base))
+    return min(ranked)[2] if ranked else None
+
+
+_EXTRA: dict[str, Catalog] = {}  # catalogues registered at run time (the tests' pseudo-locale)
+
+
+def register(lang: str, cat: Catalog) -> None:
+    """Use ``cat`` for ``lang`` (a pseudo-locale in tests; a deployment's own language)."""
+    _EXTRA[lang] = cat
+
+
+def catalogue(lang: str) -> Catalog | None:
+    """The catalogue of one language (None for English: the msgids are the English texts)."""
+    if lang in _EXTRA:
+        return _EXTRA[lang]
+    return _shipped(lang)
+
+
+Loader = Callable[[str], Catalog | None]
+_LOADER: list[Loader] = []  # set by an edge module: the domain reads no files
+
+
+def set_loader(loader: Loader) -> None:
+    """How the shipped catalogues are read (``notifier.settings`` reads the package's ``.po``
+    files, :data:`LOCALES`, with Babel's reader)."""
+    _LOADER[:] = [loader]
+    _shipped.cache_clear()
+
+
+@functools.cache
+def _shipped(lang: str) -> Catalog | None:
+    if lang == DEFAULT_LANG or lang not in LANGS or not _LOADER:
+        return None
+    return _LOADER[0](lang)
+
+
+def _lookup(cat: Catalog | None, m: Msg, lang: str) -> str:
+    fallback = m.plural if m.plural is not None and m.n != 1 else m.id
+    found = cat.get(m.id) if cat is not None else None
+    if found is None or not found.string:
+        return fallback
+    if isinstance(found.string, tuple | list):
+        forms = found.string
+        return forms[min(_plural_index(lang, m.n or 0), len(forms) - 1)] or fallback
+    return str(found.string)
+
+
+def _plural_index(lang: str, n: int) -> int:
+    """The plural form of ``n`` in a language (all six: one form for 1, another for the rest;
+    French and Portuguese count 0 as singular)."""
+    rule = Locale.parse(lang if lang in LANGS else DEFAULT_LANG).plural_form(n)
+    return 0 if rule == "one" else 1
+
+
+def number_word(n: int, lang: str) -> str:
+    """``two``, ``zwei``, ``due``: small counts written out as a writer would; digits above."""
+    if not 0 < n < len(ENGLISH_NUMBERS):
+        return str(n)
+    word = ENGLISH_NUMBERS[n]
+    cat = catalogue(lang)
+    if cat is None:
+        return word
+    found = cat.get(word, context=NUMBER_CONTEXT)
+    return str(found.string) if found is not None and found.string else word
+
+
+def sentence(m: Msg, lang: str, names: Mapping[str, str]) -> str:
+    """One part as a sentence in ``lang``; ``names`` maps ``home``/``away`` to display names."""
+    template = _lookup(catalogue(lang), m, lang)
+    args = {k: _arg(k, v, lang, names) for k, v in m.args.items()}
+    if m.n is not None:
+        args["count"] = number_word(m.n, lang)
+        args.setdefault("n", m.n)
+    # An empty argument (a minute the feed did not give) leaves no stray space behind.
+    return " ".join(template.format(**args).split()).replace(" )", ")").replace("( ", "(")
+
+
+def _arg(key: str, value: Any, lang: str, names: Mapping[str, str]) -> Any:
+    if key in TEAM_ARGS:
+        return names.get(value, value)
+    if isinstance(value, Msg):
+        return sentence(value, lang, names)  # a phrase of its own (``a player``)
+    if isinstance(value, dict) and "id" in value:
+        return sentence(load([value])[0], lang, names)
+    return value
+
+
+def to_text(parts: Iterable[Msg], lang: str, names: Mapping[str, str]) -> str:
+    """The parts as one text: sentences joined by full stops (after a colon, by a space)."""
+    out = ""
+    for m in parts:
+        s = sentence(m, lang, names)
+        out = s if not out else f"{out} {s}" if out.endswith(":") else f"{out}. {s}"
+    return out
+
+
+def dump(parts: Sequence[Msg]) -> list[dict[str, Any]]:
+    """The parts as JSON: language-neutral, for bots that render their own."""
+    out = []
+    for m in parts:
+        args = {k: dump([v])[0] if isinstance(v, Msg) else v for k, v in m.args.items()}
+        item: dict[str, Any] = {"id": m.id, "args": args}
+        if m.n is not None:
+            item |= {"n": m.n, "plural": m.plural}
+        out.append(item)
+    return out
+
+
+def load(items: Iterable[Mapping[str, Any]]) -> Parts:
+    """:func:`dump`'s JSON back as parts."""
+    return tuple(
+        Msg(str(i["id"]), dict(i.get("args") or {}), i.get("n"), i.get("plural")) for i in items
+    )
+
+
+LangName = Literal["en", "de", "it", "es", "fr", "pt"]
+_CACHE: dict[tuple[str, str, str, str], str] = {}
+CACHE_SIZE = 4096
+
+
+def alert_text(
+    alert: Alert, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """An alert's text in ``lang`` (cached per alert and language): its parts rendered with the
+    team names of that language (``names[lang]``: display name -> name in that language, e.g.
+    ``Bayern Munich`` -> ``Bayern München``). An alert without parts keeps its text."""
+    lang = language(lang)
+    if not alert.parts:
+        return alert.text
+    local = (names or {}).get(lang, {})
+    home, away = local.get(alert.home, alert.home), local.get(alert.away, alert.away)
+    key = (alert.id, lang, home, away)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    text = to_text(load(alert.parts), lang, {"home": home, "away": away})
+    if len(_CACHE) >= CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = text
+    return text
+
+
+def localised(
+    alert: Alert, lang: str, names: Mapping[str, Mapping[str, str]] | None = None
+) -> Alert:
+    """The alert with its text in ``lang`` (itself when that is the text it has)."""
+    lang = language(lang)
+    text = alert_text(alert, lang, names)
+    if text == alert.text and lang == alert.lang:
+        return alert
+    return alert.model_copy(update={"text": text, "lang": lang})
+
+
+LABEL_CONTEXT = "label"
+
+
+def label(text: str, lang: str) -> str:
+    """A short label (a channel's title for an alert kind: ``Goal``, ``Tor``, ``Gol``)."""
+    cat = catalogue(language(lang))
+    found = cat.get(text, context=LABEL_CONTEXT) if cat is not None else None
+    return str(found.string) if found is not None and found.string else text
