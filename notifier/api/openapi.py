@@ -17,13 +17,20 @@ from pydantic.json_schema import models_json_schema
 from notifier import __version__
 from notifier.api.follows import FollowList, FollowSpec, FollowView
 from notifier.api.problems import PROBLEM
+from notifier.api.push import PushRequest, Unsubscribe
 from notifier.api.schemas import Problem, SubscriptionCreated, SubscriptionList, SubscriptionView
 from notifier.channels.subscriptions import SubscriptionPatch, SubscriptionSpec
 from notifier.domain.alerts import Alert
 
 EXTRA_PATHS: dict[str, dict[str, Any]] = {}
 REF = "#/components/schemas/{model}"
-MODELS: list[type[BaseModel]] = [SubscriptionSpec, SubscriptionPatch, FollowSpec]
+MODELS: list[type[BaseModel]] = [
+    SubscriptionSpec,
+    SubscriptionPatch,
+    FollowSpec,
+    PushRequest,
+    Unsubscribe,
+]
 OUT_MODELS: list[type[BaseModel]] = [
     FollowView,
     FollowList,
@@ -39,7 +46,7 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _problems(*statuses: int) -> dict[str, Any]:
+def _problems(*statuses: int, said: dict[int, str] | None = None) -> dict[str, Any]:
     text = {
         400: "Malformed request",
         401: "No token, or a wrong one",
@@ -53,6 +60,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         429: "Too many open streams for this token",
         503: "Redis is unavailable: retry after Retry-After",
     }
+    text |= said or {}
     return {
         str(s): {"description": text[s], "content": {PROBLEM: {"schema": _ref("Problem")}}}
         for s in statuses
@@ -67,6 +75,7 @@ def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+STRING = {"type": "string"}
 SUB_ID = {
     "name": "id",
     "in": "path",
@@ -236,6 +245,85 @@ FOLLOW_PATHS: dict[str, Any] = {
 }
 
 
+def _text(description: str, media: str) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
+
+
+PAIR = {"type": "array", "prefixItems": [{"type": "string"}] * 2, "minItems": 2, "maxItems": 2}
+PUSH_CREATED = {
+    "type": "object",
+    "required": ["id", "follows"],
+    "properties": {
+        "id": SUB_ID["schema"],
+        "follows": {"type": "array", "items": PAIR, "description": "(field, value) it is under"},
+    },
+}
+PUSH_KEY = {"type": "object", "required": ["publicKey"], "properties": {"publicKey": STRING}}
+WRITE_ERRORS = (400, 401, 408, 413, 415, 422, 503)
+PUSH_PATHS: dict[str, Any] = {
+    "/v1/push/key": {
+        "get": {
+            "summary": "The VAPID public key browsers subscribe with (applicationServerKey)",
+            "operationId": "pushKey",
+            "responses": {"200": _ok("OK", PUSH_KEY), **_problems(401, 503)},
+        },
+    },
+    "/v1/push/subscriptions": {
+        "post": {
+            "summary": "Store a browser's PushSubscription as a webpush subscription of the "
+            "caller (the same endpoint again replaces it); the live page may use its cookie",
+            "operationId": "createPushSubscription",
+            "requestBody": _json_body("PushRequest"),
+            "responses": {
+                "201": _ok("Stored (or replaced)", PUSH_CREATED),
+                **_problems(403, 409, *WRITE_ERRORS, said={409: "Subscribed by another token"}),
+            },
+        },
+        "delete": {
+            "summary": "Remove the caller's push subscription of this endpoint",
+            "operationId": "deletePushSubscription",
+            "requestBody": _json_body("Unsubscribe"),
+            "responses": {
+                "204": {"description": "Removed"},
+                **_problems(404, *WRITE_ERRORS, said={404: "No push subscription of yours"}),
+            },
+        },
+    },
+}
+LINK = [
+    {"name": "s", "in": "query", "required": True, "schema": SUB_ID["schema"]},
+    {"name": "t", "in": "query", "required": True, "description": "HMAC of s", "schema": STRING},
+]
+NO_LINK = {404: "Not a valid unsubscribe link"}
+ONE_CLICK = {"type": "object", "properties": {"List-Unsubscribe": {"const": "One-Click"}}}
+UNSUBSCRIBE_PATHS: dict[str, Any] = {
+    "/v1/email/unsubscribe": {
+        "parameters": LINK,
+        "get": {
+            "summary": "A mail's List-Unsubscribe link in a browser: a one-button form",
+            "operationId": "emailUnsubscribeForm",
+            "security": [],  # the link's signature authenticates it
+            "responses": {
+                "200": _text("The form", "text/html"),
+                **_problems(404, 503, said=NO_LINK),
+            },
+        },
+        "post": {
+            "summary": "One-click unsubscribe (RFC 8058); 200 also when it is gone already",
+            "operationId": "emailUnsubscribe",
+            "security": [],
+            "requestBody": {
+                "content": {"application/x-www-form-urlencoded": {"schema": ONE_CLICK}}
+            },
+            "responses": {
+                "200": _text("Unsubscribed", "text/plain"),
+                **_problems(404, 413, 503, said=NO_LINK),
+            },
+        },
+    },
+}
+
+
 @functools.cache
 def _schemas() -> dict[str, Any]:
     pairs = [(m, "validation") for m in MODELS] + [(m, "serialization") for m in OUT_MODELS]
@@ -252,7 +340,7 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "Subscriptions to live football alerts, and the alert stream.",
         },
-        "paths": {**_paths(), **FOLLOW_PATHS, **EXTRA_PATHS},
+        "paths": {**_paths(), **FOLLOW_PATHS, **PUSH_PATHS, **UNSUBSCRIBE_PATHS, **EXTRA_PATHS},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -55,8 +55,10 @@ def unsubscribe_token(key: bytes, sub_id: str) -> str:
 
 
 def check_unsubscribe(key: bytes, sub_id: str, token: str) -> bool:
-    """Whether ``token`` is the signature of ``sub_id``'s link (constant time)."""
-    return hmac.compare_digest(unsubscribe_token(key, sub_id), token)
+    """Whether ``token`` is the signature of ``sub_id``'s link (constant time; compared as bytes,
+    since ``compare_digest`` raises on a str with non-ASCII characters: anyone can send one)."""
+    wanted = unsubscribe_token(key, sub_id).encode()
+    return hmac.compare_digest(wanted, token.encode("utf-8", "replace"))
 
 
 def compose(

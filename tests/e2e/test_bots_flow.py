@@ -40,7 +40,7 @@ pytestmark = pytest.mark.e2e
 SPEED = 600.0
 SLACK_CHANNEL = "C0123456"
 SCORE = re.compile(
-    r"^Live:\nAtalanta \d-\d Dortmund, (\d+(\+\d+)?'|half-time)\. "
+    r"^Live:\n(Atalanta \d-\d Dortmund, \d+(\+\d+)?'|Half-time: Atalanta \d-\d Dortmund)\. "
     r"(\w+ lead \d-\d|\d-\d) on aggregate"
 )
 TRANSCRIPT = os.environ.get("BOTS_TRANSCRIPT")  # a file to write the Telegram chat to

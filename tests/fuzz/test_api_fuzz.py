@@ -121,7 +121,8 @@ def test_schemathesis_against_the_openapi_document(live_api: str) -> None:
 METHODS = st.sampled_from(["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"])
 SEGMENTS = st.sampled_from(
     ["v1", "subscriptions", "stream", "live", "ties", "matches", "openapi.json", "healthz",
-     "readyz", "metrics", "static", "..", "%2e%2e", "sub_0123456789abcdef0123", "", "x" * 300]
+     "readyz", "metrics", "static", "push", "key", "email", "unsubscribe", "..", "%2e%2e",
+     "sub_0123456789abcdef0123", "", "x" * 300]
 )  # fmt: skip
 JSON = st.recursive(
     st.none()

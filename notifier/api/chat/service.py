@@ -41,9 +41,10 @@ from notifier.channels.subscriptions import (
 )
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.domain.engine import MatchState
+from notifier.domain.texts import DEFAULT_LANG, LANGS
 
 log = logging.getLogger("notifier.api.chat")
-LANGUAGES = ("en",)  # the alert catalogues there are
+LANGUAGES = LANGS  # the alert catalogues there are
 FIELDS = {"team": "teams", "competition": "competitions", "tie": "ties", "match": "matches"}
 LABEL_MAX = 180  # of a subscription's 200-character description
 
@@ -92,10 +93,10 @@ class BotService:
             case "list":
                 return await self.listing(chat)
             case "score":
-                return texts.scores(await self.followed_states(chat))
+                return texts.scores(await self.followed_states(chat), await self.lang(chat))
             case "tie":
                 states = [s for s in await self.followed_states(chat) if s.prior is not None]
-                return texts.ties(states)
+                return texts.ties(states, await self.lang(chat))
             case "kinds":
                 return await self.kinds(chat, command.arg)
             case "delay" | "lang":
@@ -140,6 +141,7 @@ class BotService:
                     "kinds": list(subs[0].spec.kinds) if subs else list(DEFAULT_KINDS),
                     "enabled": subs[0].spec.enabled if subs else True,
                     "delay_s": subs[0].spec.delay_s if subs else 0,
+                    "lang": await self.chosen_lang(chat),  # a /lang before any follow counts
                     "description": f"{kind}:{label[:LABEL_MAX]}",  # what /list shows
                     FIELDS[kind]: [value],
                 }
@@ -210,9 +212,25 @@ class BotService:
             await self._set_pref(chat, "delay_s", str(seconds))
             return texts.delay_set(seconds, len(subs))
         code = language(command.arg)
-        if code in LANGUAGES:
+        if code in LANGUAGES:  # every follow renders its alerts in it (at delivery), and new ones
+            subs = await self.store.list_owned(chat.owner)
+            await self._update_all(subs, {"lang": code})
             await self._set_pref(chat, "lang", code)
         return texts.lang_set(code, LANGUAGES)
+
+    async def chosen_lang(self, chat: Chat) -> str | None:
+        """The language the chat chose with ``/lang``; None if it never did."""
+        code = await self._pref(chat, "lang")
+        return code if code in LANGUAGES else None
+
+    async def lang(self, chat: Chat) -> str:
+        """The language of ``/score`` and ``/tie`` (English until the chat chooses)."""
+        return await self.chosen_lang(chat) or DEFAULT_LANG
+
+    async def _pref(self, chat: Chat, name: str) -> str | None:
+        with translate_errors("bot preferences"):
+            value = await self.r.hget(keys.bot_chat(chat.owner), name)
+        return value.decode() if isinstance(value, bytes) else value
 
     async def _set_pref(self, chat: Chat, name: str, value: str) -> None:
         with translate_errors("bot preferences"):

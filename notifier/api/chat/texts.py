@@ -2,6 +2,12 @@
 
 An :class:`Answer` is platform-neutral: a title, lines, and choices (buttons that send a command
 back). ``telegram``, ``discord`` and ``slack`` render it as a message, an embed, Block Kit.
+
+The bot's own sentences (help, confirmations, refusals) are English on purpose: they are the
+interface of a tool the chat's admin sets up, not football news. What is about the match (the
+score and aggregate sentences of ``/score`` and ``/tie``) is rendered through the alert
+catalogues (:mod:`notifier.domain.render`, :func:`notifier.domain.texts.to_text`) in the chat's
+``/lang``, as its alerts are.
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ from dataclasses import dataclass
 from notifier.domain import render
 from notifier.domain.engine import MatchState, view
 from notifier.domain.models import MatchStatus
+from notifier.domain.texts import DEFAULT_LANG, Parts, to_text
 
 LABELS = {"team": "team", "competition": "competition", "tie": "tie", "match": "match"}
-NOT_STARTED = (MatchStatus.SCHEDULED, MatchStatus.POSTPONED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,42 +107,46 @@ def follow_list(rows: Sequence[tuple[str, str, bool]]) -> Answer:
     return Answer("This chat follows:", lines)
 
 
-def score_line(state: MatchState) -> str:
-    """``Atalanta 1-0 Dortmund, 64'. Dortmund lead 3-1 on aggregate``."""
+def _say(parts: Parts, v: render.View, lang: str) -> str:
+    return to_text(parts, lang, {"home": v.home, "away": v.away}) if parts else ""
+
+
+def score_line(state: MatchState, lang: str = DEFAULT_LANG) -> str:
+    """``Atalanta 1-0 Dortmund, 64'. Dortmund lead 3-1 on aggregate`` (in ``lang``)."""
     v = view(state)
-    if state.status in NOT_STARTED:
-        head = f"{state.home} v {state.away}: {state.status.value.replace('_', ' ')}"
+    if state.status == MatchStatus.SCHEDULED:
+        head = f"{state.home} v {state.away}: scheduled"
+    elif state.status == MatchStatus.POSTPONED:
+        head = _say(render.status(v, state.status, None), v, lang)
+    elif state.finished or state.status == MatchStatus.FINISHED:
+        head = _say(render.phase(v, "full_time")[:1], v, lang)
+    elif state.status == MatchStatus.HALF_TIME:
+        head = _say(render.phase(v, "half_time")[:1], v, lang)
     else:
-        head = render.english((render.score_line(v),), v)
         clock = render.minute(state.minute, state.added)
-        if state.finished or state.status == MatchStatus.FINISHED:
-            head += ", full time"
-        elif clock:
-            head += f", {clock}"
-        elif state.status == MatchStatus.HALF_TIME:
-            head += ", half-time"
-    return ". ".join(p for p in (head, render.aggregate(v)) if p)
+        head = _say((render.score_line(v),), v, lang) + (f", {clock}" if clock else "")
+    return ". ".join(p for p in (head, _say(render.aggregate_parts(v), v, lang)) if p)
 
 
-def scores(states: Sequence[MatchState]) -> Answer:
+def scores(states: Sequence[MatchState], lang: str = DEFAULT_LANG) -> Answer:
     """``/score``."""
     if not states:
         return Answer("None of what this chat follows is being played or tracked now.")
-    return Answer("Live:", tuple(score_line(s) for s in states))
+    return Answer("Live:", tuple(score_line(s, lang) for s in states))
 
 
-def tie_line(state: MatchState) -> str:
-    """A tie's aggregate and what the trailing side needs."""
+def tie_line(state: MatchState, lang: str = DEFAULT_LANG) -> str:
+    """A tie's aggregate and what the trailing side needs (in ``lang``)."""
     v = view(state)
-    parts = [f"{state.home} v {state.away}", render.aggregate(v), render.needs(v)]
+    parts = [f"{state.home} v {state.away}", _say(render.standing_parts(v), v, lang)]
     return ". ".join(p for p in parts if p)
 
 
-def ties(states: Sequence[MatchState]) -> Answer:
+def ties(states: Sequence[MatchState], lang: str = DEFAULT_LANG) -> Answer:
     """``/tie``."""
     if not states:
         return Answer("This chat follows no two-legged tie being tracked now.")
-    return Answer("Ties:", tuple(tie_line(s) for s in states))
+    return Answer("Ties:", tuple(tie_line(s, lang) for s in states))
 
 
 def kinds(current: Sequence[str], known: Sequence[str]) -> Answer:
@@ -159,9 +169,9 @@ def delay_set(seconds: int, follows: int) -> Answer:
 
 
 def lang_set(code: str, available: Sequence[str]) -> Answer:
-    """``/lang xx``."""
+    """``/lang xx``: the alerts' language (this answer, like every bot sentence, is English)."""
     if code not in available:
-        return problem(f"No alerts in {code!r} yet. Available: " + ", ".join(available))
+        return problem(f"No alerts in {code!r}. Known languages: " + ", ".join(available))
     return Answer(f"Language set: {code}.")
 
 

@@ -291,6 +291,12 @@ async def test_openapi_document_is_valid_and_covers_the_routes(
     assert set(paths["/v1/subscriptions"]) == {"get", "post"}
     assert set(paths["/v1/subscriptions/{id}"]) >= {"get", "patch", "delete"}
     assert "/v1/stream" in paths
+    assert set(paths["/v1/push/key"]) == {"get"}
+    assert set(paths["/v1/push/subscriptions"]) == {"post", "delete"}
+    assert set(paths["/v1/email/unsubscribe"]) == {"parameters", "get", "post"}
+    assert paths["/v1/email/unsubscribe"]["post"]["security"] == []  # the signed link is the auth
+    schemas = doc["components"]["schemas"]
+    assert {"PushRequest", "Unsubscribe"} <= set(schemas)
 
 
 async def test_secrets_never_reach_the_logs(

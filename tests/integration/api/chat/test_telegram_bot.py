@@ -144,12 +144,14 @@ async def test_preferences_kinds_and_mute_apply_to_every_follow(
     assert await say(bot, server, "/unmute") == "Alerts resumed."
     assert await say(bot, server, "/delay 30") == "Alerts to this chat will be held 30 s."
     assert "from 0 to 900" in await say(bot, server, "/delay soon")
-    assert "No alerts in 'de' yet" in await say(bot, server, "/lang de")
+    assert await say(bot, server, "/lang xx") == (
+        "No alerts in 'xx'. Known languages: en, de, it, es, fr, pt"
+    )
     assert await say(bot, server, "/lang en") == "Language set: en."
     prefs = await redis.hgetall(keys.bot_chat(f"telegram:{PRIVATE}"))
     assert prefs == {b"delay_s": b"30", b"lang": b"en"}
     subs = await SubscriptionStore(redis).list_owned(f"telegram:{PRIVATE}")
-    assert [s.spec.delay_s for s in subs] == [30, 30]  # what the dispatcher reads
+    assert [(s.spec.delay_s, s.spec.lang) for s in subs] == [(30, "en")] * 2  # what delivery reads
     assert "Stopped following Dortmund, Atalanta" in await say(bot, server, "/unfollow all")
 
 

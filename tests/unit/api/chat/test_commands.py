@@ -134,7 +134,7 @@ def state(**changes: object) -> MatchState:
         ({}, "Atalanta 2-0 Dortmund, 90+3'. 2-2 on aggregate"),
         (
             {"status": MatchStatus.HALF_TIME, "minute": None, "added": None},
-            "Atalanta 2-0 Dortmund, half-time. 2-2 on aggregate",
+            "Half-time: Atalanta 2-0 Dortmund. 2-2 on aggregate",
         ),
         (
             {"status": MatchStatus.SCHEDULED, "score": Score()},
@@ -142,13 +142,35 @@ def state(**changes: object) -> MatchState:
         ),
         (
             {"status": MatchStatus.FINISHED, "finished": True, "score": Score(home=0, away=1)},
-            "Atalanta 0-1 Dortmund, full time. Dortmund lead 3-0 on aggregate",
+            "Full-time: Atalanta 0-1 Dortmund. Dortmund lead 3-0 on aggregate",
         ),
         ({"tie": None, "prior": None, "prior_away": None}, "Atalanta 2-0 Dortmund, 90+3'"),
     ],
 )
 def test_score_line(changes: dict[str, object], line: str) -> None:
     assert score_line(state(**changes)) == line
+
+
+@pytest.mark.parametrize(
+    ("changes", "lang", "line"),
+    [
+        ({}, "de", "Atalanta 2:0 Dortmund, 90+3'. 2:2 im Gesamtstand"),
+        (
+            {"status": MatchStatus.FINISHED, "finished": True, "score": Score(home=0, away=1)},
+            "de",
+            "Abpfiff: Atalanta 0:1 Dortmund. Dortmund führt im Gesamtstand mit 3:0",
+        ),
+        (
+            {"score": Score(home=1, away=0)},
+            "it",
+            "Atalanta 1-0 Dortmund, 90+3'. Dortmund avanti 2-1 nel doppio confronto",
+        ),
+    ],
+)
+def test_score_line_speaks_the_chats_language(
+    changes: dict[str, object], lang: str, line: str
+) -> None:
+    assert score_line(state(**changes), lang) == line
 
 
 def test_webhook_mode_without_url_or_secret_refuses_to_start_and_quotes_no_token() -> None:
