@@ -292,6 +292,8 @@ def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View)
         nxt = cur if cur == MatchStatus.PENALTIES else None
         parts = render.end_of_play(v, "end_of_extra_time", nxt)
         out.append(("extra_time", parts, {"phase": "end_of_extra_time", "next": str(cur)}))
+    if cur == MatchStatus.PENALTIES and not old.finished:
+        out.append(("shootout", render.phase(v, "penalties"), {"phase": "penalties"}))
     if over:
         out.append(result)
     return out

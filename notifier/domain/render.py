@@ -240,6 +240,7 @@ _PHASE_HEADS = {
     "extra_time_half_time": "Half-time in extra time: {home} {hs}-{as} {away}",
     "extra_time_second_half": "Second half of extra time under way: {home} {hs}-{as} {away}",
     "end_of_extra_time": "End of extra time: {home} {hs}-{as} {away}",
+    "penalties": "Penalties under way: {home} {hs}-{as} {away}",
 }
 
 

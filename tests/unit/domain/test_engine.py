@@ -62,6 +62,7 @@ DEMO = [
     " Atalanta need one goal to force penalties",
     "Goal ruled out: Beier (Dortmund) 104'. Atalanta 2-0 Dortmund. 2-2 on aggregate",
     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
+    "Penalties under way: Atalanta 2-0 Dortmund. 2-2 on aggregate",
     "Penalties: Atalanta 1-0 Dortmund (Krstovic scores)",
     "Penalties: Atalanta 1-1 Dortmund (Guirassy scores, after one kick each)",
     "Penalties: Atalanta 2-1 Dortmund (Pasalic scores)",
@@ -91,7 +92,7 @@ DEMO_KINDS = [
     "goal",
     "goal_cancelled",
     "extra_time",
-    *["shootout"] * 10,
+    *["shootout"] * 11,
     "result",
 ]
 
@@ -253,12 +254,14 @@ def test_single_match_to_penalties() -> None:
         "full_time",
         "extra_time",
         "shootout",
+        "shootout",
         "result",
     ]
-    assert texts(alerts)[3:6] == [
+    assert texts(alerts)[3:7] == [
         "Second half under way: Atalanta 1-1 Dortmund",
         "End of normal time: Atalanta 1-1 Dortmund. Level after 90 minutes: extra time",
         "End of extra time: Atalanta 1-1 Dortmund. Level after extra time: penalties",
+        "Penalties under way: Atalanta 1-1 Dortmund",
     ]
     assert texts(alerts)[-2:] == [
         "Penalties: Atalanta 4-3 Dortmund",
@@ -278,9 +281,9 @@ def test_single_match_to_penalties() -> None:
         (S.HALF_TIME, S.SECOND_HALF, (0, 0), ["second_half"]),
         (S.FIRST_HALF, S.SECOND_HALF, (0, 0), ["second_half"]),
         (S.SECOND_HALF, S.EXTRA_TIME, (2, 0), ["full_time"]),
-        (S.SECOND_HALF, S.PENALTIES, (2, 0), ["full_time"]),
+        (S.SECOND_HALF, S.PENALTIES, (2, 0), ["full_time", "shootout"]),
         (S.SECOND_HALF, S.FINISHED, (1, 0), ["full_time", "result"]),
-        (S.EXTRA_TIME, S.PENALTIES, (2, 0), ["extra_time"]),
+        (S.EXTRA_TIME, S.PENALTIES, (2, 0), ["extra_time", "shootout"]),
         (S.EXTRA_TIME, S.FINISHED, (3, 0), ["extra_time", "result"]),
         (S.PENALTIES, S.FINISHED, (2, 0), ["result"]),
         (S.SECOND_HALF, S.SUSPENDED, (1, 0), ["status"]),
