@@ -262,6 +262,11 @@ async def test_openapi_document_is_valid_and_covers_the_routes(
     assert set(paths["/v1/subscriptions"]) == {"get", "post"}
     assert set(paths["/v1/subscriptions/{id}"]) >= {"get", "patch", "delete"}
     assert "/v1/stream" in paths
+    alert = doc["components"]["schemas"]["Alert"]["properties"]
+    assert {"needs", "need", "parts", "data"} <= set(alert)
+    need = doc["components"]["schemas"]["Need"]
+    assert set(need["required"]) == {"side", "team", "goals", "to"}
+    assert need["properties"]["to"]["enum"] == ["win", "extra_time", "penalties", "replay"]
 
 
 async def test_secrets_never_reach_the_logs(
