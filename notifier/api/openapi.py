@@ -177,6 +177,14 @@ def _stream_op() -> dict[str, Any]:
             _query("kinds", "Alert kinds wanted (default: all)"),
             _query("last_event_id", "Resume after this event id (as Last-Event-ID)"),
             {
+                "name": "delay",
+                "in": "query",
+                "required": False,
+                "description": "Spoiler delay: each alert this many seconds after it was emitted; "
+                "a goal ruled out meanwhile is never sent, nor its cancellation",
+                "schema": {"type": "integer", "minimum": 0, "maximum": 900, "default": 0},
+            },
+            {
                 "name": "Last-Event-ID",
                 "in": "header",
                 "required": False,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notifier.channels.subscriptions import ChannelName, OptionValue, Subscription, mask_url
 from notifier.domain.alerts import AlertKind
+from notifier.domain.timing import Digest, QuietHours
 
 
 class SubscriptionView(BaseModel):
@@ -31,7 +32,11 @@ class SubscriptionView(BaseModel):
     description: str | None
     enabled: bool
     lang: str | None = None
-    delay_s: int = 0
+    delay_s: int = Field(description="spoiler delay in seconds (0: none)")
+    quiet_hours: QuietHours | None
+    digest: Digest | None
+    style: str = Field(description="message, or live: one message edited on each change")
+    live_goals: bool
     disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -87,6 +92,10 @@ def view(sub: Subscription) -> SubscriptionView:
         enabled=s.enabled,
         lang=s.lang,
         delay_s=s.delay_s,
+        quiet_hours=s.quiet_hours,
+        digest=s.digest,
+        style=s.style,
+        live_goals=s.live_goals,
         disabled_reason=sub.disabled_reason,
         created_at=sub.created_at,
         updated_at=sub.updated_at,

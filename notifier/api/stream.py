@@ -1,6 +1,7 @@
 """``GET /v1/stream``: alerts as Server-Sent Events, filtered by team, match, tie, competition
 and kind; resumable from ``Last-Event-ID`` (or ``?last_event_id=``) with no gap; a comment line
-every ``api.sse_heartbeat_s`` keeps proxies from closing an idle stream.
+every ``api.sse_heartbeat_s`` keeps proxies from closing an idle stream. ``?delay=N`` (0-900)
+streams it ``N`` seconds behind, spoiler-free (:mod:`notifier.api.delayed`).
 """
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from multidict import MultiMapping
 
 from notifier.api.auth import OWNER
+from notifier.api.delayed import DelayedReader, parse_delay, serve_delayed, start_position
 from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
@@ -99,6 +102,13 @@ def _since(request: web.Request, partitions: int) -> list[str] | None:
         raise unprocessable([{"field": "last_event_id", "message": str(exc)}]) from None
 
 
+def _delay(request: web.Request) -> int:
+    try:
+        return parse_delay(request.query.get("delay"))
+    except ValueError as exc:
+        raise unprocessable([{"field": "delay", "message": str(exc)}]) from None
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
     """Stream alerts until the client leaves (or falls too far behind and is dropped)."""
     hub = request.app[HUB]
@@ -109,6 +119,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     flt = parse_filter(request.query, lang)
     since = _since(request, hub.partitions)
+    delay = _delay(request)
+    if delay > 0:
+        return await _delayed(request, flt, since, delay)
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             await hub.ready.wait()
@@ -147,6 +160,26 @@ async def _serve(
         log.warning("sse_stream_ended", extra={"error": str(exc)})
     finally:
         hub.unsubscribe(client)
+    return resp
+
+
+async def _delayed(
+    request: web.Request, flt: Filter, since: list[str] | None, delay: int
+) -> web.StreamResponse:
+    """The stream ``delay`` seconds behind (:mod:`notifier.api.delayed`)."""
+    hub = request.app[HUB]
+    settings = request.app[SETTINGS]
+    rate = settings.delivery.clock_rate
+    position = since or start_position(hub.partitions, delay, time.time(), rate)
+    reader = DelayedReader(hub.r, flt, position, delay, settings.aliases, rate)
+    resp = web.StreamResponse(headers=HEADERS)
+    resp.force_close()
+    try:
+        await resp.prepare(request)
+        await resp.write(b"retry: 2000\n: connected\n\n")
+        await serve_delayed(resp, reader, settings.api.sse_heartbeat_s, lambda: hub.closed)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
     return resp
 
 

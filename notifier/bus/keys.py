@@ -227,6 +227,27 @@ def retry_alert(p: int, alert_id: str) -> str:
     return f"{PREFIX}:retry:{tag(p)}:alert:{alert_id}"
 
 
+def held_due(p: int) -> str:
+    """Sorted set of recipients (subscription ids, ``sink:<name>``) with alerts held back for a
+    spoiler delay, by the due time (ms) of the first."""
+    return f"{PREFIX}:held:{tag(p)}:due"
+
+
+def held_line(p: int, recipient: str) -> str:
+    """List of one recipient's held alerts, in order: JSON {a: alert id, d: due ms, m: mark}."""
+    return f"{PREFIX}:held:{tag(p)}:line:{recipient}"
+
+
+def held_marks(p: int, alert_id: str) -> str:
+    """Hash of recipient -> 1: an alert already held (or elided) for them (with TTL)."""
+    return f"{PREFIX}:held:{tag(p)}:mark:{alert_id}"
+
+
+def live_board(sub_id: str, scope: str) -> str:
+    """A live message of a subscription for one tie or match: its id and what it shows (JSON)."""
+    return f"{PREFIX}:live:{SUB_TAG}:{sub_id}:{scope}"
+
+
 def bot_chat(owner: str) -> str:
     """Hash of one chat's bot preferences (delay, language), by its owner id."""
     return f"{PREFIX}:bot:chat:{owner}"

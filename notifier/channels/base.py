@@ -175,8 +175,10 @@ async def post(
     headers: Mapping[str, str],
     total_s: float = 10.0,
     max_body: int = MAX_BODY,
+    method: str = "POST",
 ) -> Reply:
-    """POST without following redirects, within ``total_s`` seconds in all, reading a bounded body.
+    """POST (or ``method``) without following redirects, within ``total_s`` seconds in all,
+    reading a bounded body.
 
     Raises ChannelError, whose message never contains the URL (it may hold a token).
     """
@@ -186,7 +188,8 @@ async def post(
         raise ChannelError("invalid target URL", permanent=True) from None
     try:
         async with asyncio.timeout(total_s):
-            async with session.post(
+            async with session.request(
+                method,
                 parsed,
                 data=body,
                 headers=headers,
@@ -321,3 +324,26 @@ class HttpChannel:
             await acquire(slots, max_wait=self._max_wait)
         except RateLimitError as exc:
             raise ChannelError(f"{self.name}: {exc}", retry_after=exc.wait) from None
+
+    async def call(
+        self,
+        url: str,
+        payload: Any,
+        target: Target,
+        *,
+        method: str = "POST",
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """One request of this channel's API within its rate limits (edits of a live message);
+        the reply is for the caller to read."""
+        await self._throttle(self.limits(target))
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        return await post(
+            self._session,
+            url,
+            orjson.dumps(payload),
+            headers=hdrs,
+            total_s=self._timeout,
+            max_body=self._max_body,
+            method=method,
+        )

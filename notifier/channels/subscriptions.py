@@ -30,7 +30,9 @@ from notifier.channels import specs
 from notifier.channels.base import Target
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
 from notifier.domain.alerts import ALERT_KINDS, Alert, AlertKind
+from notifier.domain.holdback import MAX_DELAY_S
 from notifier.domain.texts import LangName
+from notifier.domain.timing import Digest, QuietHours
 
 ChannelName = Literal[
     "webhook", "slack", "discord", "telegram", "ntfy", "apprise", "mqtt", "webpush", "email"
@@ -42,7 +44,6 @@ DEFAULT_KINDS: tuple[AlertKind, ...] = tuple(k for k in ALERT_KINDS if k not in 
 FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
 INDEX_OF = {"teams": "team", "matches": "match", "ties": "tie", "competitions": "competition"}
 MAX_FOLLOWS = 50
-MAX_DELAY_S = 600
 ID_PATTERN = re.compile(r"^sub_[0-9a-f]{20}$")
 # Options each channel accepts (anything else is refused, so a typo is a 422, not silence).
 OPTIONS: dict[str, frozenset[str]] = {
@@ -77,6 +78,16 @@ Name = Annotated[
     AfterValidator(_stripped),
 ]
 Follows = Annotated[list[Name], Field(max_length=MAX_FOLLOWS)]
+DelaySeconds = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_DELAY_S,
+        strict=True,
+        description="spoiler delay: each alert arrives this many seconds after it was emitted; "
+        "a goal ruled out within it is never sent, nor is its cancellation (0-900)",
+    ),
+]
 OptionValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
 
 
@@ -155,12 +166,19 @@ class SubscriptionSpec(BaseModel):
         default=None,
         description="language of the alert texts: en, de, it, es, fr, pt (default: the server's)",
     )
-    delay_s: int = Field(
-        default=0,
-        ge=0,
-        le=MAX_DELAY_S,
-        description="hold each alert this many seconds (for a stream that runs behind live)",
+    delay_s: DelaySeconds = 0
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="no alerts in these hours (local time), but the passing kinds"
     )
+    digest: Digest | None = Field(
+        default=None, description="one message per phase or every N minutes, not one per alert"
+    )
+    style: Literal["message", "live"] = Field(
+        default="message",
+        description="live: one message per match or tie, edited on each change "
+        "(telegram; discord; slack with a bot token as secret and options.channel)",
+    )
+    live_goals: bool = Field(default=False, description="with style live: goals also posted")
 
     @model_validator(mode="after")
     def _check(self) -> SubscriptionSpec:
@@ -169,6 +187,7 @@ class SubscriptionSpec(BaseModel):
         if not self.kinds:
             raise FieldError("kinds", "name at least one alert kind")
         check_channel(self)
+        check_style(self)
         return self
 
 
@@ -180,9 +199,9 @@ def check_channel(spec: SubscriptionSpec) -> None:
     match spec.channel:
         case "webhook":
             _check_webhook(spec)
+        case "slack" if spec.style == "live":
+            _check_slack_bot(spec)
         case "slack" | "discord":
-            if not spec.url:
-                raise FieldError("url", f"the {spec.channel} webhook URL is required")
             _check_chat_app(spec)
         case "telegram":
             _check_telegram(spec)
@@ -191,10 +210,39 @@ def check_channel(spec: SubscriptionSpec) -> None:
         case "apprise":
             _check_apprise(spec)
         case "mqtt" | "webpush" | "email":
-            try:
-                specs.check(spec.channel, spec.url, spec.secret, spec.options)
-            except specs.TargetError as exc:
-                raise FieldError(exc.field, exc.message) from None
+            _check_spec(spec)
+
+
+def _check_spec(spec: SubscriptionSpec) -> None:
+    """The MQTT, Web Push and email targets (rules in :mod:`notifier.channels.specs`)."""
+    try:
+        specs.check(spec.channel, spec.url, spec.secret, spec.options)
+    except specs.TargetError as exc:
+        raise FieldError(exc.field, exc.message) from None
+
+
+LIVE_CHANNELS = ("telegram", "discord", "slack")
+
+
+def check_style(spec: SubscriptionSpec) -> None:
+    """A live message needs a channel that can edit what it sent."""
+    if spec.style == "live" and spec.channel not in LIVE_CHANNELS:
+        raise FieldError("style", f"live needs a channel that edits: {', '.join(LIVE_CHANNELS)}")
+    if spec.style == "live" and spec.digest is not None:
+        raise FieldError("digest", "a live message is already one message: no digest with it")
+    if spec.live_goals and spec.style != "live":
+        raise FieldError("live_goals", "only with style live")
+
+
+def _check_slack_bot(spec: SubscriptionSpec) -> None:
+    """Slack live messages use the Web API: a bot token and the channel id, no webhook URL."""
+    if spec.url:
+        raise FieldError("url", "a live Slack message takes no webhook URL (the bot posts it)")
+    if spec.secret is None or not _SLACK_BOT_TOKEN.match(spec.secret):
+        raise FieldError("secret", "a Slack bot token (xoxb-...) is required for style live")
+    channel = spec.options.get("channel")
+    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+        raise FieldError("options.channel", "a Slack channel id (C0123...) is required")
 
 
 def _no_secret(spec: SubscriptionSpec) -> None:
@@ -206,6 +254,8 @@ def _check_chat_app(spec: SubscriptionSpec) -> None:
     """Slack and Discord: a webhook URL and no secret, or a bot token and the channel to post
     to (Slack: ``options.channel`` and the chat.postMessage URL; Discord: the channel's
     ``/api/v10/channels/{id}/messages`` path), as the chat bots subscribe."""
+    if not spec.url:
+        raise FieldError("url", f"the {spec.channel} webhook URL is required")
     channel = spec.options.get("channel")
     if spec.secret is None:
         if channel is not None:
@@ -290,7 +340,11 @@ class SubscriptionPatch(BaseModel):
     description: str | None = Field(default=None, max_length=200)
     enabled: StrictBool | None = None
     lang: LangName | None = None
-    delay_s: int | None = Field(default=None, ge=0, le=MAX_DELAY_S)
+    delay_s: DelaySeconds | None = None
+    quiet_hours: QuietHours | None = None  # null: none any more
+    digest: Digest | None = None  # null: one message per alert again
+    style: Literal["message", "live"] | None = None
+    live_goals: bool | None = None
     rotate_secret: StrictBool = False
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ AlertKind = Literal[
     "shootout",
     "result",
     "status",
+    "digest",  # several alerts as one message, for one subscriber (quiet hours, digest mode)
 ]
 ALERT_KINDS: tuple[str, ...] = AlertKind.__args__  # type: ignore[attr-defined]
 

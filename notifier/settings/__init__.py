@@ -263,6 +263,7 @@ class DeliverySettings(BaseModel):
     allow_http: bool = False
     allow_networks: list[str] = Field(default_factory=list)  # e.g. ["127.0.0.0/8"] for tests
     slack_url: str = "https://hooks.slack.com"
+    slack_api_url: str = "https://slack.com"  # Web API (live messages with a bot token)
     discord_url: str = "https://discord.com"
     telegram_url: str = "https://api.telegram.org"
     ntfy_url: str = "https://ntfy.sh"
@@ -279,6 +280,9 @@ class DeliverySettings(BaseModel):
     retry_poll_s: float = Field(default=0.5, gt=0)
     max_inflight_alerts: int = Field(default=1000, ge=1)  # per dispatcher, before it waits
     resolve_timeout_s: float = Field(default=2.0, gt=0)  # DNS check of a target at subscribe
+    # How fast the match clock runs against the wall clock: a subscription's spoiler delay
+    # (delay_s) is on the match clock. 1 live; a replay or demo sets it to its --speed.
+    clock_rate: float = Field(default=1.0, gt=0)
     shards: int = Field(default=0, ge=0, le=1024)  # fan-out shards (0: each alert's owner sends)
 
 

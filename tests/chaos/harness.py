@@ -197,7 +197,9 @@ async def _run(cfg: ChaosConfig, workdir: Path) -> Outcome:
         start_at = -PRE_MATCH_LEAD_S
         expected = [a for p in plans for a in expected_alerts(p, start_at, run.settings)]
         hooks = run.receivers.hooks
-        out.rows = {name: score(sub, hooks[name], expected) for name, sub in subs.items()}
+        out.rows = {
+            name: score(sub, hooks[name], expected, cfg.speed) for name, sub in subs.items()
+        }
         _dump(workdir, hooks, expected)
     out.leaks = find_leaks(workdir, secrets_.named())
     out.notes = count_events(workdir)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 from aiohttp import web
@@ -31,6 +33,8 @@ class Arrival:
     match: str
     kind: str
     text: str
+    at: float = 0.0  # epoch s it arrived
+    emitted: float = 0.0  # epoch s the alert was emitted (its emitted_at)
 
 
 @dataclass
@@ -102,8 +106,17 @@ class Receivers:
             hook.refused[webhook_id] += 1
             return web.Response(status=503, headers={"Retry-After": "0"})
         alert = orjson.loads(body)
+        emitted = datetime.fromisoformat(alert["emitted_at"]).timestamp()
         hook.arrivals.append(
-            Arrival(webhook_id, alert["id"], alert["match"], alert["kind"], alert["text"])
+            Arrival(
+                webhook_id,
+                alert["id"],
+                alert["match"],
+                alert["kind"],
+                alert["text"],
+                at=time.time(),
+                emitted=emitted,
+            )
         )
         return web.Response(status=204)
 

@@ -17,9 +17,19 @@ from dataclasses import dataclass, fields
 
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import Alert
+from notifier.domain.holdback import HeldLine, due_ms
 from tests.chaos.receivers import Hook
 
-COLUMNS = ("expected", "delivered", "lost", "duplicated", "out_of_order", "unexpected", "altered")
+COLUMNS = (
+    "expected",
+    "delivered",
+    "lost",
+    "duplicated",
+    "out_of_order",
+    "early",
+    "unexpected",
+    "altered",
+)
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Row:
     lost: int = 0
     duplicated: int = 0
     out_of_order: int = 0
+    early: int = 0
     unexpected: int = 0
     altered: int = 0
 
@@ -40,7 +51,7 @@ class Row:
     @property
     def clean(self) -> bool:
         """Nothing lost, duplicated, out of order, unexpected or altered."""
-        return not (self.lost or self.duplicated or self.out_of_order) and not (
+        return not (self.lost or self.duplicated or self.out_of_order or self.early) and not (
             self.unexpected or self.altered
         )
 
@@ -54,10 +65,23 @@ def longest_in_order(positions: Sequence[int]) -> int:
     return len(tails)
 
 
-def score(sub: Subscription, hook: Hook, expected: Iterable[Alert]) -> Row:
-    """One subscriber's row."""
+def held_view(alerts: Sequence[Alert], delay_s: float) -> list[Alert]:
+    """What a subscriber ``delay_s`` behind (match clock) receives of ``alerts`` (emitted on
+    the match clock): each held until due, what is due released before the next comes in."""
+    line, out = HeldLine(), []
+    for alert in alerts:
+        out += line.release(due_ms(alert.emitted_at, 0))
+        line.hold(alert, due_ms(alert.emitted_at, delay_s))
+    return out + line.release(2**62)
+
+
+def score(sub: Subscription, hook: Hook, expected: Iterable[Alert], speed: float = 1.0) -> Row:
+    """One subscriber's row (``speed``: how fast the match clock ran, for the delay)."""
     texts = {a.alert_id: a.text for a in hook.arrivals}
     wanted = [a for a in expected if sub.wants(a)]
+    delay = sub.spec.delay_s / speed  # wall seconds
+    if sub.spec.delay_s:
+        wanted = held_view(wanted, sub.spec.delay_s)
     order = {a.id: i for i, a in enumerate(wanted)}
     counts = Counter(a.webhook_id for a in hook.arrivals)
     firsts: dict[str, list[int]] = {}
@@ -74,6 +98,7 @@ def score(sub: Subscription, hook: Hook, expected: Iterable[Alert]) -> Row:
         lost=len(set(order) - received),
         duplicated=sum(n - 1 for n in counts.values()),
         out_of_order=sum(len(p) - longest_in_order(p) for p in firsts.values()),
+        early=sum(1 for a in hook.arrivals if a.at < a.emitted + delay),
         unexpected=len(received - set(order)),
         altered=sum(1 for a in wanted if a.id in texts and texts[a.id] != a.text),
     )

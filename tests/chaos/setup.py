@@ -27,6 +27,8 @@ from tests.chaos.scenario import MatchPlan
 from workers.deliver import dispatcher, shards
 from workers.fold import aggregator
 
+LATE_S = 300  # seconds of match time the delayed subscribers are behind
+
 
 @dataclass(frozen=True)
 class Secrets:
@@ -91,6 +93,13 @@ def subscription_specs(
             "kinds": ["goal", "goal_cancelled", "full_time", "shootout", "result"],
         },
     }
+    # Spoiler delays (match clock): long enough that a VAR review (a minute) and the pauses
+    # and take-overs of the run fall inside them; their goal and cancellation are never sent.
+    specs["every-match-late"] = specs["every-match"] | {
+        "url": hooks + "every-match-late",
+        "delay_s": LATE_S,
+    }
+    specs["ties-late"] = specs["ties"] | {"url": hooks + "ties-late", "delay_s": 2 * LATE_S}
     for spec in specs.values():
         spec.update({"channel": "webhook"})
         spec.setdefault("kinds", every)

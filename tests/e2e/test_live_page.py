@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 SPEED = 600.0  # the 130-minute scenario in about 13 s
+DELAY_S = 300  # "my stream is 5 minutes behind" (match clock: half a second here)
 TIE = "replay:api-football:900001"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = [
@@ -158,6 +159,19 @@ async def struck_goals(page: Any) -> list[tuple[str, str]]:
     return found
 
 
+async def behind(page: Any, delay_s: int) -> list[tuple[str, str]]:
+    """Set "my stream is N s behind": the page starts over from the stream, N s behind, and
+    ends where the tie ended; the goals VAR ruled out within N s never showed (returned)."""
+    from playwright.async_api import expect
+
+    await page.fill("#delay", str(delay_s))
+    await page.dispatch_event("#delay", "change")
+    await expect(page.locator("#conn-text")).to_have_text(f"Live · {delay_s} s behind")
+    await expect(page.locator("#headline")).to_have_text(RESULT, timeout=20_000)
+    assert await page.evaluate("localStorage.getItem('nf_delay_s')") == str(delay_s)
+    return await struck_goals(page)
+
+
 @pytest.mark.parametrize("server_binary", ["valkey"], indirect=True)  # one server is enough
 async def test_live_page_follows_the_replay(redis: Redis, redis_url: str, chromium: str) -> None:
     from playwright.async_api import async_playwright, expect
@@ -188,6 +202,7 @@ async def test_live_page_follows_the_replay(redis: Redis, redis_url: str, chromi
                 await page.screenshot(path=str(ARTIFACTS / "live-page.png"), full_page=True)
                 await page.set_viewport_size({"width": 1280, "height": 900})
                 await page.screenshot(path=str(ARTIFACTS / "live-page-desktop.png"))
+                late = await behind(page, DELAY_S)
             # The server is gone: the page says so, and keeps trying.
             await expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
             await expect(page.locator("#offline")).to_be_visible()
@@ -211,3 +226,4 @@ async def test_live_page_follows_the_replay(redis: Redis, redis_url: str, chromi
         ("Beier", "line-through"),  # newest first
         ("Guirassy", "line-through"),
     ]
+    assert late == []  # five minutes behind, neither ruled-out goal was ever shown

@@ -52,6 +52,7 @@ class ReplayOptions:
     next_round: str | None = None
     speed: float = 60.0
     as_json: bool = False
+    delay: int = 0  # spoiler delay of the console, in seconds of the replay's clock
     match: str | None = None  # of a list or scoreboard recording: replay only this match
     api: str | None = None  # HOST:PORT to serve the API and live page on during the replay
     mqtt: str | None = None  # mqtt://host:port: publish for Home Assistant (else ``[mqtt]``)
@@ -82,7 +83,10 @@ def replay_settings(settings: Settings, speed: float) -> Settings:
             "pause_s": max(provider.pause_s / speed, 0.5),
         }
         providers = providers.replace(name, provider.model_copy(update=budget))
+    # A subscription's spoiler delay runs on the match clock too.
+    delivery = settings.delivery.model_copy(update={"clock_rate": speed})
     update: dict[str, object] = {
+        "delivery": delivery,
         "poll": poll,
         "streams": streams,
         "heartbeat_s": 1.0,
@@ -211,9 +215,11 @@ def _console(
     """The scoreboard at a terminal; one plain (or JSON) line per alert anywhere else."""
     lang, names = opts.lang or settings.lang, settings.names_by_lang()
     if opts.as_json or not sys.stdout.isatty():
-        return ConsoleSink(as_json=opts.as_json, lang=lang, names=names)
+        return ConsoleSink(as_json=opts.as_json, delay_s=opts.delay, lang=lang, names=names)
     progress = replay_progress(server.clock.now, -PRE_MATCH_LEAD_S, end)
-    board = Scoreboard(teams=settings.teams, progress=progress, lang=lang, names=names)
+    board = Scoreboard(
+        teams=settings.teams, progress=progress, delay_s=opts.delay, lang=lang, names=names
+    )
     return stack.enter_context(board)
 
 

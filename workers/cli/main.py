@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from notifier import log as logsetup
+from notifier.domain.holdback import MAX_DELAY_S
 from notifier.domain.texts import LANGS
 from notifier.errors import NotifierError
 from notifier.settings import Settings
@@ -83,6 +84,27 @@ def _positive(value: str) -> float:
     return number
 
 
+def _delay(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number of seconds") from None
+    if not 0 <= number <= MAX_DELAY_S:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_DELAY_S}")
+    return number
+
+
+def _delay_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--delay",
+        type=_delay,
+        default=0,
+        metavar="SECONDS",
+        help="spoiler delay on the replay's clock: each alert SECONDS after it happened, "
+        "a goal ruled out meanwhile never shown (0-900)",
+    )
+
+
 def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "file", type=Path, help="a recorded provider response (e.g. API-Football /fixtures?id=)"
@@ -95,6 +117,7 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual clock speed (default 60)")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
+    _delay_arg(p)
     _lang_arg(p)
     p.add_argument("--match", help="of a recording of many matches: replay only this match id")
     _page_args(p)
@@ -134,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=_positive, default=150.0)
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--scenario", type=Path, default=commands.DEMO_SCENARIO)
+    _delay_arg(demo)
     _lang_arg(demo)
     _page_args(demo)
     _replay_args(
@@ -187,7 +211,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         opts = commands.demo_options(args.speed, args.json, args.scenario)
         opts = dataclasses.replace(
-            opts, api=args.api, stay=args.stay, lang=args.lang, mqtt=args.mqtt
+            opts, api=args.api, stay=args.stay, lang=args.lang, mqtt=args.mqtt, delay=args.delay
         )
         return 1 if run_async(commands.replay(settings, opts)) else 0
     elif args.command == "replay":
@@ -199,6 +223,7 @@ def dispatch(args: argparse.Namespace) -> int:
             next_round=args.next_round,
             speed=args.speed,
             as_json=args.json,
+            delay=args.delay,
             api=args.api,
             stay=args.stay,
             lang=args.lang,

@@ -110,9 +110,11 @@ class Scoreboard:
         progress: Callable[[], Progress] | None = None,
         console: Console | None = None,
         refresh_per_second: float = 8.0,
+        delay_s: int = 0,
         lang: str = "en",
         names: dict[str, dict[str, str]] | None = None,
     ) -> None:
+        self.delay_s = delay_s  # spoiler delay: the dispatcher holds alerts back this long
         self.lang, self.names = lang, names
         self.teams = teams or {}
         self.progress = progress

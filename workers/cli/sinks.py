@@ -31,11 +31,13 @@ class ConsoleSink:
         out: TextIO | None = None,
         *,
         as_json: bool = False,
+        delay_s: int = 0,
         lang: str = "en",
         names: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.out = out or sys.stdout
         self.as_json = as_json
+        self.delay_s = delay_s  # spoiler delay: the dispatcher holds alerts back this long
         self.lang = lang
         self.names = names
 

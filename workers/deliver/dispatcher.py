@@ -33,6 +33,8 @@ from notifier.domain.alerts import ALERT, Alert
 from notifier.settings import Settings
 from workers.deliver.engine import DeliveryEngine
 from workers.deliver.flow import Ticket
+from workers.deliver.hold import Released, sink_id
+from workers.deliver.live import LiveMessages, live_ops
 from workers.deliver.retry import Fence
 from workers.deliver.send import Deliverer, StoppingError
 
@@ -40,7 +42,8 @@ log = logging.getLogger("notifier.dispatcher")
 
 
 class Sink(Protocol):
-    """Somewhere every alert goes in this process: the console."""
+    """Somewhere every alert goes in this process: the console. A sink with a ``delay_s``
+    attribute above 0 gets each alert that long after it was emitted (spoiler delay)."""
 
     name: str
 
@@ -75,8 +78,14 @@ class Dispatcher(PartitionConsumer):
         self.sinks = list(sinks)
         self.delivers = channels is not None  # without channels: the sinks only
         self.subscriptions = SubscriptionStore(r, aliases=settings.aliases)
+        ops = live_ops(channels or {}, settings.delivery.slack_api_url)
+        live = LiveMessages(r, ops, ttl_s=settings.streams.seen_ttl_s)
         deliverer = Deliverer(
-            channels or {}, settings.delivery, lang=settings.lang, names=settings.names_by_lang()
+            channels or {},
+            settings.delivery,
+            live,
+            lang=settings.lang,
+            names=settings.names_by_lang(),
         )
         self.engine = DeliveryEngine(
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
@@ -142,7 +151,16 @@ class Dispatcher(PartitionConsumer):
             await self._dead(self.stream(p), entry_id, fields, f"malformed alert: {exc}"[:500])
             return
         for sink in self.sinks:
-            if sink.wants(alert):
+            if not sink.wants(alert):
+                continue
+            delay = getattr(sink, "delay_s", 0)
+            if delay > 0:  # in stream order, like the deliveries: released by pump()
+                try:
+                    await self.engine.hold(p, alert, sink_id(sink.name), delay)
+                except LeaseLostError:
+                    self.reread(p)  # not surely ours: read again if it stays ours
+                    return
+            else:
                 await self._deliver_once(p, sink, alert)
         if self.router is not None:  # sharded: the shards' consumers fan it out
             await self._route(p, entry_id, alert, fields)
@@ -244,8 +262,21 @@ class Dispatcher(PartitionConsumer):
     # -- running ----------------------------------------------------------------------------
 
     async def pump(self) -> int:
-        """Start the due retries of the partitions held; how many started."""
-        return await self.engine.pump(sorted(self.owned))
+        """Let due held-back alerts go, then start the due retries of the partitions held;
+        how many went or started."""
+        released = 0
+        for p in sorted(self.owned):
+            for out in await self.engine.release(p):
+                released += len(out.alert_ids)
+                await self._release_to_sink(p, out)
+        return released + await self.engine.pump(sorted(self.owned))
+
+    async def _release_to_sink(self, p: int, out: Released) -> None:
+        sink = next((s for s in self.sinks if sink_id(s.name) == out.recipient), None)
+        for alert_id in out.alert_ids:
+            alert = await self.engine.holding.holds.alert(p, alert_id)
+            if sink is not None and alert is not None:
+                await self._deliver_once(p, sink, alert)
 
     async def _pump_loop(self, stopping: Callable[[], bool]) -> None:
         every = self.settings.delivery.retry_poll_s
@@ -287,9 +318,10 @@ class Dispatcher(PartitionConsumer):
 
 
 async def pending_work(r: aioredis.Redis, settings: Settings) -> int:
-    """Alerts not yet dispatched (lag + pending over all partitions)."""
+    """Alerts not yet dispatched (lag + pending over all partitions, and recipients with
+    alerts held back for a spoiler delay)."""
     total = 0
     for p in range(settings.streams.partitions):
         waiting, pending = await streams.lag(r, keys.alerts(p), keys.GROUP_DISPATCHER)
-        total += waiting + pending
+        total += waiting + pending + await r.zcard(keys.held_due(p))  # held back: not yet sent
     return total

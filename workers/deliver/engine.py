@@ -30,6 +30,8 @@ from notifier.domain.alerts import Alert
 from notifier.settings import Settings
 from workers.deliver.dlq import park_delivery
 from workers.deliver.flow import Flows, Ticket
+from workers.deliver.hold import HoldStore, Released
+from workers.deliver.holding import Holding
 from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
 from workers.deliver.send import DELIVERED, Deliverer, Result, StoppingError
 
@@ -39,14 +41,6 @@ log = logging.getLogger("notifier.delivery")
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _hold_ms(alert: Alert, sub: Subscription, now_ms: int) -> int:
-    """How much longer a subscription's ``delay_s`` holds ``alert`` back (0: send it now)."""
-    delay = sub.spec.delay_s
-    if not delay:
-        return 0
-    return max(0, int(alert.emitted_at.timestamp() * 1000) + delay * 1000 - now_ms)
 
 
 class DeliveryEngine:
@@ -74,6 +68,14 @@ class DeliveryEngine:
         self.now_ms = now_ms
         s = settings.streams
         self.retries = RetryStore(r, alert_ttl_s=s.seen_ttl_s, mark_ttl_s=s.seen_ttl_s)
+        self.holding = Holding(
+            HoldStore(r, ttl_s=s.seen_ttl_s),
+            settings,
+            store=store,
+            retries=self.retries,
+            fence=lambda p: self.fence(p),
+            now_ms=lambda: self.now_ms(),
+        )
         self.flows = Flows()
         self.waiting: defaultdict[int, set[str]] = defaultdict(set)  # subs with a head, per p
         self.gone: set[str] = set()
@@ -130,6 +132,7 @@ class DeliveryEngine:
     async def load_waiting(self, p: int) -> None:
         """Learn which subscriptions of a partition just taken over have a delivery waiting."""
         self.waiting[p] = await self.retries.waiting(p)
+        await self.holding.load(p)
 
     async def fan_out(
         self, p: int, alert: Alert, subs: Sequence[Subscription], tickets: Sequence[Ticket]
@@ -161,24 +164,29 @@ class DeliveryEngine:
             if sub.id in self.gone:
                 await self._park(p, alert, sub, 0, "subscription disabled: target gone")
                 return "dead"
+            routed = await self.holding.route(p, alert, sub)
+            if routed is not None:
+                return routed
             if sub.id in self.waiting[p]:
                 if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
                     self.wake.set()  # nothing was waiting after all: it is due now
                 return "queued"
-            if (hold := _hold_ms(alert, sub, now)) > 0:
-                await self._hold(p, alert, RetryJob(sub.id, alert.id, 0, now), now + hold)
-                return "held"
             self.fence(p)  # nothing is sent once the partition may be another replica's
-            result = await self.deliverer.send(alert, sub)
+            more = sub.spec.style == "live" and self.flows.behind(ticket)
+            result = await self.deliverer.send(alert, sub, more=more)
             if result is DELIVERED:  # the common case, without the retry bookkeeping
                 return await self._delivered(p, alert, sub)
             return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
 
-    async def _hold(self, p: int, alert: Alert, job: RetryJob, due_ms: int) -> None:
-        """Make a delayed delivery its subscription's head, due when its delay is over (later
-        alerts queue behind it, so the order is kept); no try is spent."""
-        await self.retries.schedule(p, alert, job, due_ms, fence=self.fence(p))
-        self.waiting[p].add(job.sub_id)
+    async def release(self, p: int) -> list[Released]:
+        """Let the due held alerts of partition p go (:meth:`Holding.release`)."""
+        sinks, moved = await self.holding.release(p)
+        self.waiting[p] |= moved  # their retry lines have a head now
+        return sinks
+
+    async def hold(self, p: int, alert: Alert, recipient: str, delay_s: float) -> str:
+        """Hold ``alert`` back for a sink (:meth:`Holding.hold`)."""
+        return await self.holding.hold(p, alert, recipient, delay_s)
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -346,10 +354,7 @@ class DeliveryEngine:
         if not sub.enabled or sub.id in self.gone:
             await self._drop(p, sub, f"subscription disabled: {sub.disabled_reason or 'by owner'}")
             return
-        now = self.now_ms()
-        if (hold := _hold_ms(alert, sub, now)) > 0:  # queued behind a held one: its own delay
-            await self._hold(p, alert, job, now + hold)
-            return
         self.fence(p)
-        result = await self.deliverer.send(alert, sub)
+        more = sub.spec.style == "live" and await self.retries.queued(p, sub_id) > 0
+        result = await self.deliverer.send(alert, sub, more=more)
         await self._settle(p, alert, sub, job, result, head=True)

@@ -36,6 +36,11 @@ class Ticket:
         self.release()
 
     @property
+    def key(self) -> tuple[int, str]:
+        """The (partition, subscription) line of this ticket."""
+        return self._key
+
+    @property
     def done(self) -> asyncio.Future[None]:
         """Resolved when this ticket is released."""
         return self._done
@@ -59,6 +64,10 @@ class Flows:
         ticket = Ticket(self, key, self._tails.get(key))
         self._tails[key] = ticket.done
         return ticket
+
+    def behind(self, ticket: Ticket) -> bool:
+        """Whether another delivery of the same line waits behind ``ticket``."""
+        return self._tails.get(ticket.key) is not ticket.done
 
     def forget(self, key: tuple[int, str], done: asyncio.Future[None]) -> None:
         """Drop a line whose last ticket is released."""

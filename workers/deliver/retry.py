@@ -220,6 +220,12 @@ class RetryStore:
                 members: list[Any] = await self.r.zrange(keys.retry_due(p), 0, -1)
         return {_text(s) for s in members}
 
+    async def queued(self, p: int, sub_id: str) -> int:
+        """How many alerts wait behind the subscription's head."""
+        async with self.io:
+            with translate_errors("retry queue"):
+                return int(await self.r.llen(keys.retry_queue(p, sub_id)))
+
     async def is_done(self, p: int, alert_id: str, sub_id: str) -> bool:
         """Whether the alert was delivered to the subscription."""
         async with self.io:

@@ -35,6 +35,7 @@ from notifier.errors import DeliveryError
 from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
 from workers.deliver.fairness import Breakers, FairSlots
+from workers.deliver.live import LiveMessages
 
 log = logging.getLogger("notifier.delivery")
 Outcome = Literal["delivered", "retry", "dead", "gone"]
@@ -150,11 +151,13 @@ class Deliverer:
         self,
         channels: Mapping[str, Channel],
         settings: DeliverySettings,
+        live: LiveMessages | None = None,
         *,
         lang: str = "en",
         names: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.channels = dict(channels)
+        self.live = live  # the live messages of subscriptions with style "live"
         self.lang, self.names = lang, names  # texts: the subscription's language, else this
         self.settings = settings
         self._all = asyncio.Semaphore(settings.concurrency)
@@ -179,8 +182,10 @@ class Deliverer:
         except (TypeError, ValueError):
             return sub.spec.channel
 
-    async def send(self, alert: Alert, sub: Subscription) -> Result:
-        """Try one delivery; never raises for the target's faults (StoppingError if stopping)."""
+    async def send(self, alert: Alert, sub: Subscription, *, more: bool = False) -> Result:
+        """Try one delivery; never raises for the target's faults (StoppingError if stopping).
+        ``more``: another alert for the subscription comes right after (a live message then
+        shows both with one edit)."""
         channel = self.channels.get(sub.spec.channel)
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
@@ -197,7 +202,11 @@ class Deliverer:
             async with self._all, lane:
                 if self.closing:
                     raise StoppingError
-                await channel.send(alert, target, idempotency_key=idempotency_key(alert.id, sub.id))
+                key = idempotency_key(alert.id, sub.id)
+                if sub.spec.style == "live" and self.live is not None:
+                    await self.live.send(alert, sub, target, channel, key, defer=more)
+                else:
+                    await channel.send(alert, target, idempotency_key=key)
         except DeliveryError as exc:
             self._judge(sub.id, exc)
             return classify(exc)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from notifier.channels.subscriptions import MAX_DELAY_S
+from notifier.domain.holdback import MAX_DELAY_S
 
 Verb = Literal[
     "follow",

@@ -11,6 +11,8 @@ const PHASES = {
 const IN_PLAY = new Set(["first_half", "second_half", "extra_time", "penalties"]);
 const PHASE_KINDS = new Set(["kickoff", "half_time", "second_half", "full_time", "extra_time", "result", "status"]);
 const MAX_BACKOFF_MS = 15000;
+const MAX_DELAY_S = 900;
+const DELAY_KEY = "nf_delay_s"; // this browser's "my stream is N s behind", in localStorage
 
 const $ = (id) => document.getElementById(id);
 
@@ -236,23 +238,47 @@ function setConnection(state, text) {
   $("offline").hidden = state !== "offline";
 }
 
-function follow(board) {
+// How far behind this browser's stream is (a spoiler delay), kept in localStorage.
+function storedDelay() {
+  let n = 0;
+  try { n = parseInt(localStorage.getItem(DELAY_KEY) || "0", 10); } catch (e) { n = 0; }
+  return Number.isFinite(n) ? Math.min(Math.max(n, 0), MAX_DELAY_S) : 0;
+}
+
+function storeDelay(n) {
+  try { localStorage.setItem(DELAY_KEY, String(n)); } catch (e) { /* private mode: this visit only */ }
+}
+
+// The board as it stood before the match, for a stream behind: every alert then comes from the
+// stream (GET /v1/stream?delay=N from the start), each N s after it happened.
+function delayedStart(initial) {
+  return Object.assign({}, initial, {
+    now: null, aggregate: null, leader: null, needs: null, headline: "", timeline: [], last_id: "0",
+  });
+}
+
+function follow(board, delay) {
   let backoff = 1000;
   let source = null;
+  let stopped = false;
   const open = () => {
+    if (stopped) return;
     const params = new URLSearchParams();
     if (board.tie) params.set("tie", board.tie);
     else params.set("match", board.match);
     if (board.lastId) params.set("last_event_id", board.lastId);
+    if (delay > 0) params.set("delay", String(delay));
     if (PAGE_LANG) params.set("lang", PAGE_LANG);  // else the server reads Accept-Language
     source = new EventSource(`/v1/stream?${params}`, { withCredentials: true });
-    source.onopen = () => { backoff = 1000; setConnection("live", "Live"); };
+    const live = delay > 0 ? `Live · ${delay} s behind` : "Live";
+    source.onopen = () => { backoff = 1000; setConnection("live", live); };
     source.addEventListener("alert", (ev) => {
       if (ev.lastEventId) board.lastId = ev.lastEventId;
       if (board.apply(JSON.parse(ev.data))) render(board);
     });
     source.onerror = () => {
       source.close();
+      if (stopped) return;
       const wait = backoff;
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       setConnection("offline", `Offline · retrying in ${Math.round(wait / 1000)} s`);
@@ -260,6 +286,7 @@ function follow(board) {
     };
   };
   open();
+  return () => { stopped = true; if (source) source.close(); };
 }
 
 // ---- boot -----------------------------------------------------------------------------------
@@ -275,11 +302,26 @@ async function getJSON(url) {
 }
 
 async function showBoard(url) {
-  const board = new Board(await getJSON(url));
-  $("board").hidden = false;
-  render(board);
-  follow(board);
-  window.liveBoard = board; // for people poking at it from the console
+  const input = $("delay");
+  let stop = null;
+  const start = async (delay) => {
+    if (stop) stop();
+    const initial = await getJSON(url); // as it stands now: a stream behind starts before it
+    $("board").hidden = false;
+    const board = new Board(delay > 0 ? delayedStart(initial) : initial);
+    render(board);
+    stop = follow(board, delay);
+    window.liveBoard = board; // for people poking at it from the console
+  };
+  input.value = String(storedDelay());
+  input.addEventListener("change", () => {
+    const n = Math.min(Math.max(parseInt(input.value || "0", 10) || 0, 0), MAX_DELAY_S);
+    input.value = String(n);
+    storeDelay(n);
+    setConnection("connecting", "Reconnecting…");
+    start(n).catch((err) => setConnection("offline", `Error: ${err.message}`));
+  });
+  await start(storedDelay());
 }
 
 async function showIndex() {

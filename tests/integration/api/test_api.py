@@ -161,6 +161,35 @@ async def test_one_token_cannot_reach_anothers_subscription(
         ({"channel": "ntfy", "teams": ["X"], "options": {"topic": "t", "x": 1}}, "options.x"),
         ({"channel": "slack", "teams": ["X"]}, "url"),
         ({"channel": "pigeon", "teams": ["X"]}, "channel"),
+        (HOOK | {"delay_s": 901}, "delay_s"),
+        (HOOK | {"delay_s": -1}, "delay_s"),
+        (HOOK | {"delay_s": "60"}, "delay_s"),
+        (
+            HOOK | {"quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Mars/X"}},
+            "quiet_hours.tz",
+        ),
+        (HOOK | {"quiet_hours": {"start": "25:00", "end": "07:00"}}, "quiet_hours.start"),
+        (HOOK | {"digest": {"by": "minutes", "minutes": 0}}, "digest.minutes"),
+        (HOOK | {"digest": {"by": "hour"}}, "digest.by"),
+        (HOOK | {"style": "live"}, "style"),
+        (HOOK | {"live_goals": True}, "live_goals"),
+        (
+            {"channel": "slack", "style": "live", "teams": ["X"], "options": {"channel": "C0123"}},
+            "secret",
+        ),
+        (
+            {"channel": "slack", "style": "live", "teams": ["X"], "secret": "xoxb-1234567890ab"},
+            "options.channel",
+        ),
+        (
+            {
+                "channel": "slack",
+                "url": "https://hooks.slack.com/services/T/B/x",
+                "teams": ["X"],
+                "options": {"channel": "C0123"},
+            },
+            "options.channel",
+        ),
     ],
 )
 async def test_invalid_subscriptions_are_422_naming_the_field(

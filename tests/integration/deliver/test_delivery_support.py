@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,12 +41,14 @@ class Receiver:
     seen: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     answer: Answer | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: list[float] = field(default_factory=list)  # epoch s of each request in seen
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        self.arrived.append(time.time())
         self.seen.append((request.path_qs, dict(request.headers), body))
         self.changed.set()
         if self.answer is None:

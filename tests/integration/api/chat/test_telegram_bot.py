@@ -143,7 +143,7 @@ async def test_preferences_kinds_and_mute_apply_to_every_follow(
     assert "(muted)" in await say(bot, server, "/list")
     assert await say(bot, server, "/unmute") == "Alerts resumed."
     assert await say(bot, server, "/delay 30") == "Alerts to this chat will be held 30 s."
-    assert "from 0 to 600" in await say(bot, server, "/delay soon")
+    assert "from 0 to 900" in await say(bot, server, "/delay soon")
     assert "No alerts in 'de' yet" in await say(bot, server, "/lang de")
     assert await say(bot, server, "/lang en") == "Language set: en."
     prefs = await redis.hgetall(keys.bot_chat(f"telegram:{PRIVATE}"))
