@@ -25,6 +25,7 @@ from notifier.api.state import REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.targets import check_target
 from notifier.channels.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
 from notifier.channels.webpush import load_vapid
+from notifier.domain.texts import LANGS, language
 
 BASE = "/v1/push"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -87,6 +88,7 @@ def _spec(body: PushRequest) -> SubscriptionSpec:
             matches=body.matches,
             ties=body.ties,
             description="Web Push from the live page",
+            lang=language(body.lang) if body.lang.split("-")[0].lower() in LANGS else None,
         )
     except ValidationError as exc:
         raise unprocessable(field_errors(exc)) from None

@@ -26,9 +26,8 @@ from pydantic import (
 )
 from yarl import URL
 
-from notifier.channels import specs
 from notifier.channels.base import Target
-from notifier.channels.webhook import SECRET_PREFIX, secret_key
+from notifier.channels.rules import OPTIONS, FieldError, check_channel, check_style
 from notifier.domain.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.domain.holdback import MAX_DELAY_S
 from notifier.domain.texts import LangName
@@ -45,25 +44,7 @@ FOLLOW_FIELDS = ("teams", "matches", "ties", "competitions")
 INDEX_OF = {"teams": "team", "matches": "match", "ties": "tie", "competitions": "competition"}
 MAX_FOLLOWS = 50
 ID_PATTERN = re.compile(r"^sub_[0-9a-f]{20}$")
-# Options each channel accepts (anything else is refused, so a typo is a 422, not silence).
-OPTIONS: dict[str, frozenset[str]] = {
-    "webhook": frozenset(),
-    "slack": frozenset({"channel"}),  # with a bot token: chat.postMessage to this channel
-    "discord": frozenset(),
-    "telegram": frozenset({"chat_id", "message_thread_id"}),
-    "ntfy": frozenset({"topic", "priority"}),
-    "apprise": frozenset(),
-    "mqtt": frozenset({"username", "base_topic", "discovery_prefix", "team"}),
-    "webpush": frozenset({"p256dh", "auth", "lang"}),
-    "email": frozenset({"lang", "digest"}),
-}
-_TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
-_NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
-_SLACK_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{10,200}$")
-_SLACK_CHANNEL = re.compile(r"^[A-Z0-9]{6,24}$")
-_DISCORD_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{40,120}$")
-_DISCORD_CHANNEL_PATH = re.compile(r"^/api/v10/channels/[0-9]{5,25}/messages$")
-_CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
+__all__ = ["OPTIONS", "FieldError", "check_channel", "check_style"]  # their old home
 
 
 def _stripped(value: str) -> str:
@@ -89,15 +70,6 @@ DelaySeconds = Annotated[
     ),
 ]
 OptionValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
-
-
-class FieldError(ValueError):
-    """One invalid field of a request, named as a dotted path (``url``, ``options.topic``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def new_id() -> str:
@@ -189,134 +161,6 @@ class SubscriptionSpec(BaseModel):
         check_channel(self)
         check_style(self)
         return self
-
-
-def check_channel(spec: SubscriptionSpec) -> None:
-    """Channel-specific rules: required URL, secret and options (FieldError if broken)."""
-    unknown = sorted(set(spec.options) - OPTIONS[spec.channel])
-    if unknown:
-        raise FieldError(f"options.{unknown[0]}", f"not an option of the {spec.channel} channel")
-    match spec.channel:
-        case "webhook":
-            _check_webhook(spec)
-        case "slack" if spec.style == "live":
-            _check_slack_bot(spec)
-        case "slack" | "discord":
-            _check_chat_app(spec)
-        case "telegram":
-            _check_telegram(spec)
-        case "ntfy":
-            _check_ntfy(spec)
-        case "apprise":
-            _check_apprise(spec)
-        case "mqtt" | "webpush" | "email":
-            _check_spec(spec)
-
-
-def _check_spec(spec: SubscriptionSpec) -> None:
-    """The MQTT, Web Push and email targets (rules in :mod:`notifier.channels.specs`)."""
-    try:
-        specs.check(spec.channel, spec.url, spec.secret, spec.options)
-    except specs.TargetError as exc:
-        raise FieldError(exc.field, exc.message) from None
-
-
-LIVE_CHANNELS = ("telegram", "discord", "slack")
-
-
-def check_style(spec: SubscriptionSpec) -> None:
-    """A live message needs a channel that can edit what it sent."""
-    if spec.style == "live" and spec.channel not in LIVE_CHANNELS:
-        raise FieldError("style", f"live needs a channel that edits: {', '.join(LIVE_CHANNELS)}")
-    if spec.style == "live" and spec.digest is not None:
-        raise FieldError("digest", "a live message is already one message: no digest with it")
-    if spec.live_goals and spec.style != "live":
-        raise FieldError("live_goals", "only with style live")
-
-
-def _check_slack_bot(spec: SubscriptionSpec) -> None:
-    """Slack live messages use the Web API: a bot token and the channel id, no webhook URL."""
-    if spec.url:
-        raise FieldError("url", "a live Slack message takes no webhook URL (the bot posts it)")
-    if spec.secret is None or not _SLACK_BOT_TOKEN.match(spec.secret):
-        raise FieldError("secret", "a Slack bot token (xoxb-...) is required for style live")
-    channel = spec.options.get("channel")
-    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
-        raise FieldError("options.channel", "a Slack channel id (C0123...) is required")
-
-
-def _no_secret(spec: SubscriptionSpec) -> None:
-    if spec.secret is not None:
-        raise FieldError("secret", f"the {spec.channel} channel takes no secret")
-
-
-def _check_chat_app(spec: SubscriptionSpec) -> None:
-    """Slack and Discord: a webhook URL and no secret, or a bot token and the channel to post
-    to (Slack: ``options.channel`` and the chat.postMessage URL; Discord: the channel's
-    ``/api/v10/channels/{id}/messages`` path), as the chat bots subscribe."""
-    if not spec.url:
-        raise FieldError("url", f"the {spec.channel} webhook URL is required")
-    channel = spec.options.get("channel")
-    if spec.secret is None:
-        if channel is not None:
-            raise FieldError("options.channel", "needs the bot token (secret)")
-        return
-    if spec.channel == "discord":
-        if not _DISCORD_BOT_TOKEN.match(spec.secret):
-            raise FieldError("secret", "a Discord bot token is required (or no secret)")
-        if not _DISCORD_CHANNEL_PATH.match(spec.url):
-            raise FieldError("url", "with a bot token: /api/v10/channels/{id}/messages")
-        return
-    if not _SLACK_BOT_TOKEN.match(spec.secret):
-        raise FieldError("secret", "a Slack bot token xoxb-... is required (or no secret)")
-    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
-        raise FieldError("options.channel", "with a bot token: the channel id (C0123...)")
-
-
-def _check_webhook(spec: SubscriptionSpec) -> None:
-    if "://" not in spec.url:
-        raise FieldError("url", "an absolute https:// URL is required")
-    if spec.secret is None:
-        return
-    if not spec.secret.startswith(SECRET_PREFIX):
-        raise FieldError("secret", "must start with whsec_ (or be left out: one is made)")
-    try:
-        key = secret_key(spec.secret)
-    except ValueError:
-        raise FieldError("secret", "must be whsec_ and base64") from None
-    if not 24 <= len(key) <= 64:
-        raise FieldError("secret", "must encode 24 to 64 bytes")
-
-
-def _check_telegram(spec: SubscriptionSpec) -> None:
-    if spec.url:
-        raise FieldError("url", "telegram takes no URL (the bot token is the secret)")
-    if spec.secret is None or not _TELEGRAM_TOKEN.match(spec.secret):
-        raise FieldError("secret", "a bot token such as 123456:ABC-... is required")
-    chat = spec.options.get("chat_id")
-    if isinstance(chat, bool) or not _CHAT_ID.match(str(chat) if chat is not None else ""):
-        raise FieldError("options.chat_id", "a chat id (-100123...) or @channel is required")
-    thread = spec.options.get("message_thread_id")
-    if thread is not None and (isinstance(thread, bool) or not isinstance(thread, int)):
-        raise FieldError("options.message_thread_id", "must be an integer")
-
-
-def _check_apprise(spec: SubscriptionSpec) -> None:
-    if "://" not in spec.url:  # the rest is checked with the settings (notifier.api.targets)
-        raise FieldError("url", "an Apprise URL such as jsons://host/path is required")
-    _no_secret(spec)
-
-
-def _check_ntfy(spec: SubscriptionSpec) -> None:
-    if spec.url and "://" not in spec.url:
-        raise FieldError("url", "the ntfy server must be an absolute URL (or left out)")
-    topic = spec.options.get("topic")
-    if not isinstance(topic, str) or not _NTFY_TOPIC.match(topic):
-        raise FieldError("options.topic", "a topic of 1-64 letters, digits, - or _ is required")
-    priority = spec.options.get("priority")
-    bad = isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5
-    if priority is not None and bad:
-        raise FieldError("options.priority", "must be an integer from 1 to 5")
 
 
 def absolute_url(spec: SubscriptionSpec) -> str | None:

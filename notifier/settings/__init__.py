@@ -16,11 +16,9 @@ from babel.messages.pofile import read_po
 from pydantic import (
     AliasChoices,
     BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
     SecretStr,
-    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -32,7 +30,42 @@ from pydantic_settings import (
 from notifier.domain import texts
 from notifier.domain.texts import LangName
 from notifier.errors import ConfigError
+from notifier.settings.channels import (
+    BotsSettings,
+    DiscordBotSettings,
+    EmailSettings,
+    MqttSettings,
+    SlackBotSettings,
+    TelegramBotSettings,
+    WebPushSettings,
+)
 from notifier.settings.keys import check_keys, read_toml
+from notifier.settings.providers import (
+    ESPN_SEARCH_LEAGUES,
+    PROVIDER_NAMES,
+    ApiFootballSettings,
+    EspnSettings,
+    FootballDataSettings,
+    Providers,
+    ProviderSettings,
+)
+
+__all__ = [
+    "ESPN_SEARCH_LEAGUES",
+    "PROVIDER_NAMES",
+    "ApiFootballSettings",
+    "BotsSettings",
+    "DiscordBotSettings",
+    "EmailSettings",
+    "EspnSettings",
+    "FootballDataSettings",
+    "MqttSettings",
+    "ProviderSettings",
+    "Providers",
+    "SlackBotSettings",
+    "TelegramBotSettings",
+    "WebPushSettings",
+]
 
 DEFAULT_CONFIG = Path("config/notifier.toml")  # a project directory's settings
 APP_NAME = "match-notifier"
@@ -68,23 +101,6 @@ def find_config(explicit: Path | None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-class ProviderSettings(BaseModel):
-    """Where a provider lives, how to authenticate, and how hard we may poll it."""
-
-    base_url: str = ""
-    api_key: SecretStr | None = None
-    requests_per_minute: int = Field(default=30, ge=1)
-    requests_per_day: int = Field(default=7500, ge=1)
-    timeout_s: float = Field(default=10.0, gt=0)
-    bulk_groups: int = Field(default=1, ge=1, le=256)  # lease groups (ESPN: one per league)
-    max_ids: int = Field(default=20, ge=1, le=100)  # matches per bulk ``ids`` request
-    live_all_min: int = Field(default=0, ge=0)  # API-Football: ``live=all`` from this many live
-    lineups: bool = True  # ask per match, in the lineup window, if the bulk view lacks them
-    pause_s: float = Field(default=60.0, gt=0)  # pause after a 429 that gives no Retry-After
-    # ESPN and football-data have no team search: `teams search` reads these leagues' teams.
-    search_leagues: list[str] = Field(default_factory=list)
 
 
 class PollSettings(BaseModel):
@@ -132,86 +148,6 @@ class StreamSettings(BaseModel):
     max_deliveries: int = Field(default=5, ge=1)
     seen_ttl_s: int = Field(default=7 * 86400, ge=60)
     lease_ttl_ms: int = Field(default=10_000, ge=200)
-
-
-class ApiFootballSettings(ProviderSettings):
-    """API-Football v3 (api-sports.io): key in ``x-apisports-key``; free plan 100 requests/day."""
-
-    base_url: str = "https://v3.football.api-sports.io"
-
-
-class FootballDataSettings(ProviderSettings):
-    """football-data.org v4: token in ``X-Auth-Token``; free tier 10 requests/minute."""
-
-    base_url: str = "https://api.football-data.org"
-    requests_per_minute: int = Field(default=10, ge=1)
-    lineups: bool = False  # the free tier has none: do not ask for them match by match
-    search_leagues: list[str] = Field(
-        default_factory=lambda: ["PL", "CL", "BL1", "SA", "PD", "FL1", "DED", "PPL", "ELC", "BSA"]
-    )
-
-
-ESPN_SEARCH_LEAGUES = (
-    "eng.1", "eng.2", "esp.1", "ger.1", "ita.1", "fra.1", "ned.1", "por.1", "sco.1", "bel.1",
-    "tur.1", "usa.1", "mex.1", "bra.1", "arg.1", "uefa.champions", "uefa.europa",
-)  # fmt: skip
-
-
-class EspnSettings(ProviderSettings):
-    """ESPN's public site API: no key."""
-
-    base_url: str = "https://site.api.espn.com"
-    requests_per_minute: int = Field(default=60, ge=1)
-    requests_per_day: int = Field(default=50_000, ge=1)
-    search_leagues: list[str] = Field(default_factory=lambda: list(ESPN_SEARCH_LEAGUES))
-
-
-class Providers(BaseModel):
-    """Per-provider settings (env: ``NOTIFIER_PROVIDERS__API_FOOTBALL__API_KEY``)."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    api_football: ApiFootballSettings = Field(
-        default_factory=ApiFootballSettings, alias="api-football"
-    )
-    football_data: FootballDataSettings = Field(
-        default_factory=FootballDataSettings, alias="football-data"
-    )
-    espn: EspnSettings = Field(default_factory=EspnSettings)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _merge_spellings(cls, data: Any) -> Any:
-        """One provider under both spellings (``api-football`` from the TOML file, ``api_football``
-        from the environment): merged, the environment winning, as it does for other settings."""
-        if not isinstance(data, dict):
-            return data
-        out = dict(data)
-        for name in PROVIDER_NAMES:
-            under = name.replace("-", "_")
-            toml, env = out.get(name), out.get(under)
-            if name != under and isinstance(toml, dict) and isinstance(env, dict):
-                out[under] = {**out.pop(name), **env}
-        return out
-
-    def get(self, name: str) -> ProviderSettings:
-        """Settings of a provider by its name (``api-football``); KeyError naming the known ones."""
-        field = name.replace("-", "_")
-        if field not in type(self).model_fields:
-            raise KeyError(f"unknown provider {name!r} (known: {', '.join(PROVIDER_NAMES)})")
-        value: ProviderSettings = getattr(self, field)
-        return value
-
-    def items(self) -> list[tuple[str, ProviderSettings]]:
-        """(name, settings) of every provider."""
-        return [(name, self.get(name)) for name in PROVIDER_NAMES]
-
-    def replace(self, name: str, value: ProviderSettings) -> Providers:
-        """A copy with one provider's settings replaced."""
-        return self.model_copy(update={name.replace("-", "_"): value})
-
-
-PROVIDER_NAMES = ("api-football", "football-data", "espn")
 
 
 class TeamStyle(BaseModel):
@@ -284,101 +220,6 @@ class DeliverySettings(BaseModel):
     # (delay_s) is on the match clock. 1 live; a replay or demo sets it to its --speed.
     clock_rate: float = Field(default=1.0, gt=0)
     shards: int = Field(default=0, ge=0, le=1024)  # fan-out shards (0: each alert's owner sends)
-
-
-class MqttSettings(BaseModel):
-    """The broker ``notifier run`` (and ``replay``/``demo --mqtt``) publishes every alert to, as
-    Home Assistant discovery, retained state and events. No ``url``: no MQTT."""
-
-    url: str | None = None  # mqtt://host:port or mqtts://host:port (TLS)
-    username: str | None = None
-    password: SecretStr | None = None
-    tls: bool = False  # TLS even with mqtt:// (mqtts:// always is)
-    ca_file: Path | None = None  # CA bundle for the broker's certificate (default: the system's)
-    discovery_prefix: str = Field(default="homeassistant", pattern=r"^[^#+]+$")
-    base_topic: str = Field(default="match-notifier", pattern=r"^[^#+]+$")
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    @model_validator(mode="after")
-    def _check_url(self) -> MqttSettings:
-        if self.url is not None:
-            from yarl import URL
-
-            parsed = URL(self.url)
-            if parsed.scheme not in ("mqtt", "mqtts") or not parsed.host:
-                raise ValueError("must be mqtt://host:port or mqtts://host:port")
-        return self
-
-
-class WebPushSettings(BaseModel):
-    """Web Push (the live page's "Notify me"): the VAPID contact and how long a push may wait."""
-
-    subject: str = Field(  # RFC 8292 ``sub``: how a push service reaches the operator
-        default="mailto:admin@localhost", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$"
-    )
-    ttl_s: int = Field(default=3600, ge=0, le=86400)  # a push for an offline browser, at most
-
-
-class EmailSettings(BaseModel):
-    """The SMTP server email subscriptions go through. No ``host``: no email channel."""
-
-    host: str | None = None
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"  # "none": loopback relays only
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = "match-notifier <notifier@localhost>"
-    ca_file: Path | None = None  # CA bundle for the server's certificate (default: the system's)
-    timeout_s: float = Field(default=20.0, gt=0)
-    public_url: str | None = None  # the API as mail readers reach it (List-Unsubscribe links)
-
-    @model_validator(mode="after")
-    def _plain_only_locally(self) -> EmailSettings:
-        local = {"localhost", "127.0.0.1", "::1"}
-        if self.security == "none" and self.host is not None and self.host not in local:
-            raise ValueError("security 'none' sends passwords and mail in clear: loopback only")
-        return self
-
-
-class TelegramBotSettings(BaseModel):
-    """The Telegram bot; the Bot API base URL is ``delivery.telegram_url``."""
-
-    token: SecretStr | None = None  # from @BotFather; unset: no Telegram bot
-    mode: Literal["polling", "webhook"] = "polling"
-    secret_token: SecretStr | None = None  # webhook mode: Telegram sends it back in a header
-    webhook_url: str | None = None  # webhook mode: the public https URL of /v1/telegram/webhook
-    poll_timeout_s: int = Field(default=25, ge=0, le=50)  # getUpdates long-poll wait
-    username: str | None = None  # the bot's @name, so /cmd@OtherBot in groups is left alone
-
-
-class DiscordBotSettings(BaseModel):
-    """The Discord application whose slash commands POST to ``/v1/discord/interactions``."""
-
-    public_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
-    application_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")
-    token: SecretStr | None = None  # bot token: registers commands, posts follows to channels
-    guild_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")  # register per guild
-
-
-class SlackBotSettings(BaseModel):
-    """The Slack app whose slash command POSTs to ``/v1/slack/commands``."""
-
-    signing_secret: SecretStr | None = None
-    bot_token: SecretStr | None = None  # xoxb-...: follows are posted with chat.postMessage
-    api_url: str = "https://slack.com/api"  # Slack Web API
-
-
-class BotsSettings(BaseModel):
-    """Chat bots that answer commands (``/follow``, ``/score``, ...); limits they all share."""
-
-    telegram: TelegramBotSettings = TelegramBotSettings()
-    discord: DiscordBotSettings = DiscordBotSettings()
-    slack: SlackBotSettings = SlackBotSettings()
-    commands_per_minute: int = Field(default=20, ge=1)  # per chat
-    team_commands_per_minute: int = Field(default=120, ge=1)  # per Slack workspace/Discord guild
-    max_follows: int = Field(default=20, ge=1, le=200)  # per chat
-    max_age_s: int = Field(default=300, ge=10, le=3600)  # older signed requests are refused
 
 
 class Settings(BaseSettings):

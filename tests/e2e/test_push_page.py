@@ -81,7 +81,9 @@ async def test_notify_me_registers_the_worker_and_shows_pushes(
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context()
+            context = await browser.new_context(
+                bypass_csp=True
+            )  # wait_for_function evaluates strings
             await context.grant_permissions(["notifications"], origin=page_url)
             page = await context.new_page()
             await page.goto(f"{page_url}/ties/{TIE}?token={TOKEN}")

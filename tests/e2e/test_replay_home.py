@@ -24,8 +24,9 @@ from redis.asyncio import Redis
 
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels import hass
-from notifier.channels.subscriptions import OPT_IN_KINDS, Subscription, SubscriptionSpec
+from notifier.channels.subscriptions import DEFAULT_KINDS, Subscription, SubscriptionSpec
 from notifier.domain.alerts import Alert
+from notifier.domain.texts import localised
 from notifier.settings import EmailSettings
 from tests.e2e.helpers import Collect
 from tests.integration.deliver.test_delivery_support import settings_for
@@ -58,7 +59,7 @@ async def subscribe(r: Redis, push: PushService) -> None:
     store, now = SubscriptionStore(r), datetime.now(UTC)
     for n, spec in enumerate(
         [
-            {"channel": "webpush", "teams": ["Borussia Dortmund"], **webpush},
+            {"channel": "webpush", "teams": ["Borussia Dortmund"], "lang": "it", **webpush},
             {"channel": "email", **email},
             {
                 "channel": "email",
@@ -159,16 +160,17 @@ async def test_every_alert_on_the_plain_json_topic_once_in_order(replayed: Repla
 
 
 def subscribed(replayed: Replayed) -> list[Alert]:
-    """What a subscription with the default kinds receives: every alert but the opt-in kinds
-    (yellow cards, status)."""
-    return [a for a in replayed.alerts if a.kind not in OPT_IN_KINDS]
+    """The alerts a subscription with the default kinds gets (not yellow cards, not status)."""
+    return [a for a in replayed.alerts if a.kind in DEFAULT_KINDS]
 
 
 async def test_a_decrypted_push_per_alert_in_italian(replayed: Replayed) -> None:
     assert not replayed.pushes.refused  # every VAPID signature verified
     got = [r.message for r in replayed.pushes.received]
-    assert [m["id"] for m in got] == [a.id for a in subscribed(replayed)]  # once each, in order
-    assert [m["body"] for m in got] == [a.text for a in subscribed(replayed)]
+    wanted = subscribed(replayed)
+    assert [m["id"] for m in got] == [a.id for a in wanted]  # once each, in order
+    assert [m["body"] for m in got] == [localised(a, "it").text for a in wanted]
+    assert "Rigori" in got[-2]["body"]  # Italian, not the English of the stored alert
     assert {m["lang"] for m in got} == {"it"} and got[-1]["url"] == f"/ties/{TIE}"
 
 

@@ -180,7 +180,8 @@ async def test_subscriptions_get_each_alert_once_in_order_then_dead_letters(
     broker: Mosquitto, redis: Redis, redis_url: str
 ) -> None:
     """Through the dispatcher: the guarantees every channel has (marks, order, retries, DLQ)."""
-    settings = settings_for(redis_url, timeout_s=0.5)
+    # The breaker stays shut over the four tries: a dead broker is tried, then parked.
+    settings = settings_for(redis_url, timeout_s=0.5, breaker_failures=5)
     store = SubscriptionStore(redis)
     sub = await subscribe(store, channel="mqtt", url=broker.url, options={"base_topic": "sub"})
     topic = hass.Topics(base="sub").alert(hass.device_of(make_alert(1)).obj)
