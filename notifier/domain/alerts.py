@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from notifier.domain.models import Frozen, MatchStatus, Score
+from notifier.domain.models import Frozen, MatchStatus, Score, Side
+from notifier.domain.tie import NeedTo
 
 AlertKind = Literal[
     "lineups",
@@ -28,6 +29,17 @@ AlertKind = Literal[
     "digest",  # several alerts as one message, for one subscriber (quiet hours, digest mode)
 ]
 ALERT_KINDS: tuple[str, ...] = AlertKind.__args__  # type: ignore[attr-defined]
+
+
+class Need(Frozen):
+    """What the side going out needs, as data beside the English ``needs`` sentence: bots and
+    other languages render their own from it (``Atalanta need one goal to force extra time`` is
+    ``{"side": "home", "team": "Atalanta", "goals": 1, "to": "extra_time"}``)."""
+
+    side: Side
+    team: str  # display name
+    goals: int
+    to: NeedTo  # "win" the tie, or force "extra_time", "penalties" or a "replay"
 
 
 class Alert(Frozen):
@@ -50,7 +62,8 @@ class Alert(Frozen):
     shootout: Score | None = None
     aggregate: dict[str, int] | None = None  # team display name -> goals over both legs
     leader: str | None = None  # who goes through if it ended now (ties), or who leads
-    needs: str | None = None  # what the trailing side needs, as a sentence
+    needs: str | None = None  # what the trailing side needs, as a sentence (English)
+    need: Need | None = None  # the same, as data
     data: dict[str, Any] = Field(default_factory=dict)  # kind-specific details (scorer, ...)
     # The text as language-neutral sentence shapes (msgid + arguments, teams by side), from
     # which every language's text is made at delivery (``notifier.domain.texts``).

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from notifier.domain import render
-from notifier.domain.alerts import Alert, AlertKind
+from notifier.domain.alerts import Alert, AlertKind, Need
 from notifier.domain.events import (
     Event,
     GoalCancelled,
@@ -292,9 +292,19 @@ def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View)
         nxt = cur if cur == MatchStatus.PENALTIES else None
         parts = render.end_of_play(v, "end_of_extra_time", nxt)
         out.append(("extra_time", parts, {"phase": "end_of_extra_time", "next": str(cur)}))
+    if cur == MatchStatus.PENALTIES and not old.finished:
+        out.append(("shootout", render.phase(v, "penalties"), {"phase": "penalties"}))
     if over:
         out.append(result)
     return out
+
+
+def _need(v: render.View) -> Need | None:
+    """``needs`` as data (``Alert.need``): the same tuple the sentence is made from."""
+    if v.needs is None:
+        return None
+    side, goals, to = v.needs
+    return Need(side=side, team=v.name(side), goals=goals, to=to)
 
 
 def _alert(
@@ -330,6 +340,7 @@ def _alert(
             "aggregate": {state.home: agg.home, state.away: agg.away} if agg is not None else None,
             "leader": leader,
             "needs": render.needs(v),
+            "need": _need(v),
             "data": data,
             "parts": dump(parts),
             "lang": "en",

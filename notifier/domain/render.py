@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from notifier.domain.models import Goal, Incident, MatchStatus, Score, Side
 from notifier.domain.texts import Msg, Parts, msg, nmsg, to_text
-from notifier.domain.tie import Standing
+from notifier.domain.tie import NeedTo, Standing
 
 STATUS_WORDS = {
     MatchStatus.POSTPONED: "postponed",
@@ -30,7 +30,7 @@ class View(NamedTuple):
     away: str
     score: Score
     standing: Standing
-    needs: tuple[Side, int, str] | None = None
+    needs: tuple[Side, int, NeedTo] | None = None
     next_round: str | None = None
     shootout: Score | None = None
     kicks: Score | None = None  # shoot-out kicks taken by each side, where known
@@ -240,6 +240,7 @@ _PHASE_HEADS = {
     "extra_time_half_time": "Half-time in extra time: {home} {hs}-{as} {away}",
     "extra_time_second_half": "Second half of extra time under way: {home} {hs}-{as} {away}",
     "end_of_extra_time": "End of extra time: {home} {hs}-{as} {away}",
+    "penalties": "Penalties under way: {home} {hs}-{as} {away}",
 }
 
 

@@ -11,8 +11,13 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
 from notifier.domain.models import Frozen, MatchStatus, Score, Side, goals
+
+NeedTo = Literal["win", "extra_time", "penalties", "replay"]
+"""What the goals the side going out needs would do: win the tie, or force what a level tie
+goes to."""
 
 NEED_LIMIT = 10  # beyond this many goals, nobody needs a sentence
 
@@ -145,7 +150,7 @@ def needs(
     prior_away: Score | None,
     rules: TieRules,
     status: MatchStatus,
-) -> tuple[Side, int, str] | None:
+) -> tuple[Side, int, NeedTo] | None:
     """What the side going out needs: (side, goals, "win" | "extra_time" | "penalties")."""
     if prior is None or status not in (
         MatchStatus.FIRST_HALF,
@@ -169,7 +174,7 @@ def needs(
     return None
 
 
-def _level_means(rules: TieRules, status: MatchStatus) -> str:
+def _level_means(rules: TieRules, status: MatchStatus) -> NeedTo:
     if status != MatchStatus.EXTRA_TIME and rules.extra_time:
         return "extra_time"
     return "penalties" if rules.penalties else "replay"

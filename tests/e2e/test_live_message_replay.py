@@ -18,7 +18,7 @@ from workers.cli.commands import demo_options, replay
 from workers.deliver.dispatcher import pending_work
 
 pytestmark = pytest.mark.e2e
-RESULT = "Atalanta win 5-4 on penalties (2-2 on aggregate) and reach the round of 16"
+RESULT = "Atalanta win 5-4 on penalties (2-2 on aggregate). Atalanta reach the round of 16"
 
 
 async def test_a_whole_tie_on_one_live_message_per_platform(redis: Redis, redis_url: str) -> None:

@@ -297,6 +297,11 @@ async def test_openapi_document_is_valid_and_covers_the_routes(
     assert paths["/v1/email/unsubscribe"]["post"]["security"] == []  # the signed link is the auth
     schemas = doc["components"]["schemas"]
     assert {"PushRequest", "Unsubscribe"} <= set(schemas)
+    alert = doc["components"]["schemas"]["Alert"]["properties"]
+    assert {"needs", "need", "parts", "data"} <= set(alert)
+    need = doc["components"]["schemas"]["Need"]
+    assert set(need["required"]) == {"side", "team", "goals", "to"}
+    assert need["properties"]["to"]["enum"] == ["win", "extra_time", "penalties", "replay"]
 
 
 async def test_secrets_never_reach_the_logs(

@@ -82,6 +82,7 @@ PENS = Score(home=4, away=3)
                     "extra_time",
                     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
                 ),
+                ("shootout", "Penalties under way: Atalanta 2-0 Dortmund. 2-2 on aggregate"),
                 ("shootout", "Penalties: Atalanta 4-3 Dortmund"),
                 (
                     "result",
@@ -97,6 +98,7 @@ PENS = Score(home=4, away=3)
                     "extra_time",
                     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
                 ),
+                ("shootout", "Penalties under way: Atalanta 2-0 Dortmund. 2-2 on aggregate"),
                 ("shootout", "Penalties: Atalanta 4-3 Dortmund"),
                 (
                     "result",
@@ -111,7 +113,8 @@ PENS = Score(home=4, away=3)
                 (
                     "full_time",
                     "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
-                )
+                ),
+                ("shootout", "Penalties under way: Atalanta 2-0 Dortmund. 2-2 on aggregate"),
             ],
         ),
         # 2H, then FT on a clock that counts stoppage time on (98'): no extra time made up.

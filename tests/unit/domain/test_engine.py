@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.domain.alerts import Alert
+from notifier.domain.alerts import Alert, Need
 from notifier.domain.diff import diff
 from notifier.domain.engine import MatchState, apply, start, view
 from notifier.domain.events import Event, GoalCancelled, GoalScored
@@ -62,6 +62,7 @@ DEMO = [
     " Atalanta need one goal to force penalties",
     "Goal ruled out: Beier (Dortmund) 104'. Atalanta 2-0 Dortmund. 2-2 on aggregate",
     "End of extra time: Atalanta 2-0 Dortmund. 2-2 on aggregate: penalties",
+    "Penalties under way: Atalanta 2-0 Dortmund. 2-2 on aggregate",
     "Penalties: Atalanta 1-0 Dortmund (Krstovic scores)",
     "Penalties: Atalanta 1-1 Dortmund (Guirassy scores, after one kick each)",
     "Penalties: Atalanta 2-1 Dortmund (Pasalic scores)",
@@ -91,7 +92,7 @@ DEMO_KINDS = [
     "goal",
     "goal_cancelled",
     "extra_time",
-    *["shootout"] * 10,
+    *["shootout"] * 11,
     "result",
 ]
 
@@ -141,6 +142,41 @@ def test_scripted_alerts_carry_the_match_and_the_tie() -> None:
     assert all(a.match == KEY and a.home == "Atalanta" and a.away == "Dortmund" for a in alerts)
     assert all(a.tie == TIE.id for a in alerts)
     assert alerts[3].needs == "Atalanta need one goal to force extra time"
+    assert alerts[3].public()["need"] == {
+        "side": "home",
+        "team": "Atalanta",
+        "goals": 1,
+        "to": "extra_time",
+    }
+
+
+def test_alerts_carry_what_the_side_going_out_needs_as_data() -> None:
+    """``need`` is ``needs`` as data: the same side, count and aim, on every alert; none once
+    the tie is level or the match is over."""
+    _, alerts = scripted()
+    worded = {
+        "one goal to force extra time": (1, "extra_time"),
+        "two goals to force extra time": (2, "extra_time"),
+        "one goal to force penalties": (1, "penalties"),
+    }
+    for a in alerts:
+        if a.needs is None:
+            assert a.need is None and a.public()["need"] is None
+            continue
+        assert a.need is not None
+        team, _, rest = a.needs.partition(" need ")
+        assert (a.need.team, a.need.side) == (team, "home" if team == a.home else "away")
+        assert (a.need.goals, a.need.to) == worded[rest]
+    by_text = dict(zip(DEMO, alerts, strict=True))
+    beier = by_text[DEMO[12]]
+    assert beier.public()["need"] == {
+        "side": "home",
+        "team": "Atalanta",
+        "goals": 1,
+        "to": "penalties",
+    }
+    assert by_text[DEMO[4]].need == Need(side="home", team="Atalanta", goals=2, to="extra_time")
+    assert by_text[DEMO[10]].need is None and alerts[-1].need is None
     assert alerts[3].data == {"side": "home", "goal": goal(23, "home", "Scamacca").model_dump()}
     assert alerts[-1].data == {"winner": "home", "how": "penalties"}
     assert alerts[-1].status == S.FINISHED and alerts[-1].shootout == Score(home=5, away=4)
@@ -253,12 +289,14 @@ def test_single_match_to_penalties() -> None:
         "full_time",
         "extra_time",
         "shootout",
+        "shootout",
         "result",
     ]
-    assert texts(alerts)[3:6] == [
+    assert texts(alerts)[3:7] == [
         "Second half under way: Atalanta 1-1 Dortmund",
         "End of normal time: Atalanta 1-1 Dortmund. Level after 90 minutes: extra time",
         "End of extra time: Atalanta 1-1 Dortmund. Level after extra time: penalties",
+        "Penalties under way: Atalanta 1-1 Dortmund",
     ]
     assert texts(alerts)[-2:] == [
         "Penalties: Atalanta 4-3 Dortmund",
@@ -278,9 +316,9 @@ def test_single_match_to_penalties() -> None:
         (S.HALF_TIME, S.SECOND_HALF, (0, 0), ["second_half"]),
         (S.FIRST_HALF, S.SECOND_HALF, (0, 0), ["second_half"]),
         (S.SECOND_HALF, S.EXTRA_TIME, (2, 0), ["full_time"]),
-        (S.SECOND_HALF, S.PENALTIES, (2, 0), ["full_time"]),
+        (S.SECOND_HALF, S.PENALTIES, (2, 0), ["full_time", "shootout"]),
         (S.SECOND_HALF, S.FINISHED, (1, 0), ["full_time", "result"]),
-        (S.EXTRA_TIME, S.PENALTIES, (2, 0), ["extra_time"]),
+        (S.EXTRA_TIME, S.PENALTIES, (2, 0), ["extra_time", "shootout"]),
         (S.EXTRA_TIME, S.FINISHED, (3, 0), ["extra_time", "result"]),
         (S.PENALTIES, S.FINISHED, (2, 0), ["result"]),
         (S.SECOND_HALF, S.SUSPENDED, (1, 0), ["status"]),

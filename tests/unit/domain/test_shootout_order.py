@@ -47,7 +47,7 @@ def with_kicks(order: list[int], *, numbered: bool, comment: str | None) -> dict
 
 
 def told(alerts: list[Alert]) -> list[tuple[str | None, int, int]]:
-    kicks = [a for a in alerts if a.kind == "shootout"]
+    kicks = [a for a in alerts if a.kind == "shootout" and "phase" not in a.data]
     return [(a.data.get("player"), a.shootout.home, a.shootout.away) for a in kicks if a.shootout]
 
 
@@ -57,6 +57,8 @@ def check(alerts: list[Alert]) -> None:
     assert kinds[-1] == "result" and kinds.index("result") > max(
         i for i, k in enumerate(kinds) if k == "shootout"
     )
+    start = kinds.index("shootout")
+    assert alerts[start].data == {"phase": "penalties"}  # "Penalties under way", before any kick
     last = [a for a in alerts if a.kind == "shootout"][-1]
     assert last.data.get("decisive") is True
 

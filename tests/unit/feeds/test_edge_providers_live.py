@@ -91,6 +91,10 @@ def test_football_data_straight_to_penalties_claims_no_extra_time() -> None:
             "full_time",
             "End of normal time: Manchester City FC 1-0 FC København. 1-1 on aggregate: penalties",
         ),
+        (
+            "shootout",
+            "Penalties under way: Manchester City FC 1-0 FC København. 1-1 on aggregate",
+        ),
         ("shootout", "Penalties: Manchester City FC 1-0 FC København"),
         ("shootout", "Penalties: Manchester City FC 4-3 FC København"),
         (
@@ -130,6 +134,8 @@ def test_football_data_straight_to_penalties_claims_no_extra_time() -> None:
                  "1-1 on aggregate: extra time"),
                 ("extra_time", "End of extra time: Manchester City FC 1-0 FC København. "
                  "1-1 on aggregate: penalties"),
+                ("shootout", "Penalties under way: Manchester City FC 1-0 FC København. "
+                 "1-1 on aggregate"),
                 ("shootout", "Penalties: Manchester City FC 4-3 FC København"),
                 ("result", "Manchester City FC win 4-3 on penalties (1-1 on aggregate). "
                  "Manchester City FC reach the quarter-finals"),
@@ -318,6 +324,10 @@ def test_espn_end_of_regulation_then_straight_to_penalties() -> None:
                 "End of normal time: Atlanta United FC 1-0 Philadelphia Union."
                 " 1-1 on aggregate: penalties"
             ),
+        ),
+        (
+            "shootout",
+            "Penalties under way: Atlanta United FC 1-0 Philadelphia Union. 1-1 on aggregate",
         ),
         ("shootout", "Penalties: Atlanta United FC 1-0 Philadelphia Union (Josef Martínez scores)"),
         (
