@@ -24,7 +24,7 @@ from notifier.api.problems import ProblemError, field_errors, read_model, unproc
 from notifier.api.state import REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.targets import check_target
 from notifier.channels.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
-from notifier.channels.webpush import load_vapid
+from notifier.channels.webpush import available, load_vapid
 from notifier.domain.texts import LANGS, language
 
 BASE = "/v1/push"
@@ -66,6 +66,14 @@ class Unsubscribe(BaseModel):
     endpoint: str = Field(max_length=2048)
 
 
+def _need_extra() -> None:
+    """501 on an install without the ``webpush`` extra (the page then hides "Notify me")."""
+    if not available():
+        raise ProblemError(
+            501, "Web Push needs the webpush extra: pip install 'match-notifier[webpush]'"
+        )
+
+
 def push_id(endpoint: str) -> str:
     """The subscription id of a browser's endpoint (one subscription per browser)."""
     return "sub_" + hashlib.sha256(b"nf-webpush:" + endpoint.encode()).hexdigest()[:20]
@@ -73,6 +81,7 @@ def push_id(endpoint: str) -> str:
 
 async def public_key(request: web.Request) -> web.Response:
     """``GET /v1/push/key``: ``{"publicKey": <base64url P-256 key>}``."""
+    _need_extra()
     vapid = await load_vapid(request.app[REDIS])
     return web.json_response({"publicKey": vapid.public_key})
 
@@ -96,6 +105,7 @@ def _spec(body: PushRequest) -> SubscriptionSpec:
 
 async def subscribe(request: web.Request) -> web.Response:
     """``POST /v1/push/subscriptions``: 201 with the subscription's id (replaces the same one)."""
+    _need_extra()
     settings = request.app[SETTINGS]
     store = request.app[SUBSCRIPTIONS]
     owner = request[OWNER]

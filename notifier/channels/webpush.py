@@ -12,14 +12,13 @@ browsers subscribed with. Needs the ``webpush`` extra.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
 import redis.asyncio as aioredis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from yarl import URL
 
 from notifier.bus import keys
@@ -46,6 +45,9 @@ class VapidKeys:
     @property
     def public_key(self) -> str:
         """The uncompressed P-256 public key, base64url (``applicationServerKey``)."""
+        from cryptography.hazmat.primitives import serialization  # the ``webpush`` extra
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         key = serialization.load_pem_private_key(self.pem, password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         raw = key.public_key().public_bytes(
@@ -56,12 +58,21 @@ class VapidKeys:
 
 def generate_pem() -> bytes:
     """A new P-256 private key, PEM (PKCS#8)."""
+    from cryptography.hazmat.primitives import serialization  # the ``webpush`` extra
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+def available() -> bool:
+    """Whether the ``webpush`` extra is installed (pywebpush and the cryptography it brings):
+    without it the API refuses push subscriptions rather than keeping what it cannot send."""
+    return importlib.util.find_spec("pywebpush") is not None
 
 
 async def load_vapid(r: aioredis.Redis) -> VapidKeys:

@@ -5,6 +5,7 @@ Assistant), Web Push, email and the chat bots. Part of the one settings class
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +85,16 @@ class DiscordBotSettings(BaseModel):
     application_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")
     token: SecretStr | None = None  # bot token: registers commands, posts follows to channels
     guild_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")  # register per guild
+
+    @model_validator(mode="after")
+    def _verifier_installed(self) -> DiscordBotSettings:
+        """A configured Discord bot needs PyNaCl to verify every interaction: refuse to start
+        without it rather than answer each one with an error."""
+        if self.public_key is not None and importlib.util.find_spec("nacl") is None:
+            raise ValueError(
+                "public_key is set but PyNaCl is missing: pip install 'match-notifier[bots]'"
+            )
+        return self
 
 
 class SlackBotSettings(BaseModel):

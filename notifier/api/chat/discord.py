@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
 
 from notifier.api.chat.chats import Chat, Destination
 from notifier.api.chat.commands import VERBS
@@ -44,6 +42,9 @@ def verify(
     public_key: str, signature: str, timestamp: str, body: bytes, now: float, max_age: int
 ) -> None:
     """Raise SignatureError unless ``signature`` signs ``timestamp + body`` and it is recent."""
+    from nacl.exceptions import BadSignatureError  # the ``bots`` extra (checked at start-up)
+    from nacl.signing import VerifyKey
+
     try:
         key = VerifyKey(bytes.fromhex(public_key))
         key.verify(timestamp.encode() + body, bytes.fromhex(signature))

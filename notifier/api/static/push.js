@@ -51,7 +51,13 @@
     const registration = await navigator.serviceWorker.register("/sw.js");
     await navigator.serviceWorker.ready;
     say("registered", "Service worker ready; subscribing…");
-    const { publicKey } = await (await fetch("/v1/push/key", { credentials: "same-origin" })).json();
+    const keyResp = await fetch("/v1/push/key", { credentials: "same-origin" });
+    if (!keyResp.ok) {  // e.g. 501: this server was installed without the webpush extra
+      const problem = await keyResp.json().catch(() => ({}));
+      say("unavailable", problem.detail || `Notifications are not available here (HTTP ${keyResp.status}).`);
+      return;
+    }
+    const { publicKey } = await keyResp.json();
     let subscription;
     try {
       subscription = await registration.pushManager.subscribe({

@@ -125,6 +125,23 @@ async def test_the_page_subscribes_and_a_410_removes_the_subscription(
     assert service.received[0].message["lang"] == "it"
 
 
+async def test_without_the_webpush_extra_the_api_says_so_and_keeps_nothing(
+    redis: Redis, redis_url: str, service: PushService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain install has no pywebpush: stand in for it at the one place that asks.
+    monkeypatch.setattr("notifier.api.push.available", lambda: False)
+    body = {"subscription": service.subscription("core"), "teams": ["Dortmund"]}
+    async with (
+        serving(settings_for(redis_url), redis) as (base, _),
+        aiohttp.ClientSession(base, headers=A) as http,
+    ):
+        async with http.get("/v1/push/key") as resp:
+            assert resp.status == 501 and "webpush extra" in (await resp.json())["detail"]
+        async with http.post("/v1/push/subscriptions", json=body) as resp:
+            assert resp.status == 501
+    assert await SubscriptionStore(redis).list_owned(owner_of("token-a")) == []
+
+
 async def _count(service: PushService, n: int) -> bool:
     return len(service.received) >= n
 
