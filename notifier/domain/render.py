@@ -219,7 +219,8 @@ def card_text(v: View, i: Incident) -> Parts:
 
 
 def penalty_missed(v: View, i: Incident) -> Parts:
-    """``Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund``."""
+    """``Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund. Dortmund lead 2-1 on
+    aggregate``: in a tie the miss matters by what it left standing, as a card does."""
     player = i.player or _A_PLAYER
     head = msg(
         "Penalty missed: {player} ({team}) {minute}",
@@ -227,7 +228,7 @@ def penalty_missed(v: View, i: Incident) -> Parts:
         team=i.side,
         minute=minute(i.minute, i.added),
     )
-    return head, score_line(v)
+    return (head, score_line(v), *aggregate_parts(v))
 
 
 _PHASE_HEADS = {

@@ -55,7 +55,8 @@ DEMO = [
     " Atalanta need one goal to force extra time",
     "Red card: Kossounou (Atalanta) 67'. Atalanta down to ten men. Atalanta 1-0 Dortmund."
     " Dortmund lead 2-1 on aggregate",
-    "Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund",
+    "Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund."
+    " Dortmund lead 2-1 on aggregate",
     "GOAL Atalanta 2-0 Dortmund (Pasalic 84'). 2-2 on aggregate",
     "End of normal time: Atalanta 2-0 Dortmund. 2-2 on aggregate: extra time",
     "GOAL Atalanta 2-1 Dortmund (Beier 104'). Dortmund lead 3-2 on aggregate."

@@ -244,7 +244,8 @@ TEXTS: list[tuple[str, Callable[[], Parts], str]] = [
     (
         "penalty-missed",
         lambda: render.penalty_missed(view(1, 0), incident(71, "away", "Guirassy")),
-        "Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund",
+        "Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund."
+        " Dortmund lead 2-1 on aggregate",
     ),
     (
         "half-time",
