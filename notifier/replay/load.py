@@ -20,6 +20,10 @@ from notifier.replay.espn import EspnReplay, load_scoreboard
 from notifier.replay.football_data import FootballDataReplay, load_matches
 from notifier.replay.server import read_json
 
+# What ``notifier replay`` and ``replay-server`` read a recording as unless told: the shipped demo
+# scenario, like a recording made with ``curl /fixtures?id=``, is an API-Football answer.
+DEMO_PROVIDER = "api-football"
+
 
 @dataclass(frozen=True)
 class Replayed:

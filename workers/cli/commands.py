@@ -21,7 +21,7 @@ from notifier.bus.watches import Watch, add_watch, reset_match, save_tie
 from notifier.domain.models import MatchSnapshot
 from notifier.domain.tie import TieRules, TieSpec, parse_first_leg
 from notifier.errors import ConfigError
-from notifier.replay.load import Replayed, ReplaySet, load_replay
+from notifier.replay.load import DEMO_PROVIDER, Replayed, ReplaySet, load_replay
 from notifier.replay.server import ReplayServer, start_replay_server
 from notifier.settings import Settings
 from workers.cli import status
@@ -46,7 +46,7 @@ class ReplayOptions:
     """What ``notifier replay`` was asked to do."""
 
     file: Path
-    provider: str = "api-football"
+    provider: str = DEMO_PROVIDER
     first_leg: str | None = None
     away_goals: bool = False
     next_round: str | None = None

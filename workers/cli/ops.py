@@ -18,7 +18,8 @@ from notifier import metrics
 from notifier.api.health import assess
 from notifier.bus.connect import StoreError, connect, running_server, server_file
 from notifier.bus.heartbeat import fresh_heartbeats
-from notifier.replay.load import load_replay
+from notifier.feeds import registry
+from notifier.replay.load import DEMO_PROVIDER, load_replay
 from notifier.replay.server import start_replay_server
 from notifier.settings import Settings
 from workers.cli.commands import DEMO_SCENARIO, wait_for_signal
@@ -51,9 +52,7 @@ def register(sub: Any) -> None:
         default=DEMO_SCENARIO,
         help="a recorded response of --provider (default: the demo's scripted match)",
     )
-    feed.add_argument(
-        "--provider", default="api-football", choices=["api-football", "football-data", "espn"]
-    )
+    feed.add_argument("--provider", default=DEMO_PROVIDER, choices=registry.NAMES)
     feed.add_argument("--match", help="of a recording of many matches: serve only this one")
     feed.add_argument("--host", default="127.0.0.1")
     feed.add_argument("--port", type=int, default=8000)
