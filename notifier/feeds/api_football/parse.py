@@ -96,11 +96,19 @@ def check(data: dict[str, Any], payload: bytes | None = None) -> dict[str, Any]:
     errors = data.get("errors")
     if not errors:
         return data
-    text = orjson.dumps(errors).decode()[:300]
+    text = _shown(errors)
     if isinstance(errors, dict) and ({"requests", "rateLimit"} & set(errors)):
         wait = RATE_WAIT_S if "rateLimit" in errors else QUOTA_WAIT_S
         raise EnvelopeError(f"{PROVIDER}: {text}", status=429, retry_after=wait, payload=payload)
     raise EnvelopeError(f"{PROVIDER} answered with errors: {text}", status=400, payload=payload)
+
+
+def _shown(errors: object) -> str:
+    """The errors as compact JSON (as the provider sent them), else printable; 300 at most."""
+    try:
+        return orjson.dumps(errors).decode()[:300]
+    except TypeError:  # orjson's JSONEncodeError: a value JSON cannot hold (a huge integer)
+        return f.shown(errors)[:300]
 
 
 def parse_response(body: bytes | dict[str, Any]) -> list[MatchSnapshot]:

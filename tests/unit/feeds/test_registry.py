@@ -172,3 +172,9 @@ def test_football_data_error_document_is_an_envelope_error_too() -> None:
     assert _raised(lambda: fd.parse(body)).status == 429
     answer = {"competitions": [], "message": "a note beside an answer"}
     assert fd.check(answer) is answer
+
+
+def test_an_errors_value_json_cannot_hold_is_still_the_envelope_error() -> None:
+    # A parsed document may hold an integer past 64 bits (orjson will not print it).
+    error = _raised(lambda: AF.check({"errors": -(2**63) - 1, "response": []}))
+    assert error.status == 400 and str(2**63 + 1) in str(error)
