@@ -1,7 +1,7 @@
 """HTTP access to match feeds: one fetch method that returns bytes or raises ``FeedError``.
 
-Provider quirks of *requests* live in :mod:`notifier.feeds.requests` (paths) and here (auth
-headers); quirks of payloads live in each adapter. ETag / Last-Modified validators are sent
+Provider quirks of requests (paths, auth headers) and of payloads live in each provider's
+package (:mod:`notifier.feeds.registry`). ETag / Last-Modified validators are sent
 back, so an unchanged feed costs a 304.
 """
 
@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import aiohttp
 
 from notifier.errors import FeedError
-from notifier.feeds.requests import Request, match_request
+from notifier.feeds import registry
+from notifier.feeds.requests import Request
 from notifier.settings import ProviderSettings
 
-__all__ = ["FeedClient", "Request", "auth_headers", "match_request", "retry_after"]
+__all__ = ["FeedClient", "Request", "auth_headers", "retry_after"]
 
 MAX_BODY = 8 * 1024 * 1024  # a fixture with every event and lineup is ~130 KB
 
@@ -25,12 +26,7 @@ def auth_headers(provider: str, settings: ProviderSettings) -> dict[str, str]:
     """The provider's auth header, when a key is configured."""
     if settings.api_key is None:
         return {}
-    key = settings.api_key.get_secret_value()
-    if provider == "api-football":
-        return {"x-apisports-key": key}
-    if provider == "football-data":
-        return {"X-Auth-Token": key}
-    return {}
+    return registry.get(provider).auth_headers(settings.api_key.get_secret_value())
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:

@@ -1,9 +1,10 @@
 """Fixture discovery, pure: what to ask a provider for a followed competition, and what to
 follow among what it answers (matches of the chosen teams still to play, with their ties).
 
-* API-Football: ``/fixtures?league=&season=&from=&to=``.
-* football-data: ``/v4/competitions/{code}/matches?dateFrom=&dateTo=``.
-* ESPN: ``/apis/site/v2/sports/soccer/{league}/scoreboard?dates=FROM-TO``.
+The request itself is the provider's (:meth:`~notifier.feeds.base.Provider.fixtures_request`:
+API-Football ``/fixtures?league=&season=&from=&to=``, football-data
+``/v4/competitions/{code}/matches``, ESPN ``{league}/scoreboard?dates=FROM-TO``); the window
+is chosen here.
 
 The window reaches ``days_back`` into the past so that finished first legs are seen and linked
 to their second legs (:mod:`notifier.domain.tielink`).
@@ -19,6 +20,7 @@ from notifier.domain.models import OVER_STATUSES, MatchSnapshot, MatchStatus
 from notifier.domain.tie import TieRules, TieSpec, same_team
 from notifier.domain.tielink import link_legs, tie_spec
 from notifier.domain.watch import Watch
+from notifier.feeds import registry
 from notifier.feeds.requests import Request
 from notifier.settings import FollowSettings
 
@@ -37,17 +39,7 @@ def discovery_request(spec: FollowSettings, now: datetime) -> Request:
     """The one request that lists a followed competition's fixtures around ``now``."""
     start = (now - timedelta(days=spec.days_back)).date()
     end = (now + timedelta(days=spec.days_ahead)).date()
-    if spec.provider == "api-football":
-        season = str(spec.season or now.year)
-        params = (("league", spec.league), ("season", season))
-        return Request("/fixtures", (*params, ("from", start.isoformat()), ("to", end.isoformat())))
-    if spec.provider == "football-data":
-        window = [("dateFrom", start.isoformat()), ("dateTo", end.isoformat())]
-        if spec.season is not None:
-            window.append(("season", str(spec.season)))
-        return Request(f"/v4/competitions/{spec.league}/matches", tuple(window))
-    dates = f"{start:%Y%m%d}-{end:%Y%m%d}"
-    return Request(f"/apis/site/v2/sports/soccer/{spec.league}/scoreboard", (("dates", dates),))
+    return registry.get(spec.provider).fixtures_request(spec, start, end, now)
 
 
 def wanted(spec: FollowSettings, s: MatchSnapshot) -> bool:
@@ -71,12 +63,12 @@ def plan_follow(spec: FollowSettings, snapshots: Sequence[MatchSnapshot]) -> Fou
         if spec_ is not None and wanted(spec, legs.second):
             ties[legs.second.match_id] = spec_
     found.ties = list(ties.values())
+    league = registry.get(spec.provider).watch_league(spec.league)
     for s in snapshots:
         if s.status in GONE or not wanted(spec, s):
             continue
         # A tie moves a match to its tie's partition: only before the match has begun.
         tie = ties.get(s.match_id) if s.status is MatchStatus.SCHEDULED else None
-        league = spec.league if spec.provider == "espn" else None
         watch = Watch(
             provider=s.provider,
             match_id=s.match_id,

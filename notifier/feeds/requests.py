@@ -1,7 +1,7 @@
-"""What a provider is asked: path and query of each kind of request. Pure.
+"""What a provider is asked: path and query of one GET. Pure.
 
-Provider quirks of *requests* (paths, parameters) live here; quirks of payloads live in each
-adapter; bulk requests are planned by :mod:`notifier.feeds.bulk`.
+Which requests a provider needs (bulk, per match, discovery, catalog) is its package's
+``provider.py``; the HTTP is :mod:`notifier.feeds.client`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,3 @@ class Request:
 
     path: str
     params: tuple[tuple[str, str], ...] = ()
-
-
-def match_request(provider: str, match_id: str, league: str | None = None) -> Request:
-    """The request that returns one match in full (events, lineups where the provider has them)."""
-    if provider == "api-football":
-        return Request("/fixtures", (("id", match_id),))
-    if provider == "football-data":
-        return Request(f"/v4/matches/{match_id}")
-    if provider == "espn":
-        return Request(
-            f"/apis/site/v2/sports/soccer/{league or 'all'}/summary", (("event", match_id),)
-        )
-    raise ValueError(f"unknown provider {provider!r}")

@@ -18,7 +18,11 @@ from notifier.feeds.api_football.parse import parse_fixture
 from notifier.replay.api_football import Timeline
 from notifier.replay.espn import EspnReplay, load_scoreboard
 from notifier.replay.football_data import FootballDataReplay, load_matches
-from notifier.replay.server import read_json
+from notifier.replay.server import ReplayServer, read_json, start_replay_server
+
+# What ``notifier replay`` and ``replay-server`` read a recording as unless told: the shipped demo
+# scenario, like a recording made with ``curl /fixtures?id=``, is an API-Football answer.
+DEMO_PROVIDER = "api-football"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,37 @@ class ReplaySet:
     def end(self) -> float:
         """Virtual second by which every followed match has reached its recorded state."""
         return max((m.end for m in self.followed), default=0.0)
+
+    def only(self, match: str) -> None:
+        """Serve only ``match`` of a recording of many."""
+        keep = str(match)
+        self.timelines = [t for t in self.timelines if str(t.fixture_id) == keep]
+        self.football_data = [m for m in self.football_data if m.match_id == keep]
+        self.espn = [m for m in self.espn if m.match_id == keep]
+
+    async def serve(
+        self,
+        *,
+        speed: float,
+        start_offset: float,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        hold: bool = False,
+    ) -> ReplayServer:
+        """A replay server of what this set serves, whichever provider recorded it (the CLI
+        names none)."""
+        return await start_replay_server(
+            self.timelines,
+            football_data=self.football_data,
+            espn=self.espn,
+            speed=speed,
+            start_offset=start_offset,
+            host=host,
+            port=port,
+            api_key=api_key,
+            hold=hold,
+        )
 
 
 def load_replay(provider: str, path: Path, match: str | None = None) -> ReplaySet:

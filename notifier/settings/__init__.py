@@ -46,6 +46,7 @@ from notifier.settings.providers import (
     ApiFootballSettings,
     EspnSettings,
     FootballDataSettings,
+    ProviderName,
     Providers,
     ProviderSettings,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "EspnSettings",
     "FootballDataSettings",
     "MqttSettings",
+    "ProviderName",
     "ProviderSettings",
     "Providers",
     "SlackBotSettings",
@@ -127,7 +129,7 @@ class PollSettings(BaseModel):
 class FollowSettings(BaseModel):
     """A competition (and teams in it) whose fixtures the fixtures job follows."""
 
-    provider: Literal["api-football", "football-data", "espn"]
+    provider: ProviderName
     league: str  # API-Football league id, football-data competition code, ESPN league slug
     season: int | None = None  # API-Football needs it (the year the season starts)
     teams: list[str] = Field(default_factory=list)  # names or provider ids; empty: every team
@@ -294,14 +296,6 @@ class Settings(BaseSettings):
             check_keys(read_toml(path), cls, f"settings file {path}")
         loader = type("LoadedSettings", (cls,), {"config_file": path})
         return cls.model_validate(loader(**overrides).model_dump())
-
-    def default_provider(self) -> str:
-        """The provider commands use when none is named: the first with a key configured,
-        else ESPN (its public API needs none)."""
-        for name in ("api-football", "football-data"):
-            if self.provider(name).api_key is not None:
-                return name
-        return "espn"
 
     def provider(self, name: str) -> ProviderSettings:
         """Settings of one provider, or a clear error."""

@@ -1,13 +1,26 @@
 """Provider settings: where each feed lives, its key and how hard we may poll it. Part of the
 one settings class (:class:`notifier.settings.Settings`), kept apart so that module stays
 readable.
+
+Each provider has a section here (``[providers.<name>]``, a key of the user's file: its name is
+spelled once, as the field's alias, and never renamed); :data:`PROVIDER_NAMES` is read from
+these sections, and ``tests/unit/feeds`` checks it names the same providers as
+:mod:`notifier.feeds.registry`, which settings cannot import (the feeds import settings).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    WithJsonSchema,
+    model_validator,
+)
 
 
 class ProviderSettings(BaseModel):
@@ -104,4 +117,18 @@ class Providers(BaseModel):
         return self.model_copy(update={name.replace("-", "_"): value})
 
 
-PROVIDER_NAMES = ("api-football", "football-data", "espn")
+PROVIDER_NAMES: tuple[str, ...] = tuple(
+    field.alias or name for name, field in Providers.model_fields.items()
+)
+
+
+def _known(name: str) -> str:
+    if name not in PROVIDER_NAMES:
+        raise ValueError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}")
+    return name
+
+
+# A provider's name where a setting or an API body names one (``[[follow]] provider``).
+ProviderName = Annotated[
+    str, AfterValidator(_known), WithJsonSchema({"enum": list(PROVIDER_NAMES), "type": "string"})
+]

@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 
 from notifier.bus import keys
 from notifier.bus.watches import Watch, add_watch
-from notifier.feeds.bulk import group_of
+from notifier.feeds.registry import get
 from notifier.replay.api_football import Timeline
 from notifier.replay.server import ReplayServer, start_replay_server
 from notifier.settings import Settings
@@ -182,8 +182,7 @@ async def test_two_pollers_one_killed(redis: Redis, redis_url: str, tmp_path: Pa
     victims = {
         str(t.fixture_id)
         for t in served
-        if groups[group_of(Watch(provider="api-football", match_id=str(t.fixture_id)), GROUPS)]
-        == victim
+        if groups[_group_of(Watch(provider="api-football", match_id=str(t.fixture_id)))] == victim
     }
     assert victims, "the victim held groups"
     for match in victims:
@@ -231,3 +230,7 @@ async def alert_stream(r: Redis) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _group_of(watch: Watch) -> str:
+    return get(watch.provider).group_of(watch, GROUPS)

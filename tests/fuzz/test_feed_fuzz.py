@@ -27,7 +27,7 @@ from notifier.domain.feedcheck import PendingDrop, screen
 from notifier.domain.models import OVER_STATUSES, MatchSnapshot
 from notifier.errors import FeedError, FeedParseError
 from notifier.feeds.api_football.parse import parse_fixture
-from notifier.feeds.bulk import split
+from notifier.feeds.registry import get
 from notifier.replay.faults import CONTENT, MUTATIONS, FeedFault
 from notifier.settings import Settings
 from tests.chaos.scenario import T0, MatchPlan, plan_matches
@@ -96,7 +96,7 @@ def test_bulk_answers_yield_snapshots_or_feed_errors(answer: tuple[str, bytes], 
     tried("feed: mutated bulk answers (split, screen, diff, fold)")
     provider, body = answer
     try:
-        items = split(provider, body)
+        items = get(provider).split(body)
     except FeedError:
         return
     for item in items:

@@ -21,8 +21,8 @@ from notifier.bus.watches import Watch, add_watch, reset_match, save_tie
 from notifier.domain.models import MatchSnapshot
 from notifier.domain.tie import TieRules, TieSpec, parse_first_leg
 from notifier.errors import ConfigError
-from notifier.replay.load import Replayed, ReplaySet, load_replay
-from notifier.replay.server import ReplayServer, start_replay_server
+from notifier.replay.load import DEMO_PROVIDER, Replayed, ReplaySet, load_replay
+from notifier.replay.server import ReplayServer
 from notifier.settings import Settings
 from workers.cli import status
 from workers.cli.runtime import ROLES, WORKER_ROLES, Pipeline, open_pipeline, serve
@@ -46,7 +46,7 @@ class ReplayOptions:
     """What ``notifier replay`` was asked to do."""
 
     file: Path
-    provider: str = "api-football"
+    provider: str = DEMO_PROVIDER
     first_leg: str | None = None
     away_goals: bool = False
     next_round: str | None = None
@@ -122,10 +122,7 @@ async def replay(settings: Settings, opts: ReplayOptions, sinks: list[Sink] | No
     stop = asyncio.Event()  # set by one Ctrl-C (or SIGTERM) at any moment from now on
     on_signals(stop)
     async with contextlib.AsyncExitStack() as stack:
-        server = await start_replay_server(
-            found.timelines,
-            football_data=found.football_data,
-            espn=found.espn,
+        server = await found.serve(
             speed=opts.speed,
             start_offset=-PRE_MATCH_LEAD_S,
             api_key=REPLAY_KEY,

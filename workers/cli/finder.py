@@ -1,8 +1,10 @@
 """Teams and competitions, asked of a provider: the I/O behind ``teams search``, ``leagues``
-and ``follow team`` (the pure half is :mod:`notifier.feeds.catalog`).
+and ``follow team`` (the pure half is :mod:`notifier.feeds.catalog` and each provider's catalog
+hooks, :class:`notifier.feeds.base.Provider`).
 
-ESPN and football-data have no search: a search reads the teams of ``search_leagues`` (or the
-leagues named), a few requests at a time; API-Football searches itself (``/teams?search=``).
+A provider with a team search (API-Football's ``/teams?search=``) is asked once; one without
+(ESPN, football-data) has the teams of ``search_leagues`` (or the leagues named) read, a few
+requests at a time. Answers go through the provider's own error check, as in the poller.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import orjson
 
 from notifier.bus.follows import Follow
 from notifier.errors import FeedError, NotifierError
-from notifier.feeds.api_football import catalog as af
+from notifier.feeds import registry
+from notifier.feeds.base import UnknownProviderError
 from notifier.feeds.catalog import LeagueInfo, TeamInfo, distinct, matching
 from notifier.feeds.client import FeedClient, Request
-from notifier.feeds.espn import catalog as espn
-from notifier.feeds.football_data import catalog as football_data
-from notifier.settings import PROVIDER_NAMES, Settings
+from notifier.settings import Settings
 
 log = logging.getLogger("notifier.finder")
 PARALLEL = 4  # requests in flight at once while reading many leagues' teams
@@ -37,10 +38,10 @@ class Finder:
     """Discovery calls of one provider, over one HTTP session."""
 
     def __init__(self, session: aiohttp.ClientSession, settings: Settings, provider: str) -> None:
-        if provider not in PROVIDER_NAMES:
-            raise NotFoundError(
-                f"unknown provider {provider!r} (known: {', '.join(PROVIDER_NAMES)})"
-            )
+        try:
+            self.source = registry.get(provider)
+        except UnknownProviderError as exc:
+            raise NotFoundError(str(exc)) from exc
         self.provider = provider
         self.settings = settings.provider(provider)
         self.client = FeedClient(session, provider, self.settings)
@@ -49,23 +50,17 @@ class Finder:
         body = orjson.loads(await self.client.fetch(request))
         if not isinstance(body, dict):
             raise FeedError(f"{self.provider} {request.path}: not a JSON object")
-        errors = body.get("errors")
-        if self.provider == "api-football" and errors:  # its errors come with HTTP 200
-            raise FeedError(f"{self.provider} {request.path}: {errors}")
-        return body
+        return self.source.check(body)
 
     async def leagues(self) -> list[LeagueInfo]:
         """Every competition the provider offers (to this key)."""
-        if self.provider == "espn":
-            return espn.parse_leagues(await self._get(espn.leagues_request()))
-        if self.provider == "football-data":
-            return football_data.parse_leagues(await self._get(football_data.leagues_request()))
-        return af.parse_leagues(await self._get(af.leagues_request()))
+        return self.source.parse_leagues(await self._get(self.source.leagues_request()))
 
     async def teams(self, query: str, leagues: list[str] | None = None) -> list[TeamInfo]:
         """Teams the provider lists for ``query`` (every competition each was seen in)."""
-        if self.provider == "api-football":
-            return af.parse_teams(await self._get(af.search_request(query)))
+        search = self.source.search_request(query)
+        if search is not None:
+            return self.source.parse_teams(await self._get(search), None)
         return await self._league_teams(leagues or self.settings.search_leagues)
 
     async def _league_teams(self, leagues: list[str]) -> list[TeamInfo]:
@@ -73,12 +68,12 @@ class Finder:
         failed: list[str] = []
 
         async def one(league: str) -> list[TeamInfo]:
+            request = self.source.teams_request(league)
+            if request is None:
+                return []
             async with gate:
                 try:
-                    if self.provider == "espn":
-                        return espn.parse_teams(await self._get(espn.teams_request(league)), league)
-                    body = await self._get(football_data.teams_request(league))
-                    return football_data.parse_teams(body, league)
+                    return self.source.parse_teams(await self._get(request), league)
                 except FeedError as exc:
                     failed.append(league)
                     log.info("league_teams_failed", extra={"league": league, "error": str(exc)})
@@ -106,8 +101,9 @@ class Finder:
         if len(teams) != 1:
             raise NotFoundError(self._refusal(query, teams, listed, leagues))
         team = teams[0]
-        if self.provider == "api-football":
-            comps = af.parse_leagues(await self._get(af.leagues_request(team.id)))
+        request = self.source.team_leagues_request(team.id)
+        if request is not None:
+            comps = self.source.parse_leagues(await self._get(request))
             return team, [_follow(team, c.id, c.name, c.season) for c in comps]
         seen = [t for t in found if t.id == team.id and t.league]
         return team, [_follow(team, t.league or "", t.league_name, None) for t in seen]

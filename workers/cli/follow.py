@@ -17,8 +17,9 @@ import redis.asyncio as aioredis
 
 from notifier.bus.connect import open_redis
 from notifier.bus.follows import Follow, add_follow, list_follows, remove_follow, remove_team
+from notifier.feeds import registry
 from notifier.feeds.catalog import fold
-from notifier.settings import PROVIDER_NAMES, Settings
+from notifier.settings import Settings
 from workers.cli import finder, status
 from workers.cli.finder import Finder, NotFoundError
 
@@ -27,7 +28,7 @@ COMMANDS = ("teams", "leagues", "follow", "unfollow", "follows", "status")
 
 def _provider(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--provider", choices=PROVIDER_NAMES, help="default: one with a key configured, else espn"
+        "--provider", choices=registry.NAMES, help="default: one with a key configured, else espn"
     )
 
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
     """Run one of this module's commands; None when the command is another module's."""
     if args.command not in COMMANDS:
         return None
-    provider = getattr(args, "provider", None) or settings.default_provider()
+    provider = getattr(args, "provider", None) or registry.default_name(settings)
     handler = {
         "teams": _teams,
         "leagues": _leagues,

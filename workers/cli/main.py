@@ -18,6 +18,8 @@ from notifier import log as logsetup
 from notifier.domain.holdback import MAX_DELAY_S
 from notifier.domain.texts import LANGS
 from notifier.errors import NotifierError
+from notifier.feeds import registry
+from notifier.replay.load import DEMO_PROVIDER
 from notifier.settings import Settings
 from workers.cli import commands
 
@@ -109,9 +111,7 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "file", type=Path, help="a recorded provider response (e.g. API-Football /fixtures?id=)"
     )
-    p.add_argument(
-        "--provider", default="api-football", choices=["api-football", "football-data", "espn"]
-    )
+    p.add_argument("--provider", default=DEMO_PROVIDER, choices=registry.NAMES)
     p.add_argument("--first-leg", help='make FILE the second leg of a tie: "HOME H-A AWAY"')
     p.add_argument("--away-goals", action="store_true", help="decide a level tie on away goals")
     p.add_argument("--next-round", help='what the winner reaches, e.g. "the round of 16"')
@@ -167,9 +167,7 @@ def parser() -> argparse.ArgumentParser:
         dest="feed_command", required=True
     )
     parse = feed.add_parser("parse", help="print the normalised snapshot(s) of a recorded response")
-    parse.add_argument(
-        "--provider", required=True, choices=["api-football", "football-data", "espn"]
-    )
+    parse.add_argument("--provider", required=True, choices=registry.NAMES)
     parse.add_argument("file", type=Path)
     parse.add_argument("--match", help="only this provider match id")
     for ext in _extensions():
@@ -186,9 +184,9 @@ def _settings(args: argparse.Namespace, quiet: bool) -> Settings:
 
 def feed_parse(args: argparse.Namespace) -> int:
     """``notifier feed parse``: the snapshots of a recorded response, as JSON."""
-    from notifier.feeds.base import parse, snapshot_json
+    from notifier.feeds.base import snapshot_json
 
-    snaps = parse(args.provider, args.file.read_bytes(), match=args.match)
+    snaps = registry.parse(args.provider, args.file.read_bytes(), match=args.match)
     out = [snapshot_json(s) for s in snaps]
     print(json.dumps(out[0] if args.match and len(out) == 1 else out, indent=2, ensure_ascii=False))
     return 0 if snaps else 1

@@ -18,8 +18,8 @@ from notifier import metrics
 from notifier.api.health import assess
 from notifier.bus.connect import StoreError, connect, running_server, server_file
 from notifier.bus.heartbeat import fresh_heartbeats
-from notifier.replay.load import load_replay
-from notifier.replay.server import start_replay_server
+from notifier.feeds import registry
+from notifier.replay.load import DEMO_PROVIDER, load_replay
 from notifier.settings import Settings
 from workers.cli.commands import DEMO_SCENARIO, wait_for_signal
 
@@ -51,9 +51,7 @@ def register(sub: Any) -> None:
         default=DEMO_SCENARIO,
         help="a recorded response of --provider (default: the demo's scripted match)",
     )
-    feed.add_argument(
-        "--provider", default="api-football", choices=["api-football", "football-data", "espn"]
-    )
+    feed.add_argument("--provider", default=DEMO_PROVIDER, choices=registry.NAMES)
     feed.add_argument("--match", help="of a recording of many matches: serve only this one")
     feed.add_argument("--host", default="127.0.0.1")
     feed.add_argument("--port", type=int, default=8000)
@@ -118,15 +116,9 @@ async def replay_server(args: argparse.Namespace) -> None:
     discovery asks for), from a virtual clock, until interrupted."""
     found = load_replay(args.provider, args.file, args.match)
     if args.match is not None:
-        keep = str(args.match)
-        found.timelines = [t for t in found.timelines if str(t.fixture_id) == keep]
-        found.football_data = [m for m in found.football_data if m.match_id == keep]
-        found.espn = [m for m in found.espn if m.match_id == keep]
+        found.only(args.match)
     async with contextlib.AsyncExitStack() as stack:
-        server = await start_replay_server(
-            found.timelines,
-            football_data=found.football_data,
-            espn=found.espn,
+        server = await found.serve(
             speed=args.speed,
             start_offset=args.start,
             host=args.host,

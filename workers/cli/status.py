@@ -11,7 +11,8 @@ import redis.asyncio as aioredis
 from notifier.bus import keys, poll_status
 from notifier.bus.follows import list_follows
 from notifier.bus.watches import list_watches
-from notifier.settings import PROVIDER_NAMES, FollowSettings, Settings
+from notifier.feeds import registry
+from notifier.settings import FollowSettings, Settings
 
 NEXT_MATCHES = 10
 RECENT = timedelta(hours=3)  # a match that kicked off this long ago may still be on
@@ -61,7 +62,7 @@ async def summary(r: aioredis.Redis, settings: Settings) -> dict[str, Any]:
         }
         for w in upcoming[:NEXT_MATCHES]
     ]
-    providers = {name: await poll_status.read(r, name) for name in PROVIDER_NAMES}
+    providers = {name: await poll_status.read(r, name) for name in registry.NAMES}
     return {
         "follows": await followed(r, settings),
         "next_matches": matches,

@@ -21,7 +21,6 @@ from notifier.bus.follows import list_follows
 from notifier.bus.poll_status import stamp
 from notifier.bus.watches import Watch, add_watch, list_watches, save_tie
 from notifier.errors import FeedError
-from notifier.feeds.bulk import split
 from notifier.feeds.discovery import Found, discovery_request, plan_follow
 from notifier.settings import FollowSettings, Settings
 
@@ -66,7 +65,7 @@ class FixturesJob:
             return None
         try:
             body = await feed.client.fetch(discovery_request(spec, self.now()))
-            items = split(spec.provider, body)
+            items = feed.source.split(body)
         except FeedError as exc:
             await poll_status.record(
                 self.r, spec.provider, fixtures_at=stamp(), fixtures_outcome=f"{name}: {exc}"

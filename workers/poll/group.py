@@ -24,7 +24,8 @@ from notifier.bus.budget import Budget, save_cadence
 from notifier.domain.cadence import Cadence, Load, Plan, horizon, live_interval, reserve_for
 from notifier.domain.models import OVER_STATUSES, MatchSnapshot
 from notifier.errors import FeedError, FeedParseError
-from notifier.feeds.bulk import Due, Item, Planned, detail_request, merge_detail, plan, split
+from notifier.feeds.base import Provider
+from notifier.feeds.bulk import Due, Item, Planned
 from notifier.feeds.client import FeedClient, Request
 from notifier.settings import PollSettings, ProviderSettings
 from workers.poll.pacing import backoff, jittered, lineups_wanted, next_poll
@@ -35,12 +36,14 @@ log = logging.getLogger("notifier.poller")
 
 @dataclass
 class Feed:
-    """A provider as the poller uses it: its client, settings and shared request budget."""
+    """A provider as the poller uses it: its name, client, settings, shared request budget, and
+    the provider itself (what to ask, how to read the answers)."""
 
     provider: str
     client: FeedClient
     settings: ProviderSettings
     budget: Budget
+    source: Provider
 
 
 class GroupPoll:
@@ -90,7 +93,7 @@ class GroupPoll:
         made = 0
         wanted = [Due(t.watch, t.status) for t in due]
         self.outcome = None
-        planned_now = plan(self.feed.provider, wanted, self.feed.settings)
+        planned_now = self.feed.source.plan(wanted, self.feed.settings)
         if (
             planned_now
         ):  # keep the answers of the last cycle only (a tick between cycles plans none)
@@ -208,7 +211,7 @@ class GroupPoll:
         last = self._parsed.get(request)
         if last is not None and last[0] is body:
             return last[1]
-        items = split(self.feed.provider, body)
+        items = self.feed.source.split(body)
         if self.feed.client.revalidates(request):  # only answers that can come back as a 304
             self._parsed[request] = (body, items)
         return items
@@ -230,14 +233,14 @@ class GroupPoll:
         """The bulk snapshot, completed by one per-match request where the bulk view lacks it."""
         kickoff = snap.kickoff or t.watch.kickoff
         wanted = lineups_wanted(snap.lineups is not None, kickoff, self.now(), self.poll)
-        request = detail_request(self.feed.provider, item, t.watch, wanted, self.feed.settings)
+        request = self.feed.source.detail_request(item, t.watch, wanted, self.feed.settings)
         if request is None:
             return snap
         body = await self._fetch(request)
         if body is None:
             return snap
         try:
-            return merge_detail(self.feed.provider, item, body)
+            return self.feed.source.merge_detail(item, body)
         except FeedError as exc:
             await self.publisher.park(t, f"detail: {exc}", body)
             return snap

@@ -36,7 +36,7 @@ from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
 from notifier.bus.retention import sweep
 from notifier.bus.watches import Watch, list_watches
-from notifier.feeds.bulk import group_of
+from notifier.feeds import registry
 from notifier.feeds.client import FeedClient
 from notifier.settings import Settings
 from workers.poll.fixtures import FixturesJob
@@ -69,10 +69,12 @@ class Poller:
         self.leases = Holder(r, instance, ttl)
         self.members = Membership(r, "poller", instance, ttl)
         self.publisher = Publisher(r, settings, self.leases, now)
-        self.feeds = {
-            name: Feed(name, FeedClient(session, name, p), p, Budget(r, name, p))
-            for name, p in settings.providers.items()
-        }
+        self.feeds: dict[str, Feed] = {}
+        for name, source in registry.PROVIDERS.items():
+            p = settings.provider(name)
+            self.feeds[name] = Feed(
+                name, FeedClient(session, name, p), p, Budget(r, name, p), source
+            )
         self.fixtures = FixturesJob(r, settings, self.feeds, now)
         self.groups: dict[GroupKey, GroupPoll] = {}
         self.owned: set[GroupKey] = set()
@@ -165,8 +167,9 @@ class Poller:
         for watch, over in zip(watches, done, strict=True):
             if over or watch.provider not in self.feeds:
                 continue
-            groups = self.feeds[watch.provider].settings.bulk_groups
-            wanted.setdefault((watch.provider, group_of(watch, groups)), {})[watch.match_id] = watch
+            feed = self.feeds[watch.provider]
+            key = (watch.provider, feed.source.group_of(watch, feed.settings.bulk_groups))
+            wanted.setdefault(key, {})[watch.match_id] = watch
         for key in list(self.groups):
             if key not in wanted:
                 await self._drop_group(key, release=True)

@@ -5,7 +5,9 @@ Provider quirks, all handled here and nowhere else:
 - The envelope is ``{"get", "parameters", "errors", "results", "paging", "response"}``. Errors
   (quota, bad key, bad parameter) come back as HTTP 200 with a non-empty ``errors`` that is a
   dict (``{"requests": "You have reached the request limit..."}``) or a list; ``response`` is
-  then empty. Such a body is a :class:`FeedParseError`, never "no matches".
+  then empty. Such a body is read by :func:`check` alone, wherever it is met (poll, detail,
+  finder, ``feed parse``): one :class:`EnvelopeError`, never "no matches" and never a parse
+  error (the quota or rate limit is a 429 with its wait, the rest a 400).
 - ``goals`` is the running score, extra time included and shoot-out kicks never; it is null
   before kick-off. ``score.penalty`` is the shoot-out, null (both sides) when there is none.
 - ``fixture.status.elapsed`` stays at 45 / 90 / 105 / 120 through stoppage time; the added
@@ -34,6 +36,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from notifier.domain.models import (
@@ -61,6 +64,7 @@ from notifier.feeds.api_football.events import (
     read_events,
 )
 from notifier.feeds.api_football.lineups import read_lineups
+from notifier.feeds.base import EnvelopeError
 
 S = MatchStatus
 STATUSES: dict[str, MatchStatus] = {
@@ -79,16 +83,39 @@ STATUSES: dict[str, MatchStatus] = {
 _KINDS: dict[str, GoalKind] = {"goal": "normal", "penalty": "penalty", "own_goal": "own_goal"}
 _LEG = re.compile(r"\b([12])(?:st|nd)?\s+leg\b", re.IGNORECASE)
 
-__all__ = ["STATUSES", "map_status", "parse_fixture", "parse_response"]
+QUOTA_WAIT_S = 3600.0  # "request limit for the day": look again in an hour
+RATE_WAIT_S = 60.0  # "too many requests" this minute
+
+__all__ = ["PROVIDER", "STATUSES", "check", "map_status", "parse_fixture", "parse_response"]
+
+
+def check(data: dict[str, Any], payload: bytes | None = None) -> dict[str, Any]:
+    """``data`` when ``errors`` is empty; else the one :class:`EnvelopeError` it means: 429 with
+    a wait for the quota (``requests``) or rate limit (``rateLimit``), 400 for the rest (a bad
+    key or parameter). API-Football sends these with HTTP 200."""
+    errors = data.get("errors")
+    if not errors:
+        return data
+    text = _shown(errors)
+    if isinstance(errors, dict) and ({"requests", "rateLimit"} & set(errors)):
+        wait = RATE_WAIT_S if "rateLimit" in errors else QUOTA_WAIT_S
+        raise EnvelopeError(f"{PROVIDER}: {text}", status=429, retry_after=wait, payload=payload)
+    raise EnvelopeError(f"{PROVIDER} answered with errors: {text}", status=400, payload=payload)
+
+
+def _shown(errors: object) -> str:
+    """The errors as compact JSON (as the provider sent them), else printable; 300 at most."""
+    try:
+        return orjson.dumps(errors).decode()[:300]
+    except TypeError:  # orjson's JSONEncodeError: a value JSON cannot hold (a huge integer)
+        return f.shown(errors)[:300]
 
 
 def parse_response(body: bytes | dict[str, Any]) -> list[MatchSnapshot]:
-    """Every fixture of a ``/fixtures`` envelope; provider errors raise FeedParseError."""
+    """Every fixture of a ``/fixtures`` envelope; its error document raises EnvelopeError."""
     data = f.load(body)
     payload = bytes(body) if isinstance(body, bytes | bytearray) else None
-    errors = data.get("errors")
-    if errors:
-        raise FeedParseError(f"api-football answered with errors: {errors!r:.300}", payload=payload)
+    check(data, payload)
     response = data.get("response")
     if not isinstance(response, list):
         raise FeedParseError("api-football envelope has no 'response' list", payload=payload)

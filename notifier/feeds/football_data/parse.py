@@ -2,7 +2,9 @@
 
 Accepts ``/v4/matches``, ``/v4/competitions/{code}/matches`` and ``/v4/teams/{id}/matches``
 (``{"matches": [...]}``) and ``/v4/matches/{id}`` (one match object, bare or in a ``match``
-wrapper). An error body (``{"message": ..., "errorCode": ...}``) is a FeedParseError.
+wrapper). An error body (``{"message": ..., "errorCode": ...}``, usually with an HTTP error but
+sometimes with 200) is read by :func:`check` alone: an EnvelopeError with ``errorCode`` as its
+status, never a parse error.
 
 Quirks, and what we do about them:
 
@@ -59,6 +61,7 @@ from notifier.domain.models import (
     Team,
 )
 from notifier.errors import FeedParseError
+from notifier.feeds.base import EnvelopeError
 from notifier.feeds.fields import (
     JsonObj,
     count,
@@ -117,9 +120,26 @@ _WINNERS: dict[str, Side] = {"HOME_TEAM": "home", "AWAY_TEAM": "away"}
 _NINETY, _EXTRA_TIME_END = 90, 120
 
 
+# Keys of an answer (a match list, one match, competitions, teams): with one, it is no error.
+_ANSWER_KEYS = frozenset({"matches", "match", "homeTeam", "competitions", "teams"})
+
+
+def check(data: JsonObj, payload: bytes | None = None) -> JsonObj:
+    """``data`` unless it is the error document (``message``, ``errorCode`` and no answer):
+    then the one EnvelopeError it means, with ``errorCode`` as its status (429: the limit)."""
+    if not ({"errorCode", "message"} & data.keys()) or (_ANSWER_KEYS & data.keys()):
+        return data
+    status = data.get("errorCode")
+    code = status if isinstance(status, int) and not isinstance(status, bool) else None
+    message = f"{PROVIDER} error: {shown(data.get('message'))}"
+    raise EnvelopeError(message, status=code, payload=payload)
+
+
 def parse_response(body: bytes | dict[str, Any]) -> list[MatchSnapshot]:
-    """Every match in a football-data v4 response, normalised; FeedParseError if malformed."""
+    """Every match in a football-data v4 response, normalised; FeedParseError if malformed,
+    EnvelopeError for its error document."""
     data = load(body)
+    check(data, bytes(body) if isinstance(body, bytes | bytearray) else None)
     try:
         return [parse_match(m) for m in _match_objects(data)]
     except ValidationError as exc:
@@ -133,8 +153,6 @@ def _match_objects(data: JsonObj) -> list[JsonObj]:
         return [obj(data, "match")]
     if "id" in data and "homeTeam" in data:
         return [data]
-    if "errorCode" in data or "message" in data:
-        raise FeedParseError(f"football-data error: {shown(data.get('message'))}")
     raise FeedParseError("neither a match list nor a match object")
 
 

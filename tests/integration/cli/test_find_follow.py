@@ -11,10 +11,14 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 
 from notifier.bus.follows import Follow, add_follow, list_follows
 from notifier.bus.watches import list_watches
+from notifier.feeds import registry
+from notifier.feeds.base import EnvelopeError
+from notifier.feeds.requests import Request
 from notifier.replay.espn import load_scoreboard
 from notifier.replay.football_data import load_matches
 from notifier.replay.server import ReplayServer, load_recording, start_replay_server
@@ -121,3 +125,34 @@ async def test_follows_under_the_api(redis: Redis, redis_url: str) -> None:
         async with http.delete("/v1/follows/espn:eng.1", headers=A) as resp:
             assert resp.status == 404
     assert await list_follows(redis) == []
+
+
+async def test_api_football_quota_envelope_is_the_same_error_for_finder_and_poller() -> None:
+    # API-Football answers a spent quota with HTTP 200 and an error document: the finder and the
+    # poller's split of the very same answer raise one EnvelopeError (status 429, an hour's wait).
+    envelope = {"get": "leagues", "errors": {"requests": "You have reached the request limit"}}
+
+    async def quota(request: web.Request) -> web.Response:
+        return web.json_response({**envelope, "results": 0, "response": []})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", quota)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        settings = pointed(Settings.load(None), url)
+        async with aiohttp.ClientSession() as s:
+            finder = Finder(s, settings, "api-football")
+            with pytest.raises(EnvelopeError) as by_finder:
+                await finder.leagues()
+            body = await finder.client.fetch(Request("/fixtures", (("ids", "1-2"),)))
+        with pytest.raises(EnvelopeError) as by_poller:
+            registry.get("api-football").split(body)
+    finally:
+        await runner.cleanup()
+    a, b = by_finder.value, by_poller.value
+    assert (str(a), a.status, a.retry_after) == (str(b), b.status, b.retry_after)
+    assert (a.status, a.retry_after) == (429, 3600.0) and "request limit" in str(a)

@@ -11,7 +11,7 @@ import orjson
 import pytest_asyncio
 
 from notifier.domain.models import MatchStatus
-from notifier.feeds.base import parse
+from notifier.feeds.registry import parse
 from notifier.replay.espn import load_scoreboard
 from notifier.replay.football_data import load_matches
 from notifier.replay.server import ReplayServer, load_recording, start_replay_server

@@ -14,6 +14,7 @@ import pytest_asyncio
 from notifier.domain.models import MatchStatus
 from notifier.errors import ConfigError, FeedParseError
 from notifier.feeds.api_football.parse import parse_response
+from notifier.feeds.base import EnvelopeError
 from notifier.replay.api_football import Timeline
 from notifier.replay.server import (
     KEY_HEADER,
@@ -92,8 +93,9 @@ async def test_missing_or_wrong_key_is_refused_like_the_provider(served: Any) ->
         ) as resp:
             refused = await resp.json()
         assert resp.status == 200 and refused["response"] == [] and "token" in refused["errors"]
-    with pytest.raises(FeedParseError, match="token"):
+    with pytest.raises(EnvelopeError, match="token") as caught:  # as the real error envelope
         parse_response(orjson.dumps(body))
+    assert caught.value.status == 400
 
 
 async def test_fixture_by_id_through_the_match(served: Any) -> None:

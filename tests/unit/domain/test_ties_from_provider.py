@@ -13,9 +13,9 @@ from notifier.domain.models import MatchSnapshot, MatchStatus, Score
 from notifier.domain.tie import TieRules
 from notifier.domain.tielink import link_legs, stage_key, tie_spec
 from notifier.feeds.api_football.parse import parse_fixture
-from notifier.feeds.base import parse
 from notifier.feeds.discovery import discovery_request, plan_follow, wanted
 from notifier.feeds.football_data.parse import parse_match
+from notifier.feeds.registry import parse
 from notifier.settings import FollowSettings
 from tests.recordings import REAL
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from notifier.domain.models import MatchSnapshot, MatchStatus
 from notifier.errors import FeedParseError
 from notifier.feeds.api_football.parse import map_status, parse_fixture, parse_response
+from notifier.feeds.base import EnvelopeError
 from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 from tests.unit.strategies import mutate
 
@@ -562,8 +563,6 @@ BAD_BODIES = [
     pytest.param(b"{not json", id="not-json"),
     pytest.param(b"[1, 2]", id="json-array"),
     pytest.param(orjson.dumps(envelope())[:-7], id="truncated"),
-    pytest.param(envelope(errors={"requests": "You have reached the request limit"}), id="quota"),
-    pytest.param(envelope(errors=["Something went wrong"]), id="errors-list"),
     pytest.param({"get": "fixtures", "errors": []}, id="no-response"),
     pytest.param({"errors": [], "response": {"a": 1}}, id="response-not-list"),
     pytest.param({"errors": [], "response": ["x"]}, id="item-not-object"),
@@ -599,9 +598,27 @@ def test_malformed_input_raises_feed_parse_error(body: Any) -> None:
 
 def test_quota_error_names_the_provider_message() -> None:
     body = orjson.dumps(envelope(errors={"requests": "You have reached the request limit"}))
-    with pytest.raises(FeedParseError, match="request limit") as caught:
+    with pytest.raises(EnvelopeError, match="request limit") as caught:
         parse_response(body)
     assert caught.value.payload == body
+    assert caught.value.status == 429 and caught.value.retry_after == 3600.0
+
+
+@pytest.mark.parametrize(
+    ("errors", "status"),
+    [
+        pytest.param({"requests": "You have reached the request limit"}, 429, id="quota"),
+        pytest.param({"rateLimit": "Too many requests"}, 429, id="rate-limit"),
+        pytest.param(["Something went wrong"], 400, id="errors-list"),
+    ],
+)
+def test_error_envelope_is_an_envelope_error_not_a_parse_error(errors: Any, status: int) -> None:
+    # The error document (HTTP 200) is what the provider said, not a malformed payload: the same
+    # EnvelopeError here as in the poller's split and the finder (tests/unit/feeds/test_provider).
+    with pytest.raises(EnvelopeError) as caught:
+        parse_response(envelope(errors=errors))
+    assert not isinstance(caught.value, FeedParseError)
+    assert caught.value.status == status
 
 
 @pytest.mark.parametrize("item", [None, "x", 3, [1]])
@@ -620,7 +637,7 @@ def test_empty_response_is_no_fixtures() -> None:
     assert parse_response(envelope()) == []
 
 
-# --- property: whatever the mutation, a snapshot or a FeedParseError ---------------------
+# --- property: whatever the mutation, a snapshot, a FeedParseError or (errors) an EnvelopeError
 
 
 @st.composite
@@ -644,5 +661,8 @@ def test_mutated_recordings_parse_or_raise_feed_parse_error(doc: dict[str, Any])
     try:
         snapshots = parse_response(doc)
     except FeedParseError:
+        return
+    except EnvelopeError:
+        assert doc.get("errors"), "only a mutation that filled 'errors' makes an error envelope"
         return
     assert all(isinstance(s, MatchSnapshot) for s in snapshots)

@@ -1,4 +1,4 @@
-"""The adapter registry and the public JSON form printed by ``notifier feed parse``."""
+"""The provider registry's parse and the public JSON form printed by ``notifier feed parse``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.feeds.base import PARSERS, parse, snapshot_json
+from notifier.feeds.base import snapshot_json
+from notifier.feeds.registry import PROVIDERS, parse
 from tests.recordings import ESPN_MLS, FD_MAN_CITY, SPAIN_CROATIA, read
 
 ESPN = ESPN_MLS
@@ -16,7 +17,7 @@ API_FOOTBALL = SPAIN_CROATIA
 
 
 def test_registry_names_the_three_providers() -> None:
-    assert set(PARSERS) == {"api-football", "football-data", "espn"}
+    assert set(PROVIDERS) == {"api-football", "football-data", "espn"}
 
 
 def test_unknown_provider_names_the_known_ones() -> None:

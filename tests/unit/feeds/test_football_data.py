@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from notifier.domain.models import MatchSnapshot, MatchStatus, Score
 from notifier.errors import FeedParseError
+from notifier.feeds.base import EnvelopeError
 from notifier.feeds.football_data.parse import parse_response
 from tests import recordings
 from tests.unit.jsontree import mutate, paths
@@ -145,7 +146,6 @@ def test_single_match_bare_or_wrapped_and_empty_list() -> None:
         b"[]",
         b"{not json",
         RAW[: len(RAW) // 2],
-        b'{"message": "You reached your request limit.", "errorCode": 429}',
         b'{"matches": [1, 2]}',
         b'{"matches": {"id": 1}}',
     ],
@@ -153,6 +153,14 @@ def test_single_match_bare_or_wrapped_and_empty_list() -> None:
 def test_malformed_bodies_raise_feed_parse_error(body: bytes) -> None:
     with pytest.raises(FeedParseError):
         parse_response(body)
+
+
+def test_error_document_is_an_envelope_error_with_its_code() -> None:
+    body = b'{"message": "You reached your request limit.", "errorCode": 429}'
+    with pytest.raises(EnvelopeError, match="request limit") as caught:
+        parse_response(body)
+    assert not isinstance(caught.value, FeedParseError)
+    assert caught.value.status == 429 and caught.value.payload == body
 
 
 # ---- synthetic inputs, shaped like the documented fields ----------------------------------
