@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from notifier.api.problems import ProblemError, read_model
 from notifier.api.state import REDIS, SETTINGS
 from notifier.bus.follows import Follow, add_follow, list_follows, remove_follow
+from notifier.feeds import registry
 
 BASE = "/v1/follows"
 MAX_FOLLOWS = 1000
-ID_PATTERN = re.compile(r"^(api-football|football-data|espn):[^/]{1,100}$")
+ID_PATTERN = re.compile(rf"^({'|'.join(registry.NAMES)}):[^/]{{1,100}}$")
 
 
 class FollowView(Follow):

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from notifier import __version__
-from notifier.api.follows import FollowList, FollowSpec, FollowView
+from notifier.api.follows import ID_PATTERN, FollowList, FollowSpec, FollowView
 from notifier.api.problems import PROBLEM
 from notifier.api.push import PushRequest, Unsubscribe
 from notifier.api.schemas import Problem, SubscriptionCreated, SubscriptionList, SubscriptionView
@@ -215,7 +215,7 @@ FOLLOW_ID = {
     "in": "path",
     "required": True,
     "description": "provider:league, e.g. espn:eng.1",
-    "schema": {"type": "string", "pattern": r"^(api-football|football-data|espn):[^/]{1,100}$"},
+    "schema": {"type": "string", "pattern": ID_PATTERN.pattern},
 }
 FOLLOW_PATHS: dict[str, Any] = {
     "/v1/follows": {
