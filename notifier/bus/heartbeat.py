@@ -56,6 +56,11 @@ async def run_heartbeat(
             async with asyncio.timeout(interval_s):
                 await beat(r, worker, instance, ttl_s=ttl, now=clock())
         except (StoreError, TimeoutError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Python 3.11's timeout can turn a cancel that lands as it expires into a
+                # TimeoutError: the task was asked to stop, so stop.
+                raise asyncio.CancelledError from exc
             if not failing:
                 log.warning("heartbeat_failing", extra={"worker": worker, "error": str(exc)})
             failing = True

@@ -63,7 +63,7 @@ async def test_kill_9_mid_fan_out_then_restart(redis: Redis, redis_url: str) -> 
         )
         try:
             await publish(redis, make_alert())
-            await rec.wait_for(lambda: len(rec.seen) >= 100, within=10)
+            await rec.wait_for(lambda: len(rec.seen) >= 100, within=30)
         finally:
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
