@@ -79,7 +79,7 @@ async def test_one_alert_reaches_1000_subscriptions_exactly_once(
         alert = make_alert()
         async with dispatching(redis, settings) as d:
             await publish(redis, alert)
-            await rec.wait_for(lambda: len(rec.seen) >= 1000, within=30)  # a bound, not a speed test
+            await rec.wait_for(lambda: len(rec.seen) >= 1000, within=30)  # a bound, not speed
             await publish(redis, alert)  # the same alert again: a redelivery
             await d.engine.idle()
             await asyncio.sleep(0.1)
