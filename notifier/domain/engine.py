@@ -23,9 +23,9 @@ from notifier.domain.events import (
     ShootoutKickTaken,
     YellowCard,
 )
-from notifier.domain.models import Frozen, Incident, MatchStatus, Score, Side
+from notifier.domain.models import Frozen, Goal, Incident, MatchStatus, Score, ShootoutKick, Side
 from notifier.domain.render_lineup import lineup
-from notifier.domain.texts import Parts, dump
+from notifier.domain.texts import Parts
 from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
 
 RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
@@ -171,6 +171,13 @@ def _evolve(state: MatchState, changes: dict[str, Any]) -> MatchState:
     return _trusted(MatchState, values, state.__pydantic_fields_set__.union(changes))
 
 
+def _data(model: Goal | Incident | ShootoutKick) -> dict[str, Any]:
+    """``model.model_dump(mode="json")`` for an alert's ``data``: the fields of these models are
+    JSON values already (ints, strings, booleans, None; a test holds it), so their own dict,
+    copied, is the same without pydantic's serializer."""
+    return dict(model.__dict__)
+
+
 Text = tuple[AlertKind, Parts, dict[str, Any]]
 _SECOND_YELLOW = ("second yellow", "yellow red", "yellow-red", "yellowred")
 
@@ -183,20 +190,20 @@ def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> li
                 ("lineups", lineup("away", lu.away), {"side": "away"}),
             ]
         case GoalScored(side=side, goal=g, minute=m, added=a):
-            data = {"side": side, "goal": g.model_dump(mode="json") if g else None}
+            data = {"side": side, "goal": _data(g) if g else None}
             tally = _tally(new, g.player) if g and g.player and g.kind != "own_goal" else 0
             return [("goal", render.goal(v, g, m, a, tally), data)]
         case GoalCancelled(side=side, goal=g, minute=m, added=a, reason=reason):
             info: dict[str, Any] = {"side": side, "reason": reason}
-            info["goal"] = g.model_dump(mode="json") if g else None
+            info["goal"] = _data(g) if g else None
             text = render.goal_cancelled(v, side, g, m, a)
             return [("goal_cancelled", text, info), *_restated_result(old, new, v)]
         case RedCard(incident=i) | YellowCard(incident=i):
             return [_card(old, new, event, v, i)]
         case PenaltyMissed(incident=i):
-            return [("penalty_missed", render.penalty_missed(v, i), i.model_dump(mode="json"))]
+            return [("penalty_missed", render.penalty_missed(v, i), _data(i))]
         case ShootoutKickTaken(kick=k, decisive=decisive):
-            kick: dict[str, Any] = k.model_dump(mode="json") if k else {}
+            kick: dict[str, Any] = _data(k) if k else {}
             kick["decisive"] = decisive
             text = render.shootout(
                 v,
@@ -231,7 +238,7 @@ def _card(old: MatchState, new: MatchState, event: Event, v: render.View, i: Inc
     assert isinstance(event, RedCard | YellowCard)
     kind = card_kind(old, event)
     left = None if kind == "yellow" else 11 - new.sent_off.of(i.side)
-    data = i.model_dump(mode="json") | {"card": kind, "players_left": left}
+    data = _data(i) | {"card": kind, "players_left": left}
     alert_kind: AlertKind = "yellow_card" if kind == "yellow" else "red_card"
     return alert_kind, render.card(v, i, kind, left), data
 
@@ -319,13 +326,14 @@ def _alert(
 ) -> Alert:
     agg = v.standing.aggregate
     leader = v.name(v.standing.leader) if v.standing.leader else None
+    text, dumped = render.told(parts, v)
     return _trusted(
         Alert,
         {
             "v": 1,
             "id": f"{event.id}#{i}" if i else event.id,
             "kind": kind,
-            "text": render.english(parts, v),
+            "text": text,
             "match": state.match,
             "tie": state.tie,
             "event": event.id,
@@ -342,7 +350,7 @@ def _alert(
             "needs": render.needs(v),
             "need": _need(v),
             "data": data,
-            "parts": dump(parts),
+            "parts": dumped,
             "lang": "en",
             "occurred_at": event.at,
             "detected_at": event.seen,

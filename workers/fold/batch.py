@@ -13,8 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
+from pydantic import BaseModel
 
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
@@ -76,6 +79,36 @@ class Folded:
 _to_json = Alert.__pydantic_serializer__.to_json
 
 
+def _fields_of(model: Any) -> dict[str, Any]:
+    """A nested model (a score, a need) as its fields, for orjson (anything else: not ours)."""
+    if isinstance(model, BaseModel):
+        return model.__dict__
+    raise TypeError(f"{type(model).__name__} is not serialised here")
+
+
+def _whole_minutes(*times: datetime) -> bool:
+    """Whether every offset is whole minutes (or none): the offsets orjson and pydantic write
+    alike (a seconds offset is rounded by one and not the other)."""
+    for at in times:
+        off = at.utcoffset()
+        if off is not None and (off.seconds % 60 or off.microseconds):
+            return False
+    return True
+
+
+def alert_json(alert: Alert) -> bytes:
+    """``alert.model_dump_json()``, byte for byte, written by orjson from the alert's fields (a
+    third of pydantic's serializer's time: the aggregator writes one or two per event). What
+    orjson would write otherwise (an offset in seconds, a value it does not know) goes to
+    pydantic's serializer; ``tests/unit/fold/test_alert_json.py`` holds the two equal."""
+    if _whole_minutes(alert.occurred_at, alert.detected_at, alert.emitted_at):
+        try:
+            return orjson.dumps(alert.__dict__, default=_fields_of, option=orjson.OPT_UTC_Z)
+        except TypeError:
+            pass
+    return _to_json(alert)
+
+
 def alert_fields(alert: Alert) -> dict[str, str]:
     """A stream entry for an alert: routing fields and the pydantic-JSON body."""
     return {
@@ -85,7 +118,7 @@ def alert_fields(alert: Alert) -> dict[str, str]:
         "tie": alert.tie or "",
         "home": alert.home,
         "away": alert.away,
-        "body": _to_json(alert).decode(),  # model_dump_json() without its keyword plumbing
+        "body": alert_json(alert).decode(),
     }
 
 
