@@ -7,6 +7,7 @@ twice changes nothing: the state remembers the ids it has folded.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,7 +27,7 @@ from notifier.domain.events import (
 from notifier.domain.models import Frozen, Goal, Incident, MatchStatus, Score, ShootoutKick, Side
 from notifier.domain.render_lineup import lineup
 from notifier.domain.texts import Parts
-from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
+from notifier.domain.tie import NeedTo, TieRules, TieSpec, align, needs, standing, winner
 
 RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
 LIVE_PLAY = (MatchStatus.FIRST_HALF, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME)
@@ -311,7 +312,13 @@ def _need(v: render.View) -> Need | None:
     if v.needs is None:
         return None
     side, goals, to = v.needs
-    return Need(side=side, team=v.name(side), goals=goals, to=to)
+    return _need_of(side, v.name(side), goals, to)
+
+
+@functools.lru_cache(maxsize=4096)
+def _need_of(side: Side, team: str, goals: int, to: NeedTo) -> Need:
+    """A validated ``Need``, built once per value (frozen: the alerts share it)."""
+    return Need(side=side, team=team, goals=goals, to=to)
 
 
 def _alert(
