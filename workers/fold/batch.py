@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from pydantic import BaseModel
+from pydantic_core import TzInfo
 
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
@@ -86,13 +87,22 @@ def _fields_of(model: Any) -> dict[str, Any]:
     raise TypeError(f"{type(model).__name__} is not serialised here")
 
 
+_WHOLE_MINUTE_ZONES: set[tzinfo] = set()  # fixed-offset zones seen, whose offset is whole minutes
+
+
 def _whole_minutes(*times: datetime) -> bool:
     """Whether every offset is whole minutes (or none): the offsets orjson and pydantic write
-    alike (a seconds offset is rounded by one and not the other)."""
+    alike (a seconds offset is rounded by one and not the other). A fixed-offset zone (what
+    parsed JSON and ``UTC`` carry) is looked at once."""
     for at in times:
+        zone = at.tzinfo
+        if zone is None or zone in _WHOLE_MINUTE_ZONES:
+            continue
         off = at.utcoffset()
         if off is not None and (off.seconds % 60 or off.microseconds):
             return False
+        if isinstance(zone, timezone | TzInfo) and len(_WHOLE_MINUTE_ZONES) < 4096:
+            _WHOLE_MINUTE_ZONES.add(zone)
     return True
 
 
