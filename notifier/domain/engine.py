@@ -26,7 +26,7 @@ from notifier.domain.events import (
 )
 from notifier.domain.models import Frozen, Goal, Incident, MatchStatus, Score, ShootoutKick, Side
 from notifier.domain.render_lineup import lineup
-from notifier.domain.texts import Parts
+from notifier.domain.texts import Parts, catalogue, dump, to_text
 from notifier.domain.tie import NeedTo, TieRules, TieSpec, align, needs, standing, winner
 
 RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
@@ -307,6 +307,36 @@ def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View)
     return out
 
 
+_TOLD: dict[tuple[object, ...], tuple[str, list[dict[str, Any]]]] = {}
+TOLD_CACHE = 8192  # texts kept (a few hundred bytes each); cleared whole when full
+
+
+def told(parts: Parts, v: render.View) -> tuple[str, list[dict[str, Any]]]:
+    """An alert's ``text`` and ``parts``: the parts in English with the view's names, and as
+    JSON (:func:`notifier.domain.texts.dump`).
+
+    Memoised (the aggregator renders one or two texts per event, and a match repeats most of
+    them: the score line, the aggregate, what the trailing side needs) on the parts' shapes and
+    arguments (ints and strings here: never a bool or a float, which a key would take for an
+    int) and the two names, while English has no catalogue of its own (its texts are the
+    msgids; a registered one bypasses the memo). A part whose arguments cannot be hashed (a
+    phrase within a phrase) is rendered each time. The JSON is shared by the alerts of equal
+    parts: read, never changed (alerts are frozen)."""
+    names = {"home": v.home, "away": v.away}
+    if catalogue("en") is not None:
+        return to_text(parts, "en", names), dump(parts)
+    try:
+        key = (v.home, v.away, *[(m.id, m.n, m.plural, *m.args.items()) for m in parts])
+        hit = _TOLD.get(key)
+    except TypeError:  # an argument that is itself a part (``a player``)
+        return to_text(parts, "en", names), dump(parts)
+    if hit is None:
+        if len(_TOLD) >= TOLD_CACHE:
+            _TOLD.clear()
+        hit = _TOLD[key] = (to_text(parts, "en", names), dump(parts))
+    return hit
+
+
 def _need(v: render.View) -> Need | None:
     """``needs`` as data (``Alert.need``): the same tuple the sentence is made from."""
     if v.needs is None:
@@ -333,7 +363,8 @@ def _alert(
 ) -> Alert:
     agg = v.standing.aggregate
     leader = v.name(v.standing.leader) if v.standing.leader else None
-    text, dumped = render.told(parts, v)
+    text, dumped = told(parts, v)
+    needs_parts = render.needs_parts(v)
     return _trusted(
         Alert,
         {
@@ -354,7 +385,7 @@ def _alert(
             "shootout": state.shootout,
             "aggregate": {state.home: agg.home, state.away: agg.away} if agg is not None else None,
             "leader": leader,
-            "needs": render.needs(v),
+            "needs": told(needs_parts, v)[0] if needs_parts else None,  # render.needs(v)
             "need": _need(v),
             "data": data,
             "parts": dumped,

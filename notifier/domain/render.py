@@ -7,10 +7,10 @@ One shape per sentence: no sentence is glued from pieces whose word order only E
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from notifier.domain.models import Goal, Incident, MatchStatus, Score, Side
-from notifier.domain.texts import Msg, Parts, catalogue, dump, msg, nmsg, to_text
+from notifier.domain.texts import Msg, Parts, msg, nmsg, to_text
 from notifier.domain.tie import NeedTo, Standing
 
 STATUS_WORDS = {
@@ -49,38 +49,9 @@ def minute(m: int | None, added: int | None = None) -> str:
     return f"{m}+{added}'" if added else f"{m}'"
 
 
-_TOLD: dict[tuple[object, ...], tuple[str, list[dict[str, Any]]]] = {}
-TOLD_CACHE = 8192  # texts kept (a few hundred bytes each); cleared whole when full
-
-
 def english(parts: Parts, v: View) -> str:
     """The parts in English with the view's names (the alert's stored ``text``)."""
-    return told(parts, v)[0]
-
-
-def told(parts: Parts, v: View) -> tuple[str, list[dict[str, Any]]]:
-    """An alert's ``text`` and ``parts``: the parts in English with the view's names, and as
-    JSON (:func:`notifier.domain.texts.dump`).
-
-    Memoised (the aggregator renders one or two texts per event, and a match repeats most of
-    them: the score line, the aggregate, what the trailing side needs) on the parts' shapes and
-    arguments and the two names, while English has no catalogue of its own (its texts are the
-    msgids; a registered one bypasses the memo). A part whose arguments cannot be hashed (a
-    phrase within a phrase) is rendered each time. The JSON is shared by the alerts of equal
-    parts: read, never changed (alerts are frozen)."""
-    names = {"home": v.home, "away": v.away}
-    if catalogue("en") is not None:
-        return to_text(parts, "en", names), dump(parts)
-    try:
-        key = (v.home, v.away, *[(m.id, m.n, m.plural, *m.args.items()) for m in parts])
-        hit = _TOLD.get(key)
-    except TypeError:  # an argument that is itself a part (``a player``)
-        return to_text(parts, "en", names), dump(parts)
-    if hit is None:
-        if len(_TOLD) >= TOLD_CACHE:
-            _TOLD.clear()
-        hit = _TOLD[key] = (to_text(parts, "en", names), dump(parts))
-    return hit
+    return to_text(parts, "en", {"home": v.home, "away": v.away})
 
 
 def _score(v: View) -> dict[str, object]:
