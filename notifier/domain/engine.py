@@ -7,6 +7,7 @@ twice changes nothing: the state remembers the ids it has folded.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,10 +24,10 @@ from notifier.domain.events import (
     ShootoutKickTaken,
     YellowCard,
 )
-from notifier.domain.models import Frozen, Incident, MatchStatus, Score, Side
+from notifier.domain.models import Frozen, Goal, Incident, MatchStatus, Score, ShootoutKick, Side
 from notifier.domain.render_lineup import lineup
-from notifier.domain.texts import Parts, dump
-from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
+from notifier.domain.texts import Parts, catalogue, dump, to_text
+from notifier.domain.tie import NeedTo, TieRules, TieSpec, align, needs, standing, winner
 
 RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
 LIVE_PLAY = (MatchStatus.FIRST_HALF, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME)
@@ -171,6 +172,13 @@ def _evolve(state: MatchState, changes: dict[str, Any]) -> MatchState:
     return _trusted(MatchState, values, state.__pydantic_fields_set__.union(changes))
 
 
+def _data(model: Goal | Incident | ShootoutKick) -> dict[str, Any]:
+    """``model.model_dump(mode="json")`` for an alert's ``data``: the fields of these models are
+    JSON values already (ints, strings, booleans, None; a test holds it), so their own dict,
+    copied, is the same without pydantic's serializer."""
+    return dict(model.__dict__)
+
+
 Text = tuple[AlertKind, Parts, dict[str, Any]]
 _SECOND_YELLOW = ("second yellow", "yellow red", "yellow-red", "yellowred")
 
@@ -183,20 +191,20 @@ def _texts(old: MatchState, new: MatchState, event: Event, v: render.View) -> li
                 ("lineups", lineup("away", lu.away), {"side": "away"}),
             ]
         case GoalScored(side=side, goal=g, minute=m, added=a):
-            data = {"side": side, "goal": g.model_dump(mode="json") if g else None}
+            data = {"side": side, "goal": _data(g) if g else None}
             tally = _tally(new, g.player) if g and g.player and g.kind != "own_goal" else 0
             return [("goal", render.goal(v, g, m, a, tally), data)]
         case GoalCancelled(side=side, goal=g, minute=m, added=a, reason=reason):
             info: dict[str, Any] = {"side": side, "reason": reason}
-            info["goal"] = g.model_dump(mode="json") if g else None
+            info["goal"] = _data(g) if g else None
             text = render.goal_cancelled(v, side, g, m, a)
             return [("goal_cancelled", text, info), *_restated_result(old, new, v)]
         case RedCard(incident=i) | YellowCard(incident=i):
             return [_card(old, new, event, v, i)]
         case PenaltyMissed(incident=i):
-            return [("penalty_missed", render.penalty_missed(v, i), i.model_dump(mode="json"))]
+            return [("penalty_missed", render.penalty_missed(v, i), _data(i))]
         case ShootoutKickTaken(kick=k, decisive=decisive):
-            kick: dict[str, Any] = k.model_dump(mode="json") if k else {}
+            kick: dict[str, Any] = _data(k) if k else {}
             kick["decisive"] = decisive
             text = render.shootout(
                 v,
@@ -231,7 +239,7 @@ def _card(old: MatchState, new: MatchState, event: Event, v: render.View, i: Inc
     assert isinstance(event, RedCard | YellowCard)
     kind = card_kind(old, event)
     left = None if kind == "yellow" else 11 - new.sent_off.of(i.side)
-    data = i.model_dump(mode="json") | {"card": kind, "players_left": left}
+    data = _data(i) | {"card": kind, "players_left": left}
     alert_kind: AlertKind = "yellow_card" if kind == "yellow" else "red_card"
     return alert_kind, render.card(v, i, kind, left), data
 
@@ -299,12 +307,48 @@ def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View)
     return out
 
 
+_TOLD: dict[tuple[object, ...], tuple[str, list[dict[str, Any]]]] = {}
+TOLD_CACHE = 8192  # texts kept (a few hundred bytes each); cleared whole when full
+
+
+def told(parts: Parts, v: render.View) -> tuple[str, list[dict[str, Any]]]:
+    """An alert's ``text`` and ``parts``: the parts in English with the view's names, and as
+    JSON (:func:`notifier.domain.texts.dump`).
+
+    Memoised (the aggregator renders one or two texts per event, and a match repeats most of
+    them: the score line, the aggregate, what the trailing side needs) on the parts' shapes and
+    arguments (ints and strings here: never a bool or a float, which a key would take for an
+    int) and the two names, while English has no catalogue of its own (its texts are the
+    msgids; a registered one bypasses the memo). A part whose arguments cannot be hashed (a
+    phrase within a phrase) is rendered each time. The JSON is shared by the alerts of equal
+    parts: read, never changed (alerts are frozen)."""
+    names = {"home": v.home, "away": v.away}
+    if catalogue("en") is not None:
+        return to_text(parts, "en", names), dump(parts)
+    try:
+        key = (v.home, v.away, *[(m.id, m.n, m.plural, *m.args.items()) for m in parts])
+        hit = _TOLD.get(key)
+    except TypeError:  # an argument that is itself a part (``a player``)
+        return to_text(parts, "en", names), dump(parts)
+    if hit is None:
+        if len(_TOLD) >= TOLD_CACHE:
+            _TOLD.clear()
+        hit = _TOLD[key] = (to_text(parts, "en", names), dump(parts))
+    return hit
+
+
 def _need(v: render.View) -> Need | None:
     """``needs`` as data (``Alert.need``): the same tuple the sentence is made from."""
     if v.needs is None:
         return None
     side, goals, to = v.needs
-    return Need(side=side, team=v.name(side), goals=goals, to=to)
+    return _need_of(side, v.name(side), goals, to)
+
+
+@functools.lru_cache(maxsize=4096)
+def _need_of(side: Side, team: str, goals: int, to: NeedTo) -> Need:
+    """A validated ``Need``, built once per value (frozen: the alerts share it)."""
+    return Need(side=side, team=team, goals=goals, to=to)
 
 
 def _alert(
@@ -319,13 +363,15 @@ def _alert(
 ) -> Alert:
     agg = v.standing.aggregate
     leader = v.name(v.standing.leader) if v.standing.leader else None
+    text, dumped = told(parts, v)
+    needs_parts = render.needs_parts(v)
     return _trusted(
         Alert,
         {
             "v": 1,
             "id": f"{event.id}#{i}" if i else event.id,
             "kind": kind,
-            "text": render.english(parts, v),
+            "text": text,
             "match": state.match,
             "tie": state.tie,
             "event": event.id,
@@ -339,10 +385,10 @@ def _alert(
             "shootout": state.shootout,
             "aggregate": {state.home: agg.home, state.away: agg.away} if agg is not None else None,
             "leader": leader,
-            "needs": render.needs(v),
+            "needs": told(needs_parts, v)[0] if needs_parts else None,  # render.needs(v)
             "need": _need(v),
             "data": data,
-            "parts": dump(parts),
+            "parts": dumped,
             "lang": "en",
             "occurred_at": event.at,
             "detected_at": event.seen,

@@ -582,3 +582,25 @@ def test_scorer_own_goal_and_penalty_markers() -> None:
         "GOAL Atalanta 1-0 Dortmund (X 9' pen)",
         "GOAL Atalanta 1-0 Dortmund (X 9' og)",
     ]
+
+
+def test_told_is_memoised_equal_to_a_fresh_rendering_and_bypassed_by_an_english_catalogue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from babel.messages.catalog import Catalog
+
+    from notifier.domain import texts
+    from notifier.domain.engine import told
+
+    v = view(1, 0)
+    parts = (render.score_line(v), *render.standing_parts(v))
+    names = {"home": v.home, "away": v.away}
+    fresh = (to_text(parts, "en", names), texts.dump(parts))
+    assert told(parts, v) == fresh
+    assert told(parts, v) is told(parts, v)  # remembered
+    other = v._replace(home="Bergamo")  # other names: another text
+    assert told(parts, other)[0] == to_text(parts, "en", {**names, "home": "Bergamo"})
+    english = Catalog(locale="en", domain="notifier")
+    english.add(parts[0].id, "Score: {hs}-{as}")
+    monkeypatch.setitem(texts._EXTRA, "en", english)  # a deployment's own English
+    assert told(parts, v)[0].startswith("Score: 1-0")
