@@ -319,6 +319,17 @@ class HttpChannel:
         if not 200 <= reply.status < 300:
             check_reply(reply, self._clock.now())
 
+    async def wait_turn(self, target: Target) -> bool:
+        """Wait until ``target``'s rate limits would let a send go at once, reserving nothing
+        (the send reserves), so a caller can ask something after the wait and before the send;
+        a wait longer than the send itself would accept is left to the send. Whether it
+        waited."""
+        wait = max((limiter.delay(key) for limiter, key in self.limits(target)), default=0.0)
+        if not 0 < wait <= self._max_wait:
+            return False
+        await self._clock.sleep(wait)
+        return True
+
     async def _throttle(self, slots: Sequence[tuple[RateLimiter, str]]) -> None:
         try:
             await acquire(slots, max_wait=self._max_wait)

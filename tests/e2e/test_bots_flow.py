@@ -158,6 +158,9 @@ async def test_follow_alerts_score_unfollow_on_telegram_discord_and_slack(
     sl_texts = [m["text"] for m in sl.messages(SLACK_CHANNEL)]
     later = {a.id for a in alerts if a.emitted_at > stopped_at}
     assert later and alerts[-1].kind == "result"  # the match went on after the unfollow ...
+    in_chat = tg.messages(GROUP)
+    stop = next(i for i, m in enumerate(in_chat) if "Stopped following Dortmund" in str(m))
+    assert all(m in tg.answers(GROUP) for m in in_chat[stop:]), "an alert after the unfollow"
     for got in received(alerts, tg_alerts, dc_texts, sl_texts):
         assert got and not got & later  # ... and nothing of it reached the chats
         assert any(a.kind == "goal" and a.id in got for a in alerts)

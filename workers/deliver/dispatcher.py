@@ -86,6 +86,7 @@ class Dispatcher(PartitionConsumer):
             live,
             lang=settings.lang,
             names=settings.names_by_lang(),
+            still=self._still_wanted,
         )
         self.engine = DeliveryEngine(
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
@@ -129,6 +130,11 @@ class Dispatcher(PartitionConsumer):
     async def subscribers(self, p: int, alert: Alert) -> list[Subscription]:
         """The subscriptions of partition p that want the alert (a shard: its share)."""
         return await self.subscriptions.matching(alert)
+
+    async def _still_wanted(self, sub_id: str) -> bool:
+        """Whether a subscription still exists and is enabled (asked after a wait to send)."""
+        sub = await self.subscriptions.get(sub_id)
+        return sub is not None and sub.enabled
 
     def _fence(self, p: int) -> Fence:
         """The lease of partition p our sends and retry writes must still hold: LeaseLostError

@@ -33,8 +33,11 @@ from workers.deliver.flow import Flows, Ticket
 from workers.deliver.hold import HoldStore, Released
 from workers.deliver.holding import Holding
 from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
-from workers.deliver.send import DELIVERED, Deliverer, Result, StoppingError
+from workers.deliver.send import DELIVERED, UNSUBSCRIBED, Deliverer, Result, StoppingError
 
+# A delivery that waited longer than this for the alerts before it asks again whether its
+# subscription still wants alerts (a chat's backlog can outlast an /unfollow).
+TURN_WAIT_S = 0.1
 REMOVED_WHEN_GONE = frozenset({"webpush"})  # channels whose gone subscriptions are deleted
 log = logging.getLogger("notifier.delivery")
 
@@ -159,7 +162,9 @@ class DeliveryEngine:
         return outcomes
 
     async def _fresh(self, p: int, alert: Alert, sub: Subscription, ticket: Ticket) -> str:
+        asked = time.monotonic()
         async with ticket:
+            waited = time.monotonic() - asked > TURN_WAIT_S
             now = self.now_ms()
             if sub.id in self.gone:
                 await self._park(p, alert, sub, 0, "subscription disabled: target gone")
@@ -173,9 +178,12 @@ class DeliveryEngine:
                 return "queued"
             self.fence(p)  # nothing is sent once the partition may be another replica's
             more = sub.spec.style == "live" and self.flows.behind(ticket)
-            result = await self.deliverer.send(alert, sub, more=more)
+            result = await self.deliverer.send(alert, sub, more=more, waited=waited)
             if result is DELIVERED:  # the common case, without the retry bookkeeping
                 return await self._delivered(p, alert, sub)
+            if result is UNSUBSCRIBED:
+                log.info("delivery_dropped", extra={"alert_id": alert.id, "sub": sub.id})
+                return "unsubscribed"
             return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
 
     async def release(self, p: int) -> list[Released]:
@@ -211,6 +219,11 @@ class DeliveryEngine:
         elif result.outcome == "gone":
             await self._gone(p, alert, sub, job, result)
             return "gone"
+        elif result.outcome == "unsubscribed":  # what waited behind it goes with it
+            dropped = await self.retries.drop(p, sub.id)
+            self.waiting[p].discard(sub.id)
+            log.info("retries_dropped", extra={"sub": sub.id, "count": len(dropped)})
+            return "unsubscribed"
         else:
             await self._park(p, alert, sub, job.attempt + 1, result.error)
         if head:

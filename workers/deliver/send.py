@@ -13,7 +13,7 @@ import asyncio
 import importlib.util
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
-from notifier.channels.base import Channel, ChannelError, Target
+from notifier.channels.base import Channel, ChannelError, HttpChannel, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
@@ -38,7 +38,7 @@ from workers.deliver.fairness import Breakers, FairSlots
 from workers.deliver.live import LiveMessages
 
 log = logging.getLogger("notifier.delivery")
-Outcome = Literal["delivered", "retry", "dead", "gone"]
+Outcome = Literal["delivered", "retry", "dead", "gone", "unsubscribed"]
 USER_AGENT = "match-notifier-webhooks/0.1"
 TARGET_CACHE = 100_000
 
@@ -55,6 +55,10 @@ class Result:
 
 
 DELIVERED = Result("delivered")
+# The subscription was deleted or disabled (``/unfollow``, ``/mute``) while the alert waited for
+# its turn: nothing is sent. A chat limited to a message a second can hold a backlog, and
+# "Stopped following" must be the last word.
+UNSUBSCRIBED = Result("unsubscribed", "unsubscribed while waiting for its turn")
 
 
 class StoppingError(Exception):
@@ -155,8 +159,10 @@ class Deliverer:
         *,
         lang: str = "en",
         names: Mapping[str, Mapping[str, str]] | None = None,
+        still: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.channels = dict(channels)
+        self.still = still  # whether a subscription (by id) still wants alerts, asked after a wait
         self.live = live  # the live messages of subscriptions with style "live"
         self.lang, self.names = lang, names  # texts: the subscription's language, else this
         self.settings = settings
@@ -182,10 +188,14 @@ class Deliverer:
         except (TypeError, ValueError):
             return sub.spec.channel
 
-    async def send(self, alert: Alert, sub: Subscription, *, more: bool = False) -> Result:
+    async def send(
+        self, alert: Alert, sub: Subscription, *, more: bool = False, waited: bool = False
+    ) -> Result:
         """Try one delivery; never raises for the target's faults (StoppingError if stopping).
         ``more``: another alert for the subscription comes right after (a live message then
-        shows both with one edit)."""
+        shows both with one edit). ``waited``: it waited for earlier alerts of the
+        subscription; after any wait (that one, or the destination's rate limit) the
+        subscription is asked again whether it still wants alerts."""
         channel = self.channels.get(sub.spec.channel)
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
@@ -202,6 +212,9 @@ class Deliverer:
             async with self._all, lane:
                 if self.closing:
                     raise StoppingError
+                slept = await _wait_turn(channel, target)
+                if (waited or slept) and self.still is not None and not await self.still(sub.id):
+                    return UNSUBSCRIBED
                 key = idempotency_key(alert.id, sub.id)
                 if sub.spec.style == "live" and self.live is not None:
                     await self.live.send(alert, sub, target, channel, key, defer=more)
@@ -315,6 +328,11 @@ class _Lane:
             self.slots.leave_slow_lane(self.host)
         else:
             self.slots.release(self.host, self.trusted)
+
+
+async def _wait_turn(channel: Channel, target: Target) -> bool:
+    """An HTTP channel's wait for its destination's rate limits (the others have none)."""
+    return await channel.wait_turn(target) if isinstance(channel, HttpChannel) else False
 
 
 def idempotency_key(alert_id: str, sub_id: str) -> str:

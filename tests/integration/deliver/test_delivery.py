@@ -308,3 +308,27 @@ async def test_each_subscription_gets_the_text_in_its_language(
         "None": english,
     }
     assert {orjson.dumps(b["parts"]) for b in by_path.values()} == {orjson.dumps(GOAL_PARTS)}
+
+
+async def test_an_unfollowed_chat_gets_nothing_of_its_backlog(
+    redis: Redis, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram takes a message a second per chat: four goals at once are a backlog of three
+    # seconds. The chat unfollows as the first arrives; "Stopped following" is the last word.
+    caplog.set_level("INFO", logger="notifier.delivery")
+    async with receiving() as rec:
+        settings = settings_for(redis_url, rec.url())
+        store = SubscriptionStore(redis)
+        token = "7:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        sub = await subscribe(store, channel="telegram", secret=token, options={"chat_id": 7})
+        async with dispatching(redis, settings):
+            for n in range(1, 5):
+                await publish(redis, make_alert(n))
+            await rec.wait_for(lambda: len(rec.seen) >= 1, within=10)
+            assert await store.delete(sub)
+            await asyncio.sleep(4)  # the backlog's time, and then some: nothing more comes
+    texts = [json_of(body)["text"] for _, _, body in rec.seen]
+    assert len(texts) == 1 and "GOAL 1" in texts[0], texts
+    # Dropped after waiting for its turn, or (a wait too long to sleep) from the retry line.
+    said = {r.getMessage() for r in caplog.records}
+    assert said & {"delivery_dropped", "retries_dropped"}, said
