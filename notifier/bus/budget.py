@@ -16,6 +16,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.settings import ProviderSettings
 
@@ -116,5 +117,5 @@ async def read_cadences(r: aioredis.Redis) -> dict[str, dict[str, object]]:
     for name, body in raw.items():
         value = orjson.loads(body)
         if isinstance(value, dict):
-            out[name.decode() if isinstance(name, bytes) else str(name)] = value
+            out[text(name)] = value
     return out

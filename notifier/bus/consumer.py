@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from notifier import metrics
 from notifier.bus import keys, slot_reads, streams
 from notifier.bus.balance import Membership, fair_share
+from notifier.bus.codec import text
 from notifier.bus.connect import StoreError, failures, is_cluster
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
@@ -33,10 +34,6 @@ from notifier.settings import Settings
 log = logging.getLogger("notifier.consumer")
 CLAIM_EVERY_S = 1.0
 Batch = list[tuple[str, dict[bytes, bytes]]]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class PartitionConsumer(ABC):
@@ -265,7 +262,7 @@ class PartitionConsumer(ABC):
     async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
         reply = await self.read_streams({self.stream(p): "0" for p in parts}, count=batch)
         entries: list[streams.Entry] = [
-            (_text(s), _text(i), f)
+            (text(s), text(i), f)
             for s, rows in reply
             for i, f in rows
             if f  # a pending id whose entry was trimmed comes back empty

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from notifier import metrics
 from notifier.bus import keys, streams
+from notifier.bus.codec import text
 from notifier.bus.connect import StoreError, translate_errors
 from notifier.bus.consumer import Batch, PartitionConsumer
 from notifier.bus.scripts import LeaseLostError
@@ -52,10 +53,6 @@ class Sink(Protocol):
 
     async def deliver(self, alert: Alert) -> None:
         """Deliver one alert (raise to have it retried)."""
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class Dispatcher(PartitionConsumer):
@@ -246,14 +243,14 @@ class Dispatcher(PartitionConsumer):
         entries: list[streams.Entry] = []
         read: set[int] = set()
         for stream, rows in reply or []:
-            p = self._partition(_text(stream))
-            trimmed = [_text(i) for i, f in rows if not f]
-            entries += [(_text(stream), _text(i), f) for i, f in rows if f]
+            p = self._partition(text(stream))
+            trimmed = [text(i) for i, f in rows if not f]
+            entries += [(text(stream), text(i), f) for i, f in rows if f]
             if rows:
                 read.add(p)
-                self._cursor[p] = _text(rows[-1][0])
+                self._cursor[p] = text(rows[-1][0])
             if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to deliver
-                await streams.ack(self.r, _text(stream), self.group, *trimmed)
+                await streams.ack(self.r, text(stream), self.group, *trimmed)
         for p in set(parts) - read:
             self.backlog[p] = False
             self._cursor[p] = "0"

@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.bus.lease import is_lease_lost
 from notifier.bus.scripts import LeaseLostError
@@ -148,10 +149,6 @@ def sink_id(name: str) -> str:
     return SINK_PREFIX + name
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 @dataclass(frozen=True, slots=True)
 class Released:
     """Alerts a recipient's line let go."""
@@ -196,13 +193,13 @@ class HoldStore:
         """Recipients of partition p with a held alert due by ``now_ms``."""
         with translate_errors("held due"):
             ids: list[Any] = await self.r.zrangebyscore(keys.held_due(p), "-inf", now_ms, 0, count)
-        return [_text(i) for i in ids]
+        return [text(i) for i in ids]
 
     async def holding(self, p: int) -> set[str]:
         """Every recipient of partition p with alerts held."""
         with translate_errors("held list"):
             members: list[Any] = await self.r.zrange(keys.held_due(p), 0, -1)
-        return {_text(m) for m in members}
+        return {text(m) for m in members}
 
     async def release(
         self, p: int, recipient: str, now_ms: int, count: int, *, fence: Fence | None
@@ -215,7 +212,7 @@ class HoldStore:
         else:
             retry = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, recipient)]
             ids = await self._run("move", line + retry, [recipient, now_ms, count], fence)
-        return Released(recipient, [_text(i) for i in ids or []])
+        return Released(recipient, [text(i) for i in ids or []])
 
     async def due_bundle(self, p: int, recipient: str, now_ms: int) -> list[str]:
         """A bundle line's alert ids up to its last one due by ``now_ms`` (all due with it: a

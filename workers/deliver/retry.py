@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import StoreError, translate_errors
 from notifier.bus.lease import LEASE_CHECK_LUA, is_lease_lost
 from notifier.bus.scripts import LeaseLostError
@@ -160,10 +161,6 @@ def retry_delay(
     return min(cap, max(0.0, base + spread))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class _Marks:
     """Delivery marks written together: every mark made in one loop turn, one pipeline."""
 
@@ -218,7 +215,7 @@ class RetryStore:
         async with self.io:
             with translate_errors("retry list"):
                 members: list[Any] = await self.r.zrange(keys.retry_due(p), 0, -1)
-        return {_text(s) for s in members}
+        return {text(s) for s in members}
 
     async def queued(self, p: int, sub_id: str) -> int:
         """How many alerts wait behind the subscription's head."""
@@ -329,7 +326,7 @@ class RetryStore:
             with translate_errors("retry claim"):
                 flat = await self._claim(keys=ks, args=[now_ms, count, now_ms + invisible_ms])
         pairs = list(zip(flat[::2], flat[1::2], strict=True))
-        return [(_text(s), RetryJob.load(_text(s), j) if j else None) for s, j in pairs]
+        return [(text(s), RetryJob.load(text(s), j) if j else None) for s, j in pairs]
 
     async def reveal(self, p: int, sub_id: str, due_ms: int) -> None:
         """Make a claimed head due again at ``due_ms`` (it was not tried after all)."""
@@ -350,7 +347,7 @@ class RetryStore:
         """The head ``alert_id`` is settled: the next queued alert becomes the head (its id)."""
         ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, sub_id)]
         nxt = await self._run("advance", ks, [sub_id, alert_id, now_ms], fence)
-        return _text(nxt) if nxt else None
+        return text(nxt) if nxt else None
 
     async def drop(self, p: int, sub_id: str) -> list[str]:
         """Forget the subscription's head and queue; the alert ids they held, in order."""
@@ -358,4 +355,4 @@ class RetryStore:
         async with self.io:
             with translate_errors("retry drop"):
                 ids = await self._drop(keys=ks, args=[sub_id])
-        return [_text(i) for i in ids]
+        return [text(i) for i in ids]

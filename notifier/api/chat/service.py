@@ -29,6 +29,7 @@ from notifier.api.chat.directory import Directory, KnownTeams
 from notifier.api.chat.limits import ChatLimits
 from notifier.api.chat.texts import Answer
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import (
@@ -230,7 +231,7 @@ class BotService:
     async def _pref(self, chat: Chat, name: str) -> str | None:
         with translate_errors("bot preferences"):
             value = await self.r.hget(keys.bot_chat(chat.owner), name)
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else text(value)
 
     async def _set_pref(self, chat: Chat, name: str, value: str) -> None:
         with translate_errors("bot preferences"):
