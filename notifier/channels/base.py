@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ import orjson
 from multidict import CIMultiDictProxy
 from pydantic import Field, SecretStr
 
+from notifier import net
 from notifier.channels.ratelimit import (
     SYSTEM_CLOCK,
     Clock,
@@ -116,21 +116,6 @@ def as_seconds(value: object) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` in seconds from now: delta-seconds or an HTTP-date; None if absent/bad."""
-    if not value:
-        return None
-    if (seconds := as_seconds(value)) is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
 def check_reply(reply: Reply, now: datetime, *, retry_after: float | None = None) -> None:
     """Raise ChannelError unless the reply is 2xx, classified permanent, gone or transient."""
     status = reply.status
@@ -145,7 +130,7 @@ def check_reply(reply: Reply, now: datetime, *, retry_after: float | None = None
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         raise ChannelError(detail, permanent=True, status=status)
     if retry_after is None:
-        retry_after = parse_retry_after(reply.headers.get("Retry-After"), now)
+        retry_after = net.retry_after(reply.headers.get("Retry-After"), now)
     raise ChannelError(detail, retry_after=retry_after, status=status)
 
 

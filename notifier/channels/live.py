@@ -8,11 +8,13 @@ channel's own rate limits.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, as_seconds
+from notifier.channels.base import ChannelError, HttpChannel, Reply, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.telegram import TelegramChannel, _chat_id, _token
+from notifier.net import retry_after
 
 TELEGRAM_GONE = ("message to edit not found", "message can't be edited")
 SLACK_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
@@ -114,7 +116,7 @@ class SlackLive:
         reply = await self.channel.call(url, body, target, headers=auth)
         data = _json(reply)
         if reply.status == 429:
-            wait = as_seconds(reply.headers.get("Retry-After"))
+            wait = retry_after(reply.headers.get("Retry-After"), datetime.now(UTC))
             raise ChannelError("slack: rate limited", retry_after=wait, status=429)
         if data.get("ok") is True:
             return data

@@ -7,16 +7,16 @@ back, so an unchanged feed costs a 304.
 
 from __future__ import annotations
 
-import email.utils
 from datetime import UTC, datetime
 
 import aiohttp
 
 from notifier.errors import FeedError
 from notifier.feeds.requests import Request, match_request
+from notifier.net import retry_after
 from notifier.settings import ProviderSettings
 
-__all__ = ["FeedClient", "Request", "auth_headers", "match_request", "retry_after"]
+__all__ = ["FeedClient", "Request", "auth_headers", "match_request"]
 
 MAX_BODY = 8 * 1024 * 1024  # a fixture with every event and lineup is ~130 KB
 
@@ -31,23 +31,6 @@ def auth_headers(provider: str, settings: ProviderSettings) -> dict[str, str]:
     if provider == "football-data":
         return {"X-Auth-Token": key}
     return {}
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
 
 
 async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
