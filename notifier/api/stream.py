@@ -7,7 +7,6 @@ streams it ``N`` seconds behind, spoiler-free (:mod:`notifier.api.delayed`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from notifier.api.hub import Client, StreamHub
 from notifier.api.problems import ProblemError, unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
-from notifier.bus.connect import StoreError
+from notifier.bus.connect import StoreError, cancel
 from notifier.channels.subscriptions import fold
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.domain.texts import LANGS, from_accept_language, language
@@ -250,19 +249,6 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     hub.close()  # the readers stop within a block
     await asyncio.wait({task}, timeout=hub.block_ms / 1000 + 1.0)
     await cancel(task)
-
-
-async def cancel(task: asyncio.Task[None]) -> None:
-    """Cancel a task and wait for it to end.
-
-    Cancelled again until it does: on Python 3.11 a cancel that lands while redis-py is in
-    ``asyncio.wait_for`` (writing a command) can be swallowed.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    with contextlib.suppress(asyncio.CancelledError):
-        task.result()
 
 
 async def _close_clients(app: web.Application) -> None:

@@ -26,7 +26,7 @@ from notifier import metrics
 from notifier.bus import keys, slot_reads, streams
 from notifier.bus.balance import Membership, fair_share
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, failures, is_cluster
+from notifier.bus.connect import StoreError, cancel, failures, is_cluster
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
 from notifier.settings import Settings
@@ -342,7 +342,9 @@ class PartitionConsumer(ABC):
         try:
             await self.consume(stopping)
         finally:
-            keeper.cancel()
-            await self.leases.release_all()
+            try:
+                await cancel(keeper)  # no renewal in flight once the leases are given up
+            finally:
+                await self.leases.release_all()
             with contextlib.suppress(StoreError):
                 await self.members.leave()

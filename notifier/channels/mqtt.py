@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 from yarl import URL
 
+from notifier.bus.connect import cancel
 from notifier.channels import hass
 from notifier.channels.base import ChannelError, Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
@@ -162,9 +163,7 @@ class MqttLink:
             with contextlib.suppress(Exception):
                 await client.publish(self.broker.topics.status, hass.OFFLINE, qos=1, retain=True)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
 
     async def _run(self) -> None:
         import aiomqtt

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from notifier import metrics
 from notifier.bus import keys, streams
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.connect import StoreError, cancel, translate_errors
 from notifier.bus.consumer import Batch, PartitionConsumer
 from notifier.bus.scripts import LeaseLostError
 from notifier.bus.shards import Router
@@ -297,8 +297,10 @@ class Dispatcher(PartitionConsumer):
             await super().consume(stopping)
         finally:
             self._halted = True
-            pump.cancel()
-            await self.engine.stop(self.settings.shutdown_grace_s)
+            try:
+                await cancel(pump)
+            finally:
+                await self.engine.stop(self.settings.shutdown_grace_s)
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Burst mode: dispatch what waits, run due retries, until nothing is left to do now."""
