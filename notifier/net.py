@@ -26,6 +26,7 @@ from aiohttp.client_middlewares import ClientHandlerType
 from yarl import URL
 
 from notifier import __version__
+from notifier.errors import BlockedAddressError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -58,10 +59,6 @@ _LEGACY_V4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$
 _HOSTNAME = re.compile(
     r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$"
 )
-
-
-class BlockedAddressError(OSError):
-    """A connection to a non-public address that no allow-list entry covers was refused."""
 
 
 def parse_networks(networks: Iterable[NetworkLike]) -> tuple[IPNetwork, ...]:

@@ -32,9 +32,10 @@ from pydantic import ValidationError
 from notifier.api.sse import Filter, encode_position, entry_info, frame
 from notifier.bus import keys
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.connect import translate_errors
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.holdback import MAX_DELAY_S, HeldLine, due_ms
+from notifier.errors import StoreError
 
 POLL_S = 0.5  # how often a delayed client looks for new alerts
 PAGE = 500

@@ -20,8 +20,9 @@ from aiohttp import web
 
 from notifier import metrics
 from notifier.api.hub import StreamHub
-from notifier.bus.connect import StoreError, cancel
+from notifier.bus.connect import cancel
 from notifier.bus.heartbeat import clear, fresh_heartbeats, run_heartbeat
+from notifier.errors import StoreError
 from notifier.settings import Settings
 
 READY_TIMEOUT_S = 2.0

@@ -30,7 +30,8 @@ from notifier.api.sse import (
 )
 from notifier.bus import keys
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.connect import translate_errors
+from notifier.errors import StoreError
 
 log = logging.getLogger("notifier.api.stream")
 PAGE = 500

@@ -17,13 +17,14 @@ from multidict import MultiMapping
 from notifier.api.auth import OWNER
 from notifier.api.delayed import DelayedReader, parse_delay, serve_delayed, start_position
 from notifier.api.hub import Client, StreamHub
-from notifier.api.problems import ProblemError, unprocessable
+from notifier.api.problems import unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
-from notifier.bus.connect import StoreError, cancel
+from notifier.bus.connect import cancel
 from notifier.channels.subscriptions import fold
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.domain.texts import LANGS, from_accept_language, language
+from notifier.errors import ProblemError, StoreError
 from notifier.settings import ApiSettings
 
 log = logging.getLogger("notifier.api.stream")

@@ -26,7 +26,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from notifier.bus.embedded import EmbeddedServer
-from notifier.errors import ConfigError, NotifierError
+from notifier.errors import ConfigError, StoreUnavailableError
+
+# Re-exported: workers/cli/ops.py imports it from here (a file of another change).
+from notifier.errors import StoreError as StoreError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.store")
@@ -75,14 +78,6 @@ def failures(r: object) -> int:
     get_retry = getattr(r, "get_retry", None)
     retry = get_retry() if get_retry is not None else None
     return retry.failures if isinstance(retry, _Retry) else 0
-
-
-class StoreError(NotifierError):
-    """Redis answered with an error we did not expect (wrong type, bad script, ...)."""
-
-
-class StoreUnavailableError(StoreError):
-    """Redis could not be reached, even after retrying; back off and try again later."""
 
 
 @contextlib.contextmanager

@@ -26,9 +26,10 @@ from notifier import metrics
 from notifier.bus import keys, slot_reads, streams
 from notifier.bus.balance import Membership, fair_share
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, cancel, failures, is_cluster
+from notifier.bus.connect import cancel, failures, is_cluster
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
+from notifier.errors import StoreError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.consumer")

@@ -1,8 +1,8 @@
 """Consumer-group helpers shared by the workers: create, read, claim, dead-letter, measure.
 
 Every XADD here trims with ``MAXLEN ~ maxlen`` (approximate, cheap), so no stream grows without
-bound. redis-py errors come out as :class:`~notifier.bus.connect.StoreError` (Redis said no) or
-:class:`~notifier.bus.connect.StoreUnavailableError` (Redis could not be reached); a group that
+bound. redis-py errors come out as :class:`~notifier.errors.StoreError` (Redis said no) or
+:class:`~notifier.errors.StoreUnavailableError` (Redis could not be reached); a group that
 vanished (FLUSHALL, a deleted stream) is re-created instead of failing the worker.
 """
 

@@ -19,10 +19,11 @@ from redis.exceptions import WatchError
 
 from notifier.bus import keys
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.connect import translate_errors
 from notifier.bus.scripts.subscriptions import CREATE_CAPPED
 from notifier.channels.subscriptions import Subscription, alert_index
 from notifier.domain.alerts import Alert
+from notifier.errors import StoreError
 
 log = logging.getLogger("notifier.subscription_store")
 UPDATE_TRIES = 5

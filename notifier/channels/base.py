@@ -16,18 +16,11 @@ from multidict import CIMultiDictProxy
 from pydantic import Field, SecretStr
 
 from notifier import net
-from notifier.channels.ratelimit import (
-    SYSTEM_CLOCK,
-    Clock,
-    RateLimiter,
-    RateLimitError,
-    acquire,
-    fingerprint,
-)
+from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter, acquire, fingerprint
 from notifier.domain.alerts import Alert
 from notifier.domain.models import Frozen
-from notifier.errors import DeliveryError
-from notifier.net import BlockedAddressError, delivery_url
+from notifier.errors import BlockedAddressError, ChannelError, RateLimitError
+from notifier.net import delivery_url
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_BODY = 64 * 1024  # bytes of a reply we ever read
@@ -55,23 +48,6 @@ class Delivered(Frozen):
     channel: str
     status: int | None
     delivered_at: datetime
-
-
-class ChannelError(DeliveryError):
-    """A delivery failed; ``gone`` means the target no longer exists: disable the subscription."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-        gone: bool = False,
-    ) -> None:
-        super().__init__(message, permanent=permanent or gone, retry_after=retry_after)
-        self.status = status
-        self.gone = gone
 
 
 class Channel(Protocol):

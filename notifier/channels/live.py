@@ -11,18 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from notifier.channels.base import ChannelError, HttpChannel, Reply, Target
+from notifier.channels.base import HttpChannel, Reply, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.telegram import TelegramChannel, _chat_id, _token
+from notifier.errors import ChannelError, MessageGoneError
 from notifier.net import retry_after
 
 TELEGRAM_GONE = ("message to edit not found", "message can't be edited")
 SLACK_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 DISCORD_UNKNOWN_MESSAGE = 10008
-
-
-class MessageGoneError(ChannelError):
-    """The live message can no longer be edited: post a new one."""
 
 
 class LiveOps(Protocol):

@@ -37,9 +37,10 @@ from yarl import URL
 
 from notifier.bus.connect import cancel
 from notifier.channels import hass
-from notifier.channels.base import ChannelError, Delivered, Target
+from notifier.channels.base import Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 from notifier.net import AddressPolicy, parse_ip_literal
 from notifier.settings import MqttSettings
 

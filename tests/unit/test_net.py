@@ -15,10 +15,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from hypothesis import given
 from hypothesis import strategies as st
 
+from notifier.errors import BlockedAddressError
 from notifier.net import (
     RETRY_AFTER_MAX_S,
     AddressPolicy,
-    BlockedAddressError,
     SafeConnector,
     SafeResolver,
     check_target_url,

@@ -23,21 +23,21 @@ from pydantic import ValidationError
 from notifier import metrics
 from notifier.bus import keys, streams
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, cancel, translate_errors
+from notifier.bus.connect import cancel, translate_errors
 from notifier.bus.consumer import Batch, PartitionConsumer
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.shards import Router
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.base import Channel
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import ALERT, Alert
+from notifier.errors import LeaseLostError, StoppingError, StoreError
 from notifier.settings import Settings
 from workers.deliver.engine import DeliveryEngine
 from workers.deliver.flow import Ticket
 from workers.deliver.hold import Released, sink_id
 from workers.deliver.live import LiveMessages, live_ops
 from workers.deliver.retry import Fence
-from workers.deliver.send import Deliverer, StoppingError
+from workers.deliver.send import Deliverer
 
 log = logging.getLogger("notifier.dispatcher")
 

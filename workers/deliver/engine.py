@@ -25,17 +25,17 @@ import redis.asyncio as aioredis
 
 from notifier import metrics
 from notifier.bus.connect import cancel
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import Alert
+from notifier.errors import LeaseLostError, StoppingError
 from notifier.settings import Settings
 from workers.deliver.dlq import park_delivery
 from workers.deliver.flow import Flows, Ticket
 from workers.deliver.hold import HoldStore, Released
 from workers.deliver.holding import Holding
 from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
-from workers.deliver.send import DELIVERED, Deliverer, Result, StoppingError
+from workers.deliver.send import DELIVERED, Deliverer, Result
 
 CANCEL_WITHIN_S = 1.0  # sends still running after the grace period get this long to end
 REMOVED_WHEN_GONE = frozenset({"webpush"})  # channels whose gone subscriptions are deleted

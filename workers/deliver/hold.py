@@ -26,11 +26,11 @@ from redis.exceptions import ResponseError
 from notifier.bus import keys
 from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.scripts.delivery import BUNDLE, HOLD, MOVE, TAKE
 from notifier.bus.scripts.leases import fenced, is_lease_lost
 from notifier.domain import holdback
 from notifier.domain.alerts import ALERT, Alert
+from notifier.errors import LeaseLostError
 from workers.deliver.retry import Fence
 
 SINK_PREFIX = "sink:"

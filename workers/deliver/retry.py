@@ -23,11 +23,11 @@ from redis.exceptions import ResponseError
 
 from notifier.bus import keys
 from notifier.bus.codec import text
-from notifier.bus.connect import StoreError, translate_errors
-from notifier.bus.scripts import LeaseLostError
+from notifier.bus.connect import translate_errors
 from notifier.bus.scripts.delivery import ADVANCE, CLAIM, DROP, ENQUEUE, SCHEDULE
 from notifier.bus.scripts.leases import fenced, is_lease_lost
 from notifier.domain.alerts import ALERT, Alert
+from notifier.errors import LeaseLostError, StoreError
 
 IO_LIMIT = 16  # Redis commands of one dispatcher's deliveries at once (the pool holds 100)
 

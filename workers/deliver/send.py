@@ -21,7 +21,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
-from notifier.channels.base import Channel, ChannelError, Target
+from notifier.channels.base import Channel, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
@@ -31,7 +31,7 @@ from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.domain.alerts import Alert
 from notifier.domain.texts import localised
-from notifier.errors import DeliveryError
+from notifier.errors import ChannelError, DeliveryError, StoppingError
 from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
 from workers.deliver.fairness import Breakers, FairSlots
@@ -55,10 +55,6 @@ class Result:
 
 
 DELIVERED = Result("delivered")
-
-
-class StoppingError(Exception):
-    """The dispatcher is stopping: this delivery was not started (nothing was sent)."""
 
 
 def open_session(settings: Settings) -> aiohttp.ClientSession:

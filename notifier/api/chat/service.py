@@ -16,15 +16,7 @@ from pydantic import ValidationError
 
 from notifier.api.chat import texts
 from notifier.api.chat.chats import Chat
-from notifier.api.chat.commands import (
-    CHANGING,
-    Command,
-    CommandError,
-    delay_seconds,
-    exact,
-    language,
-    parse,
-)
+from notifier.api.chat.commands import CHANGING, Command, delay_seconds, exact, language, parse
 from notifier.api.chat.directory import Directory, KnownTeams
 from notifier.api.chat.limits import ChatLimits
 from notifier.api.chat.texts import Answer
@@ -43,6 +35,7 @@ from notifier.channels.subscriptions import (
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.domain.engine import MatchState
 from notifier.domain.texts import DEFAULT_LANG, LANGS
+from notifier.errors import CommandError
 
 log = logging.getLogger("notifier.api.chat")
 LANGUAGES = LANGS  # the alert catalogues there are

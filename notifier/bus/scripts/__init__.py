@@ -27,16 +27,10 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from notifier.bus.scripts.commits import COMMIT_FOLD, COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
 from notifier.bus.scripts.leases import is_lease_lost
-from notifier.errors import NotifierError
 
-
-class LeaseLostError(NotifierError):
-    """The lease this replica relied on is held by another (or expired): nothing was written."""
-
-
-class StaleSnapshotError(NotifierError):
-    """The stored snapshot is not the one the events were diffed against (the server came back
-    from its AOF without its last writes): nothing was written; diff against the stored one."""
+# Re-exported: workers/poll/publish.py imports them from here (a file of another change).
+from notifier.errors import LeaseLostError as LeaseLostError
+from notifier.errors import StaleSnapshotError as StaleSnapshotError
 
 
 def digest(stored: bytes | str | None) -> str:
