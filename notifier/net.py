@@ -1,18 +1,24 @@
-"""SSRF-safe outgoing HTTP: target URL checks and the one session factory for deliveries.
+"""HTTP-level helpers: SSRF-safe outgoing HTTP, and how long a server asked us to wait.
 
-Two layers: :func:`check_target_url` refuses bad URLs early with a clear message (subscribe time
-and every request), and the session's resolver and socket factory refuse non-public addresses at
-connect time, so a name that resolves (or re-resolves: DNS rebinding) to a private address fails.
+Two layers against SSRF: :func:`check_target_url` refuses bad URLs early with a clear message
+(subscribe time and every request), and the session's resolver and socket factory refuse
+non-public addresses at connect time, so a name that resolves (or re-resolves: DNS rebinding) to
+a private address fails.
+
+:func:`retry_after` is the one reading of a ``Retry-After`` header, for feeds, channels and chat
+platforms alike, so a provider and a webhook receiver saying the same thing get the same wait.
 """
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import ipaddress
 import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -20,12 +26,15 @@ from aiohttp.client_middlewares import ClientHandlerType
 from yarl import URL
 
 from notifier import __version__
+from notifier.errors import BlockedAddressError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 NetworkLike = IPNetwork | str
 URL_VERDICTS = 10_000  # (scheme, userinfo, host) verdicts a delivery session remembers
 URL_CACHE = 32_768  # parsed target URLs kept (delivery_url)
+RETRY_AFTER_MAX_S = 86_400.0  # a longer Retry-After is a server's mistake: waits are capped here
+_DELTA_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 # Ranges that Python's ``is_global`` lets through on some versions, or that we refuse anyway.
 _BLOCKED = tuple(
@@ -50,10 +59,6 @@ _LEGACY_V4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$
 _HOSTNAME = re.compile(
     r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$"
 )
-
-
-class BlockedAddressError(OSError):
-    """A connection to a non-public address that no allow-list entry covers was refused."""
 
 
 def parse_networks(networks: Iterable[NetworkLike]) -> tuple[IPNetwork, ...]:
@@ -285,3 +290,25 @@ def make_session(
         cookie_jar=aiohttp.DummyCookieJar(),  # no delivery carries what another one was told
         middlewares=(refuse_bad_urls,),
     )
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header value, clamped to ``0..RETRY_AFTER_MAX_S``.
+
+    RFC 9110: delta-seconds (digits; a decimal fraction is accepted too, as some servers send
+    one) or an HTTP-date, always GMT (a date that names no zone is read as GMT). A date in the
+    past means now (0). None when the header is absent or garbage (a word, a sign, NaN), so the
+    caller falls back to its own back-off rather than trusting a number it made up.
+    """
+    text = (value or "").strip()
+    if _DELTA_SECONDS.fullmatch(text):
+        seconds = float(text)  # may overflow to inf on absurd digit strings: clamped below
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)

@@ -23,6 +23,8 @@ from typing import Any
 import orjson
 import pytest
 
+from notifier.bus.connect import cancel
+
 MOSQUITTO = ("/usr/sbin/mosquitto", "mosquitto")
 MISSING = "mosquitto is not installed (apt-get install mosquitto, or `make test` as root)"
 
@@ -163,6 +165,4 @@ async def watching(url_port: int, *topics: str) -> AsyncIterator[Watcher]:
         try:
             yield watcher
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel(task)

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from notifier.api.problems import ProblemError
-from notifier.errors import ConfigError
+from notifier.errors import ConfigError, ProblemError
 from notifier.settings import ApiSettings
 
 log = logging.getLogger("notifier.api")

@@ -31,9 +31,11 @@ from pydantic import ValidationError
 
 from notifier.api.sse import Filter, encode_position, entry_info, frame
 from notifier.bus import keys
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.codec import text
+from notifier.bus.connect import translate_errors
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.holdback import MAX_DELAY_S, HeldLine, due_ms
+from notifier.errors import StoreError
 
 POLL_S = 0.5  # how often a delayed client looks for new alerts
 PAGE = 500
@@ -46,10 +48,6 @@ def parse_delay(raw: str | None) -> int:
     if not raw.isdigit() or not 0 <= int(raw) <= MAX_DELAY_S:
         raise ValueError(f"must be a whole number of seconds from 0 to {MAX_DELAY_S}")
     return int(raw)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def start_position(partitions: int, delay_s: int, now_s: float, rate: float = 1.0) -> list[str]:
@@ -92,7 +90,7 @@ class DelayedReader:
                     keys.alerts(p), min="(" + self.read[p], max="+", count=PAGE
                 )
             for entry_id, fields in rows or []:
-                self._take(p, _text(entry_id), fields)
+                self._take(p, text(entry_id), fields)
             if len(rows or []) < PAGE:
                 return
 

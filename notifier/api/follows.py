@@ -13,9 +13,10 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.api.problems import ProblemError, read_model
+from notifier.api.problems import read_model
 from notifier.api.state import REDIS, SETTINGS
 from notifier.bus.follows import Follow, add_follow, list_follows, remove_follow
+from notifier.errors import ProblemError
 from notifier.feeds import registry
 
 BASE = "/v1/follows"

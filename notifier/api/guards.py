@@ -19,8 +19,7 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from notifier.api.problems import ProblemError
-from notifier.bus.connect import StoreUnavailableError
+from notifier.errors import ProblemError, StoreUnavailableError
 
 SELF_BOUNDED = frozenset({"/v1/stream", "/readyz", "/metrics"})  # their own timeouts
 RETRY_AFTER = {"Retry-After": "5"}

@@ -20,9 +20,9 @@ from aiohttp import web
 
 from notifier import metrics
 from notifier.api.hub import StreamHub
-from notifier.api.stream import cancel
-from notifier.bus.connect import StoreError
+from notifier.bus.connect import cancel
 from notifier.bus.heartbeat import clear, fresh_heartbeats, run_heartbeat
+from notifier.errors import StoreError
 from notifier.settings import Settings
 
 READY_TIMEOUT_S = 2.0
@@ -133,7 +133,8 @@ async def _api_heartbeat(app: web.Application) -> AsyncIterator[None]:
     beat = run_heartbeat(r, API_WORKER, instance, interval_s=settings.heartbeat_s)
     app[BEAT_TASK] = asyncio.create_task(beat, name="api-heartbeat")
     yield
-    await cancel(app[BEAT_TASK])
+    beat_task: asyncio.Task[None] = app[BEAT_TASK]
+    await cancel(beat_task)
     with contextlib.suppress(StoreError, TimeoutError):
         async with asyncio.timeout(READY_TIMEOUT_S / 2):  # Redis down: no 9 s of retries
             await clear(r, API_WORKER, instance)

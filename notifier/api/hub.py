@@ -29,7 +29,9 @@ from notifier.api.sse import (
     localised_body,
 )
 from notifier.bus import keys
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.codec import text
+from notifier.bus.connect import translate_errors
+from notifier.errors import StoreError
 
 log = logging.getLogger("notifier.api.stream")
 PAGE = 500
@@ -154,7 +156,7 @@ class StreamHub:
         for p in range(self.partitions):
             with translate_errors(f"XREVRANGE {keys.alerts(p)}"):
                 rows: list[Any] = await self.r.xrevrange(keys.alerts(p), count=1) or []
-            self.position[p] = _text(rows[0][0]) if rows else "0-0"
+            self.position[p] = text(rows[0][0]) if rows else "0-0"
         self.ready.set()
 
     async def run(self, heartbeat_s: float | None = None) -> None:
@@ -216,7 +218,7 @@ class StreamHub:
                 continue
             for _, rows in _streams(reply):
                 for entry_id, fields in rows:
-                    self.publish(p, _text(entry_id), fields)
+                    self.publish(p, text(entry_id), fields)
 
     def publish(self, p: int, entry_id: str, fields: Mapping[bytes, bytes]) -> None:
         """Advance partition p to ``entry_id`` and offer the entry to the clients that want it."""
@@ -308,14 +310,10 @@ class StreamHub:
                     await self.r.xrange(keys.alerts(p), min=start, max=upto, count=PAGE) or []
                 )
             for entry_id, fields in rows:
-                yield _text(entry_id), fields
+                yield text(entry_id), fields
             if len(rows) < PAGE:
                 return
-            start = "(" + _text(rows[-1][0])
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+            start = "(" + text(rows[-1][0])
 
 
 def _streams(reply: Any) -> Iterable[tuple[Any, list[Any]]]:

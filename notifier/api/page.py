@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from notifier.api.health import deps
 from notifier.api.stream import parse_lang
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.watches import Watch
 from notifier.domain import render
 from notifier.domain.alerts import ALERT
@@ -113,10 +114,6 @@ def board(
     }
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 async def read_timeline(
     r: aioredis.Redis,
     p: int,
@@ -130,7 +127,7 @@ async def read_timeline(
     Also the newest entry id of the stream, from which the SSE stream carries on.
     """
     rows: Any = await r.xrevrange(keys.alerts(p), count=TIMELINE_SCAN) or []
-    last_id = _text(rows[0][0]) if rows else "0-0"  # the SSE stream resumes after it
+    last_id = text(rows[0][0]) if rows else "0-0"  # the SSE stream resumes after it
     wanted = value.encode()
     out: list[dict[str, Any]] = []
     for _, fields in reversed(rows):
@@ -203,7 +200,7 @@ async def ties(request: web.Request) -> web.Response:
         spec = TieSpec.model_validate_json(body)
         leg = spec.first_leg
         title = f"{settings.display_name(leg.away)} v {settings.display_name(leg.home)}"
-        out.append({"tie": _text(tie_id), "title": title, "second_leg": spec.second_leg})
+        out.append({"tie": text(tie_id), "title": title, "second_leg": spec.second_leg})
     return _json(out)
 
 

@@ -15,29 +15,12 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ValidationError
 
 from notifier.channels.subscriptions import FieldError
+from notifier.errors import ProblemError
 
 log = logging.getLogger("notifier.api")
 PROBLEM = "application/problem+json"
 JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 M = TypeVar("M", bound=BaseModel)
-
-
-class ProblemError(Exception):
-    """An error answered as problem details: status, a detail sentence, extra members."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail or HTTPStatus(status).phrase)
-        self.status = status
-        self.detail = detail
-        self.headers = headers or {}
-        self.extra = extra
 
 
 def problem(

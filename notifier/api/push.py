@@ -20,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from notifier.api.auth import OWNER
 from notifier.api.page import STATIC
-from notifier.api.problems import ProblemError, field_errors, read_model, unprocessable
+from notifier.api.problems import field_errors, read_model, unprocessable
 from notifier.api.state import REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.targets import check_target
 from notifier.channels.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
 from notifier.channels.webpush import available, load_vapid
 from notifier.domain.texts import LANGS, language
+from notifier.errors import ProblemError
 
 BASE = "/v1/push"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]

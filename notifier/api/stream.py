@@ -7,7 +7,6 @@ streams it ``N`` seconds behind, spoiler-free (:mod:`notifier.api.delayed`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -18,13 +17,14 @@ from multidict import MultiMapping
 from notifier.api.auth import OWNER
 from notifier.api.delayed import DelayedReader, parse_delay, serve_delayed, start_position
 from notifier.api.hub import Client, StreamHub
-from notifier.api.problems import ProblemError, unprocessable
+from notifier.api.problems import unprocessable
 from notifier.api.sse import Filter, parse_position
 from notifier.api.state import HUB, SETTINGS
-from notifier.bus.connect import StoreError
+from notifier.bus.connect import cancel
 from notifier.channels.subscriptions import fold
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.domain.texts import LANGS, from_accept_language, language
+from notifier.errors import ProblemError, StoreError
 from notifier.settings import ApiSettings
 
 log = logging.getLogger("notifier.api.stream")
@@ -250,19 +250,6 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     hub.close()  # the readers stop within a block
     await asyncio.wait({task}, timeout=hub.block_ms / 1000 + 1.0)
     await cancel(task)
-
-
-async def cancel(task: asyncio.Task[None]) -> None:
-    """Cancel a task and wait for it to end.
-
-    Cancelled again until it does: on Python 3.11 a cancel that lands while redis-py is in
-    ``asyncio.wait_for`` (writing a command) can be swallowed.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    with contextlib.suppress(asyncio.CancelledError):
-        task.result()
 
 
 async def _close_clients(app: web.Application) -> None:

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from notifier.api.auth import OWNER
-from notifier.api.problems import ProblemError, field_errors, read_model, unprocessable
+from notifier.api.problems import field_errors, read_model, unprocessable
 from notifier.api.schemas import SubscriptionList, created, view
 from notifier.api.state import SETTINGS, SUBSCRIPTIONS
 from notifier.api.targets import check_target
@@ -28,6 +28,7 @@ from notifier.channels.subscriptions import (
     new_id,
 )
 from notifier.channels.webhook import generate_secret
+from notifier.errors import ProblemError
 
 BASE = "/v1/subscriptions"
 # Pages are built one at a time per process: four clients paging through 10,000 subscriptions

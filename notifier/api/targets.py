@@ -11,9 +11,10 @@ import socket
 
 from yarl import URL
 
-from notifier.channels.apprise import AppriseMissingError, check_apprise_url
+from notifier.channels.apprise import check_apprise_url
 from notifier.channels.mqtt import parse_url, policy_resolver
 from notifier.channels.subscriptions import FieldError, SubscriptionSpec, absolute_url
+from notifier.errors import AppriseMissingError
 from notifier.net import AddressPolicy, check_target_url, parse_ip_literal
 from notifier.settings import DeliverySettings
 

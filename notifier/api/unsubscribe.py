@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from notifier.api.problems import ProblemError
 from notifier.api.state import REDIS, SUBSCRIPTIONS
 from notifier.channels.smtp import UNSUBSCRIBE_PATH, check_unsubscribe, unsubscribe_key
 from notifier.channels.subscriptions import ID_PATTERN
+from notifier.errors import ProblemError
 
 FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Unsubscribe · match-notifier</title></head><body>

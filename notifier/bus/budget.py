@@ -16,35 +16,13 @@ import orjson
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
+from notifier.bus.scripts.budget import PAUSE, TAKE
 from notifier.settings import ProviderSettings
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
-
-_TAKE = """
--- KEYS: minute counter, day counter, pause. ARGV: per minute, per day, ms left in the minute,
--- ms left in the day. Returns 0 (taken) or the ms to wait.
-local paused = redis.call('PTTL', KEYS[3])
-if paused > 0 then return paused end
-local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
-if minute >= tonumber(ARGV[1]) then return tonumber(ARGV[3]) end
-local day = tonumber(redis.call('GET', KEYS[2]) or '0')
-if day >= tonumber(ARGV[2]) then return tonumber(ARGV[4]) end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3] + 1000)
-redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[4] + 1000)
-return 0
-"""
-
-_PAUSE = """
--- KEYS: pause. ARGV: ms. Keeps the longer of the current and the new pause.
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-end
-return 1
-"""
 
 
 class Budget:
@@ -61,8 +39,8 @@ class Budget:
         self.provider = provider
         self.settings = settings
         self.now_ms = now_ms
-        self._take = r.register_script(_TAKE)
-        self._pause = r.register_script(_PAUSE)
+        self._take = r.register_script(TAKE)
+        self._pause = r.register_script(PAUSE)
 
     async def take(self) -> float:
         """Count one request if the budget allows it: 0.0; else the seconds to wait, uncounted."""
@@ -116,5 +94,5 @@ async def read_cadences(r: aioredis.Redis) -> dict[str, dict[str, object]]:
     for name, body in raw.items():
         value = orjson.loads(body)
         if isinstance(value, dict):
-            out[name.decode() if isinstance(name, bytes) else str(name)] = value
+            out[text(name)] = value
     return out

@@ -4,7 +4,8 @@
 names a Redis/Valkey Cluster: the client is then redis-py's asyncio ``RedisCluster``, typed as
 ``Redis`` because the notifier uses only commands both share, each multi-key one within one slot
 (hash tags); :func:`is_cluster` tells the few places that read or scan differently. Also the
-translation of redis-py errors into ours, used by every module that talks to Redis.
+translation of redis-py errors into ours, used by every module that talks to Redis, and
+:func:`cancel`, the one way a task is stopped: redis-py can swallow a cancel (see there).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from notifier.bus.embedded import EmbeddedServer
-from notifier.errors import ConfigError, NotifierError
+from notifier.errors import ConfigError, StoreUnavailableError
+
+# Re-exported: workers/cli/ops.py imports it from here (a file of another change).
+from notifier.errors import StoreError as StoreError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.store")
@@ -76,14 +80,6 @@ def failures(r: object) -> int:
     return retry.failures if isinstance(retry, _Retry) else 0
 
 
-class StoreError(NotifierError):
-    """Redis answered with an error we did not expect (wrong type, bad script, ...)."""
-
-
-class StoreUnavailableError(StoreError):
-    """Redis could not be reached, even after retrying; back off and try again later."""
-
-
 @contextlib.contextmanager
 def translate_errors(what: str) -> Iterator[None]:
     """Turn redis-py errors raised inside the block into StoreError / StoreUnavailableError."""
@@ -95,6 +91,32 @@ def translate_errors(what: str) -> Iterator[None]:
         raise StoreUnavailableError(f"{what}: redis unavailable: {exc}") from exc
     except rexc.RedisError as exc:
         raise StoreError(f"{what}: {exc}") from exc
+
+
+async def cancel(*tasks: asyncio.Future[Any], within_s: float | None = None) -> None:
+    """Cancel ``tasks`` and return once every one has really ended.
+
+    Cancelled again until it ends: on Python 3.11 a cancel that lands while redis-py is in
+    ``asyncio.wait_for`` (writing a command) can be swallowed, and the task runs on. With
+    ``within_s``, give up after that long (the tasks still alive are logged by name), so a
+    shutdown stays bounded. Then what each task ended with is read, so none is "never retrieved",
+    and the first exception other than a cancellation is raised: a failure is not lost.
+    """
+    deadline = None if within_s is None else asyncio.get_running_loop().time() + within_s
+    while alive := [t for t in tasks if not t.done()]:
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            log.warning("tasks_not_stopped", extra={"tasks": [_name(t) for t in alive]})
+            break
+        for task in alive:
+            task.cancel()
+        await asyncio.wait(alive, timeout=0.1)
+    failures = [t.exception() for t in tasks if t.done() and not t.cancelled()]
+    if failure := next((f for f in failures if f is not None), None):
+        raise failure
+
+
+def _name(task: asyncio.Future[Any]) -> str:
+    return task.get_name() if isinstance(task, asyncio.Task) else repr(task)
 
 
 def mask_url(url: str) -> str:

@@ -25,18 +25,16 @@ import redis.asyncio as aioredis
 from notifier import metrics
 from notifier.bus import keys, slot_reads, streams
 from notifier.bus.balance import Membership, fair_share
-from notifier.bus.connect import StoreError, failures, is_cluster
+from notifier.bus.codec import text
+from notifier.bus.connect import cancel, failures, is_cluster
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
+from notifier.errors import StoreError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.consumer")
 CLAIM_EVERY_S = 1.0
 Batch = list[tuple[str, dict[bytes, bytes]]]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class PartitionConsumer(ABC):
@@ -265,7 +263,7 @@ class PartitionConsumer(ABC):
     async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
         reply = await self.read_streams({self.stream(p): "0" for p in parts}, count=batch)
         entries: list[streams.Entry] = [
-            (_text(s), _text(i), f)
+            (text(s), text(i), f)
             for s, rows in reply
             for i, f in rows
             if f  # a pending id whose entry was trimmed comes back empty
@@ -345,7 +343,9 @@ class PartitionConsumer(ABC):
         try:
             await self.consume(stopping)
         finally:
-            keeper.cancel()
-            await self.leases.release_all()
+            try:
+                await cancel(keeper)  # no renewal in flight once the leases are given up
+            finally:
+                await self.leases.release_all()
             with contextlib.suppress(StoreError):
                 await self.members.leave()

@@ -14,7 +14,8 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
-from notifier.bus.connect import StoreError, is_cluster, translate_errors
+from notifier.bus.connect import is_cluster, translate_errors
+from notifier.errors import StoreError
 
 log = logging.getLogger("notifier.heartbeat")
 

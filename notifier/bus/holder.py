@@ -17,8 +17,8 @@ import time
 
 import redis.asyncio as aioredis
 
-from notifier.bus.connect import StoreError
 from notifier.bus.lease import Lease, lease_value
+from notifier.errors import StoreError
 
 log = logging.getLogger("notifier.lease")
 SAFETY = 0.2  # share of the TTL kept as margin for clock rates and the time a command takes

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import zlib
 
+from notifier.bus.codec import text
+
 PREFIX = "nf"
 GROUP_AGGREGATOR = "aggregator"
 GROUP_DISPATCHER = "dispatcher"
@@ -108,8 +110,7 @@ def heartbeats_pattern() -> str:
 
 def heartbeat_id(key: str | bytes) -> str:
     """``worker:instance`` of a heartbeat key (the inverse of :func:`heartbeat`)."""
-    text = key.decode() if isinstance(key, bytes) else key
-    return text.removeprefix(f"{PREFIX}:heartbeat:")
+    return text(key).removeprefix(f"{PREFIX}:heartbeat:")
 
 
 def budget(provider: str, window: str) -> str:

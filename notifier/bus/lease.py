@@ -8,17 +8,17 @@ its counter in the partition's cluster slot, so a script may check it next to th
 
 Fencing a write: a holder that paused (GC, network) may still believe it holds the lease after
 it expired. Every write it makes must therefore check the lease *atomically with the write*,
-inside the same script. Embed :data:`LEASE_CHECK_LUA` at the top of the script and call
-``check_lease`` before any write::
+inside the same script: :func:`notifier.bus.scripts.leases.fenced` puts the check in front of a
+script (by default the lease is its last key and the lease value its last argument)::
 
-    SCRIPT = LEASE_CHECK_LUA + '''
-    check_lease(KEYS[1], ARGV[1])            -- KEYS[1]: lease key, ARGV[1]: lease_value(...)
-    redis.call('SET', KEYS[2], ARGV[2])      -- reached only while the lease is ours
-    '''
+    SCRIPT = fenced('''
+    redis.call('SET', KEYS[1], ARGV[1])      -- reached only while the lease is ours
+    ''')
 
-``check_lease`` raises a Redis error whose message starts with ``LEASELOST``: the script stops
+The check raises a Redis error whose message starts with ``LEASELOST``: the script stops
 before writing anything (scripts are not rolled back, hence "before any write"), and redis-py
-raises ``ResponseError``; :func:`is_lease_lost` recognises it.
+raises ``ResponseError``; :func:`~notifier.bus.scripts.leases.is_lease_lost` recognises it.
+The Lua of the lease itself (acquire, renew, release) is in :mod:`notifier.bus.scripts.leases`.
 """
 
 from __future__ import annotations
@@ -26,55 +26,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
+from notifier.bus.scripts.leases import ACQUIRE, RELEASE, RENEW
 
-LEASE_LOST = "LEASELOST"
 # The counter outlives every lease by far; it only has to grow while anyone may hold a token.
 TOKEN_TTL_MS = 30 * 86_400_000
-
-LEASE_CHECK_LUA = """
-local function check_lease(key, expected)
-  if redis.call('GET', key) ~= expected then
-    error({err = 'LEASELOST lease ' .. key .. ' is no longer held as ' .. tostring(expected)})
-  end
-end
-"""
-"""Lua defining ``check_lease(lease_key, expected_value)``: raises LEASELOST unless it matches."""
-
-_ACQUIRE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-local token = redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
-return token
-"""
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 def lease_value(owner: str, token: int) -> str:
     """What the lease key holds while ``owner`` holds it with ``token``."""
     return f"{owner}:{token}"
-
-
-def is_lease_lost(exc: BaseException) -> bool:
-    """Whether a script failed because :data:`LEASE_CHECK_LUA` found the lease lost."""
-    return isinstance(exc, ResponseError) and str(exc).startswith(LEASE_LOST)
 
 
 async def _run(
@@ -100,18 +63,18 @@ class Lease:
     async def acquire(r: aioredis.Redis, name: str, owner: str, ttl_ms: int) -> int | None:
         """Take lease ``name`` for ``ttl_ms`` if free (SET NX PX); the fencing token, or None."""
         args = [owner, str(ttl_ms), str(TOKEN_TTL_MS)]
-        token = await _run(r, _ACQUIRE, [name, keys.lease_token(name)], args)
+        token = await _run(r, ACQUIRE, [name, keys.lease_token(name)], args)
         return None if token is None else int(str(token))
 
     @staticmethod
     async def renew(r: aioredis.Redis, name: str, owner: str, token: int, ttl_ms: int) -> bool:
         """Extend the lease to ``ttl_ms`` from now, only if it is still ours."""
         args = [lease_value(owner, token), str(ttl_ms)]
-        return await _run(r, _RENEW, [name], args) == 1
+        return await _run(r, RENEW, [name], args) == 1
 
     @staticmethod
     async def release(r: aioredis.Redis, name: str, owner: str, token: int) -> bool:
         """Give the lease up, only if it is still ours (a successor's lease is left alone)."""
-        return await _run(r, _RELEASE, [name], [lease_value(owner, token)]) == 1
+        return await _run(r, RELEASE, [name], [lease_value(owner, token)]) == 1
 
     holds = staticmethod(holds)

@@ -9,6 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 
 FIELDS = ("last_poll", "outcome", "next_poll", "fixtures_at", "fixtures_outcome")
 
@@ -39,8 +40,4 @@ async def record_poll(
 async def read(r: aioredis.Redis, provider: str) -> dict[str, str]:
     """A provider's status (empty: never polled)."""
     raw = await r.hgetall(keys.poll_status(provider))
-    return {_s(k): _s(v) for k, v in raw.items()}
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return {text(k): text(v) for k, v in raw.items()}

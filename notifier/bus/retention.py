@@ -18,15 +18,12 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.domain.watch import Watch
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 async def mark_finished(r: aioredis.Redis, match: str, ended_ms: int) -> None:
@@ -53,7 +50,7 @@ async def sweep(r: aioredis.Redis, now_ms: int, retention_ms: int, partitions: i
         )
         if not due:
             return 0
-        matches = [_text(m) for m in due if isinstance(m, bytes | str)]
+        matches = [text(m) for m in due if isinstance(m, bytes | str)]
         raws = await r.hmget(keys.watch(), matches)
         ties: dict[str, int] = {}
         for match, raw in zip(matches, raws, strict=True):

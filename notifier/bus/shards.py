@@ -21,15 +21,8 @@ import redis.asyncio as aioredis
 
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
+from notifier.bus.scripts.delivery import ROUTE
 from notifier.settings import Settings
-
-_ROUTE = """
--- KEYS: shard stream, route mark. ARGV: mark ttl, maxlen, then the alert's fields and values.
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-return 1
-"""
 
 
 def shard_partitions(shards: int) -> range:
@@ -43,7 +36,7 @@ class Router:
     def __init__(self, r: aioredis.Redis, settings: Settings) -> None:
         self.r = r
         self.settings = settings
-        self._route = r.register_script(_ROUTE)
+        self._route = r.register_script(ROUTE)
 
     async def route(self, alert_id: str, fields: dict[bytes, bytes]) -> int:
         """Add the alert entry to each shard not holding it yet; how many were added."""

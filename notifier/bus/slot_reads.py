@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from notifier.bus.connect import translate_errors
+from notifier.bus.connect import cancel, translate_errors
 from notifier.bus.streams import Entry, _per_stream, ensure_group
 
 Read = tuple[list[Entry], set[str]]
@@ -89,16 +89,9 @@ async def _first_answer(
                 else:
                     found += task.result()
     finally:
-        await _cancel(pending)
+        with contextlib.suppress(Exception):  # a read that failed meanwhile is unsure all the same
+            await cancel(*pending)
     unsure |= {tasks[task] for task in pending}
     if errors and not found:
         raise errors[0]
     return found, unsure
-
-
-async def _cancel(tasks: set[asyncio.Task[list[Entry]]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task

@@ -1,8 +1,8 @@
 """Consumer-group helpers shared by the workers: create, read, claim, dead-letter, measure.
 
 Every XADD here trims with ``MAXLEN ~ maxlen`` (approximate, cheap), so no stream grows without
-bound. redis-py errors come out as :class:`~notifier.bus.connect.StoreError` (Redis said no) or
-:class:`~notifier.bus.connect.StoreUnavailableError` (Redis could not be reached); a group that
+bound. redis-py errors come out as :class:`~notifier.errors.StoreError` (Redis said no) or
+:class:`~notifier.errors.StoreUnavailableError` (Redis could not be reached); a group that
 vanished (FLUSHALL, a deleted stream) is re-created instead of failing the worker.
 """
 
@@ -17,6 +17,7 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT, KeyT, StreamIdT
 
 from notifier.bus import keys
+from notifier.bus.codec import raw, text
 from notifier.bus.connect import translate_errors
 
 Entry = tuple[str, str, dict[bytes, bytes]]
@@ -33,14 +34,6 @@ class Claimed(NamedTuple):
 
     entries: list[Entry]
     deleted: list[str]
-
-
-def _str(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _bytes(value: bytes | str) -> bytes:
-    return value.encode() if isinstance(value, str) else value
 
 
 def _is_nogroup(exc: ResponseError) -> bool:
@@ -73,9 +66,9 @@ def _split(stream: str, rows: Iterable[Any], into: Claimed) -> Claimed:
     """Rows into entries, and ids whose entry was trimmed while pending (empty or nil fields)."""
     for entry_id, fields in rows:
         if fields:
-            into.entries.append((stream, _str(entry_id), dict(fields)))
+            into.entries.append((stream, text(entry_id), dict(fields)))
         else:
-            into.deleted.append(_str(entry_id))
+            into.deleted.append(text(entry_id))
     return into
 
 
@@ -86,7 +79,7 @@ def _per_stream(reply: Any) -> Claimed:
     for stream, rows in pairs:
         # RESP3 wraps each stream's rows in one more list.
         rows = rows[0] if rows and isinstance(rows[0], list) else rows
-        _split(_str(stream), rows, out)
+        _split(text(stream), rows, out)
     return out
 
 
@@ -107,7 +100,7 @@ async def publish(r: aioredis.Redis, stream: str, fields: Fields, *, maxlen: int
     with translate_errors(f"XADD {stream}"):
         payload: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
         entry_id = await r.xadd(stream, payload, maxlen=maxlen, approximate=True)
-    return _str(entry_id)
+    return text(entry_id)
 
 
 async def _xreadgroup(
@@ -173,9 +166,9 @@ async def claim_stale(
                     raise
                 await ensure_group(r, stream, group)
                 break
-            start = _str(reply[0])
+            start = text(reply[0])
             _split(stream, reply[1], claimed)
-            claimed.deleted.extend(_str(i) for i in (reply[2] if len(reply) > 2 else []))
+            claimed.deleted.extend(text(i) for i in (reply[2] if len(reply) > 2 else []))
             if start == "0-0" or len(claimed.entries) >= count:
                 break
     return claimed
@@ -195,13 +188,13 @@ async def pending_elsewhere(
                 return out
             raise
         for row in summary.get("consumers") or []:
-            name = _str(row["name"])
+            name = text(row["name"])
             if name == consumer or not int(row["pending"]) or len(out) >= count:
                 continue
             rows = await r.xpending_range(
                 stream, group, min="-", max="+", count=count - len(out), consumername=name
             )
-            out += [_str(x["message_id"]) for x in rows]  # type: ignore[arg-type]
+            out += [text(x["message_id"]) for x in rows]  # type: ignore[arg-type]
     return out
 
 
@@ -245,7 +238,7 @@ async def dead_letter(
     The caller acks the source entry afterwards (the two keys may live on different nodes).
     """
     failed_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
-    parked: dict[bytes, bytes | str] = {_bytes(k): v for k, v in fields.items()}
+    parked: dict[bytes, bytes | str] = {raw(k): v for k, v in fields.items()}
     parked.update(
         {
             b"reason": reason,
@@ -266,12 +259,12 @@ async def lag(r: aioredis.Redis, stream: str, group: str) -> tuple[int, int]:
             if "no such key" in str(exc).lower():
                 return 0, 0
             raise
-        info = next((g for g in groups if _str(g["name"]) == group), None)
+        info = next((g for g in groups if text(g["name"]) == group), None)
         if info is None:
             return int(await r.xlen(stream)), 0
         waiting = info.get("lag")
         if waiting is None:
             # Unknown after entries were deleted or trimmed: count them (bounded).
-            after = "(" + _str(info["last-delivered-id"])
+            after = "(" + text(info["last-delivered-id"])
             waiting = len(await r.xrange(stream, min=after, count=LAG_SCAN_CAP) or [])
         return int(waiting), int(info["pending"])

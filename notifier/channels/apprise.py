@@ -26,20 +26,14 @@ import socket
 from typing import Any
 
 from notifier.channels import format as fmt
-from notifier.channels.base import ChannelError, Delivered, Target
+from notifier.channels.base import Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
 from notifier.domain.alerts import Alert
+from notifier.errors import AppriseMissingError, ChannelError
 from notifier.net import AddressPolicy, parse_ip_literal
 
 BODY_LIMIT = 4000
 TITLE_LIMIT = 250
-
-
-class AppriseMissingError(ValueError):
-    """The ``apprise`` extra is not installed."""
-
-    def __init__(self) -> None:
-        super().__init__("apprise extra not installed")
 
 
 def apprise_installed() -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -16,18 +15,12 @@ import orjson
 from multidict import CIMultiDictProxy
 from pydantic import Field, SecretStr
 
-from notifier.channels.ratelimit import (
-    SYSTEM_CLOCK,
-    Clock,
-    RateLimiter,
-    RateLimitError,
-    acquire,
-    fingerprint,
-)
+from notifier import net
+from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter, acquire, fingerprint
 from notifier.domain.alerts import Alert
 from notifier.domain.models import Frozen
-from notifier.errors import DeliveryError
-from notifier.net import BlockedAddressError, delivery_url
+from notifier.errors import BlockedAddressError, ChannelError, RateLimitError
+from notifier.net import delivery_url
 
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_BODY = 64 * 1024  # bytes of a reply we ever read
@@ -55,23 +48,6 @@ class Delivered(Frozen):
     channel: str
     status: int | None
     delivered_at: datetime
-
-
-class ChannelError(DeliveryError):
-    """A delivery failed; ``gone`` means the target no longer exists: disable the subscription."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-        gone: bool = False,
-    ) -> None:
-        super().__init__(message, permanent=permanent or gone, retry_after=retry_after)
-        self.status = status
-        self.gone = gone
 
 
 class Channel(Protocol):
@@ -116,21 +92,6 @@ def as_seconds(value: object) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` in seconds from now: delta-seconds or an HTTP-date; None if absent/bad."""
-    if not value:
-        return None
-    if (seconds := as_seconds(value)) is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
 def check_reply(reply: Reply, now: datetime, *, retry_after: float | None = None) -> None:
     """Raise ChannelError unless the reply is 2xx, classified permanent, gone or transient."""
     status = reply.status
@@ -145,7 +106,7 @@ def check_reply(reply: Reply, now: datetime, *, retry_after: float | None = None
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         raise ChannelError(detail, permanent=True, status=status)
     if retry_after is None:
-        retry_after = parse_retry_after(reply.headers.get("Retry-After"), now)
+        retry_after = net.retry_after(reply.headers.get("Retry-After"), now)
     raise ChannelError(detail, retry_after=retry_after, status=status)
 
 

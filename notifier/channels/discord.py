@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from notifier.channels import format as fmt
-from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, as_seconds, check_reply
+from notifier.channels.base import HttpChannel, Reply, Target, as_seconds, check_reply
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 
 UNKNOWN_WEBHOOK = 10015  # Discord's JSON error code for a deleted webhook
 UNKNOWN_CHANNEL = 10003  # ... and for a deleted channel a bot token posts to

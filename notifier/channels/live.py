@@ -8,19 +8,18 @@ channel's own rate limits.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, as_seconds
+from notifier.channels.base import HttpChannel, Reply, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.telegram import TelegramChannel, _chat_id, _token
+from notifier.errors import ChannelError, MessageGoneError
+from notifier.net import retry_after
 
 TELEGRAM_GONE = ("message to edit not found", "message can't be edited")
 SLACK_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 DISCORD_UNKNOWN_MESSAGE = 10008
-
-
-class MessageGoneError(ChannelError):
-    """The live message can no longer be edited: post a new one."""
 
 
 class LiveOps(Protocol):
@@ -114,7 +113,7 @@ class SlackLive:
         reply = await self.channel.call(url, body, target, headers=auth)
         data = _json(reply)
         if reply.status == 429:
-            wait = as_seconds(reply.headers.get("Retry-After"))
+            wait = retry_after(reply.headers.get("Retry-After"), datetime.now(UTC))
             raise ChannelError("slack: rate limited", retry_after=wait, status=429)
         if data.get("ok") is True:
             return data

@@ -35,10 +35,12 @@ from typing import Any
 import orjson
 from yarl import URL
 
+from notifier.bus.connect import cancel
 from notifier.channels import hass
-from notifier.channels.base import ChannelError, Delivered, Target
+from notifier.channels.base import Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 from notifier.net import AddressPolicy, parse_ip_literal
 from notifier.settings import MqttSettings
 
@@ -162,9 +164,7 @@ class MqttLink:
             with contextlib.suppress(Exception):
                 await client.publish(self.broker.topics.status, hass.OFFLINE, qos=1, retain=True)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
 
     async def _run(self) -> None:
         import aiomqtt

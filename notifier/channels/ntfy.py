@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from notifier.channels import format as fmt
-from notifier.channels.base import ChannelError, HttpChannel, Target
+from notifier.channels.base import HttpChannel, Target
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 
 MESSAGE_LIMIT = 4000  # ntfy turns longer messages into attachments
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from notifier.errors import RateLimitError
+
 
 class Clock(Protocol):
     """Time as channels see it: a monotonic clock to wait by and a wall clock to stamp with."""
@@ -48,14 +50,6 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
-
-
-class RateLimitError(Exception):
-    """Sending now would mean waiting ``wait`` seconds, longer than the caller allows."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"rate limited for {wait:.3f}s")
-        self.wait = wait
 
 
 class RateLimiter:

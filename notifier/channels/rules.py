@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from notifier.channels import specs
 from notifier.channels.webhook import SECRET_PREFIX, secret_key
+from notifier.errors import FieldError, TargetError
 
 if TYPE_CHECKING:
     from notifier.channels.subscriptions import SubscriptionSpec
@@ -33,15 +34,6 @@ _SLACK_CHANNEL = re.compile(r"^[A-Z0-9]{6,24}$")
 _DISCORD_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{40,120}$")
 _DISCORD_CHANNEL_PATH = re.compile(r"^/api/v10/channels/[0-9]{5,25}/messages$")
 _CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
-
-
-class FieldError(ValueError):
-    """One invalid field of a request, named as a dotted path (``url``, ``options.topic``)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def check_channel(spec: SubscriptionSpec) -> None:
@@ -70,7 +62,7 @@ def _check_spec(spec: SubscriptionSpec) -> None:
     """The MQTT, Web Push and email targets (rules in :mod:`notifier.channels.specs`)."""
     try:
         specs.check(spec.channel, spec.url, spec.secret, spec.options)
-    except specs.TargetError as exc:
+    except TargetError as exc:
         raise FieldError(exc.field, exc.message) from None
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from notifier.channels import format as fmt
-from notifier.channels.base import ChannelError, HttpChannel, Reply, Target
+from notifier.channels.base import HttpChannel, Reply, Target
 from notifier.channels.ratelimit import Clock, RateLimiter, fingerprint
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 
 HEADER_LIMIT = 150  # Slack's limit for a header block's text
 SECTION_LIMIT = 3000

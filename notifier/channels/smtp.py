@@ -27,10 +27,11 @@ import redis.asyncio as aioredis
 
 from notifier.bus import keys
 from notifier.channels import format as fmt
-from notifier.channels.base import ChannelError, Delivered, Target
+from notifier.channels.base import Delivered, Target
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.models import MatchStatus
+from notifier.errors import ChannelError
 from notifier.settings import EmailSettings
 
 OVER = frozenset({MatchStatus.FINISHED, MatchStatus.CANCELLED, MatchStatus.ABANDONED})

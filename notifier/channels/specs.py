@@ -11,20 +11,13 @@ import binascii
 import re
 from collections.abc import Mapping
 
+from notifier.errors import TargetError
+
 OptionValue = str | int | float | bool
 _TOPIC = re.compile(r"^[^#+\x00]{1,100}$")
 _USER = re.compile(r"^[^\x00-\x1f]{1,100}$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _MAILBOX = re.compile(r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-
-
-class TargetError(ValueError):
-    """One invalid field of a target: ``field`` is ``url``, ``secret`` or ``options.<name>``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def check(channel: str, url: str, secret: str | None, options: Mapping[str, OptionValue]) -> None:

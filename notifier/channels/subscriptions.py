@@ -27,11 +27,12 @@ from pydantic import (
 from yarl import URL
 
 from notifier.channels.base import Target
-from notifier.channels.rules import OPTIONS, FieldError, check_channel, check_style
+from notifier.channels.rules import OPTIONS, check_channel, check_style
 from notifier.domain.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.domain.holdback import MAX_DELAY_S
 from notifier.domain.texts import LangName
 from notifier.domain.timing import Digest, QuietHours
+from notifier.errors import FieldError
 
 ChannelName = Literal[
     "webhook", "slack", "discord", "telegram", "ntfy", "apprise", "mqtt", "webpush", "email"

@@ -9,17 +9,10 @@ from typing import Any
 import aiohttp
 
 from notifier.channels import format as fmt
-from notifier.channels.base import (
-    MAX_BODY,
-    ChannelError,
-    HttpChannel,
-    Reply,
-    Target,
-    as_seconds,
-    check_reply,
-)
+from notifier.channels.base import MAX_BODY, HttpChannel, Reply, Target, as_seconds, check_reply
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter, fingerprint
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 
 # Every character MarkdownV2 gives a meaning to, and the backslash itself.
 MARKDOWN_V2_SPECIAL = "\\_*[]()~`>#+-=|{}.!"

@@ -8,7 +8,8 @@ import functools
 import hmac
 import secrets
 
-from notifier.channels.base import ChannelError, HttpChannel, Target
+from notifier.channels.base import HttpChannel, Target
+from notifier.errors import ChannelError
 
 SECRET_PREFIX = "whsec_"
 

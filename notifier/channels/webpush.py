@@ -23,8 +23,9 @@ from yarl import URL
 
 from notifier.bus import keys
 from notifier.channels import format as fmt
-from notifier.channels.base import ChannelError, HttpChannel, Reply, Target, check_reply
+from notifier.channels.base import HttpChannel, Reply, Target, check_reply
 from notifier.domain.alerts import Alert
+from notifier.errors import ChannelError
 
 MAX_TEXT = 1000  # characters of the alert's text in a push (the push service takes ~4 KB)
 JWT_LIFETIME_S = 12 * 3600  # RFC 8292: at most 24 h

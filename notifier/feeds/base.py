@@ -6,8 +6,9 @@ listed once in :mod:`notifier.feeds.registry`. Code outside ``notifier/feeds`` a
 for a provider by name and calls it: it never branches on a provider's name, so a provider's
 quirks (its paths, its bulk requests, its error envelope) live in its package and nowhere else.
 
-Also here: :class:`EnvelopeError`, the one error a provider's error document becomes, and
-:func:`snapshot_json`, the public JSON form of a snapshot (``notifier feed parse``).
+A provider's error document becomes :class:`notifier.errors.EnvelopeError`, built in its own
+package. Also here: :func:`snapshot_json`, the public JSON form of a snapshot (``notifier feed
+parse``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from notifier.domain.models import Incident, Lineup, MatchSnapshot, Score
 from notifier.domain.watch import Watch
-from notifier.errors import ConfigError, FeedError
 from notifier.feeds.bulk import Due, Item, Planned
 from notifier.feeds.catalog import LeagueInfo, TeamInfo
 from notifier.feeds.requests import Request
@@ -27,17 +27,6 @@ if TYPE_CHECKING:
     from notifier.settings import FollowSettings, ProviderSettings
 
 JsonObj = dict[str, Any]
-
-
-class EnvelopeError(FeedError):
-    """The provider answered with its error document instead of data: quota spent, rate limit,
-    bad key or parameter (API-Football sends it with HTTP 200). Not a malformed payload, so
-    nothing is parked: ``status`` 429 (with ``retry_after``) pauses the provider, anything else
-    backs off; the finder shows the message. The provider's package builds it, in one place."""
-
-
-class UnknownProviderError(ConfigError, ValueError):
-    """A provider name no package under ``notifier/feeds`` answers to; the message lists them."""
 
 
 class Provider(Protocol):

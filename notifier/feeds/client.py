@@ -7,7 +7,6 @@ back, so an unchanged feed costs a 304.
 
 from __future__ import annotations
 
-import email.utils
 from datetime import UTC, datetime
 
 import aiohttp
@@ -15,6 +14,7 @@ import aiohttp
 from notifier.errors import FeedError
 from notifier.feeds import registry
 from notifier.feeds.requests import Request
+from notifier.net import retry_after
 from notifier.settings import ProviderSettings
 
 __all__ = ["FeedClient", "Request", "auth_headers", "retry_after"]
@@ -27,23 +27,6 @@ def auth_headers(provider: str, settings: ProviderSettings) -> dict[str, str]:
     if settings.api_key is None:
         return {}
     return registry.get(provider).auth_headers(settings.api_key.get_secret_value())
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
 
 
 async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from notifier.domain.models import MatchSnapshot
+from notifier.errors import UnknownProviderError
 from notifier.feeds.api_football.provider import ApiFootball
-from notifier.feeds.base import Provider, UnknownProviderError
+from notifier.feeds.base import Provider
 from notifier.feeds.espn.provider import Espn
 from notifier.feeds.football_data.provider import FootballData
 

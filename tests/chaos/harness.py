@@ -25,7 +25,7 @@ import orjson
 from pydantic import SecretStr
 
 from bench.common import server_binary
-from notifier.bus.connect import connect
+from notifier.bus.connect import cancel, connect
 from notifier.bus.embedded import AppendFsync, EmbeddedServer
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import Alert
@@ -272,7 +272,7 @@ async def _chaos(run: Run, out: Outcome) -> None:
     try:
         await monkey.run(faults, started)
     finally:
-        sampler.cancel()
+        await cancel(sampler)
     out.faults, out.crash = monkey.done, monkey.crash
     left = span - (time.monotonic() - started)
     out.finished = await _drain(run, max(0.0, left) + DRAIN_TIMEOUT_S)

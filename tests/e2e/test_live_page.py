@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from notifier.bus.connect import cancel
 from notifier.domain.alerts import Alert
 from notifier.settings import Settings
 from workers.cli.commands import demo_options, replay
@@ -145,9 +146,7 @@ async def running_demo(redis_url: str, port: int) -> AsyncIterator[asyncio.Task[
     try:
         yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel(task)
 
 
 async def struck_goals(page: Any) -> list[tuple[str, str]]:

@@ -24,10 +24,10 @@ from cryptography.x509.oid import NameOID
 from redis import exceptions as rexc
 
 from notifier.bus import keys
-from notifier.bus.connect import StoreError, connect, open_redis
+from notifier.bus.connect import connect, open_redis
 from notifier.bus.embedded import EmbeddedServer, free_port
 from notifier.bus.scripts import commit_poll
-from notifier.errors import EmbeddedServerError
+from notifier.errors import EmbeddedServerError, StoreError
 from notifier.settings import Settings
 
 PASSWORD = 'pa ss"word\\with:@/#?'  # quoting trouble on purpose

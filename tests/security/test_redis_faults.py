@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from notifier.bus.connect import StoreUnavailableError, open_redis
+from notifier.bus.connect import open_redis
 from notifier.bus.embedded import EmbeddedServer
+from notifier.errors import StoreUnavailableError
 from notifier.settings import Settings
 from workers.cli import runtime
 

@@ -1,25 +1,31 @@
-"""SSRF defences: URL checks on literal addresses, and the connect-time guard of the session."""
+"""HTTP-level helpers: SSRF defences (URL checks, the connect-time guard) and Retry-After."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from hypothesis import given
+from hypothesis import strategies as st
 
+from notifier.errors import BlockedAddressError
 from notifier.net import (
+    RETRY_AFTER_MAX_S,
     AddressPolicy,
-    BlockedAddressError,
     SafeConnector,
     SafeResolver,
     check_target_url,
     is_public,
     make_session,
     parse_ip_literal,
+    retry_after,
 )
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
@@ -192,3 +198,52 @@ async def test_safe_resolver_drops_private_answers() -> None:
     with pytest.raises(BlockedAddressError):
         await resolver.resolve("evil.example", 443)
     assert [r["host"] for r in await resolver.resolve("evil.example", 443)] == ["1.1.1.1"]
+
+
+NOW = datetime(2026, 3, 11, 20, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0.2", 0.2),  # not RFC 9110, but sent and harmless
+        ("0", 0.0),
+        ("Wed, 11 Mar 2026 20:01:00 GMT", 60.0),
+        ("Wednesday, 11-Mar-26 20:01:00 GMT", 60.0),  # RFC 850, obsolete but allowed
+        ("Wed Mar 11 20:01:00 2026", 60.0),  # asctime: no zone, GMT by definition
+        ("Wed, 11 Mar 2026 20:01:00 -0000", 60.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: now
+        ("99999999999", RETRY_AFTER_MAX_S),  # clamped
+        ("9" * 400, RETRY_AFTER_MAX_S),  # a float overflow, clamped too
+        (None, None),
+        ("", None),
+        ("-5", None),
+        ("+5", None),
+        ("1e3", None),
+        ("nan", None),
+        ("inf", None),
+        ("soon", None),
+        ("Wed, 99 Foo 2026 99:99:99 GMT", None),
+    ],
+)
+def test_retry_after(value: str | None, expected: float | None) -> None:
+    assert retry_after(value, NOW) == expected
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_retry_after_delta_seconds_are_taken_as_given_up_to_the_cap(seconds: int) -> None:
+    assert retry_after(str(seconds), NOW) == min(float(seconds), RETRY_AFTER_MAX_S)
+
+
+@given(st.integers(min_value=-(10**8), max_value=10**8))
+def test_retry_after_http_date_is_the_time_until_it(offset: int) -> None:
+    header = format_datetime(NOW + timedelta(seconds=offset), usegmt=True)
+    assert retry_after(header, NOW) == min(max(float(offset), 0.0), RETRY_AFTER_MAX_S)
+
+
+@given(st.text())
+def test_retry_after_never_raises_and_stays_in_range(value: str) -> None:
+    wait = retry_after(value, NOW)
+    assert wait is None or 0.0 <= wait <= RETRY_AFTER_MAX_S

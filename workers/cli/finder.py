@@ -18,9 +18,8 @@ import aiohttp
 import orjson
 
 from notifier.bus.follows import Follow
-from notifier.errors import FeedError, NotifierError
+from notifier.errors import FeedError, NotFoundError, UnknownProviderError
 from notifier.feeds import registry
-from notifier.feeds.base import UnknownProviderError
 from notifier.feeds.catalog import LeagueInfo, TeamInfo, distinct, matching
 from notifier.feeds.client import FeedClient, Request
 from notifier.settings import Settings
@@ -28,10 +27,6 @@ from notifier.settings import Settings
 log = logging.getLogger("notifier.finder")
 PARALLEL = 4  # requests in flight at once while reading many leagues' teams
 USER_AGENT = "match-notifier/0.1 (+https://github.com/match-notifier)"
-
-
-class NotFoundError(NotifierError):
-    """A name that means no team, or more than one: the message lists the candidates."""
 
 
 class Finder:

@@ -17,11 +17,12 @@ import redis.asyncio as aioredis
 
 from notifier.bus.connect import open_redis
 from notifier.bus.follows import Follow, add_follow, list_follows, remove_follow, remove_team
+from notifier.errors import NotFoundError
 from notifier.feeds import registry
 from notifier.feeds.catalog import fold
 from notifier.settings import Settings
 from workers.cli import finder, status
-from workers.cli.finder import Finder, NotFoundError
+from workers.cli.finder import Finder
 
 COMMANDS = ("teams", "leagues", "follow", "unfollow", "follows", "status")
 

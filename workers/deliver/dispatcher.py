@@ -22,21 +22,22 @@ from pydantic import ValidationError
 
 from notifier import metrics
 from notifier.bus import keys, streams
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.codec import text
+from notifier.bus.connect import cancel, translate_errors
 from notifier.bus.consumer import Batch, PartitionConsumer
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.shards import Router
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.base import Channel
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import ALERT, Alert
+from notifier.errors import LeaseLostError, StoppingError, StoreError
 from notifier.settings import Settings
 from workers.deliver.engine import DeliveryEngine
 from workers.deliver.flow import Ticket
 from workers.deliver.hold import Released, sink_id
 from workers.deliver.live import LiveMessages, live_ops
 from workers.deliver.retry import Fence
-from workers.deliver.send import Deliverer, StoppingError
+from workers.deliver.send import Deliverer
 
 log = logging.getLogger("notifier.dispatcher")
 
@@ -52,10 +53,6 @@ class Sink(Protocol):
 
     async def deliver(self, alert: Alert) -> None:
         """Deliver one alert (raise to have it retried)."""
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class Dispatcher(PartitionConsumer):
@@ -252,14 +249,14 @@ class Dispatcher(PartitionConsumer):
         entries: list[streams.Entry] = []
         read: set[int] = set()
         for stream, rows in reply or []:
-            p = self._partition(_text(stream))
-            trimmed = [_text(i) for i, f in rows if not f]
-            entries += [(_text(stream), _text(i), f) for i, f in rows if f]
+            p = self._partition(text(stream))
+            trimmed = [text(i) for i, f in rows if not f]
+            entries += [(text(stream), text(i), f) for i, f in rows if f]
             if rows:
                 read.add(p)
-                self._cursor[p] = _text(rows[-1][0])
+                self._cursor[p] = text(rows[-1][0])
             if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to deliver
-                await streams.ack(self.r, _text(stream), self.group, *trimmed)
+                await streams.ack(self.r, text(stream), self.group, *trimmed)
         for p in set(parts) - read:
             self.backlog[p] = False
             self._cursor[p] = "0"
@@ -306,8 +303,10 @@ class Dispatcher(PartitionConsumer):
             await super().consume(stopping)
         finally:
             self._halted = True
-            pump.cancel()
-            await self.engine.stop(self.settings.shutdown_grace_s)
+            try:
+                await cancel(pump)
+            finally:
+                await self.engine.stop(self.settings.shutdown_grace_s)
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Burst mode: dispatch what waits, run due retries, until nothing is left to do now."""

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from notifier import metrics
 from notifier.bus import keys, streams
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.domain.alerts import ALERT, Alert
 from notifier.settings import Settings
@@ -67,7 +68,7 @@ async def list_entries(r: aioredis.Redis, stage: str, count: int = 100) -> list[
     out = []
     for entry_id, fields in rows:
         row = streams.decode_fields(fields)
-        row["entry"] = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        row["entry"] = text(entry_id)
         out.append(row)
     return out
 

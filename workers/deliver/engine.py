@@ -13,6 +13,7 @@ Web Push subscription (404/410: the browser unsubscribed) is removed instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -23,18 +24,20 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from notifier import metrics
-from notifier.bus.scripts import LeaseLostError
+from notifier.bus.connect import cancel
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import Alert
+from notifier.errors import LeaseLostError, StoppingError
 from notifier.settings import Settings
 from workers.deliver.dlq import park_delivery
 from workers.deliver.flow import Flows, Ticket
 from workers.deliver.hold import HoldStore, Released
 from workers.deliver.holding import Holding
 from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
-from workers.deliver.send import DELIVERED, UNSUBSCRIBED, Deliverer, Result, StoppingError
+from workers.deliver.send import DELIVERED, UNSUBSCRIBED, Deliverer, Result
 
+CANCEL_WITHIN_S = 1.0  # sends still running after the grace period get this long to end
 # A delivery that waited longer than this for the alerts before it asks again whether its
 # subscription still wants alerts (a chat's backlog can outlast an /unfollow).
 TURN_WAIT_S = 0.1
@@ -116,15 +119,10 @@ class DeliveryEngine:
             await self._cancel_all()
             raise
 
-    async def _cancel_all(self, rounds: int = 10) -> None:
-        # Cancelled again while they live: on Python 3.11 a cancel that lands while redis-py
-        # writes a command (in asyncio.wait_for) can be swallowed.
-        for _ in range(rounds):
-            if not self.tasks:
-                return
-            for task in list(self.tasks):
-                task.cancel()
-            await asyncio.wait(set(self.tasks), timeout=0.1)
+    async def _cancel_all(self) -> None:
+        # A failed delivery is logged by _finished already: not raised a second time here.
+        with contextlib.suppress(Exception):
+            await cancel(*self.tasks, within_s=CANCEL_WITHIN_S)
 
     # -- fresh deliveries -------------------------------------------------------------------
 

@@ -24,119 +24,17 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
-from notifier.bus.lease import is_lease_lost
-from notifier.bus.scripts import LeaseLostError
+from notifier.bus.scripts.delivery import BUNDLE, HOLD, MOVE, TAKE
+from notifier.bus.scripts.leases import fenced, is_lease_lost
 from notifier.domain import holdback
 from notifier.domain.alerts import ALERT, Alert
-from workers.deliver.retry import Fence, fenced
+from notifier.errors import LeaseLostError
+from workers.deliver.retry import Fence
 
 SINK_PREFIX = "sink:"
 
-# KEYS: due, line, marks, alert.  ARGV: recipient, alert id, alert json, ttl s, due ms,
-# item json, undoes, match, how far back to look.  -1: held before; 2: took back the last held
-# alert of its match (ARGV[8]); 1: held.
-_HOLD = """
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return -1 end
-redis.call('HSET', KEYS[3], ARGV[1], 1)
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-local len = redis.call('LLEN', KEYS[2])
-for i = len - 1, math.max(0, len - tonumber(ARGV[9])), -1 do
-  local item = cjson.decode(redis.call('LINDEX', KEYS[2], i))
-  if item['g'] == ARGV[8] then
-    if ARGV[7] ~= '' and item['m'] == ARGV[7] then
-      redis.call('LSET', KEYS[2], i, '__elided__')
-      redis.call('LREM', KEYS[2], 1, '__elided__')
-      if len == 1 then redis.call('ZREM', KEYS[1], ARGV[1]) end
-      return 2
-    end
-    break
-  end
-end
-redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
-redis.call('RPUSH', KEYS[2], ARGV[6])
-redis.call('ZADD', KEYS[1], 'LT', ARGV[5], ARGV[1])  -- the earliest due of the line
-return 1
-"""
-# The due alerts at the head of a line (up to ARGV[3]), popped; the line's next due time kept.
-_POP = """
-local function pop_due(due, line, who, now, count)
-  local out = {}
-  while #out < count do
-    local raw = redis.call('LINDEX', line, 0)
-    if not raw then break end
-    local item = cjson.decode(raw)
-    if item['d'] > now then break end
-    redis.call('LPOP', line)
-    out[#out + 1] = item['a']
-  end
-  local nxt = redis.call('LINDEX', line, 0)
-  if nxt then
-    redis.call('ZADD', due, cjson.decode(nxt)['d'], who)
-  else
-    redis.call('ZREM', due, who)
-  end
-  return out
-end
-"""
-# KEYS: due, line.  ARGV: recipient, now ms, count.  A sink's due alert ids, popped.
-_TAKE = (
-    _POP
-    + """
-return pop_due(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
-"""
-)
-# KEYS: due, line, retry due, retry jobs, retry queue.  ARGV: subscription, now ms, count.
-# A subscription's due alerts moved into its retry line (head due now, or queued behind it).
-_MOVE = (
-    _POP
-    + """
-local ids = pop_due(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-    redis.call('RPUSH', KEYS[5], id)
-  else
-    local head = cjson.encode({alert=id, attempt=0, first_ms=tonumber(ARGV[2]), error=''})
-    redis.call('HSET', KEYS[4], ARGV[1], head)
-    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-  end
-end
-return ids
-"""
-)
-
-# KEYS: due, line, retry due, retry jobs, retry queue, bundle alert.  ARGV: recipient, now ms,
-# n, first id, last id, bundle id, bundle json, ttl s, subscription.  The first n alerts of a
-# bundle line (if they still are those) leave it as one message, moved into the subscription's
-# retry line; the line's earliest due is kept.  n = 0: only that.  1 if moved.
-_BUNDLE = """
-local n = tonumber(ARGV[3])
-local moved = 0
-if n > 0 then
-  local items = redis.call('LRANGE', KEYS[2], 0, n - 1)
-  if #items == n and cjson.decode(items[1])['a'] == ARGV[4]
-      and cjson.decode(items[n])['a'] == ARGV[5] then
-    redis.call('LTRIM', KEYS[2], n, -1)
-    redis.call('SET', KEYS[6], ARGV[7], 'EX', ARGV[8])
-    if redis.call('ZSCORE', KEYS[3], ARGV[9]) then
-      redis.call('RPUSH', KEYS[5], ARGV[6])
-    else
-      local head = cjson.encode({alert=ARGV[6], attempt=0, first_ms=tonumber(ARGV[2]), error=''})
-      redis.call('HSET', KEYS[4], ARGV[9], head)
-      redis.call('ZADD', KEYS[3], ARGV[2], ARGV[9])
-    end
-    moved = 1
-  end
-end
-local soonest = nil
-for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-  local d = cjson.decode(raw)['d']
-  if soonest == nil or d < soonest then soonest = d end
-end
-if soonest then redis.call('ZADD', KEYS[1], soonest, ARGV[1])
-else redis.call('ZREM', KEYS[1], ARGV[1]) end
-return moved
-"""
 PEEK = 200  # alerts of a bundle line looked at, and sent as one message, at most
 
 Held = Literal["held", "elided", "already"]
@@ -146,10 +44,6 @@ _VERDICT: dict[int, Held] = {1: "held", 2: "elided", -1: "already"}
 def sink_id(name: str) -> str:
     """The recipient id of a sink of this process (the console)."""
     return SINK_PREFIX + name
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +63,10 @@ class HoldStore:
         self._scripts = {
             name: (r.register_script(script), r.register_script(fenced(script)))
             for name, script in (
-                ("hold", _HOLD),
-                ("take", _TAKE),
-                ("move", _MOVE),
-                ("bundle", _BUNDLE),
+                ("hold", HOLD),
+                ("take", TAKE),
+                ("move", MOVE),
+                ("bundle", BUNDLE),
             )
         }
 
@@ -196,13 +90,13 @@ class HoldStore:
         """Recipients of partition p with a held alert due by ``now_ms``."""
         with translate_errors("held due"):
             ids: list[Any] = await self.r.zrangebyscore(keys.held_due(p), "-inf", now_ms, 0, count)
-        return [_text(i) for i in ids]
+        return [text(i) for i in ids]
 
     async def holding(self, p: int) -> set[str]:
         """Every recipient of partition p with alerts held."""
         with translate_errors("held list"):
             members: list[Any] = await self.r.zrange(keys.held_due(p), 0, -1)
-        return {_text(m) for m in members}
+        return {text(m) for m in members}
 
     async def release(
         self, p: int, recipient: str, now_ms: int, count: int, *, fence: Fence | None
@@ -215,7 +109,7 @@ class HoldStore:
         else:
             retry = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, recipient)]
             ids = await self._run("move", line + retry, [recipient, now_ms, count], fence)
-        return Released(recipient, [_text(i) for i in ids or []])
+        return Released(recipient, [text(i) for i in ids or []])
 
     async def due_bundle(self, p: int, recipient: str, now_ms: int) -> list[str]:
         """A bundle line's alert ids up to its last one due by ``now_ms`` (all due with it: a

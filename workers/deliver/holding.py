@@ -15,11 +15,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription
 from notifier.domain import holdback, timing
 from notifier.domain.alerts import Alert
+from notifier.errors import LeaseLostError
 from notifier.settings import Settings
 from workers.deliver.hold import SINK_PREFIX, HoldStore, Released
 from workers.deliver.retry import Fence, RetryStore

@@ -26,12 +26,13 @@ from notifier.bus import keys
 from notifier.bus.connect import translate_errors
 from notifier.channels.base import Channel, Target
 from notifier.channels.discord import DiscordChannel
-from notifier.channels.live import DiscordLive, LiveOps, MessageGoneError, SlackLive, TelegramLive
+from notifier.channels.live import DiscordLive, LiveOps, SlackLive, TelegramLive
 from notifier.channels.slack import SlackChannel
 from notifier.channels.subscriptions import Subscription
 from notifier.channels.telegram import TelegramChannel
 from notifier.domain.alerts import Alert
 from notifier.domain.board import LiveBoard, fold, text
+from notifier.errors import MessageGoneError
 
 POSTED = "post:"  # a goal posted on its own, on the board's seen list
 

@@ -22,83 +22,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from notifier.bus import keys
-from notifier.bus.connect import StoreError, translate_errors
-from notifier.bus.lease import LEASE_CHECK_LUA, is_lease_lost
-from notifier.bus.scripts import LeaseLostError
+from notifier.bus.codec import text
+from notifier.bus.connect import translate_errors
+from notifier.bus.scripts.delivery import ADVANCE, CLAIM, DROP, ENQUEUE, SCHEDULE
+from notifier.bus.scripts.leases import fenced, is_lease_lost
 from notifier.domain.alerts import ALERT, Alert
+from notifier.errors import LeaseLostError, StoreError
 
 IO_LIMIT = 16  # Redis commands of one dispatcher's deliveries at once (the pool holds 100)
 
-# KEYS: due, jobs, queue, alert.  ARGV: sub, alert id, alert json, ttl s, due ms, job json.
-# The job becomes the head due at ARGV[5], unless the subscription already has a head:
-# then the alert waits in its queue.
-_ENQUEUE = """
-redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[4])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('RPUSH', KEYS[3], ARGV[2])
-  return 0
-end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
-redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
-return 1
-"""
-# KEYS: due, jobs, alert.  ARGV: sub, job json, alert json, ttl s, due ms.
-# The job becomes the subscription's head (a retry of the delivery it names), due at ARGV[5].
-_SCHEDULE = """
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
-return 1
-"""
-# KEYS: due, jobs, queue.  ARGV: sub, alert id of the head that is done, now ms.
-# The next queued alert becomes the head, due now; the id returned, or false if none.
-_ADVANCE = """
-local job = redis.call('HGET', KEYS[2], ARGV[1])
-if job and cjson.decode(job)['alert'] ~= ARGV[2] then return false end
-local nxt = redis.call('LPOP', KEYS[3])
-if nxt then
-  local head = cjson.encode({alert=nxt, attempt=0, first_ms=tonumber(ARGV[3]), error=''})
-  redis.call('HSET', KEYS[2], ARGV[1], head)
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  return nxt
-end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-return false
-"""
-# KEYS: due, jobs.  ARGV: now ms, count, invisible-until ms.
-# Due heads, each pushed back to ARGV[3] so a crash mid-try retries it later; [sub, job]*.
-_CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-local out = {}
-for _, id in ipairs(ids) do
-  redis.call('ZADD', KEYS[1], ARGV[3], id)
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
-end
-return out
-"""
-# KEYS: due, jobs, queue.  ARGV: sub.  Removes the head and the queue; returns their alert ids.
-_DROP = """
-local ids = {}
-local job = redis.call('HGET', KEYS[2], ARGV[1])
-if job then ids[1] = cjson.decode(job)['alert'] end
-for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do ids[#ids + 1] = id end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[3])
-return ids
-"""
-
-
 Fence = tuple[str, str]  # a partition lease key and the value it must hold for a write to go
-
-
-def fenced(script: str) -> str:
-    """``script`` run only while the lease passed as its last key holds the value passed as its
-    last argument: a dispatcher that lost its partition (paused, cut off) cannot write a retry
-    head or queue behind the new owner's back and reorder or drop its deliveries."""
-    return LEASE_CHECK_LUA + "check_lease(KEYS[#KEYS], ARGV[#ARGV])\n" + script
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +93,6 @@ def retry_delay(
     return min(cap, max(0.0, base + spread))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class _Marks:
     """Delivery marks written together: every mark made in one loop turn, one pipeline."""
 
@@ -189,13 +118,13 @@ class RetryStore:
         self._scripts = {
             name: (r.register_script(script), r.register_script(fenced(script)))
             for name, script in (
-                ("enqueue", _ENQUEUE),
-                ("advance", _ADVANCE),
-                ("schedule", _SCHEDULE),
+                ("enqueue", ENQUEUE),
+                ("advance", ADVANCE),
+                ("schedule", SCHEDULE),
             )
         }
-        self._claim = r.register_script(_CLAIM)
-        self._drop = r.register_script(_DROP)
+        self._claim = r.register_script(CLAIM)
+        self._drop = r.register_script(DROP)
 
     async def state(
         self, p: int, alert_id: str, sub_ids: Sequence[str]
@@ -218,7 +147,7 @@ class RetryStore:
         async with self.io:
             with translate_errors("retry list"):
                 members: list[Any] = await self.r.zrange(keys.retry_due(p), 0, -1)
-        return {_text(s) for s in members}
+        return {text(s) for s in members}
 
     async def queued(self, p: int, sub_id: str) -> int:
         """How many alerts wait behind the subscription's head."""
@@ -329,7 +258,7 @@ class RetryStore:
             with translate_errors("retry claim"):
                 flat = await self._claim(keys=ks, args=[now_ms, count, now_ms + invisible_ms])
         pairs = list(zip(flat[::2], flat[1::2], strict=True))
-        return [(_text(s), RetryJob.load(_text(s), j) if j else None) for s, j in pairs]
+        return [(text(s), RetryJob.load(text(s), j) if j else None) for s, j in pairs]
 
     async def reveal(self, p: int, sub_id: str, due_ms: int) -> None:
         """Make a claimed head due again at ``due_ms`` (it was not tried after all)."""
@@ -350,7 +279,7 @@ class RetryStore:
         """The head ``alert_id`` is settled: the next queued alert becomes the head (its id)."""
         ks = [keys.retry_due(p), keys.retry_jobs(p), keys.retry_queue(p, sub_id)]
         nxt = await self._run("advance", ks, [sub_id, alert_id, now_ms], fence)
-        return _text(nxt) if nxt else None
+        return text(nxt) if nxt else None
 
     async def drop(self, p: int, sub_id: str) -> list[str]:
         """Forget the subscription's head and queue; the alert ids they held, in order."""
@@ -358,4 +287,4 @@ class RetryStore:
         async with self.io:
             with translate_errors("retry drop"):
                 ids = await self._drop(keys=ks, args=[sub_id])
-        return [_text(i) for i in ids]
+        return [text(i) for i in ids]

@@ -21,7 +21,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
-from notifier.channels.base import Channel, ChannelError, HttpChannel, Target
+from notifier.channels.base import Channel, HttpChannel, Target
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
@@ -31,7 +31,7 @@ from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.domain.alerts import Alert
 from notifier.domain.texts import localised
-from notifier.errors import DeliveryError
+from notifier.errors import ChannelError, DeliveryError, StoppingError
 from notifier.net import AddressPolicy, delivery_url, make_session
 from notifier.settings import DeliverySettings, Settings
 from workers.deliver.fairness import Breakers, FairSlots
@@ -59,10 +59,6 @@ DELIVERED = Result("delivered")
 # its turn: nothing is sent. A chat limited to a message a second can hold a backlog, and
 # "Stopped following" must be the last word.
 UNSUBSCRIBED = Result("unsubscribed", "unsubscribed while waiting for its turn")
-
-
-class StoppingError(Exception):
-    """The dispatcher is stopping: this delivery was not started (nothing was sent)."""
 
 
 def open_session(settings: Settings) -> aiohttp.ClientSession:

@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 from notifier import metrics
 from notifier.bus import keys, streams
-from notifier.bus.connect import StoreError, translate_errors
+from notifier.bus.connect import translate_errors
 from notifier.bus.consumer import Batch, PartitionConsumer
-from notifier.bus.scripts import LeaseLostError, commit_fold_batch
+from notifier.bus.scripts import commit_fold_batch
 from notifier.domain.events import EVENT, Event
 from notifier.domain.models import OVER_STATUSES
+from notifier.errors import LeaseLostError, StoreError
 from notifier.settings import Settings
 from workers.fold.batch import COMMIT_CHUNK, BatchFolder, Folded, StateCache, alert_fields
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from notifier.domain.holdback import MAX_DELAY_S
+from notifier.errors import CommandError
 
 Verb = Literal[
     "follow",
@@ -34,10 +35,6 @@ MAX_ARG = 200
 LANG = re.compile(r"^[a-z]{2}$")
 FOLLOW_KINDS = ("team", "competition", "tie", "match")
 _COMMAND = re.compile(r"^/?([A-Za-z_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s+(.*))?$", re.DOTALL)
-
-
-class CommandError(ValueError):
-    """A command the bot cannot read; the message says what is wrong (shown to the chat)."""
 
 
 @dataclass(frozen=True, slots=True)

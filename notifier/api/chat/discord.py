@@ -16,6 +16,7 @@ from notifier.api.chat.chats import Chat, Destination
 from notifier.api.chat.commands import VERBS
 from notifier.api.chat.platform import post_json
 from notifier.api.chat.texts import HELP, Answer
+from notifier.errors import SignatureError
 from notifier.settings import DiscordBotSettings
 
 API = "/api/v10"
@@ -32,10 +33,6 @@ ARGS: dict[str, tuple[str, int, bool]] = {  # verb -> (option description, type,
     "delay": ("seconds", 4, True),
     "lang": ("two-letter code", 3, True),
 }
-
-
-class SignatureError(ValueError):
-    """A request that is not signed by the application's key (or too old)."""
 
 
 def verify(

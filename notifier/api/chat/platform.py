@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import orjson
 
-from notifier.channels.base import as_seconds, read_bounded
+from notifier.channels.base import read_bounded
 from notifier.errors import BotError
+from notifier.net import retry_after
 
 MAX_REPLY = 1024 * 1024  # a getUpdates batch of 100 updates fits
 
@@ -47,5 +49,6 @@ async def post_json(
     except orjson.JSONDecodeError:
         answer = None
     if status >= 400 and not isinstance(answer, dict):
-        raise BotError(f"{what}: HTTP {status}", status=status, retry_after=as_seconds(retry))
+        wait = retry_after(retry, datetime.now(UTC))
+        raise BotError(f"{what}: HTTP {status}", status=status, retry_after=wait)
     return answer

@@ -23,9 +23,8 @@ from notifier.api.chat.chats import Chat
 from notifier.api.chat.platform import post_json
 from notifier.api.chat.wiring import Bots, build_bots
 from notifier.api.openapi import EXTRA_PATHS
-from notifier.api.problems import ProblemError
 from notifier.api.state import REDIS, SETTINGS
-from notifier.errors import BotError
+from notifier.errors import BotError, ProblemError, SignatureError
 
 log = logging.getLogger("notifier.api.chat.routes")
 BOTS = web.AppKey("bots", Bots)
@@ -81,7 +80,7 @@ async def discord_interactions(request: web.Request) -> web.Response:
         discord.verify(
             settings.discord.public_key, sig, stamp, body, bots.now(), settings.max_age_s
         )
-    except discord.SignatureError as exc:
+    except SignatureError as exc:
         raise _refuse("discord", str(exc)) from None
     if not await bots.first_time("discord", sig):
         raise _refuse("discord", "replayed")
@@ -109,7 +108,7 @@ async def _slack_form(request: web.Request) -> dict[str, str]:
     body = await request.read()
     try:
         slack.verify(settings.signing_secret.get_secret_value(), stamp, sig, body, bots.now())
-    except slack.SignatureError as exc:
+    except SignatureError as exc:
         raise _refuse("slack", str(exc)) from None
     if not await bots.first_time("slack", sig):
         raise _refuse("slack", "replayed")

@@ -16,19 +16,12 @@ from pydantic import ValidationError
 
 from notifier.api.chat import texts
 from notifier.api.chat.chats import Chat
-from notifier.api.chat.commands import (
-    CHANGING,
-    Command,
-    CommandError,
-    delay_seconds,
-    exact,
-    language,
-    parse,
-)
+from notifier.api.chat.commands import CHANGING, Command, delay_seconds, exact, language, parse
 from notifier.api.chat.directory import Directory, KnownTeams
 from notifier.api.chat.limits import ChatLimits
 from notifier.api.chat.texts import Answer
 from notifier.bus import keys
+from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import (
@@ -42,6 +35,7 @@ from notifier.channels.subscriptions import (
 from notifier.domain.alerts import ALERT_KINDS
 from notifier.domain.engine import MatchState
 from notifier.domain.texts import DEFAULT_LANG, LANGS
+from notifier.errors import CommandError
 
 log = logging.getLogger("notifier.api.chat")
 LANGUAGES = LANGS  # the alert catalogues there are
@@ -230,7 +224,7 @@ class BotService:
     async def _pref(self, chat: Chat, name: str) -> str | None:
         with translate_errors("bot preferences"):
             value = await self.r.hget(keys.bot_chat(chat.owner), name)
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else text(value)
 
     async def _set_pref(self, chat: Chat, name: str, value: str) -> None:
         with translate_errors("bot preferences"):

@@ -18,13 +18,10 @@ from notifier.api.chat.chats import Chat, Destination
 from notifier.api.chat.commands import VERBS
 from notifier.api.chat.texts import Answer
 from notifier.channels.slack import escape_mrkdwn
+from notifier.errors import SignatureError
 
 MAX_AGE_S = 300  # Slack's own advice: five minutes
 SECTION_LIMIT = 3000
-
-
-class SignatureError(ValueError):
-    """A request not signed with the signing secret, or outside the five-minute window."""
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -21,6 +21,7 @@ from notifier.api.chat.platform import post_json
 from notifier.api.chat.service import BotService
 from notifier.api.chat.texts import HELP, Answer
 from notifier.bus import keys
+from notifier.bus.connect import cancel
 from notifier.channels.base import as_seconds
 from notifier.channels.ratelimit import fingerprint
 from notifier.errors import BotError
@@ -248,12 +249,10 @@ async def unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        stopper.cancel()
+        await cancel(stopper)
     if task.done():
         return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel(task)
     return None
 
 

@@ -51,7 +51,7 @@ from notifier.domain.models import (
     Team,
 )
 from notifier.domain.shootout import arrange
-from notifier.errors import FeedParseError
+from notifier.errors import EnvelopeError, FeedParseError
 from notifier.feeds import fields as f
 from notifier.feeds.api_football.events import (
     PROVIDER,
@@ -64,7 +64,6 @@ from notifier.feeds.api_football.events import (
     read_events,
 )
 from notifier.feeds.api_football.lineups import read_lineups
-from notifier.feeds.base import EnvelopeError
 
 S = MatchStatus
 STATUSES: dict[str, MatchStatus] = {

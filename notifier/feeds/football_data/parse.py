@@ -60,8 +60,7 @@ from notifier.domain.models import (
     Side,
     Team,
 )
-from notifier.errors import FeedParseError
-from notifier.feeds.base import EnvelopeError
+from notifier.errors import EnvelopeError, FeedParseError
 from notifier.feeds.fields import (
     JsonObj,
     count,

@@ -10,18 +10,19 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from notifier.bus import keys
-from notifier.bus.lease import LEASE_CHECK_LUA, Lease, holds, is_lease_lost, lease_value
+from notifier.bus.lease import Lease, holds, lease_value
+from notifier.bus.scripts.leases import fenced, is_lease_lost
 
 pytestmark = pytest.mark.integration
 
 NAME = keys.lease("poll", "m1")
-FENCED_WRITE = (
-    LEASE_CHECK_LUA
-    + """
-check_lease(KEYS[1], ARGV[1])
+FENCED_WRITE = fenced(
+    """
 redis.call('SET', KEYS[2], ARGV[2])
 return 1
-"""
+""",
+    key="KEYS[1]",
+    value="ARGV[1]",
 )
 
 

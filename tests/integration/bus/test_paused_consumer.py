@@ -22,6 +22,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from notifier.bus import keys, streams
+from notifier.bus.codec import text
 from notifier.bus.consumer import PartitionConsumer
 from notifier.bus.holder import Holder
 from notifier.bus.subscriptions import SubscriptionStore
@@ -105,7 +106,7 @@ async def test_a_stopped_aggregator_takes_nothing_after_its_lease_lapsed(
         await streams.publish(redis, keys.events(0), event_fields(event), maxlen=1000)
         await asyncio.sleep(0.3)  # time for the server to answer any read still blocked
         pending = await redis.xpending(keys.events(0), keys.GROUP_AGGREGATOR)
-        assert all(_text(c["name"]) != owner for c in pending["consumers"]), pending
+        assert all(text(c["name"]) != owner for c in pending["consumers"]), pending
 
         assert await successor.drain(max_rounds=20) == 1, "the successor folds the event"
         assert await redis.xlen(keys.alerts(0)) >= 1
@@ -117,10 +118,6 @@ async def test_a_stopped_aggregator_takes_nothing_after_its_lease_lapsed(
 
 async def _lapsed(redis: Redis) -> bool:
     return not await redis.exists(LEASE)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class Recorder(PartitionConsumer):

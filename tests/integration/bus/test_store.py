@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from notifier.bus.connect import (
-    StoreUnavailableError,
-    connect,
-    mask_url,
-    open_redis,
-    translate_errors,
-)
+from notifier.bus.connect import connect, mask_url, open_redis, translate_errors
 from notifier.bus.embedded import free_port
+from notifier.errors import StoreUnavailableError
 from notifier.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 
 from notifier.channels import apprise as apprise_channel
 from notifier.channels.apprise import AppriseChannel, check_apprise_url
-from notifier.channels.base import ChannelError, Target
+from notifier.channels.base import Target
+from notifier.errors import ChannelError
 from notifier.net import AddressPolicy
 from notifier.settings import Settings
 from tests.integration.api.test_api import A, serving

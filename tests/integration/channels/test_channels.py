@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from notifier.channels.base import MAX_BODY, Channel, ChannelError, Target, post
+from notifier.channels.base import MAX_BODY, Channel, Target, post
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.ntfy import NtfyChannel
@@ -27,7 +27,7 @@ from notifier.channels.telegram import TelegramChannel, escape_markdown_v2
 from notifier.channels.webhook import WebhookChannel, generate_secret
 from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus, Score
-from notifier.errors import DeliveryError
+from notifier.errors import ChannelError, DeliveryError
 from notifier.net import make_session
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]

@@ -13,10 +13,11 @@ from redis.asyncio import Redis
 from yarl import URL
 
 from notifier.bus.subscriptions import SubscriptionStore
-from notifier.channels.base import ChannelError, Target
+from notifier.channels.base import Target
 from notifier.channels.smtp import EmailChannel, unsubscribe_key
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec
 from notifier.domain.models import MatchStatus
+from notifier.errors import ChannelError
 from notifier.settings import EmailSettings
 from tests.integration.api.test_api import serving
 from tests.integration.deliver.test_delivery_support import make_alert, settings_for

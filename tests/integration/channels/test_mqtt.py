@@ -17,8 +17,9 @@ from redis.asyncio import Redis
 
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels import hass
-from notifier.channels.base import ChannelError, Target
+from notifier.channels.base import Target
 from notifier.channels.mqtt import Broker, MqttChannel, MqttLink, policy_resolver
+from notifier.errors import ChannelError
 from notifier.net import AddressPolicy
 from tests.integration.api.test_api import A, serving
 from tests.integration.deliver.test_delivery_support import (

@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 from notifier.api.auth import owner_of
 from notifier.api.push import push_id
 from notifier.bus.subscriptions import SubscriptionStore
-from notifier.channels.base import ChannelError, Target
+from notifier.channels.base import Target
 from notifier.channels.webpush import WebPushChannel, load_vapid, push_payload
+from notifier.errors import ChannelError
 from notifier.net import make_session
 from notifier.settings import ApiSettings
 from tests.integration.api.test_api import A, serving

@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 
 from notifier.bus.follows import Follow, add_follow, list_follows
 from notifier.bus.watches import list_watches
+from notifier.errors import EnvelopeError, NotFoundError
 from notifier.feeds import registry
-from notifier.feeds.base import EnvelopeError
 from notifier.feeds.requests import Request
 from notifier.replay.espn import load_scoreboard
 from notifier.replay.football_data import load_matches
@@ -26,7 +26,7 @@ from notifier.settings import Settings
 from tests.integration.api.test_api import A, serving
 from tests.integration.deliver.test_delivery_support import settings_for
 from tests.recordings import ESPN_MLS, FD_MAN_CITY, SPAIN_CROATIA, read
-from workers.cli.finder import Finder, NotFoundError
+from workers.cli.finder import Finder
 from workers.poll.poller import Poller
 
 

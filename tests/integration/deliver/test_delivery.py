@@ -12,8 +12,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 from standardwebhooks.webhooks import Webhook
 
-from notifier.api.stream import cancel
 from notifier.bus import keys
+from notifier.bus.connect import cancel
 from notifier.bus.subscriptions import SubscriptionStore
 from tests.integration.deliver.test_delivery_support import (
     Receiver,

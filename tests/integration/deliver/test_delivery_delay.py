@@ -16,10 +16,10 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier.bus import keys
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.domain.alerts import Alert
 from notifier.domain.models import Score
+from notifier.errors import LeaseLostError
 from tests.integration.deliver.test_delivery_kill import _env
 from tests.integration.deliver.test_delivery_support import (
     Receiver,

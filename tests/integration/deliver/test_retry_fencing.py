@@ -14,8 +14,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from notifier.bus import keys
-from notifier.bus.scripts import LeaseLostError
 from notifier.bus.subscriptions import SubscriptionStore
+from notifier.errors import LeaseLostError
 from tests.integration.deliver.test_delivery_support import (
     dispatching,
     eventually,

@@ -13,13 +13,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifier.bus import keys, streams
-from notifier.bus.connect import StoreError
 from notifier.bus.lease import Lease, lease_value
-from notifier.bus.scripts import FoldCommit, LeaseLostError, commit_fold_batch
+from notifier.bus.scripts import FoldCommit, commit_fold_batch
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.diff import diff
 from notifier.domain.engine import apply, start
 from notifier.domain.events import Event
+from notifier.errors import LeaseLostError, StoreError
 from notifier.feeds.api_football.parse import parse_fixture
 from notifier.replay.api_football import Timeline
 from notifier.settings import Settings

@@ -12,9 +12,8 @@ import pytest
 import pytest_asyncio
 
 from notifier.domain.models import MatchStatus
-from notifier.errors import ConfigError, FeedParseError
+from notifier.errors import ConfigError, EnvelopeError, FeedParseError
 from notifier.feeds.api_football.parse import parse_response
-from notifier.feeds.base import EnvelopeError
 from notifier.replay.api_football import Timeline
 from notifier.replay.server import (
     KEY_HEADER,

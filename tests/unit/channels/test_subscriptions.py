@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from notifier.api.auth import Auth, is_loopback, owner_of
 from notifier.api.sse import AlertInfo, Filter, encode_position, id_key, parse_position
-from notifier.channels.base import ChannelError
 from notifier.channels.subscriptions import (
     DEFAULT_KINDS,
     FieldError,
@@ -24,7 +23,7 @@ from notifier.channels.subscriptions import (
 )
 from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus, Score
-from notifier.errors import DeliveryError
+from notifier.errors import ChannelError, DeliveryError
 from workers.deliver.retry import RetryJob, retry_delay
 from workers.deliver.send import classify
 

@@ -14,9 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifier.domain.models import MatchSnapshot, MatchStatus
-from notifier.errors import FeedParseError
+from notifier.errors import EnvelopeError, FeedParseError
 from notifier.feeds.api_football.parse import map_status, parse_fixture, parse_response
-from notifier.feeds.base import EnvelopeError
 from tests.recordings import SPAIN_CROATIA, TURKIYE_PORTUGAL, require
 from tests.unit.strategies import mutate
 

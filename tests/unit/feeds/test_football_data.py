@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifier.domain.models import MatchSnapshot, MatchStatus, Score
-from notifier.errors import FeedParseError
-from notifier.feeds.base import EnvelopeError
+from notifier.errors import EnvelopeError, FeedParseError
 from notifier.feeds.football_data.parse import parse_response
 from tests import recordings
 from tests.unit.jsontree import mutate, paths

@@ -14,9 +14,15 @@ import pytest
 from pydantic import SecretStr
 
 from notifier.domain.watch import Watch
-from notifier.errors import ConfigError, FeedError, FeedParseError
+from notifier.errors import (
+    ConfigError,
+    EnvelopeError,
+    FeedError,
+    FeedParseError,
+    UnknownProviderError,
+)
 from notifier.feeds import registry
-from notifier.feeds.base import EnvelopeError, Provider, UnknownProviderError
+from notifier.feeds.base import Provider
 from notifier.feeds.bulk import Item
 from notifier.feeds.requests import Request
 from notifier.settings import PROVIDER_NAMES, FollowSettings, Settings

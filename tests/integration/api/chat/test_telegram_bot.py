@@ -4,7 +4,6 @@ keyboard, admins, limits, each update once, and the webhook's secret token."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
@@ -20,6 +19,7 @@ from redis.asyncio import Redis
 from notifier.api.chat.telegram import BotApi, TelegramBot, run_bot
 from notifier.api.chat.wiring import build_bots
 from notifier.bus import keys
+from notifier.bus.connect import cancel
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.bus.watches import Watch, add_watch, save_tie
 from notifier.domain.engine import MatchState
@@ -334,9 +334,7 @@ async def test_notifier_run_starts_the_configured_bot(
     try:
         await server.wait_for(lambda: bool(server.messages(PRIVATE)))
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+        await cancel(running)
     assert server.messages(PRIVATE)[0].startswith("I send live football alerts")
     assert server.sent("setMyCommands")
 

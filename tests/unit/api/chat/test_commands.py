@@ -10,21 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from notifier.api.chat.commands import (
-    Command,
-    CommandError,
-    Exact,
-    delay_seconds,
-    exact,
-    language,
-    parse,
-)
+from notifier.api.chat.commands import Command, Exact, delay_seconds, exact, language, parse
 from notifier.api.chat.directory import Candidate, rank, team_entries
 from notifier.api.chat.texts import score_line
 from notifier.api.chat.wiring import check
 from notifier.domain.engine import MatchState
 from notifier.domain.models import MatchStatus, Score
-from notifier.errors import ConfigError
+from notifier.errors import CommandError, ConfigError
 from notifier.settings import (
     BotsSettings,
     DiscordBotSettings,

@@ -11,6 +11,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from notifier.api.chat import discord, slack
 from notifier.api.chat.telegram import keyboard
 from notifier.api.chat.texts import Answer, Choice, problem
+from notifier.errors import SignatureError
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 KEY = SigningKey(bytes(range(32)))
@@ -50,7 +51,7 @@ def test_slack_refusals_agree_with_slack_sdk(stamp: int, sig_of: str | None, why
     if sig_of == "other":
         sig = slack.signature("another-secret", str(stamp), body)
     assert not SignatureVerifier(SECRET, clock=Fixed()).is_valid(body, str(stamp), sig)
-    with pytest.raises(slack.SignatureError, match=why):
+    with pytest.raises(SignatureError, match=why):
         slack.verify(SECRET, str(stamp), sig, body, NOW)
 
 
@@ -66,7 +67,7 @@ def test_discord_verify_takes_pynacl_signatures_only() -> None:
         ("zz", str(NOW), body, NOW),  # not hex
         (sig, str(NOW), body, NOW + 301),  # stale
     ):
-        with pytest.raises(discord.SignatureError):
+        with pytest.raises(SignatureError):
             discord.verify(PUBLIC, *args, 300)
 
 

@@ -1,13 +1,17 @@
-"""Atomic commits as Lua scripts. Each touches keys of one partition only (one cluster slot).
+"""Every Lua script of the notifier, one module per concern; and the poll and fold commits.
 
-* ``commit_poll``: if the poll lease is still ours, XADD the events and store the snapshot —
-  both or neither, so a crashed or paused poller never publishes twice or out of turn; and only
-  if the stored snapshot is the one diffed against (a server restarted from an AOF that lost its
-  last second must not have those events skipped: the next diff re-derives them).
-* ``commit_fold``: if the partition lease is still ours and the event was not folded before,
-  store the match state, XADD the alerts, mark the event seen and XACK it — all at once.
-* ``commit_fold_batch``: the same for a batch of events of one partition in one call (one round
-  trip and one script run instead of one per event); already-folded events are only acked.
+Each script touches keys of one partition (one cluster slot) only. The Lua is here and nowhere
+else; the modules that run a script keep a thin Python wrapper next to the data they own:
+
+* :mod:`.leases`: acquire, renew, release a lease, and ``fenced()``, the lease check every
+  fenced write starts with (``notifier.bus.lease``).
+* :mod:`.commits`: the fenced commits of poll and fold (their wrappers are below:
+  :func:`commit_poll`, :func:`commit_fold`, :func:`commit_fold_batch`).
+* :mod:`.budget`: a provider's request budget and pause (``notifier.bus.budget``).
+* :mod:`.subscriptions`: a subscription created under its owner's cap
+  (``notifier.bus.subscriptions``).
+* :mod:`.delivery`: shard routes (``notifier.bus.shards``), retry lines and held lines
+  (``workers.deliver.retry``, ``workers.deliver.hold``).
 """
 
 from __future__ import annotations
@@ -21,103 +25,12 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from notifier.bus.lease import LEASE_CHECK_LUA, is_lease_lost
-from notifier.errors import NotifierError
+from notifier.bus.scripts.commits import COMMIT_FOLD, COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
+from notifier.bus.scripts.leases import is_lease_lost
 
-_LEASE_CHECK = LEASE_CHECK_LUA + "\ncheck_lease(KEYS[1], ARGV[1])\n"
-
-_XADD_ALL = """
-local function xadd_all(stream, maxlen, first)
-  local n = tonumber(ARGV[first])
-  local i = first + 1
-  local ids = {}
-  for _ = 1, n do
-    local count = tonumber(ARGV[i])
-    local fields = {}
-    for f = 1, count do fields[f] = ARGV[i + f] end
-    i = i + count + 1
-    ids[#ids + 1] = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
-  end
-  return ids
-end
-"""
-
-COMMIT_POLL = (
-    _XADD_ALL
-    + _LEASE_CHECK
-    + """
--- KEYS: lease, snapshot, events stream. ARGV: lease value, snapshot, maxlen, the digest of the
--- stored snapshot the events were diffed against ('' none, '*' unchecked), entries...
-if ARGV[4] ~= '*' then
-  local stored = redis.call('GET', KEYS[2])
-  if (stored and redis.sha1hex(stored) or '') ~= ARGV[4] then
-    return redis.error_reply('STALE the stored snapshot is not the one diffed against')
-  end
-end
-local ids = xadd_all(KEYS[3], ARGV[3], 5)
-redis.call('SET', KEYS[2], ARGV[2])
-return ids
-"""
-)
-
-COMMIT_FOLD = (
-    _XADD_ALL
-    + _LEASE_CHECK
-    + """
--- KEYS: lease, state, seen, events stream, alerts stream.
--- ARGV: lease value, group, entry id, state, seen ttl, maxlen, entries...
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('XACK', KEYS[4], ARGV[2], ARGV[3])
-  return -1
-end
-redis.call('SET', KEYS[2], ARGV[4])
-local ids = xadd_all(KEYS[5], ARGV[6], 7)
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
-redis.call('XACK', KEYS[4], ARGV[2], ARGV[3])
-return #ids
-"""
-)
-
-COMMIT_FOLD_BATCH = (
-    _LEASE_CHECK
-    + """
--- KEYS: lease, events stream, alerts stream, then per event its seen key, then the state keys
--- to write (each once). ARGV: lease value, group, seen ttl, maxlen, and the folds as one JSON
--- array (one argument, not thousands: packing arguments is what costs the client most): per
--- event its entry id, its state ('' = leave it), its alerts, each a flat [field, value, ...]
--- list, and the index in KEYS of its state key (0 when it leaves the state).
--- Returns per event its alert count, -1 if it was folded before (then it is only acked).
-local folds = cjson.decode(ARGV[5])
-local out, acks = {}, {}
-for e, fold in ipairs(folds) do
-  acks[e] = fold[1]
-  if redis.call('EXISTS', KEYS[3 + e]) == 1 then
-    out[e] = -1
-  else
-    if fold[2] ~= '' then redis.call('SET', KEYS[fold[4]], fold[2]) end
-    for _, fields in ipairs(fold[3]) do
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
-    end
-    redis.call('SET', KEYS[3 + e], '1', 'EX', ARGV[3])
-    out[e] = #fold[3]
-  end
-end
-redis.call('XACK', KEYS[2], ARGV[2], unpack(acks))
-return out
-"""
-)
-
-
-class LeaseLostError(NotifierError):
-    """The lease this replica relied on is held by another (or expired): nothing was written."""
-
-
-class StaleSnapshotError(NotifierError):
-    """The stored snapshot is not the one the events were diffed against (the server came back
-    from its AOF without its last writes): nothing was written; diff against the stored one."""
-
-
-STALE = "STALE"
+# Re-exported: workers/poll/publish.py imports them from here (a file of another change).
+from notifier.errors import LeaseLostError as LeaseLostError
+from notifier.errors import StaleSnapshotError as StaleSnapshotError
 
 
 def digest(stored: bytes | str | None) -> str:
