@@ -17,7 +17,7 @@ from notifier.feeds.requests import Request
 from notifier.net import retry_after
 from notifier.settings import ProviderSettings
 
-__all__ = ["FeedClient", "Request", "auth_headers", "retry_after"]
+__all__ = ["FeedClient", "Request", "auth_headers"]
 
 MAX_BODY = 8 * 1024 * 1024  # a fixture with every event and lineup is ~130 KB
 
