@@ -8,6 +8,10 @@ entries, then new ones. An entry delivered too often is dead-lettered, never ret
 Leases are claimed (and renewed) at most every ``CLAIM_EVERY_S``, not on every batch, and each
 replica holds only its fair share of the partitions (:mod:`notifier.bus.balance`). On a cluster each
 partition is read on its own (:mod:`notifier.bus.slot_reads`): one XREADGROUP may not span slots.
+
+A stage supplies one hook, ``handle`` (a batch of one partition, in order), and one lifecycle
+callback, ``partition_event``. Leases, take-over, pending re-reads (from a cursor: entries under
+way are not read again and again), stray adoption, dead letters and the fence live here alone.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
@@ -26,19 +30,24 @@ from notifier import metrics
 from notifier.bus import keys, slot_reads, streams
 from notifier.bus.balance import Membership, fair_share
 from notifier.bus.codec import text
-from notifier.bus.connect import cancel, failures, is_cluster
+from notifier.bus.connect import cancel, failures, is_cluster, translate_errors
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
-from notifier.errors import StoreError
+from notifier.errors import LeaseLostError, StoreError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.consumer")
 CLAIM_EVERY_S = 1.0
 Batch = list[tuple[str, dict[bytes, bytes]]]
+Change = Literal["taken", "leaving", "gone"]
+"""A partition ``taken`` (new to us, or with a new token: its pending entries are ours now),
+``leaving`` (about to be given back, the lease still held: finish what is under way), ``gone``
+(given back, lost, or no longer surely ours: drop what was cached about it)."""
+OneEntry = Callable[[int, str, dict[bytes, bytes], str], Awaitable[None]]
 
 
 class PartitionConsumer(ABC):
-    """Reads its partitions' streams in a group and hands each entry to ``handle``."""
+    """Reads its partitions' streams in a group and hands each batch to ``handle``."""
 
     worker: str  # "aggregator", "dispatcher"
     group: str
@@ -54,6 +63,7 @@ class PartitionConsumer(ABC):
         self.members = Membership(r, self.worker, instance, settings.streams.lease_ttl_ms)
         self.claim_every_s = min(CLAIM_EVERY_S, settings.streams.lease_ttl_ms / 3000)
         self._next_claim = 0.0
+        self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
 
     def partition_ids(self) -> range:
         """The partitions this worker's replicas share."""
@@ -64,35 +74,51 @@ class PartitionConsumer(ABC):
         """The stream of partition p."""
 
     @abstractmethod
-    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
-        """Process one entry and ack it (atomically with its effect)."""
+    async def handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        """The stage's one hook: process entries of partition p in order and ack each with its
+        effect (fenced by ``lease``). ``redelivered``: read again from our pending list (use
+        :meth:`each` to handle them one by one, counted and dead-lettered when too many)."""
 
-    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
-        """Process entries of one partition in order (override to commit them together)."""
-        stream = self.stream(p)
-        for entry_id, fields in batch:
-            await self._guarded(p, stream, entry_id, fields, lease, redelivered)
-
-    async def settle(self, p: int) -> None:
-        """Before p is given back: finish what is under way for it (override; the next owner
-        would do again whatever is not acked by then). Entries are handled inline here."""
+    async def partition_event(self, p: int, change: Change) -> None:
+        """The stage's lifecycle callback (see :data:`Change`); nothing by default."""
         return None
 
+    async def each(
+        self, p: int, batch: Batch, lease: str, redelivered: bool, one: OneEntry
+    ) -> None:
+        """``one(p, entry_id, fields, lease)`` per entry, in order: an entry delivered too often
+        is dead-lettered instead; one that fails is read again, then dead-lettered."""
+        stream = self.stream(p)
+        for entry_id, fields in batch:
+            await self._guarded(p, stream, entry_id, fields, lease, redelivered, one)
+
     def reread(self, p: int) -> None:
-        """Read p's own pending entries, from the first, before any new one (override to reset
-        whatever marks how far they were read)."""
+        """Read p's own pending entries again, from the first, before any new one."""
+        self._cursor[p] = "0"
         self.backlog[p] = True
 
-    def lost(self, p: int) -> None:
+    async def lost(self, p: int) -> None:
         """Redis says another replica holds p (a fenced write was refused): let it go now."""
         self.owned.discard(p)
         self.leases.forget(keys.partition_lease(p, self.worker))
-        self.partition_changed(p)
+        await self._gone(p)
         log.warning("partition_lost", extra={"partition": p, "worker": self.worker})
 
-    def partition_changed(self, p: int) -> None:
-        """Partition p was taken or given up (override to drop what was cached about it too)."""
+    def fence(self, p: int) -> tuple[str, str]:
+        """The lease of p (key, value) a write must still hold: LeaseLostError unless it is
+        surely ours now (before its local deadline, :mod:`notifier.bus.holder`). Writes check it
+        again in Redis; a send cannot be fenced there, so it is made only while this holds."""
+        key = keys.partition_lease(p, self.worker)
+        value = self.leases.current(key)
+        if value is None:
+            raise LeaseLostError(f"partition {p} of the {self.worker} is not surely held")
+        return key, value
+
+    async def _gone(self, p: int) -> None:
+        """p is no longer ours (or not surely): forget how far its pending entries were read."""
         self.backlog.pop(p, None)
+        self._cursor.pop(p, None)
+        await self.partition_event(p, "gone")
 
     async def claim_partitions(self, *, force: bool = False) -> None:
         """Hold our fair share of partition leases; on a new one, take over what was pending."""
@@ -111,7 +137,7 @@ class PartitionConsumer(ABC):
             if await self.leases.hold(key) is None:
                 self.owned.discard(p)
                 if had:
-                    self.partition_changed(p)
+                    await self._gone(p)
                 continue
             self.owned.add(p)
             if had and self.leases.tokens.get(key) == token:
@@ -120,7 +146,7 @@ class PartitionConsumer(ABC):
             # New to us, or taken again with a new token after it lapsed (a Redis restart, a
             # long pause): another replica may have held it meanwhile, so whatever we knew of
             # it (cached states, retry heads, how far we read) is stale: a full take-over.
-            self.partition_changed(p)
+            await self._gone(p)
             await self._take_over(p)
         await self._give_back(len(self.owned) - share)
 
@@ -129,10 +155,10 @@ class PartitionConsumer(ABC):
         for p in sorted(self.owned, reverse=True)[: max(0, extra)]:
             key = keys.partition_lease(p, self.worker)
             self.owned.discard(p)
-            await self.settle(p)  # still holding (and renewing) the lease meanwhile
+            await self.partition_event(p, "leaving")  # still holding (and renewing) the lease
             token = self.leases.tokens.get(key)
             self.leases.forget(key)
-            self.partition_changed(p)
+            await self._gone(p)
             if token is not None:
                 await Lease.release(self.r, key, self.instance, token)
             log.info("partition_released", extra={"partition": p, "worker": self.worker})
@@ -147,6 +173,7 @@ class PartitionConsumer(ABC):
         if claimed.entries:
             log.info("claimed_pending", extra={"stream": stream, "count": len(claimed.entries)})
         self.reread(p)
+        await self.partition_event(p, "taken")
 
     async def _adopt_strays(self, p: int) -> None:
         """Take entries of p pending under another consumer since our take-over: a replica
@@ -182,7 +209,7 @@ class PartitionConsumer(ABC):
             # Partitions are independent: while one waits on Redis, the next one computes.
             # Every batch runs to its end; the first error is raised after.
             outcomes = await asyncio.gather(
-                *(self.handle_many(p, batch, lease, redelivered) for p, batch, lease in work),
+                *(self._handle(p, batch, lease, redelivered) for p, batch, lease in work),
                 return_exceptions=True,
             )
             for outcome in outcomes:
@@ -190,8 +217,18 @@ class PartitionConsumer(ABC):
                     raise outcome
         else:
             for p, batch, lease in work:
-                await self.handle_many(p, batch, lease, redelivered)
+                await self._handle(p, batch, lease, redelivered)
         return len(entries)
+
+    async def _handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        try:
+            await self.handle(p, batch, lease, redelivered)
+        except BaseException:
+            # Whatever of the batch is not acked is read again from our pending list (if p
+            # stays ours): the cursor must not have moved past it.
+            if p in self.owned:
+                self.reread(p)
+            raise
 
     def _by_partition(self, entries: list[streams.Entry]) -> dict[int, Batch]:
         """Entries grouped by partition, in stream order within each."""
@@ -245,14 +282,12 @@ class PartitionConsumer(ABC):
 
     def _reread_own(self) -> None:
         """A command failed (and was retried) around a read: a lost reply may have put entries
-        in our pending list unseen, and what a retried read got is pending too. Read our own
-        pending first, in stream order; drop what the read returned."""
+        in our pending list unseen. Read our own pending first, in order; drop what was read."""
         for p in self.owned:
             self.reread(p)
 
     async def read_streams(self, request: dict[str, str], *, count: int) -> Any:
-        """XREADGROUP of streams from the given ids (RESP2 reply): one command on one server,
-        one per stream on a cluster, where a command may not span slots."""
+        """XREADGROUP from the given ids (RESP2 reply); per stream on a cluster (slots)."""
         if is_cluster(self.r):
             return await slot_reads.xreadgroup_each(
                 self.r, request, self.group, self.instance, count=count
@@ -261,16 +296,26 @@ class PartitionConsumer(ABC):
         return await self.r.xreadgroup(self.group, self.instance, req, count=count)
 
     async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
-        reply = await self.read_streams({self.stream(p): "0" for p in parts}, count=batch)
-        entries: list[streams.Entry] = [
-            (text(s), text(i), f)
-            for s, rows in reply
-            for i, f in rows
-            if f  # a pending id whose entry was trimmed comes back empty
-        ]
-        if not entries:
-            for p in parts:
-                self.backlog[p] = False
+        """Our pending entries of ``parts``, each from where the last such read ended: entries
+        still under way (a fan-out) stay pending and are not read again until a re-read."""
+        request = {self.stream(p): self._cursor.get(p, "0") for p in parts}
+        with translate_errors(f"XREADGROUP {self.group} own"):
+            reply: Any = await self.read_streams(request, count=batch)  # cluster-safe
+        entries: list[streams.Entry] = []
+        read: set[int] = set()
+        for raw_stream, rows in reply or []:
+            stream = text(raw_stream)
+            p = self._partition(stream)
+            trimmed = [text(i) for i, f in rows if not f]
+            entries += [(stream, text(i), f) for i, f in rows if f]
+            if rows:
+                read.add(p)
+                self._cursor[p] = text(rows[-1][0])
+            if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to handle
+                await streams.ack(self.r, stream, self.group, *trimmed)
+        for p in set(parts) - read:
+            self.backlog[p] = False
+            self._cursor[p] = "0"
         return entries
 
     def _partition(self, stream: str) -> int:
@@ -284,26 +329,29 @@ class PartitionConsumer(ABC):
         fields: dict[bytes, bytes],
         lease: str,
         redelivered: bool,
+        one: OneEntry,
     ) -> None:
         count = 1
         if redelivered:
             count = await streams.delivery_count(self.r, stream, self.group, entry_id)
         if count > self.settings.streams.max_deliveries:
-            await self._dead(stream, entry_id, fields, f"delivered {count} times")
+            await self.dead_letter(p, entry_id, fields, f"delivered {count} times")
             return
         try:
-            await self.handle(p, entry_id, fields, lease)
+            await one(p, entry_id, fields, lease)
         except (StoreError, asyncio.CancelledError):
             raise
         except Exception as exc:
             log.exception("entry_failed", extra={"stream": stream, "entry": entry_id})
             self.reread(p)  # retried from our pending list, then dead-lettered
             if count >= self.settings.streams.max_deliveries:
-                await self._dead(stream, entry_id, fields, f"{type(exc).__name__}: {exc}")
+                await self.dead_letter(p, entry_id, fields, f"{type(exc).__name__}: {exc}")
 
-    async def _dead(
-        self, stream: str, entry_id: str, fields: dict[bytes, bytes], reason: str
+    async def dead_letter(
+        self, p: int, entry_id: str, fields: dict[bytes, bytes], reason: str
     ) -> None:
+        """Park an entry of p in the stage's dead-letter stream and ack it."""
+        stream = self.stream(p)
         log.error("dead_lettered", extra={"stream": stream, "entry": entry_id, "reason": reason})
         metrics.dead_lettered(self.worker)
         await streams.dead_letter(

@@ -15,16 +15,15 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from notifier import metrics
 from notifier.bus import keys, streams
-from notifier.bus.codec import text
-from notifier.bus.connect import cancel, translate_errors
-from notifier.bus.consumer import Batch, PartitionConsumer
+from notifier.bus.connect import cancel
+from notifier.bus.consumer import Batch, Change, PartitionConsumer
 from notifier.bus.shards import Router
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.base import Channel
@@ -36,7 +35,6 @@ from workers.deliver.engine import DeliveryEngine
 from workers.deliver.flow import Ticket
 from workers.deliver.hold import Released, sink_id
 from workers.deliver.live import LiveMessages, live_ops
-from workers.deliver.retry import Fence
 from workers.deliver.send import Deliverer
 
 log = logging.getLogger("notifier.dispatcher")
@@ -86,9 +84,8 @@ class Dispatcher(PartitionConsumer):
             still=self._still_wanted,
         )
         self.engine = DeliveryEngine(
-            r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self._fence
+            r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self.fence
         )
-        self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
         # Entries whose fan-out runs, by (partition, entry id): ids are per stream, and alerts
         # added to two partitions in the same millisecond get the same id.
         self._inflight: set[tuple[int, str]] = set()
@@ -103,10 +100,11 @@ class Dispatcher(PartitionConsumer):
         """Alert stream of partition p."""
         return keys.alerts(p)
 
-    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
-        """A batch read afresh: routing may go on (see ``_route``)."""
+    async def handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        """Each alert in order: to the sinks, then its fan-out started (which acks it). A batch
+        read afresh lets routing go on (see ``_route``)."""
         self._unrouted.discard(p)
-        await super().handle_many(p, batch, lease, redelivered)
+        await self.each(p, batch, lease, redelivered, self._dispatch)
 
     async def _route(self, p: int, entry_id: str, alert: Alert, fields: dict[bytes, bytes]) -> None:
         """Hand the alert to every shard and ack it, in alert order: once one alert of a batch
@@ -115,7 +113,7 @@ class Dispatcher(PartitionConsumer):
         if p in self._unrouted:
             return
         try:
-            self._fence(p)
+            self.fence(p)
         except LeaseLostError:
             self._unrouted.add(p)
             self.reread(p)
@@ -133,25 +131,16 @@ class Dispatcher(PartitionConsumer):
         sub = await self.subscriptions.get(sub_id)
         return sub is not None and sub.enabled
 
-    def _fence(self, p: int) -> Fence:
-        """The lease of partition p our sends and retry writes must still hold: LeaseLostError
-        unless it is surely ours now (before its local deadline, :mod:`notifier.bus.holder`). The
-        writes check it again in Redis; a send cannot be fenced there, so a replica paused past
-        its lease sends nothing when it wakes (the new holder sends, in order)."""
-        key = keys.partition_lease(p, self.worker)
-        value = self.leases.current(key)
-        if value is None:
-            raise LeaseLostError(f"partition {p} of the {self.worker} is not surely held")
-        return key, value
-
-    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
+    async def _dispatch(
+        self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str
+    ) -> None:
         """Deliver to the sinks, start the fan-out to subscriptions; the fan-out acks."""
         if (p, entry_id) in self._inflight:
             return
         try:
             alert = ALERT.validate_json(fields[b"body"])
         except (KeyError, ValidationError) as exc:
-            await self._dead(self.stream(p), entry_id, fields, f"malformed alert: {exc}"[:500])
+            await self.dead_letter(p, entry_id, fields, f"malformed alert: {exc}"[:500])
             return
         for sink in self.sinks:
             if not sink.wants(alert):
@@ -200,7 +189,7 @@ class Dispatcher(PartitionConsumer):
             # still ours, renewed late, we read the alert again from our pending list.)
             log.warning("fan_out_fenced", extra={"alert_id": alert.id, "partition": p})
             if self.leases.current(keys.partition_lease(p, self.worker)) is not None:
-                self.lost(p)  # Redis refused a fenced write: it is not ours, whatever we think
+                await self.lost(p)  # Redis refused a fenced write: not ours, whatever we think
             else:
                 self.reread(p)  # unsure: if the next renewal keeps it, read it again
         finally:
@@ -209,9 +198,14 @@ class Dispatcher(PartitionConsumer):
             async with self._settled:
                 self._settled.notify_all()
 
-    async def settle(self, p: int) -> None:
-        """Before p is given back: let its fan-outs on the wire end (bounded by the delivery
-        timeout), or the next owner would deliver their alerts a second time."""
+    async def partition_event(self, p: int, change: Change) -> None:
+        """Taken: learn which subscriptions of p have deliveries waiting in Redis (retry heads,
+        held alerts) before any alert of p is handled. Leaving: let p's fan-outs on the wire
+        end (bounded by the delivery timeout), or the next owner would deliver them again."""
+        if change == "taken":
+            await self.engine.load_waiting(p)
+        if change != "leaving":
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.delivery.timeout_s + 1.0), self._settled:
                 await self._settled.wait_for(lambda: all(q != p for q, _ in self._inflight))
@@ -229,38 +223,6 @@ class Dispatcher(PartitionConsumer):
         await self.r.set(mark, "1", ex=self.settings.streams.seen_ttl_s)
         metrics.delivered(sink.name, "delivered", alert.emitted_at)
         log.info("delivered", extra={"match": alert.match, "alert_id": alert.id, "sink": sink.name})
-
-    # -- our own pending entries: read each once, not again while its fan-out runs ----------
-
-    def reread(self, p: int) -> None:
-        """Re-read our pending entries of p from the first (the fan-outs still running are
-        skipped by ``_inflight``)."""
-        self._cursor[p] = "0"
-        self.backlog[p] = True
-
-    async def _take_over(self, p: int) -> None:
-        await super()._take_over(p)  # re-reads from the first pending entry
-        await self.engine.load_waiting(p)
-
-    async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
-        request: dict[Any, Any] = {self.stream(p): self._cursor.get(p, "0") for p in parts}
-        with translate_errors(f"XREADGROUP {self.group} own"):
-            reply: Any = await self.read_streams(request, count=batch)  # cluster-safe
-        entries: list[streams.Entry] = []
-        read: set[int] = set()
-        for stream, rows in reply or []:
-            p = self._partition(text(stream))
-            trimmed = [text(i) for i, f in rows if not f]
-            entries += [(text(stream), text(i), f) for i, f in rows if f]
-            if rows:
-                read.add(p)
-                self._cursor[p] = text(rows[-1][0])
-            if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to deliver
-                await streams.ack(self.r, text(stream), self.group, *trimmed)
-        for p in set(parts) - read:
-            self.backlog[p] = False
-            self._cursor[p] = "0"
-        return entries
 
     # -- running ----------------------------------------------------------------------------
 

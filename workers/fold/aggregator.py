@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from notifier import metrics
 from notifier.bus import keys, streams
 from notifier.bus.connect import translate_errors
-from notifier.bus.consumer import Batch, PartitionConsumer
+from notifier.bus.consumer import Batch, Change, PartitionConsumer
 from notifier.bus.scripts import commit_fold_batch
 from notifier.domain.events import EVENT, Event
 from notifier.domain.models import OVER_STATUSES
@@ -55,16 +55,18 @@ class Aggregator(PartitionConsumer):
         """Event stream of partition p."""
         return keys.events(p)
 
-    def partition_changed(self, p: int) -> None:
-        """Taken, given up or lost: the cached states of p may be stale from now on."""
-        super().partition_changed(p)
-        self.cache.drop_partition(p)
+    async def partition_event(self, p: int, change: Change) -> None:
+        """Given up, lost or taken again: the cached states of p may be stale from now on."""
+        if change == "gone":
+            self.cache.drop_partition(p)
 
-    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
+    async def _fold_one(
+        self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str
+    ) -> None:
         """Fold one event entry; malformed entries go to the dead-letter stream."""
         await self.fold(p, [(entry_id, fields)], lease, strict=True)
 
-    async def handle_many(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+    async def handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
         """Fold fresh entries in one commit; redelivered ones (and a failing one) one by one."""
         rest = batch
         if not redelivered:
@@ -78,7 +80,7 @@ class Aggregator(PartitionConsumer):
                 self.reread(p)  # read back one by one: retried, then dead-lettered
                 return
         if rest:
-            await super().handle_many(p, rest, lease, redelivered)
+            await self.each(p, rest, lease, redelivered, self._fold_one)
 
     async def fold(self, p: int, batch: Batch, lease: str, *, strict: bool) -> Batch:
         """Fold and commit a batch; what is left to handle one by one (from a failing event)."""
@@ -111,7 +113,7 @@ class Aggregator(PartitionConsumer):
                 out.append((entry_id, EVENT.validate_json(fields[b"body"])))
             except (KeyError, ValidationError) as exc:
                 reason = f"malformed event: {exc}"[:500]
-                await self._dead(self.stream(p), entry_id, fields, reason)
+                await self.dead_letter(p, entry_id, fields, reason)
         return out
 
     async def _commit(self, p: int, lease: str, folded: Folded, chunk: slice) -> bool:
@@ -130,7 +132,7 @@ class Aggregator(PartitionConsumer):
                     folds=folded.commits[chunk],
                 )
         except LeaseLostError:
-            self.lost(p)
+            await self.lost(p)
             return False
         logged = log.isEnabledFor(logging.INFO)  # once a chunk, not once an alert
         for result, alerts in zip(results, folded.alerts[chunk], strict=True):

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from notifier.bus import keys, streams
 from notifier.bus.codec import text
-from notifier.bus.consumer import PartitionConsumer
+from notifier.bus.consumer import Batch, Change, PartitionConsumer
 from notifier.bus.holder import Holder
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
@@ -133,7 +133,10 @@ class Recorder(PartitionConsumer):
     def stream(self, p: int) -> str:
         return keys.events(p)
 
-    async def handle(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
+    async def handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+        await self.each(p, batch, lease, redelivered, self.record)
+
+    async def record(self, p: int, entry_id: str, fields: dict[bytes, bytes], lease: str) -> None:
         self.handled.append(fields[b"n"].decode())
         await streams.ack(self.r, self.stream(p), self.group, entry_id)
 
@@ -258,7 +261,12 @@ async def test_a_partition_taken_again_with_a_new_token_is_taken_over_in_full(
     await streams.ensure_group(redis, keys.events(0), "recorders")
     consumer = Recorder(redis, settings, instance="r1")
     changed: list[int] = []
-    consumer.partition_changed = lambda p: changed.append(p)  # type: ignore[method-assign]
+
+    async def taken(p: int, change: Change) -> None:
+        if change == "taken":
+            changed.append(p)
+
+    consumer.partition_event = taken  # type: ignore[method-assign]
     await consumer.claim_partitions(force=True)
     assert changed == [0]
     await consumer.claim_partitions(force=True)  # renewed: same token
