@@ -136,11 +136,13 @@ async def run_pipeline(
             raise failure
     finally:
         # Cancelled from outside (an embedding task, a test): the workers must end with it, or
-        # they would go on reading, delivering and beating with nobody to stop them.
-        await _finish(tasks, 0)
-        _retrieve(tasks)
+        # they would go on reading, delivering and beating with nobody to stop them. The
+        # scheduler first, before any await: a second cancel landing in an await below must not
+        # leave its poll jobs firing in the loop (a poller nobody stops, holding group leases).
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        await _finish(tasks, 0)
+        _retrieve(tasks)
         await _clear_heartbeats(pipe, min(CLEAR_TIMEOUT_S, max(0.05, deadline - loop.time())))
 
 
