@@ -29,6 +29,7 @@ from bench.common import (
 )
 from notifier.bus import keys, streams
 from notifier.bus.connect import connect
+from notifier.bus.entries import event_fields
 from notifier.bus.watches import save_tie
 from notifier.domain import engine
 from notifier.domain.events import EVENT, Event
@@ -36,7 +37,6 @@ from notifier.domain.tie import TieSpec, parse_first_leg
 from notifier.settings import Settings
 from workers.fold.aggregator import Aggregator
 from workers.fold.batch import BatchFolder, StateCache
-from workers.poll.poller import event_fields
 
 MATCHES = 1000
 PARTITIONS = 12

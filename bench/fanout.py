@@ -21,6 +21,7 @@ from bench.common import Report, Result, private_server
 from bench.procs import spawn, stop
 from notifier.bus import keys, streams
 from notifier.bus.connect import connect
+from notifier.bus.entries import alert_fields
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
@@ -30,7 +31,6 @@ from notifier.settings import Settings
 from workers.cli.main import run_async
 from workers.deliver.dispatcher import Dispatcher
 from workers.deliver.send import build_channels, open_session
-from workers.fold.aggregator import alert_fields
 
 SUBSCRIPTIONS = 10_000
 RECEIVERS = 2

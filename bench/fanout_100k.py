@@ -32,6 +32,7 @@ from bench.nginx import Receiver, start_receiver
 from bench.procs import stop
 from notifier.bus import keys, streams
 from notifier.bus.connect import connect
+from notifier.bus.entries import alert_fields
 from notifier.bus.shards import shard_partitions
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
@@ -39,7 +40,6 @@ from notifier.channels.webhook import generate_secret
 from notifier.domain.alerts import Alert
 from notifier.settings import DeliverySettings, Settings
 from workers.deliver import shards
-from workers.fold.aggregator import alert_fields
 
 SUBSCRIPTIONS = 100_000
 PORTS = 4

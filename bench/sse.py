@@ -36,10 +36,10 @@ from bench.common import ROOT, Report, Result, percentile, private_server
 from notifier.api.app import init_app
 from notifier.bus import keys, streams
 from notifier.bus.connect import connect
+from notifier.bus.entries import alert_fields
 from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus, Score
 from notifier.settings import Settings
-from workers.fold.aggregator import alert_fields
 
 CLIENTS = 10_000
 CLIENT_PROCS = 4

@@ -26,10 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from notifier.bus.embedded import EmbeddedServer
-from notifier.errors import ConfigError, StoreUnavailableError
-
-# Re-exported: workers/cli/ops.py imports it from here (a file of another change).
-from notifier.errors import StoreError as StoreError
+from notifier.errors import ConfigError, StoreError, StoreUnavailableError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.store")

@@ -16,8 +16,9 @@ from typing import Any
 
 from notifier import metrics
 from notifier.api.health import assess
-from notifier.bus.connect import StoreError, connect, running_server, server_file
+from notifier.bus.connect import connect, running_server, server_file
 from notifier.bus.heartbeat import fresh_heartbeats
+from notifier.errors import StoreError
 from notifier.feeds import registry
 from notifier.replay.load import DEMO_PROVIDER, load_replay
 from notifier.settings import Settings

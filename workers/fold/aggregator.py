@@ -25,10 +25,10 @@ from notifier.domain.events import EVENT, Event
 from notifier.domain.models import OVER_STATUSES
 from notifier.errors import LeaseLostError, StoreError
 from notifier.settings import Settings
-from workers.fold.batch import COMMIT_CHUNK, BatchFolder, Folded, StateCache, alert_fields
+from workers.fold.batch import COMMIT_CHUNK, BatchFolder, Folded, StateCache
 
 log = logging.getLogger("notifier.aggregator")
-__all__ = ["Aggregator", "alert_fields", "pending_work"]
+__all__ = ["Aggregator", "pending_work"]
 
 
 class Aggregator(PartitionConsumer):

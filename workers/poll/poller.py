@@ -41,9 +41,9 @@ from notifier.feeds.client import FeedClient
 from notifier.settings import Settings
 from workers.poll.fixtures import FixturesJob
 from workers.poll.group import Feed, GroupPoll
-from workers.poll.publish import Publisher, Tracked, event_fields, utcnow
+from workers.poll.publish import Publisher, Tracked, utcnow
 
-__all__ = ["Poller", "event_fields", "utcnow"]
+__all__ = ["Poller", "utcnow"]
 
 log = logging.getLogger("notifier.poller")
 GroupKey = tuple[str, str]  # provider, group

@@ -18,15 +18,17 @@ import redis.asyncio as aioredis
 
 from notifier import metrics
 from notifier.bus import keys, streams
+from notifier.bus.entries import event_fields
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
 from notifier.bus.retention import mark_finished
-from notifier.bus.scripts import LeaseLostError, StaleSnapshotError, commit_poll, digest
+from notifier.bus.scripts import commit_poll, digest
 from notifier.domain.diff import carry, diff
 from notifier.domain.events import Event
 from notifier.domain.feedcheck import PendingDrop, dropped, screen
 from notifier.domain.models import OVER_STATUSES, MatchSnapshot, MatchStatus
 from notifier.domain.watch import Watch
+from notifier.errors import LeaseLostError, StaleSnapshotError
 from notifier.settings import Settings
 
 log = logging.getLogger("notifier.poller")
@@ -37,19 +39,6 @@ PENDING_TTL_S = 3600
 def utcnow() -> datetime:
     """Timezone-aware now."""
     return datetime.now(UTC)
-
-
-def event_fields(event: Event) -> dict[str, str]:
-    """A stream entry for an event: the contract fields and the pydantic-JSON body."""
-    return {
-        "id": event.id,
-        "type": event.type,
-        "match": event.match,
-        "tie": event.tie or "",
-        "at": event.at.isoformat(),
-        "seen": event.seen.isoformat(),
-        "body": event.model_dump_json(),
-    }
 
 
 @dataclass

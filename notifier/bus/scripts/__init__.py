@@ -27,10 +27,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from notifier.bus.scripts.commits import COMMIT_FOLD, COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
 from notifier.bus.scripts.leases import is_lease_lost
-
-# Re-exported: workers/poll/publish.py imports them from here (a file of another change).
-from notifier.errors import LeaseLostError as LeaseLostError
-from notifier.errors import StaleSnapshotError as StaleSnapshotError
+from notifier.errors import LeaseLostError, StaleSnapshotError
 
 
 def digest(stored: bytes | str | None) -> str:

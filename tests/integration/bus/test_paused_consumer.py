@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from notifier.bus import keys, streams
 from notifier.bus.codec import text
 from notifier.bus.consumer import Batch, Change, PartitionConsumer
+from notifier.bus.entries import alert_fields, event_fields
 from notifier.bus.holder import Holder
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
@@ -41,8 +42,7 @@ from tests.integration.deliver.test_delivery_support import (
 from tests.integration.fold.test_fold import scenario_events
 from workers.deliver.dispatcher import Dispatcher
 from workers.deliver.send import build_channels, open_session
-from workers.fold.aggregator import Aggregator, alert_fields
-from workers.poll.poller import event_fields
+from workers.fold.aggregator import Aggregator
 
 pytestmark = pytest.mark.integration
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from notifier.bus import keys, streams
+from notifier.bus.entries import alert_fields
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
@@ -27,7 +28,6 @@ from notifier.domain.models import MatchStatus, Score
 from notifier.settings import ApiSettings, DeliverySettings, Settings, StreamSettings
 from workers.deliver.dispatcher import Dispatcher
 from workers.deliver.send import build_channels, open_session, redis_channels
-from workers.fold.aggregator import alert_fields
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 Answer = Callable[[web.Request, bytes], Awaitable[web.StreamResponse]]

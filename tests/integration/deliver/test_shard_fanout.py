@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from notifier.bus import keys
+from notifier.bus.entries import alert_fields
 from notifier.bus.shards import Router, shard_partitions
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
@@ -32,7 +33,6 @@ from tests.integration.deliver.test_delivery_support import (
 )
 from workers.deliver.send import build_channels, open_session
 from workers.deliver.shards import ShardDispatcher
-from workers.fold.batch import alert_fields
 
 SHARDS = 4
 SUBS = 24

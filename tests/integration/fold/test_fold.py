@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifier.bus import keys, streams
+from notifier.bus.entries import event_fields
 from notifier.bus.lease import Lease, lease_value
 from notifier.bus.scripts import FoldCommit, commit_fold_batch
 from notifier.domain.alerts import ALERT, Alert
@@ -26,7 +27,6 @@ from notifier.settings import Settings
 from workers.fold import aggregator
 from workers.fold import batch as fold
 from workers.fold.aggregator import Aggregator
-from workers.poll.poller import event_fields
 
 pytestmark = pytest.mark.integration
 

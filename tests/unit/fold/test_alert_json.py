@@ -1,4 +1,4 @@
-"""``workers.fold.batch.alert_json`` writes an alert's body with orjson: byte for byte what
+"""``notifier.bus.entries.alert_json`` writes an alert's body with orjson: byte for byte what
 pydantic's ``model_dump_json`` writes, for every alert the engine makes and for the values orjson
 would write otherwise (offsets in seconds, text with every kind of character).
 """
@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from notifier.bus.entries import alert_json
 from notifier.domain.alerts import Alert
 from notifier.domain.engine import _data, apply, start
 from notifier.domain.models import Goal, Incident, MatchSnapshot, ShootoutKick
 from tests.unit.strategies import ALIASES, T0, TIE, histories, polls, scripted_second_leg
-from workers.fold.batch import alert_json
 
 
 def _alerts(script: list[MatchSnapshot]) -> list[Alert]:
