@@ -13,12 +13,3 @@ for i = 4, #KEYS do redis.call('SADD', KEYS[i], ARGV[2]) end
 redis.call('INCR', KEYS[3])
 return 1
 """
-
-# An alert added to a shard stream once: the route mark lives in the shard's slot.
-ROUTE = """
--- KEYS: shard stream, route mark. ARGV: mark ttl, maxlen, then the alert's fields and values.
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-return 1
-"""
