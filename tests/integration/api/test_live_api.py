@@ -33,6 +33,12 @@ async def client(redis: Redis) -> AsyncIterator[TestClient[object, object]]:
     """The API on a free loopback port, no token configured."""
     app = init_app(Settings(), redis)
     async with TestClient(TestServer(app, host="127.0.0.1")) as c:
+        # Let the API's first heartbeat land (as tests.integration.api.test_api.serving does):
+        # a heartbeat cancelled mid-write on Python 3.11 can outlive its app and beat on.
+        for _ in range(250):
+            if await redis.keys("nf:heartbeat:api:*"):
+                break
+            await asyncio.sleep(0.02)
         yield c
 
 
