@@ -21,17 +21,15 @@ from typing import Any, Literal
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from notifier.bus import keys
 from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
 from notifier.bus.scripts.delivery import BUNDLE, HOLD, MOVE, TAKE
-from notifier.bus.scripts.leases import fenced, is_lease_lost
+from notifier.bus.scripts.leases import fenced
 from notifier.domain import holdback
 from notifier.domain.alerts import ALERT, Alert
-from notifier.errors import LeaseLostError
-from workers.deliver.retry import Fence
+from workers.deliver.retry import Fence, run_fenced
 
 SINK_PREFIX = "sink:"
 
@@ -154,15 +152,4 @@ class HoldStore:
         return ALERT.validate_json(raw) if raw else None
 
     async def _run(self, name: str, ks: list[str], args: Sequence[Any], fence: Fence | None) -> Any:
-        plain, with_fence = self._scripts[name]
-        script, args = plain, list(args)
-        if fence is not None:
-            script = with_fence
-            ks, args = [*ks, fence[0]], [*args, fence[1]]
-        with translate_errors(f"held {name}"):
-            try:
-                return await script(keys=ks, args=args)
-            except ResponseError as exc:
-                if is_lease_lost(exc):
-                    raise LeaseLostError(str(exc)) from exc
-                raise
+        return await run_fenced(self._scripts[name], ks, args, fence, f"held {name}")

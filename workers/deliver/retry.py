@@ -104,6 +104,25 @@ class _Marks:
         self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
+async def run_fenced(
+    scripts: tuple[Any, Any], ks: Sequence[str], args: Sequence[Any], fence: Fence | None, what: str
+) -> Any:
+    """Run the plain script, or with ``fence`` its fenced twin (the lease key and value added
+    last); a lost lease is ``LeaseLostError``. Shared by the retry and held lines."""
+    plain, with_fence = scripts
+    script, ks, args = plain, list(ks), list(args)
+    if fence is not None:
+        script = with_fence
+        ks, args = [*ks, fence[0]], [*args, fence[1]]
+    with translate_errors(what):
+        try:
+            return await script(keys=ks, args=args)
+        except ResponseError as exc:
+            if is_lease_lost(exc):
+                raise LeaseLostError(str(exc)) from exc
+            raise
+
+
 class RetryStore:
     """The Redis side of retries and delivery marks, for one dispatcher."""
 
@@ -235,19 +254,8 @@ class RetryStore:
 
     async def _run(self, name: str, ks: list[str], args: list[Any], fence: Fence | None) -> Any:
         """One of the retry scripts, fenced by a partition lease when given one."""
-        plain, with_fence = self._scripts[name]
-        script = plain
-        if fence is not None:
-            script = with_fence
-            ks, args = [*ks, fence[0]], [*args, fence[1]]
         async with self.io:
-            with translate_errors(f"retry {name}"):
-                try:
-                    return await script(keys=ks, args=args)
-                except ResponseError as exc:
-                    if is_lease_lost(exc):
-                        raise LeaseLostError(str(exc)) from exc
-                    raise
+            return await run_fenced(self._scripts[name], ks, args, fence, f"retry {name}")
 
     async def claim_due(
         self, p: int, now_ms: int, count: int, invisible_ms: int
