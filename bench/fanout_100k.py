@@ -91,11 +91,21 @@ async def spawn_dispatcher(redis_url: str, name: str) -> asyncio.subprocess.Proc
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
+        *_profiled(name),
         *("-m", "workers.cli", "dispatch"),
         cwd=tempfile.gettempdir(),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
     )
+
+
+def _profiled(name: str) -> tuple[str, ...]:
+    """With BENCH_PROFILE=1, each dispatcher runs under pyinstrument, its profile beside
+    results.json (the bench's own profile shows only the bench)."""
+    if os.environ.get("BENCH_PROFILE") != "1":
+        return ()
+    out = ROOT / "bench" / f"profile-dispatch-{name}.txt"
+    return ("-m", "pyinstrument", "-r", "text", "-o", str(out))
 
 
 async def wait_for(check: object, seconds: float, every: float = 0.02) -> bool:
