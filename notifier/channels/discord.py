@@ -14,13 +14,15 @@ UNKNOWN_CHANNEL = 10003  # ... and for a deleted channel a bot token posts to
 
 
 def discord_payload(alert: Alert) -> dict[str, Any]:
-    """The webhook body: content, one embed, and no pings whatever the names contain."""
+    """The webhook body: content (kind and score, what a notification shows), one embed (the
+    text, and as fields the facts the content does not show, named in the alert's language),
+    and no pings whatever the names contain."""
     s = fmt.style(alert)
-    fields = [{"name": "Score", "value": fmt.score_line(alert), "inline": True}]
+    fields = []
     if (agg := fmt.aggregate_line(alert)) is not None:
-        fields.append({"name": "Aggregate", "value": agg, "inline": True})
+        fields.append({"name": fmt.fact("Aggregate", alert), "value": agg, "inline": True})
     if (minute := fmt.minute_label(alert)) is not None:
-        fields.append({"name": "Minute", "value": minute, "inline": True})
+        fields.append({"name": fmt.fact("Minute", alert), "value": minute, "inline": True})
     embed = {
         "title": fmt.truncate(f"{s.emoji} {s.label}", 256),
         "description": fmt.truncate(alert.text, 4096),

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from notifier.domain import texts
 from notifier.domain.alerts import Alert
 from notifier.domain.texts import label
+
+# The shapes of the short facts, in the catalogue like every sentence: German writes 1:0.
+SCORE = "{home} {hs}-{as} {away}"
+SCORE_PENS = "{home} {hs}-{as} {away} ({ps}-{pa} pens)"
+# The names of the facts beside the text (Slack's context, Discord's fields, Telegram's line).
+FACTS = ("Aggregate", "Minute")
 
 
 class KindStyle(NamedTuple):
@@ -55,12 +62,13 @@ def headline(alert: Alert) -> str:
 
 
 def score_line(alert: Alert) -> str:
-    """``Atalanta 1-0 Dortmund``, with the shoot-out score when there is one."""
-    line = f"{alert.home} {alert.score.home}-{alert.score.away} {alert.away}"
-    if alert.shootout is not None:
-        pens = label("pens", alert.lang)
-        line += f" ({alert.shootout.home}-{alert.shootout.away} {pens})"
-    return line
+    """``Atalanta 1-0 Dortmund`` (``Atalanta 1:0 Dortmund`` in German), with the shoot-out
+    score when there is one."""
+    score = {"hs": alert.score.home, "as": alert.score.away}
+    if alert.shootout is None:
+        return _line(texts.msg(SCORE, **score), alert)
+    pens = {"ps": alert.shootout.home, "pa": alert.shootout.away}
+    return _line(texts.msg(SCORE_PENS, **score, **pens), alert)
 
 
 def aggregate_line(alert: Alert) -> str | None:
@@ -69,8 +77,19 @@ def aggregate_line(alert: Alert) -> str | None:
     if not agg:
         return None
     if alert.home in agg and alert.away in agg:
-        return f"{alert.home} {agg[alert.home]}-{agg[alert.away]} {alert.away}"
+        return _line(texts.msg(SCORE, hs=agg[alert.home], **{"as": agg[alert.away]}), alert)
     return ", ".join(f"{team} {goals}" for team, goals in agg.items())
+
+
+def _line(m: texts.Msg, alert: Alert) -> str:
+    """A score shape in the alert's language, the teams by their names in the alert."""
+    shape = texts.msg(m.id, home="home", away="away", **m.args)
+    return texts.sentence(shape, alert.lang, {"home": alert.home, "away": alert.away})
+
+
+def fact(name: str, alert: Alert) -> str:
+    """The name of a fact (one of :data:`FACTS`) in the alert's language."""
+    return label(name, alert.lang)
 
 
 def minute_label(alert: Alert) -> str | None:

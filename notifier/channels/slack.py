@@ -31,13 +31,27 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _context(facts: list[str]) -> list[dict[str, Any]]:
+    """The context block of the facts; none when there are none (Slack refuses an empty one)."""
+    if not facts:
+        return []
+    return [
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(f)} for f in facts],
+        }
+    ]
+
+
 def slack_payload(alert: Alert) -> dict[str, Any]:
-    """The Block Kit message: header, section with the alert text, context with the facts."""
-    facts = [f"*Score* {fmt.score_line(alert)}"]
+    """The Block Kit message: the header (kind and score), a section with the alert text, and
+    a context with the facts the header does not show (aggregate, minute), named in the
+    alert's language."""
+    facts = []
     if (agg := fmt.aggregate_line(alert)) is not None:
-        facts.append(f"*Aggregate* {agg}")
+        facts.append(f"*{fmt.fact('Aggregate', alert)}* {agg}")
     if (minute := fmt.minute_label(alert)) is not None:
-        facts.append(f"*Minute* {minute}")
+        facts.append(f"*{fmt.fact('Minute', alert)}* {minute}")
     header = fmt.truncate(fmt.headline(alert), HEADER_LIMIT)
     return {
         "text": alert.text,
@@ -50,10 +64,7 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
                     "text": fmt.truncate(escape_mrkdwn(alert.text), SECTION_LIMIT),
                 },
             },
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(f)} for f in facts],
-            },
+            *_context(facts),
         ],
         "unfurl_links": False,
         "unfurl_media": False,

@@ -34,7 +34,9 @@ def telegram_text(alert: Alert) -> str:
         escape_markdown_v2(fmt.truncate(alert.text, TEXT_LIMIT)),
     ]
     if (agg := fmt.aggregate_line(alert)) is not None:
-        lines.append(f"_Aggregate: {escape_markdown_v2(agg)}_")
+        lines.append(
+            f"_{escape_markdown_v2(fmt.fact('Aggregate', alert))}: {escape_markdown_v2(agg)}_"
+        )
     return "\n".join(lines)
 
 

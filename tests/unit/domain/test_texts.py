@@ -126,6 +126,6 @@ def test_channel_titles_speak_the_alert_language(demo: list) -> None:  # type: i
     shot = texts.localised(demo[-2], "de")
     assert (shot.lang, fmt.headline(shot)) == (
         "de",
-        "🥅 Elfmeterschießen: Atalanta 2-0 Dortmund (5-4 i.E.)",
+        "🥅 Elfmeterschießen: Atalanta 2:0 Dortmund (5:4 i.E.)",
     )
     assert fmt.headline(demo[-2]) == "🥅 Penalties: Atalanta 2-0 Dortmund (5-4 pens)"
