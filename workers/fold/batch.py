@@ -94,9 +94,9 @@ class BatchFolder:
         with translate_errors("fold: load"):
             # MGET (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
             # of one partition share its slot.
+            seen_prefix = keys.seen(p, self.worker, "")
             found = await self.r.mget(
-                [keys.seen(p, self.worker, e.id) for e in events]
-                + [keys.match_state(p, e.match) for e in first]
+                [seen_prefix + e.id for e in events] + [keys.match_state(p, e.match) for e in first]
             )
             marks, raws = found[: len(events)], found[len(events) :]
             fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
@@ -150,12 +150,13 @@ class BatchFolder:
         after: list[MatchState | None] = []
         folded: set[str] = set()  # a re-published event may come twice in one batch
         state_keys: dict[str, str] = {}
+        seen_prefix = keys.seen(p, self.worker, "")  # + the event id: its mark
         for i, (entry_id, event) in enumerate(batch):
             match = event.match
             state_key = state_keys.get(match) or state_keys.setdefault(
                 match, keys.match_state(p, match)
             )
-            seen_key = keys.seen(p, self.worker, event.id)
+            seen_key = seen_prefix + event.id
             if event.id in seen or event.id in folded:
                 out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
                 out.alerts.append([])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from itertools import chain
 from typing import NamedTuple
 
 import orjson
@@ -111,13 +110,14 @@ async def commit_fold(
 
 
 class FoldCommit(NamedTuple):
-    """One folded event of a batch: its entry, its keys, the new state and its alerts."""
+    """One folded event of a batch: its entry, its keys, the new state and its alerts (each a
+    stream entry's pairs, flat: ``bus.entries.alert_row``)."""
 
     entry_id: str
     state_key: str
     seen_key: str
     state: str
-    alerts: Sequence[Fields]
+    alerts: Sequence[Sequence[str]]
 
 
 async def commit_fold_batch(
@@ -141,8 +141,7 @@ async def commit_fold_batch(
         slot = 0
         if fold.state:
             slot = slots.setdefault(fold.state_key, len(keys) + len(slots) + 1)
-        alerts = [[*chain.from_iterable(fields.items())] for fields in fold.alerts]
-        payload.append([fold.entry_id, fold.state, alerts, slot])
+        payload.append([fold.entry_id, fold.state, fold.alerts, slot])
     keys += slots
     args: list[str | bytes] = [lease_value, group, str(seen_ttl), str(maxlen)]
     args.append(orjson.dumps(payload))

@@ -107,10 +107,10 @@ async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> Non
     await redis.set(keys.seen(0, "aggregator", "e2"), "1")
     folds = [
         FoldCommit(
-            ids[0], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e1"), "{}", [{"a": "1"}]
+            ids[0], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e1"), "{}", [["a", "1"]]
         ),
         FoldCommit(
-            ids[1], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e2"), "", [{"b": "2"}]
+            ids[1], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e2"), "", [["b", "2"]]
         ),
     ]
     common = {

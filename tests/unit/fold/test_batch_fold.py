@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from notifier.bus.entries import alert_fields
 from notifier.domain.alerts import ALERT
 from notifier.domain.engine import MatchState, apply, start
 from notifier.domain.events import Event
@@ -76,9 +77,10 @@ def test_one_state_per_match_per_batch_and_it_is_the_last() -> None:
     final = {e.match: expected[i] for i, e in enumerate(events)}
     assert out.written == {m: s.model_dump_json().encode() for m, s in final.items()}
     # Every alert still goes out, each as a valid stream entry of its own.
-    alerts = [fields for c in out.commits for fields in c.alerts]
+    alerts = [dict(zip(row[::2], row[1::2], strict=True)) for c in out.commits for row in c.alerts]
     assert len(alerts) == sum(len(a) for a in out.alerts) > 40
-    for fields in alerts:
+    for fields, alert in zip(alerts, [a for al in out.alerts for a in al], strict=True):
+        assert fields == alert_fields(alert)
         assert ALERT.validate_json(fields["body"]).id == fields["id"]
 
 
