@@ -29,7 +29,7 @@ from notifier.domain.render_lineup import lineup
 from notifier.domain.texts import Parts, catalogue, dump, to_text
 from notifier.domain.tie import NeedTo, TieRules, TieSpec, align, needs, standing, winner
 
-RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
+RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps folded marks)
 LIVE_PLAY = (MatchStatus.FIRST_HALF, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME)
 
 
