@@ -7,6 +7,7 @@ idempotency marks all live in one slot.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 from notifier.bus.codec import text
@@ -21,6 +22,12 @@ SHARD_BASE = 1024  # fan-out shard s is consumed as partition SHARD_BASE + s (pa
 def partition_of(routing_key: str, partitions: int) -> int:
     """Stable partition of a tie or match key (crc32, not Python's salted hash)."""
     return zlib.crc32(routing_key.encode()) % partitions
+
+
+@functools.lru_cache(maxsize=4096)
+def partition_of_stream(stream: str) -> int:
+    """The partition of a stream name (``nf:events:{p}``): parsed once a name, not per entry."""
+    return int(stream.rsplit("{", 1)[1].rstrip("}"))
 
 
 def tag(p: int) -> str:
