@@ -119,9 +119,8 @@ class Aggregator(PartitionConsumer):
             outcome = await self._commit(p, lease, folded, chunk)
             if outcome is None:
                 return None
-            if not outcome:
-                self.cache.drop_partition(p)  # states committed by earlier chunks: read again
-                return start
+            if not outcome:  # (the states earlier chunks wrote are read back: the cache keeps
+                return start  # only what it can match byte for byte against Redis)
         return len(folded.commits)
 
     def _cache_states(self, p: int, folded: Folded) -> None:
