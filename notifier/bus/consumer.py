@@ -319,7 +319,7 @@ class PartitionConsumer(ABC):
         return entries
 
     def _partition(self, stream: str) -> int:
-        return int(stream.rsplit("{", 1)[1].rstrip("}"))
+        return keys.partition_of_stream(stream)
 
     async def _guarded(
         self,

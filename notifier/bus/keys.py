@@ -7,6 +7,7 @@ idempotency marks all live in one slot.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 from notifier.bus.codec import text
@@ -21,6 +22,12 @@ SHARD_BASE = 1024  # fan-out shard s is consumed as partition SHARD_BASE + s (pa
 def partition_of(routing_key: str, partitions: int) -> int:
     """Stable partition of a tie or match key (crc32, not Python's salted hash)."""
     return zlib.crc32(routing_key.encode()) % partitions
+
+
+@functools.lru_cache(maxsize=4096)
+def partition_of_stream(stream: str) -> int:
+    """The partition of a stream name (``nf:events:{p}``): parsed once a name, not per entry."""
+    return int(stream.rsplit("{", 1)[1].rstrip("}"))
 
 
 def tag(p: int) -> str:
@@ -71,6 +78,13 @@ def tie(p: int, tie_id: str) -> str:
 def seen(p: int, stage: str, item_id: str) -> str:
     """Idempotency mark: item already processed by stage (with TTL)."""
     return f"{PREFIX}:seen:{tag(p)}:{stage}:{item_id}"
+
+
+def folded(p: int) -> str:
+    """The aggregator's idempotency marks of partition p: a sorted set of the event ids it folded,
+    each scored by when (ms; a mark older than ``streams.seen_ttl_s`` counts as gone and is
+    trimmed). One key a partition: the fold commit checks and marks a batch in two calls."""
+    return f"{PREFIX}:folded:{tag(p)}"
 
 
 def lease(kind: str, name: str) -> str:
@@ -161,6 +175,12 @@ def match_done(p: int, match: str) -> str:
 def match_seen_pattern(p: int, match: str) -> str:
     """Pattern of every idempotency mark of one match's events, alerts and deliveries."""
     return f"{PREFIX}:seen:{tag(p)}:*{match}:*"
+
+
+def match_folded_pattern(match: str) -> str:
+    """Pattern of the ids in :func:`folded` of one match's events (an event id starts with its
+    match key)."""
+    return f"*{match}:*"
 
 
 # Subscriptions: every key shares one hash tag, so a change (record, owner set, indexes) is one

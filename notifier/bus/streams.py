@@ -65,8 +65,10 @@ def decode_fields(fields: Mapping[bytes, bytes]) -> dict[str, str]:
 def _split(stream: str, rows: Iterable[Any], into: Claimed) -> Claimed:
     """Rows into entries, and ids whose entry was trimmed while pending (empty or nil fields)."""
     for entry_id, fields in rows:
-        if fields:
-            into.entries.append((stream, text(entry_id), dict(fields)))
+        if fields:  # a dict already as redis-py parses it (copied only if not)
+            into.entries.append(
+                (stream, text(entry_id), fields if type(fields) is dict else dict(fields))
+            )
         else:
             into.deleted.append(text(entry_id))
     return into

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
@@ -51,14 +54,27 @@ async def load_tie(r: aioredis.Redis, tie_id: str, p: int) -> TieSpec | None:
 async def reset_match(r: aioredis.Redis, p: int, match: str, *, max_keys: int = 100_000) -> None:
     """Forget a match (snapshot, state, done flag, idempotency marks): a replay starts afresh."""
     await r.delete(keys.snapshot(p, match), keys.match_state(p, match), keys.match_done(p, match))
-    batch: list[bytes] = []
-    async for key in r.scan_iter(match=keys.match_seen_pattern(p, match), count=1000):
-        batch.append(key)
+    folded = keys.folded(p)
+    members = r.zscan_iter(folded, match=keys.match_folded_pattern(match), count=1000)
+    left = await _forget(members, lambda batch: r.zrem(folded, *batch), max_keys)
+    marks = r.scan_iter(match=keys.match_seen_pattern(p, match), count=1000)
+    await _forget(marks, lambda batch: r.delete(*batch), left)
+
+
+async def _forget(
+    found: AsyncIterator[Any], drop: Callable[[list[Any]], Awaitable[Any]], limit: int
+) -> int:
+    """Drop what ``found`` yields (set members as (member, score), or keys), 500 at a time, at
+    most ``limit`` of them; how many more may go."""
+    batch: list[Any] = []
+    async for item in found:
+        batch.append(item[0] if isinstance(item, tuple) else item)
         if len(batch) >= 500:
-            await r.delete(*batch)
-            max_keys -= len(batch)
+            await drop(batch)
+            limit -= len(batch)
             batch = []
-        if max_keys <= 0:
+        if limit <= 0:
             break
     if batch:
-        await r.delete(*batch)
+        await drop(batch)
+    return limit - len(batch)

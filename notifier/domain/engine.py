@@ -7,12 +7,11 @@ twice changes nothing: the state remembers the ids it has folded.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
 from notifier.domain import render
-from notifier.domain.alerts import Alert, AlertKind, Need
+from notifier.domain.alerts import Alert, AlertKind
 from notifier.domain.events import (
     Event,
     GoalCancelled,
@@ -26,10 +25,11 @@ from notifier.domain.events import (
 )
 from notifier.domain.models import Frozen, Goal, Incident, MatchStatus, Score, ShootoutKick, Side
 from notifier.domain.render_lineup import lineup
-from notifier.domain.texts import Parts, catalogue, dump, to_text
-from notifier.domain.tie import NeedTo, TieRules, TieSpec, align, needs, standing, winner
+from notifier.domain.texts import Parts
+from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
+from notifier.domain.told import need, needs_text, told
 
-RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
+RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps folded marks)
 LIVE_PLAY = (MatchStatus.FIRST_HALF, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME)
 
 
@@ -307,50 +307,6 @@ def _ends(old: MatchState, new: MatchState, event: PhaseChanged, v: render.View)
     return out
 
 
-_TOLD: dict[tuple[object, ...], tuple[str, list[dict[str, Any]]]] = {}
-TOLD_CACHE = 8192  # texts kept (a few hundred bytes each); cleared whole when full
-
-
-def told(parts: Parts, v: render.View) -> tuple[str, list[dict[str, Any]]]:
-    """An alert's ``text`` and ``parts``: the parts in English with the view's names, and as
-    JSON (:func:`notifier.domain.texts.dump`).
-
-    Memoised (the aggregator renders one or two texts per event, and a match repeats most of
-    them: the score line, the aggregate, what the trailing side needs) on the parts' shapes and
-    arguments (ints and strings here: never a bool or a float, which a key would take for an
-    int) and the two names, while English has no catalogue of its own (its texts are the
-    msgids; a registered one bypasses the memo). A part whose arguments cannot be hashed (a
-    phrase within a phrase) is rendered each time. The JSON is shared by the alerts of equal
-    parts: read, never changed (alerts are frozen)."""
-    names = {"home": v.home, "away": v.away}
-    if catalogue("en") is not None:
-        return to_text(parts, "en", names), dump(parts)
-    try:
-        key = (v.home, v.away, *[(m.id, m.n, m.plural, *m.args.items()) for m in parts])
-        hit = _TOLD.get(key)
-    except TypeError:  # an argument that is itself a part (``a player``)
-        return to_text(parts, "en", names), dump(parts)
-    if hit is None:
-        if len(_TOLD) >= TOLD_CACHE:
-            _TOLD.clear()
-        hit = _TOLD[key] = (to_text(parts, "en", names), dump(parts))
-    return hit
-
-
-def _need(v: render.View) -> Need | None:
-    """``needs`` as data (``Alert.need``): the same tuple the sentence is made from."""
-    if v.needs is None:
-        return None
-    side, goals, to = v.needs
-    return _need_of(side, v.name(side), goals, to)
-
-
-@functools.lru_cache(maxsize=4096)
-def _need_of(side: Side, team: str, goals: int, to: NeedTo) -> Need:
-    """A validated ``Need``, built once per value (frozen: the alerts share it)."""
-    return Need(side=side, team=team, goals=goals, to=to)
-
-
 def _alert(
     state: MatchState,
     v: render.View,
@@ -364,7 +320,6 @@ def _alert(
     agg = v.standing.aggregate
     leader = v.name(v.standing.leader) if v.standing.leader else None
     text, dumped = told(parts, v)
-    needs_parts = render.needs_parts(v)
     return _trusted(
         Alert,
         {
@@ -385,8 +340,8 @@ def _alert(
             "shootout": state.shootout,
             "aggregate": {state.home: agg.home, state.away: agg.away} if agg is not None else None,
             "leader": leader,
-            "needs": told(needs_parts, v)[0] if needs_parts else None,  # render.needs(v)
-            "need": _need(v),
+            "needs": needs_text(v),
+            "need": need(v),
             "data": data,
             "parts": dumped,
             "lang": "en",

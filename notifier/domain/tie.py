@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from notifier.domain.models import Frozen, MatchStatus, Score, Side, goals
 
@@ -51,9 +50,9 @@ class TieSpec(Frozen):
 NIL = Score()
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """Where a tie (or a single match) stands right now."""
+class Standing(NamedTuple):
+    """Where a tie (or a single match) stands right now (a named tuple: the aggregator makes one
+    or two for every event, and a frozen dataclass costs several times as much to build)."""
 
     aggregate: Score | None  # None for a single match
     leader: Side | None  # who goes through / leads if it ended now

@@ -590,7 +590,7 @@ def test_told_is_memoised_equal_to_a_fresh_rendering_and_bypassed_by_an_english_
     from babel.messages.catalog import Catalog
 
     from notifier.domain import texts
-    from notifier.domain.engine import told
+    from notifier.domain.told import told
 
     v = view(1, 0)
     parts = (render.score_line(v), *render.standing_parts(v))
@@ -604,3 +604,15 @@ def test_told_is_memoised_equal_to_a_fresh_rendering_and_bypassed_by_an_english_
     english.add(parts[0].id, "Score: {hs}-{as}")
     monkeypatch.setitem(texts._EXTRA, "en", english)  # a deployment's own English
     assert told(parts, v)[0].startswith("Score: 1-0")
+
+
+@pytest.mark.parametrize("home", [0, 1, 2, 4])
+@pytest.mark.parametrize("status", [S.SECOND_HALF, S.EXTRA_TIME, S.FINISHED])
+def test_needs_text_is_render_needs_remembered(home: int, status: MatchStatus) -> None:
+    from notifier.domain.told import needs_text
+
+    for v in (view(home, 1, status=status), view(home, 1, status=status, prior=None)):
+        assert needs_text(v) == render.needs(v)
+        assert needs_text(v) == render.needs(v)  # from the memo now
+    renamed = view(home, 1, status=status)._replace(home="Bergamo")
+    assert needs_text(renamed) == render.needs(renamed)  # other names, another text
