@@ -115,11 +115,21 @@ def _break_items(prev: MatchSnapshot, cur: MatchSnapshot) -> list[Item]:
         return [Item((_HALF_OF_EXTRA_TIME, 900), 0, "break", stage="extra_time_half_time")]
     if cur.paused:
         return []
-    second = minute is not None and minute > _HALF_OF_EXTRA_TIME
     if prev.status == et and prev.paused:
+        second = _second_half_of_extra_time(prev, minute)
         stage = "extra_time_second_half" if second else "extra_time"
         return [Item((_HALF_OF_EXTRA_TIME, 901) if second else (90, 902), 0, "break", stage=stage)]
     return []
+
+
+def _second_half_of_extra_time(prev: MatchSnapshot, minute: int | None) -> bool:
+    """Whether play resuming after a break in extra time is its second half: the clock past
+    105, or a break that began at the half-time of extra time (from minute 100). A feed may show
+    the first poll back at 105+1 (the first half's added time it last counted): that is still the
+    second half starting, and read as extra time resuming it would never be told."""
+    if minute is not None and minute > _HALF_OF_EXTRA_TIME:
+        return True
+    return prev.minute is not None and prev.minute >= _EXTRA_TIME_HALF_FROM
 
 
 def _skipped(prev: MatchSnapshot, cur: MatchSnapshot) -> list[MatchStatus]:

@@ -514,3 +514,33 @@ def test_a_scorer_named_late_is_kept_although_the_goal_was_listed_before() -> No
     before = snap(S.FIRST_HALF, (1, 0), goals=[anonymous])
     stored = carry(before, snap(S.FIRST_HALF, (1, 0), goals=[named]), [])
     assert stored.goals == (named,)
+
+
+# --- breaks in extra time ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("back", "stage"),
+    [
+        ({"minute": 106}, "extra_time_second_half"),
+        # The first poll back may still show the first half's added time: the second half anyway.
+        ({"minute": 105, "added": 1}, "extra_time_second_half"),
+        ({"minute": 105}, "extra_time_second_half"),
+    ],
+)
+def test_play_back_after_the_half_time_of_extra_time_is_its_second_half(
+    back: dict[str, Any], stage: str
+) -> None:
+    playing = snap(S.EXTRA_TIME, (2, 0), minute=104)
+    half_time = snap(S.EXTRA_TIME, (2, 0), minute=105, added=1, paused=True)
+    assert one(diff(playing, half_time, seen=LATER)).id.endswith("@extra_time_half_time")
+    resumed = snap(S.EXTRA_TIME, (2, 0), paused=False, **back)
+    assert one(diff(half_time, resumed, seen=LATER)).id.endswith(f"@{stage}")
+
+
+def test_play_back_after_the_break_before_extra_time_is_extra_time() -> None:
+    """A break at 90 (a feed flapping out of extra time and back) ends in extra time, not in
+    its second half."""
+    before = snap(S.EXTRA_TIME, (1, 1), minute=90, added=4, paused=True)
+    resumed = snap(S.EXTRA_TIME, (1, 1), minute=91)
+    assert one(diff(before, resumed, seen=LATER)).id.endswith("@extra_time")
