@@ -2,6 +2,8 @@
 
 Schemas come from the same pydantic models that validate requests and shape answers. Modules
 that add routes through ``notifier.api.app.SETUPS`` may describe them in :data:`EXTRA_PATHS`.
+An instance documents only the operations it serves: a chat platform that is not configured, or
+an extra that is not installed, adds no route, so its paths are left out rather than promised.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from notifier.channels.subscriptions import SubscriptionPatch, SubscriptionSpec
 from notifier.domain.alerts import Alert
 
 EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+DOCUMENT = web.AppKey("openapi_document", bytes)
+METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 REF = "#/components/schemas/{model}"
 MODELS: list[type[BaseModel]] = [
     SubscriptionSpec,
@@ -352,11 +356,28 @@ def document() -> dict[str, Any]:
     }
 
 
+def served(doc: dict[str, Any], routes: set[tuple[str, str]]) -> dict[str, Any]:
+    """``doc`` with only the operations in ``routes`` ((method, path template) pairs): a path
+    none of whose operations is served is left out."""
+    paths = {}
+    for path, item in doc["paths"].items():
+        kept = {k: v for k, v in item.items() if k not in METHODS or (k, path) in routes}
+        if METHODS & set(kept):
+            paths[path] = kept
+    return {**doc, "paths": paths}
+
+
+async def _build(app: web.Application) -> None:
+    routes = {(r.method.lower(), r.resource.canonical) for r in app.router.routes() if r.resource}
+    app[DOCUMENT] = orjson.dumps(served(document(), routes))
+
+
 async def openapi(request: web.Request) -> web.Response:
-    """``GET /openapi.json``."""
-    return web.Response(body=orjson.dumps(document()), content_type="application/json")
+    """``GET /openapi.json``: the document of the routes this application serves."""
+    return web.Response(body=request.app[DOCUMENT], content_type="application/json")
 
 
 def setup_openapi(app: web.Application) -> None:
-    """Add ``/openapi.json``."""
+    """Add ``/openapi.json`` (built once the routes are all there: at startup)."""
     app.router.add_get("/openapi.json", openapi, allow_head=False)
+    app.on_startup.append(_build)
