@@ -253,7 +253,7 @@ def _text(description: str, media: str) -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
 
 
-PAIR = {"type": "array", "prefixItems": [{"type": "string"}] * 2, "minItems": 2, "maxItems": 2}
+PAIR = {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}  # (field, value)
 PUSH_CREATED = {
     "type": "object",
     "required": ["id", "follows"],
