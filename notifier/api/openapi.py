@@ -93,8 +93,8 @@ LIST_PARAMETERS = [
         "name": "cursor",
         "in": "query",
         "required": False,
-        "description": "The next_cursor of the previous page (none: the first page)",
-        "schema": {"type": "string", "pattern": r"^sub_[0-9a-f]{20}$"},
+        "description": "The next_cursor of the previous page (none or empty: the first page)",
+        "schema": {"type": "string", "pattern": r"^(sub_[0-9a-f]{20})?$"},
     },
     {
         "name": "limit",

@@ -55,7 +55,7 @@ def _not_found() -> ProblemError:
 
 def _sub_id(request: web.Request) -> str:
     sub_id = request.match_info["id"]
-    if not ID_PATTERN.match(sub_id):
+    if not ID_PATTERN.fullmatch(sub_id):
         raise _not_found()
     return sub_id
 
@@ -92,15 +92,15 @@ def _too_many(limit: int) -> ProblemError:
 
 
 def _page_args(request: web.Request) -> tuple[str, int]:
-    """``cursor`` (a subscription id, or none) and ``limit`` (1 to MAX_PAGE) of a list."""
+    """``cursor`` (a subscription id; none or empty: the first page) and ``limit`` (1 to
+    MAX_PAGE; none: api.list_page_size) of a list, as the document's parameters say."""
     cursor = request.query.get("cursor", "")
-    if cursor and not ID_PATTERN.match(cursor):
+    if cursor and not ID_PATTERN.fullmatch(cursor):
         raise unprocessable([{"field": "cursor", "message": "not a cursor of this list"}])
-    raw = request.query.get("limit", "")
-    default = request.app[SETTINGS].api.list_page_size
-    if not raw:
-        return cursor, default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    raw = request.query.get("limit")
+    if raw is None:
+        return cursor, request.app[SETTINGS].api.list_page_size
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise unprocessable([{"field": "limit", "message": f"an integer from 1 to {MAX_PAGE}"}])
     return cursor, int(raw)
 
