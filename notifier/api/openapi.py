@@ -54,9 +54,13 @@ def _problems(*statuses: int, said: dict[int, str] | None = None) -> dict[str, A
     text = {
         400: "Malformed request",
         401: "No token, or a wrong one",
-        403: "Not allowed (quota reached)",
+        403: "Refused: a quota is reached, or (errors names the field) the target is one "
+        "this server will not deliver to: its name does not resolve or resolves to a "
+        "non-public address, plain HTTP or an address outside delivery.allow_networks, "
+        "an Apprise URL the installed Apprise cannot use",
         404: "No such subscription (or not yours)",
-        409: "Changed meanwhile: try again",
+        409: "Changed meanwhile (try again), or the change does not fit the subscription "
+        "as it is (its channel): errors names the field",
         413: "Body too large",
         408: "The body came too slowly",
         415: "Body is not JSON, or has a Content-Encoding",
@@ -158,7 +162,7 @@ def _paths() -> dict[str, Any]:
                         "Updated (with the secret when one was set or rotated)",
                         {"anyOf": [_ref("SubscriptionCreated"), _ref("SubscriptionView")]},
                     ),
-                    **_problems(400, 401, 404, 408, 409, 413, 415, 422, 503),
+                    **_problems(400, 401, 403, 404, 408, 409, 413, 415, 422, 503),
                 },
             },
             "delete": {

@@ -22,7 +22,7 @@ from notifier.api.auth import OWNER
 from notifier.api.page import STATIC
 from notifier.api.problems import field_errors, read_model, unprocessable
 from notifier.api.state import REDIS, SETTINGS, SUBSCRIPTIONS
-from notifier.api.targets import check_target
+from notifier.api.targets import check_target, refused_target
 from notifier.channels.shapes import AUTH_SECRET, HTTP_URL, LANG_TAG, P256DH
 from notifier.channels.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
 from notifier.channels.webpush import available, load_vapid
@@ -130,7 +130,7 @@ async def subscribe(request: web.Request) -> web.Response:
         await check_target(spec, settings.delivery)
     except FieldError as exc:
         field = "subscription.endpoint" if exc.field == "url" else exc.field
-        raise unprocessable([{"field": field, "message": exc.message}]) from None
+        raise refused_target(field, exc.message) from None
     sub_id = push_id(spec.url)
     old = await store.get(sub_id)
     if old is not None and old.owner != owner:

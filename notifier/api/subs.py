@@ -17,7 +17,7 @@ from notifier.api.auth import OWNER
 from notifier.api.problems import field_errors, read_model, unprocessable
 from notifier.api.schemas import SubscriptionList, created, view
 from notifier.api.state import SETTINGS, SUBSCRIPTIONS
-from notifier.api.targets import check_target
+from notifier.api.targets import check_target, refused_target
 from notifier.channels.subscriptions import (
     ID_PATTERN,
     FieldError,
@@ -64,7 +64,13 @@ async def _checked(spec: SubscriptionSpec, request: web.Request) -> None:
     try:
         await check_target(spec, request.app[SETTINGS].delivery)
     except FieldError as exc:
-        raise unprocessable([{"field": exc.field, "message": exc.message}]) from None
+        raise refused_target(exc.field, exc.message) from None
+
+
+def _conflict(errors: list[dict[str, str]]) -> ProblemError:
+    """A 409: the patch is valid, but not for this subscription as it is (its channel)."""
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return ProblemError(409, f"{first['field']}: {first['message']}", errors=errors)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -139,12 +145,12 @@ async def update(request: web.Request) -> web.Response:
     if current is None:
         raise _not_found()
     if patch.rotate_secret and current.spec.channel != "webhook":
-        raise unprocessable([{"field": "rotate_secret", "message": "only webhooks have one"}])
+        raise _conflict([{"field": "rotate_secret", "message": "only webhooks have one"}])
     secret = generate_secret() if patch.rotate_secret else None
     try:
         spec = merge_patch(current.spec, patch, secret)
     except ValidationError as exc:
-        raise unprocessable(field_errors(exc)) from None
+        raise _conflict(field_errors(exc)) from None
     if spec.url != current.spec.url:
         await _checked(spec, request)
     now = datetime.now(UTC)
