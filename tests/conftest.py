@@ -43,8 +43,9 @@ def pytest_report_header() -> list[str]:
 
 
 # Whole-pipeline tests (tests/e2e) replay matches in real time; they run once, on the embedded
-# Valkey. Compatibility with the system redis-server is covered by tests/integration, which runs
-# every test against both servers.
+# Valkey, as does a test marked one_server (the full schemathesis run: it tests the API's
+# document, not the server). Compatibility with the system redis-server is covered by
+# tests/integration, which runs every other test against both servers.
 ONE_SERVER_DIRS = ("e2e",)
 
 
@@ -52,6 +53,8 @@ def _one_server_only(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     if callspec is None or callspec.params.get("server_binary") != "redis":
         return False
+    if item.get_closest_marker("one_server") is not None:
+        return True
     return any(f"{os.sep}tests{os.sep}{d}{os.sep}" in str(item.path) for d in ONE_SERVER_DIRS)
 
 

@@ -8,10 +8,10 @@ a provider's competition (``league``) and, optionally, teams in it (ids or names
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from notifier.api.problems import read_model
 from notifier.api.state import REDIS, SETTINGS
@@ -22,6 +22,7 @@ from notifier.feeds import registry
 BASE = "/v1/follows"
 MAX_FOLLOWS = 1000
 ID_PATTERN = re.compile(rf"^({'|'.join(registry.NAMES)}):[^/]{{1,100}}$")
+LEAGUE_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"  # a stricter ID_PATTERN league: ids stay deletable
 
 
 class FollowView(Follow):
@@ -39,10 +40,28 @@ class FollowList(BaseModel):
     follows: list[FollowView]
 
 
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+TeamId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
 class FollowSpec(Follow):
-    """``POST /v1/follows``: a competition, and optionally teams in it."""
+    """``POST /v1/follows``: a competition, and optionally teams in it.
+
+    Bounded where a settings file's ``[[follow]]`` is not: the league is what its id and
+    ``DELETE /v1/follows/{id}`` carry (a slug, code or number: an empty or slashed one could
+    never be deleted), and a season is a year."""
 
     model_config = ConfigDict(extra="forbid")
+
+    league: str = Field(
+        pattern=LEAGUE_PATTERN,
+        description="API-Football league id, football-data code or ESPN slug, e.g. eng.1",
+    )
+    season: int | None = Field(default=None, ge=1900, le=2100)
+    teams: list[Text] = Field(default_factory=list, max_length=100)
+    next_round: Text | None = None
+    league_name: Text | None = None
+    team_names: dict[TeamId, Text] = Field(default_factory=dict, max_length=100)
 
 
 def _view(f: Follow, source: Literal["config", "stored"]) -> FollowView:

@@ -2,6 +2,8 @@
 
 Schemas come from the same pydantic models that validate requests and shape answers. Modules
 that add routes through ``notifier.api.app.SETUPS`` may describe them in :data:`EXTRA_PATHS`.
+An instance documents only the operations it serves: a chat platform that is not configured, or
+an extra that is not installed, adds no route, so its paths are left out rather than promised.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from notifier.channels.subscriptions import SubscriptionPatch, SubscriptionSpec
 from notifier.domain.alerts import Alert
 
 EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+DOCUMENT = web.AppKey("openapi_document", bytes)
+METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 REF = "#/components/schemas/{model}"
 MODELS: list[type[BaseModel]] = [
     SubscriptionSpec,
@@ -50,9 +54,13 @@ def _problems(*statuses: int, said: dict[int, str] | None = None) -> dict[str, A
     text = {
         400: "Malformed request",
         401: "No token, or a wrong one",
-        403: "Not allowed (quota reached)",
+        403: "Refused: a quota is reached, or (errors names the field) the target is one "
+        "this server will not deliver to: its name does not resolve or resolves to a "
+        "non-public address, plain HTTP or an address outside delivery.allow_networks, "
+        "an Apprise URL the installed Apprise cannot use",
         404: "No such subscription (or not yours)",
-        409: "Changed meanwhile: try again",
+        409: "Changed meanwhile (try again), or the change does not fit the subscription "
+        "as it is (its channel): errors names the field",
         413: "Body too large",
         408: "The body came too slowly",
         415: "Body is not JSON, or has a Content-Encoding",
@@ -89,8 +97,8 @@ LIST_PARAMETERS = [
         "name": "cursor",
         "in": "query",
         "required": False,
-        "description": "The next_cursor of the previous page (none: the first page)",
-        "schema": {"type": "string", "pattern": r"^sub_[0-9a-f]{20}$"},
+        "description": "The next_cursor of the previous page (none or empty: the first page)",
+        "schema": {"type": "string", "pattern": r"^(sub_[0-9a-f]{20})?$"},
     },
     {
         "name": "limit",
@@ -154,7 +162,7 @@ def _paths() -> dict[str, Any]:
                         "Updated (with the secret when one was set or rotated)",
                         {"anyOf": [_ref("SubscriptionCreated"), _ref("SubscriptionView")]},
                     ),
-                    **_problems(400, 401, 404, 408, 409, 413, 415, 422, 503),
+                    **_problems(400, 401, 403, 404, 408, 409, 413, 415, 422, 503),
                 },
             },
             "delete": {
@@ -249,7 +257,7 @@ def _text(description: str, media: str) -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
 
 
-PAIR = {"type": "array", "prefixItems": [{"type": "string"}] * 2, "minItems": 2, "maxItems": 2}
+PAIR = {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}  # (field, value)
 PUSH_CREATED = {
     "type": "object",
     "required": ["id", "follows"],
@@ -352,11 +360,28 @@ def document() -> dict[str, Any]:
     }
 
 
+def served(doc: dict[str, Any], routes: set[tuple[str, str]]) -> dict[str, Any]:
+    """``doc`` with only the operations in ``routes`` ((method, path template) pairs): a path
+    none of whose operations is served is left out."""
+    paths = {}
+    for path, item in doc["paths"].items():
+        kept = {k: v for k, v in item.items() if k not in METHODS or (k, path) in routes}
+        if METHODS & set(kept):
+            paths[path] = kept
+    return {**doc, "paths": paths}
+
+
+async def _build(app: web.Application) -> None:
+    routes = {(r.method.lower(), r.resource.canonical) for r in app.router.routes() if r.resource}
+    app[DOCUMENT] = orjson.dumps(served(document(), routes))
+
+
 async def openapi(request: web.Request) -> web.Response:
-    """``GET /openapi.json``."""
-    return web.Response(body=orjson.dumps(document()), content_type="application/json")
+    """``GET /openapi.json``: the document of the routes this application serves."""
+    return web.Response(body=request.app[DOCUMENT], content_type="application/json")
 
 
 def setup_openapi(app: web.Application) -> None:
-    """Add ``/openapi.json``."""
+    """Add ``/openapi.json`` (built once the routes are all there: at startup)."""
     app.router.add_get("/openapi.json", openapi, allow_head=False)
+    app.on_startup.append(_build)

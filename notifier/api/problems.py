@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ValidationError
 
-from notifier.channels.subscriptions import FieldError
+from notifier.channels.subscriptions import DOCUMENTED, FieldError
 from notifier.errors import ProblemError
 
 log = logging.getLogger("notifier.api")
@@ -60,8 +60,25 @@ def unprocessable(errors: Sequence[dict[str, str]]) -> ProblemError:
     return ProblemError(422, f"{first['field']}: {first['message']}", errors=list(errors))
 
 
+def integral(data: dict[str, Any] | list[Any]) -> None:
+    """Whole floats made ints, in place: JSON has one number type, so ``52.0`` is the integer
+    52 to a JSON Schema, and strict validation must take it as such. A loop, not recursion:
+    orjson reads up to 1024 levels, more than Python's stack allows."""
+    todo: list[dict[str, Any] | list[Any]] = [data]
+    while todo:
+        node = todo.pop()
+        keys = node.keys() if isinstance(node, dict) else range(len(node))
+        for key in keys:
+            value = node[key]  # type: ignore[index]
+            if isinstance(value, float) and value.is_integer():
+                node[key] = int(value)  # type: ignore[index]
+            elif isinstance(value, dict | list):
+                todo.append(value)
+
+
 async def read_model(request: web.Request, model: type[M], max_bytes: int) -> M:
-    """The JSON body as ``model``: 415 if not JSON, 413 if too large, 400 if unreadable, 422."""
+    """The JSON body as ``model``: 415 if not JSON, 413 if too large, 400 if unreadable, 422 if
+    it is not what the document's schema of ``model`` says (types strictly: no coercion)."""
     if request.content_type not in JSON_TYPES:
         raise ProblemError(415, "send the body as application/json")
     if request.content_length is not None and request.content_length > max_bytes:
@@ -76,8 +93,11 @@ async def read_model(request: web.Request, model: type[M], max_bytes: int) -> M:
         raise ProblemError(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise unprocessable([{"field": "body", "message": "must be a JSON object"}])
+    integral(data)
     try:
-        return model.model_validate(data)
+        # Strict: JSON types as the document gives them (no "1" for 1, no 0 for false); and
+        # held to the document's forms (a subscription's url: notifier.channels.shapes).
+        return model.model_validate(data, strict=True, context=DOCUMENTED)
     except ValidationError as exc:
         raise unprocessable(field_errors(exc)) from None
     except FieldError as exc:

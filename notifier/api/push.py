@@ -13,50 +13,64 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from notifier.api.auth import OWNER
 from notifier.api.page import STATIC
 from notifier.api.problems import field_errors, read_model, unprocessable
 from notifier.api.state import REDIS, SETTINGS, SUBSCRIPTIONS
-from notifier.api.targets import check_target
+from notifier.api.targets import check_target, refused_target
+from notifier.channels.shapes import AUTH_SECRET, HTTP_URL, LANG_TAG, P256DH
 from notifier.channels.subscriptions import FieldError, Name, Subscription, SubscriptionSpec
 from notifier.channels.webpush import available, load_vapid
 from notifier.domain.texts import LANGS, language
 from notifier.errors import ProblemError
 
 BASE = "/v1/push"
-Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+FOLLOWS = ("teams", "matches", "ties")
 
 
 class PushKeys(BaseModel):
     """``PushSubscription.toJSON().keys``."""
 
-    p256dh: Key
-    auth: Key
+    p256dh: str = Field(pattern=P256DH, description="base64url of the 65-byte P-256 key")
+    auth: str = Field(pattern=AUTH_SECRET, description="base64url of the 16-byte secret")
 
 
 class PushSubscriptionJSON(BaseModel):
     """``PushSubscription.toJSON()`` as the browser gives it."""
 
-    endpoint: str = Field(max_length=2048)
+    endpoint: str = Field(max_length=2048, pattern=HTTP_URL)
     keys: PushKeys
     expirationTime: float | None = None  # noqa: N815 (the browser's own name)
 
 
-class PushRequest(BaseModel):
-    """What the page sends: the browser's subscription, what it follows, its language."""
+def _push_schema(schema: dict[str, Any]) -> None:
+    """Something followed, in the document too."""
+    schema["anyOf"] = [{"required": [f], "properties": {f: {"minItems": 1}}} for f in FOLLOWS]
 
-    model_config = ConfigDict(extra="forbid")
+
+class PushRequest(BaseModel):
+    """What the page sends: the browser's subscription, what it follows, its language. Each
+    rule of the webpush subscription it becomes is in the schema, so the document's requests
+    are all stored (a 403 only for what the target check refuses: see targets.py)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_push_schema)
 
     subscription: PushSubscriptionJSON
     teams: list[Name] = Field(default_factory=list, max_length=10)
     matches: list[Name] = Field(default_factory=list, max_length=10)
     ties: list[Name] = Field(default_factory=list, max_length=10)
-    lang: str = Field(default="en", max_length=16)
+    lang: str = Field(default="en", pattern=LANG_TAG, description="a language tag: en, pt-BR")
+
+    @model_validator(mode="after")
+    def _something_followed(self) -> PushRequest:
+        if not any(getattr(self, f) for f in FOLLOWS):
+            raise FieldError("teams", "follow at least one team, match or tie")
+        return self
 
 
 class Unsubscribe(BaseModel):
@@ -116,7 +130,7 @@ async def subscribe(request: web.Request) -> web.Response:
         await check_target(spec, settings.delivery)
     except FieldError as exc:
         field = "subscription.endpoint" if exc.field == "url" else exc.field
-        raise unprocessable([{"field": field, "message": exc.message}]) from None
+        raise refused_target(field, exc.message) from None
     sub_id = push_id(spec.url)
     old = await store.get(sub_id)
     if old is not None and old.owner != owner:

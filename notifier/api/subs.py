@@ -17,7 +17,7 @@ from notifier.api.auth import OWNER
 from notifier.api.problems import field_errors, read_model, unprocessable
 from notifier.api.schemas import SubscriptionList, created, view
 from notifier.api.state import SETTINGS, SUBSCRIPTIONS
-from notifier.api.targets import check_target
+from notifier.api.targets import check_target, refused_target
 from notifier.channels.subscriptions import (
     ID_PATTERN,
     FieldError,
@@ -55,7 +55,7 @@ def _not_found() -> ProblemError:
 
 def _sub_id(request: web.Request) -> str:
     sub_id = request.match_info["id"]
-    if not ID_PATTERN.match(sub_id):
+    if not ID_PATTERN.fullmatch(sub_id):
         raise _not_found()
     return sub_id
 
@@ -64,7 +64,13 @@ async def _checked(spec: SubscriptionSpec, request: web.Request) -> None:
     try:
         await check_target(spec, request.app[SETTINGS].delivery)
     except FieldError as exc:
-        raise unprocessable([{"field": exc.field, "message": exc.message}]) from None
+        raise refused_target(exc.field, exc.message) from None
+
+
+def _conflict(errors: list[dict[str, str]]) -> ProblemError:
+    """A 409: the patch is valid, but not for this subscription as it is (its channel)."""
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return ProblemError(409, f"{first['field']}: {first['message']}", errors=errors)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -92,15 +98,15 @@ def _too_many(limit: int) -> ProblemError:
 
 
 def _page_args(request: web.Request) -> tuple[str, int]:
-    """``cursor`` (a subscription id, or none) and ``limit`` (1 to MAX_PAGE) of a list."""
+    """``cursor`` (a subscription id; none or empty: the first page) and ``limit`` (1 to
+    MAX_PAGE; none: api.list_page_size) of a list, as the document's parameters say."""
     cursor = request.query.get("cursor", "")
-    if cursor and not ID_PATTERN.match(cursor):
+    if cursor and not ID_PATTERN.fullmatch(cursor):
         raise unprocessable([{"field": "cursor", "message": "not a cursor of this list"}])
-    raw = request.query.get("limit", "")
-    default = request.app[SETTINGS].api.list_page_size
-    if not raw:
-        return cursor, default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    raw = request.query.get("limit")
+    if raw is None:
+        return cursor, request.app[SETTINGS].api.list_page_size
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise unprocessable([{"field": "limit", "message": f"an integer from 1 to {MAX_PAGE}"}])
     return cursor, int(raw)
 
@@ -139,12 +145,12 @@ async def update(request: web.Request) -> web.Response:
     if current is None:
         raise _not_found()
     if patch.rotate_secret and current.spec.channel != "webhook":
-        raise unprocessable([{"field": "rotate_secret", "message": "only webhooks have one"}])
+        raise _conflict([{"field": "rotate_secret", "message": "only webhooks have one"}])
     secret = generate_secret() if patch.rotate_secret else None
     try:
         spec = merge_patch(current.spec, patch, secret)
     except ValidationError as exc:
-        raise unprocessable(field_errors(exc)) from None
+        raise _conflict(field_errors(exc)) from None
     if spec.url != current.spec.url:
         await _checked(spec, request)
     now = datetime.now(UTC)

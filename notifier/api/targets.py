@@ -1,6 +1,11 @@
 """Subscribe-time SSRF checks of a target URL: scheme, literal address, and what the name
 resolves to now. Deliveries check again at connect time (``notifier.net``), so a name that
 later resolves elsewhere (DNS rebinding) is refused then too.
+
+A refusal here is a 403, not a 422: the request is what the document allows (the url's form
+is checked before, :mod:`notifier.channels.shapes`), but this server will not deliver there,
+for reasons no schema can state: what the name resolves to, this instance's delivery policy
+(``allow_http``, ``allow_networks``), what the installed Apprise can use.
 """
 
 from __future__ import annotations
@@ -14,9 +19,15 @@ from yarl import URL
 from notifier.channels.apprise import check_apprise_url
 from notifier.channels.mqtt import parse_url, policy_resolver
 from notifier.channels.subscriptions import FieldError, SubscriptionSpec, absolute_url
-from notifier.errors import AppriseMissingError
+from notifier.errors import AppriseMissingError, ProblemError
 from notifier.net import AddressPolicy, check_target_url, parse_ip_literal
 from notifier.settings import DeliverySettings
+
+
+def refused_target(field: str, message: str) -> ProblemError:
+    """The 403 of a target this server will not deliver to, naming the field as a 422 does."""
+    errors = [{"field": field, "message": message}]
+    return ProblemError(403, f"{field}: {message}", errors=errors)
 
 
 async def check_target(spec: SubscriptionSpec, settings: DeliverySettings) -> None:

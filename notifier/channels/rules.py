@@ -5,11 +5,20 @@ the subscription models (:mod:`notifier.channels.subscriptions`), which call it.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from notifier.channels import specs
-from notifier.channels.webhook import SECRET_PREFIX, secret_key
+from notifier.channels.shapes import (
+    CHAT_ID,
+    DISCORD_BOT_TOKEN,
+    DISCORD_CHANNEL_PATH,
+    NTFY_TOPIC,
+    SLACK_BOT_TOKEN,
+    SLACK_CHANNEL,
+    TELEGRAM_TOKEN,
+    WEBHOOK_SECRET,
+    matches,
+)
 from notifier.errors import FieldError, TargetError
 
 if TYPE_CHECKING:
@@ -27,13 +36,6 @@ OPTIONS: dict[str, frozenset[str]] = {
     "webpush": frozenset({"p256dh", "auth", "lang"}),
     "email": frozenset({"lang", "digest"}),
 }
-_TELEGRAM_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
-_NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
-_SLACK_BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]{10,200}$")
-_SLACK_CHANNEL = re.compile(r"^[A-Z0-9]{6,24}$")
-_DISCORD_BOT_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{40,120}$")
-_DISCORD_CHANNEL_PATH = re.compile(r"^/api/v10/channels/[0-9]{5,25}/messages$")
-_CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
 
 def check_channel(spec: SubscriptionSpec) -> None:
@@ -83,10 +85,9 @@ def _check_slack_bot(spec: SubscriptionSpec) -> None:
     """Slack live messages use the Web API: a bot token and the channel id, no webhook URL."""
     if spec.url:
         raise FieldError("url", "a live Slack message takes no webhook URL (the bot posts it)")
-    if spec.secret is None or not _SLACK_BOT_TOKEN.match(spec.secret):
+    if not matches(SLACK_BOT_TOKEN, spec.secret):
         raise FieldError("secret", "a Slack bot token (xoxb-...) is required for style live")
-    channel = spec.options.get("channel")
-    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+    if not matches(SLACK_CHANNEL, spec.options.get("channel")):
         raise FieldError("options.channel", "a Slack channel id (C0123...) is required")
 
 
@@ -107,14 +108,14 @@ def _check_chat_app(spec: SubscriptionSpec) -> None:
             raise FieldError("options.channel", "needs the bot token (secret)")
         return
     if spec.channel == "discord":
-        if not _DISCORD_BOT_TOKEN.match(spec.secret):
+        if not matches(DISCORD_BOT_TOKEN, spec.secret):
             raise FieldError("secret", "a Discord bot token is required (or no secret)")
-        if not _DISCORD_CHANNEL_PATH.match(spec.url):
+        if not matches(DISCORD_CHANNEL_PATH, spec.url):
             raise FieldError("url", "with a bot token: /api/v10/channels/{id}/messages")
         return
-    if not _SLACK_BOT_TOKEN.match(spec.secret):
+    if not matches(SLACK_BOT_TOKEN, spec.secret):
         raise FieldError("secret", "a Slack bot token xoxb-... is required (or no secret)")
-    if not isinstance(channel, str) or not _SLACK_CHANNEL.match(channel):
+    if not matches(SLACK_CHANNEL, channel):
         raise FieldError("options.channel", "with a bot token: the channel id (C0123...)")
 
 
@@ -123,23 +124,19 @@ def _check_webhook(spec: SubscriptionSpec) -> None:
         raise FieldError("url", "an absolute https:// URL is required")
     if spec.secret is None:
         return
-    if not spec.secret.startswith(SECRET_PREFIX):
+    if not spec.secret.startswith("whsec_"):
         raise FieldError("secret", "must start with whsec_ (or be left out: one is made)")
-    try:
-        key = secret_key(spec.secret)
-    except ValueError:
-        raise FieldError("secret", "must be whsec_ and base64") from None
-    if not 24 <= len(key) <= 64:
-        raise FieldError("secret", "must encode 24 to 64 bytes")
+    if not matches(WEBHOOK_SECRET, spec.secret):
+        raise FieldError("secret", "must be whsec_ and the base64 of 24 to 64 bytes")
 
 
 def _check_telegram(spec: SubscriptionSpec) -> None:
     if spec.url:
         raise FieldError("url", "telegram takes no URL (the bot token is the secret)")
-    if spec.secret is None or not _TELEGRAM_TOKEN.match(spec.secret):
+    if not matches(TELEGRAM_TOKEN, spec.secret):
         raise FieldError("secret", "a bot token such as 123456:ABC-... is required")
     chat = spec.options.get("chat_id")
-    if isinstance(chat, bool) or not _CHAT_ID.match(str(chat) if chat is not None else ""):
+    if isinstance(chat, bool) or not matches(CHAT_ID, str(chat) if chat is not None else ""):
         raise FieldError("options.chat_id", "a chat id (-100123...) or @channel is required")
     thread = spec.options.get("message_thread_id")
     if thread is not None and (isinstance(thread, bool) or not isinstance(thread, int)):
@@ -156,7 +153,7 @@ def _check_ntfy(spec: SubscriptionSpec) -> None:
     if spec.url and "://" not in spec.url:
         raise FieldError("url", "the ntfy server must be an absolute URL (or left out)")
     topic = spec.options.get("topic")
-    if not isinstance(topic, str) or not _NTFY_TOPIC.match(topic):
+    if not matches(NTFY_TOPIC, topic):
         raise FieldError("options.topic", "a topic of 1-64 letters, digits, - or _ is required")
     priority = spec.options.get("priority")
     bad = isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5

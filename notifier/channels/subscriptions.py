@@ -22,12 +22,23 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 from yarl import URL
 
 from notifier.channels.base import Target
 from notifier.channels.rules import OPTIONS, check_channel, check_style
+from notifier.channels.shapes import (
+    I64,
+    NOT_SPACE,
+    STYLE_RULES,
+    any_url,
+    branches,
+    channels,
+    check_form,
+    matches,
+)
 from notifier.domain.alerts import ALERT_KINDS, Alert, AlertKind
 from notifier.domain.holdback import MAX_DELAY_S
 from notifier.domain.texts import LangName
@@ -53,10 +64,11 @@ def _stripped(value: str) -> str:
 
 
 # The length is checked on the value as sent (the schema's maxLength), then spaces go; a value
-# of spaces only is refused by the pattern, which the schema shows too.
+# of spaces only is refused by the pattern, which the schema shows too (spelt out: each regex
+# engine has its own idea of \s).
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_SPACE),
     AfterValidator(_stripped),
 ]
 Follows = Annotated[list[Name], Field(max_length=MAX_FOLLOWS)]
@@ -70,7 +82,14 @@ DelaySeconds = Annotated[
         "a goal ruled out within it is never sent, nor is its cancellation (0-900)",
     ),
 ]
-OptionValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
+OptionValue = (
+    Annotated[str, StringConstraints(max_length=200)]
+    | Annotated[int, Field(ge=-I64 - 1, le=I64)]
+    | bool
+)
+# A validation context: the value comes from an API request, held to the document's forms.
+DOCUMENTED = {"documented": True}
+NULLABLE = frozenset({"description", "lang", "quiet_hours", "digest"})  # a patch's null clears
 
 
 def new_id() -> str:
@@ -84,15 +103,24 @@ def fold(name: str) -> str:
 
 
 def _spec_schema(schema: dict[str, Any]) -> None:
-    """The cross-field rules in the document too: something followed, at least one kind."""
-    schema["anyOf"] = [{"required": [f], "properties": {f: {"minItems": 1}}} for f in FOLLOW_FIELDS]
+    """The cross-field rules in the document too: something followed, at least one kind, each
+    channel's url, secret and options (:mod:`notifier.channels.shapes`), the live style's."""
+    follows = [{"required": [f], "properties": {f: {"minItems": 1}}} for f in FOLLOW_FIELDS]
+    schema["allOf"] = [{"anyOf": follows}, {"anyOf": branches(CHANNELS)}, *STYLE_RULES]
     schema["properties"]["kinds"]["minItems"] = 1
+    schema["properties"]["channel"]["enum"] = list(channels(CHANNELS))
 
 
 def _patch_schema(schema: dict[str, Any]) -> None:
-    """The cross-field rules in the document too: a secret is set or rotated, not both, and
-    never removed (null)."""
-    schema["properties"]["secret"] = {"type": "string", "maxLength": 200, "title": "Secret"}
+    """The cross-field rules in the document too: a secret is set or rotated, not both; null
+    only for the fields it clears (a secret is never removed)."""
+    for name, prop in schema["properties"].items():
+        kept = [s for s in prop.get("anyOf", ()) if s != {"type": "null"}]
+        if name not in NULLABLE and len(kept) == 1:
+            del prop["anyOf"]
+            prop.pop("default", None)
+            prop.update(kept[0])
+    schema["properties"]["url"]["pattern"] = any_url(CHANNELS)
     schema["not"] = {
         "required": ["secret", "rotate_secret"],
         "properties": {"rotate_secret": {"const": True}},
@@ -154,13 +182,15 @@ class SubscriptionSpec(BaseModel):
     live_goals: bool = Field(default=False, description="with style live: goals also posted")
 
     @model_validator(mode="after")
-    def _check(self) -> SubscriptionSpec:
+    def _check(self, info: ValidationInfo) -> SubscriptionSpec:
         if not any(getattr(self, f) for f in FOLLOW_FIELDS):
             raise FieldError("teams", "follow at least one team, match, tie or competition")
         if not self.kinds:
             raise FieldError("kinds", "name at least one alert kind")
         check_channel(self)
         check_style(self)
+        if info.context == DOCUMENTED:  # not a stored one made before the forms were stated
+            check_form(self, CHANNELS)
         return self
 
 
@@ -181,7 +211,7 @@ class SubscriptionPatch(BaseModel):
     matches: Follows | None = None
     ties: Follows | None = None
     competitions: Follows | None = None
-    kinds: list[AlertKind] | None = Field(default=None, max_length=32)
+    kinds: list[AlertKind] | None = Field(default=None, min_length=1, max_length=32)
     description: str | None = Field(default=None, max_length=200)
     enabled: StrictBool | None = None
     lang: LangName | None = None
@@ -196,6 +226,11 @@ class SubscriptionPatch(BaseModel):
     def _check(self) -> SubscriptionPatch:
         if "secret" in self.model_fields_set and self.secret is None:
             raise FieldError("secret", "cannot be removed; set a new one or rotate_secret")
+        for name in sorted(self.model_fields_set - NULLABLE):
+            if getattr(self, name) is None:
+                raise FieldError(name, "cannot be null (leave it out to keep it as it is)")
+        if self.url is not None and not matches(any_url(CHANNELS), self.url):
+            raise FieldError("url", "not a URL of any channel (the document gives the pattern)")
         if self.rotate_secret and self.secret is not None:
             raise FieldError("rotate_secret", "give a new secret or ask for one, not both")
         return self
@@ -295,9 +330,11 @@ def _origin(url: str) -> str:
 def merge_patch(
     spec: SubscriptionSpec, patch: SubscriptionPatch, secret: str | None = None
 ) -> SubscriptionSpec:
-    """The spec after ``patch`` (and a new ``secret``, if given), validated as a whole."""
+    """The spec after ``patch`` (and a new ``secret``, if given), validated as a whole; a url
+    given anew is held to the document's form of its channel."""
     data = spec.model_dump()
     data.update(patch.model_dump(exclude_unset=True, exclude={"rotate_secret"}))
     if secret is not None:
         data["secret"] = secret
-    return SubscriptionSpec.model_validate(data)
+    context = DOCUMENTED if data["url"] != spec.url else None
+    return SubscriptionSpec.model_validate(data, context=context)

@@ -3,7 +3,8 @@
 Each request is verified before anything else is read of it (Telegram: the secret token
 header, compared in constant time; Discord: the Ed25519 signature; Slack: the v0 HMAC), and a
 signed request is answered once: a replay is refused. These routes take no bearer token: their
-signature is their authentication.
+signature is their authentication. Only a configured platform's routes are served (and so
+documented); another platform's path is a 404 like any path the API does not have.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from notifier.api.auth import SIGNED
 from notifier.api.chat import discord, slack
 from notifier.api.chat.chats import Chat
 from notifier.api.chat.platform import post_json
-from notifier.api.chat.wiring import Bots, build_bots
+from notifier.api.chat.wiring import Bots, build_bots, inbound
 from notifier.api.openapi import EXTRA_PATHS
 from notifier.api.state import REDIS, SETTINGS
 from notifier.errors import BotError, ProblemError, SignatureError
@@ -164,12 +165,16 @@ async def _bots_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup_bots(app: web.Application) -> None:
-    """Add the inbound chat routes (they answer 404 for a platform not configured)."""
+    """Add the inbound routes of the configured chat platforms (none: no route, no document)."""
     app.cleanup_ctx.append(_bots_ctx)
-    app.router.add_post(TELEGRAM, telegram_webhook)
-    app.router.add_post(DISCORD, discord_interactions)
-    app.router.add_post(SLACK, slack_commands)
-    app.router.add_post(SLACK_ACTIONS, slack_actions)
+    platforms = inbound(app[SETTINGS])
+    if "telegram" in platforms:
+        app.router.add_post(TELEGRAM, telegram_webhook)
+    if "discord" in platforms:
+        app.router.add_post(DISCORD, discord_interactions)
+    if "slack" in platforms:
+        app.router.add_post(SLACK, slack_commands)
+        app.router.add_post(SLACK_ACTIONS, slack_actions)
 
 
 def _header(name: str, description: str) -> dict[str, Any]:

@@ -57,12 +57,24 @@ def configured(settings: Settings) -> list[str]:
     return found
 
 
+def inbound(settings: Settings) -> list[str]:
+    """The platforms whose configured bot the platform calls (a Telegram webhook, Discord
+    interactions, Slack commands and actions): the API serves their routes, no others'."""
+    b = settings.bots
+    found = []
+    if b.telegram.token is not None and b.telegram.mode == "webhook":
+        found.append("telegram")
+    if b.discord.public_key is not None:
+        found.append("discord")
+    if b.slack.signing_secret is not None:
+        found.append("slack")
+    return found
+
+
 def needs_api(settings: Settings) -> bool:
     """Whether a configured bot needs the API's inbound routes served (webhooks, slash
     commands, interactions); a Telegram bot in polling mode does not."""
-    b = settings.bots
-    webhook = b.telegram.token is not None and b.telegram.mode == "webhook"
-    return webhook or b.discord.public_key is not None or b.slack.signing_secret is not None
+    return bool(inbound(settings))
 
 
 def check(settings: Settings) -> None:

@@ -243,5 +243,5 @@ async def test_the_api_refuses_plain_or_private_brokers(redis: Redis, redis_url:
             http.post("/v1/subscriptions", json=body) as resp,
         ):
             problem = await resp.json()
-        assert resp.status == 422 and problem["errors"][0]["field"] == "url"
+        assert resp.status == 403 and problem["errors"][0]["field"] == "url"  # policy: 403
         assert why in problem["detail"]

@@ -37,7 +37,8 @@ def test_quiet_hours_over_midnight_in_the_subscribers_zone(at: str, ends: str | 
         ({"start": "24:00", "end": "07:00"}, "start"),
         ({"start": "7:00", "end": "07:00"}, "start"),
         ({"start": "22:00", "end": "07:00", "tz": "Mars/Olympus"}, "tz"),
-        ({"start": "22:00", "end": "22:00"}, ""),
+        ({"start": "22:00\n", "end": "07:00"}, "start"),
+        ({"start": "22:00", "end": "07:00", "tz": "posixrules"}, "tz"),
         ({"start": "22:00", "end": "07:00", "passing": ["own_goal"]}, "passing"),
         ({"start": "22:00", "end": "07:00", "held": "later"}, "held"),
     ],
@@ -46,6 +47,20 @@ def test_quiet_hours_are_checked(fields: dict[str, object], where: str) -> None:
     with pytest.raises(ValidationError) as err:
         QuietHours.model_validate(fields)
     assert str(err.value.errors()[0]["loc"][0] if err.value.errors()[0]["loc"] else "") == where
+
+
+@pytest.mark.parametrize(
+    ("at", "ends"),
+    [
+        ("2026-01-10T12:00:00+00:00", "2026-01-10T20:00:00+00:00"),
+        ("2026-01-10T20:00:00+00:00", "2026-01-11T20:00:00+00:00"),  # at the end: the next one
+        ("2026-01-10T21:00:00+00:00", "2026-01-11T20:00:00+00:00"),
+    ],
+)
+def test_equal_start_and_end_are_the_whole_day(at: str, ends: str) -> None:
+    # (a schema cannot compare two fields, so equal times are a rule it can state: all day)
+    quiet = QuietHours(start="20:00", end="20:00", tz="UTC")
+    assert quiet.ends_after(_ms(at)) == _ms(ends)
 
 
 def test_plans() -> None:
