@@ -80,13 +80,6 @@ def seen(p: int, stage: str, item_id: str) -> str:
     return f"{PREFIX}:seen:{tag(p)}:{stage}:{item_id}"
 
 
-def folded(p: int) -> str:
-    """The aggregator's idempotency marks of partition p: a sorted set of the event ids it folded,
-    each scored by when (ms; a mark older than ``streams.seen_ttl_s`` counts as gone and is
-    trimmed). One key a partition: the fold commit checks and marks a batch in two calls."""
-    return f"{PREFIX}:folded:{tag(p)}"
-
-
 def lease(kind: str, name: str) -> str:
     """Lease held by one replica (a match being polled, a partition being consumed)."""
     return f"{PREFIX}:lease:{kind}:{name}"
@@ -175,12 +168,6 @@ def match_done(p: int, match: str) -> str:
 def match_seen_pattern(p: int, match: str) -> str:
     """Pattern of every idempotency mark of one match's events, alerts and deliveries."""
     return f"{PREFIX}:seen:{tag(p)}:*{match}:*"
-
-
-def match_folded_pattern(match: str) -> str:
-    """Pattern of the ids in :func:`folded` of one match's events (an event id starts with its
-    match key)."""
-    return f"*{match}:*"
 
 
 # Subscriptions: every key shares one hash tag, so a change (record, owner set, indexes) is one

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
@@ -54,27 +51,14 @@ async def load_tie(r: aioredis.Redis, tie_id: str, p: int) -> TieSpec | None:
 async def reset_match(r: aioredis.Redis, p: int, match: str, *, max_keys: int = 100_000) -> None:
     """Forget a match (snapshot, state, done flag, idempotency marks): a replay starts afresh."""
     await r.delete(keys.snapshot(p, match), keys.match_state(p, match), keys.match_done(p, match))
-    folded = keys.folded(p)
-    members = r.zscan_iter(folded, match=keys.match_folded_pattern(match), count=1000)
-    left = await _forget(members, lambda batch: r.zrem(folded, *batch), max_keys)
-    marks = r.scan_iter(match=keys.match_seen_pattern(p, match), count=1000)
-    await _forget(marks, lambda batch: r.delete(*batch), left)
-
-
-async def _forget(
-    found: AsyncIterator[Any], drop: Callable[[list[Any]], Awaitable[Any]], limit: int
-) -> int:
-    """Drop what ``found`` yields (set members as (member, score), or keys), 500 at a time, at
-    most ``limit`` of them; how many more may go."""
-    batch: list[Any] = []
-    async for item in found:
-        batch.append(item[0] if isinstance(item, tuple) else item)
+    batch: list[bytes] = []
+    async for key in r.scan_iter(match=keys.match_seen_pattern(p, match), count=1000):
+        batch.append(key)
         if len(batch) >= 500:
-            await drop(batch)
-            limit -= len(batch)
+            await r.delete(*batch)
+            max_keys -= len(batch)
             batch = []
-        if limit <= 0:
+        if max_keys <= 0:
             break
     if batch:
-        await drop(batch)
-    return limit - len(batch)
+        await r.delete(*batch)

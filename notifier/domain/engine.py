@@ -29,7 +29,7 @@ from notifier.domain.texts import Parts
 from notifier.domain.tie import TieRules, TieSpec, align, needs, standing, winner
 from notifier.domain.told import need, needs_text, told
 
-RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps folded marks)
+RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
 LIVE_PLAY = (MatchStatus.FIRST_HALF, MatchStatus.SECOND_HALF, MatchStatus.EXTRA_TIME)
 
 

@@ -1,9 +1,7 @@
 """The aggregator: folds each event into its match (and tie) state and emits the alerts.
 
-State update, alert XADD, the event's mark (in its partition's folded set) and its XACK happen
-in one fenced Lua commit, keyed by the event id, so a redelivered or re-published event changes
-nothing twice: the commit checks the marks in the same call, and sends back a batch holding an
-event the client folded although it was folded before (then folded again knowing so). A batch
+State update, alert XADD, the event's seen-mark and its XACK happen in one fenced Lua commit,
+keyed by the event id, so a redelivered or re-published event changes nothing twice. A batch
 read from one partition is folded in memory (:mod:`workers.fold.batch`) and committed by one Lua
 call; a redelivered entry, or one whose fold raised, is handled on its own so it can be retried and
 dead-lettered.
@@ -12,7 +10,6 @@ dead-lettered.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -23,7 +20,7 @@ from notifier import metrics
 from notifier.bus import keys, streams
 from notifier.bus.connect import translate_errors
 from notifier.bus.consumer import Batch, Change, PartitionConsumer
-from notifier.bus.scripts import Seen, commit_fold_batch
+from notifier.bus.scripts import commit_fold_batch
 from notifier.domain.events import EVENT, Event
 from notifier.domain.models import OVER_STATUSES
 from notifier.errors import LeaseLostError, StoreError
@@ -88,48 +85,26 @@ class Aggregator(PartitionConsumer):
     async def fold(self, p: int, batch: Batch, lease: str, *, strict: bool) -> Batch:
         """Fold and commit a batch; what is left to handle one by one (from a failing event)."""
         decoded = await self._decode(p, batch)
-        seen: set[str] = set()
-        # Each pass commits at least one more chunk, or learns which events of the chunk it
-        # stopped at were folded before (re-published, redelivered) and folds from there again.
-        for _ in range(len(decoded) // COMMIT_CHUNK + 2):
-            if not decoded:
-                return []
-            states = await self.folder.prepare(p, [e for _, e in decoded])
-            folded = self.folder.fold(p, decoded, seen, states, self.now, strict=strict)
-            done = await self._commit_all(p, lease, folded)
-            if done is None:
-                return []  # the partition was lost: nothing more is ours to write
-            if done < len(folded.commits):  # sent back at this chunk: folded before
-                decoded = decoded[done:]
-                continue
-            self._cache_states(p, folded)
-            if folded.failed_at is None:
-                return []
-            # From the failing event on, one by one (the malformed ones are dead-lettered).
-            left = {entry_id for entry_id, _ in decoded[folded.failed_at :]}
-            return [(entry_id, fields) for entry_id, fields in batch if entry_id in left]
-        raise StoreError(f"fold of partition {p}: the commit kept sending the batch back")
-
-    async def _commit_all(self, p: int, lease: str, folded: Folded) -> int | None:
-        """Commit the chunks in order: how many folds were committed (fewer than all if a chunk
-        was sent back; its events folded before are added to ``folded.seen``), None if the
-        partition was lost."""
+        if not decoded:
+            return []
+        events = [e for _, e in decoded]
+        seen, states = await self.folder.prepare(p, events)
+        folded = self.folder.fold(p, decoded, seen, states, self.now, strict=strict)
         for start in range(0, len(folded.commits), COMMIT_CHUNK):
             chunk = slice(start, start + COMMIT_CHUNK)
-            outcome = await self._commit(p, lease, folded, chunk)
-            if outcome is None:
-                return None
-            if not outcome:  # (the states earlier chunks wrote are read back: the cache keeps
-                return start  # only what it can match byte for byte against Redis)
-        return len(folded.commits)
-
-    def _cache_states(self, p: int, folded: Folded) -> None:
+            if not await self._commit(p, lease, folded, chunk):
+                return []
         for match, raw in folded.written.items():
             state = folded.states[match]
             if state.status in OVER_STATUSES:  # a finished match's state is read again if ever
                 self.cache.drop(p, match)  # needed: kept, 20,000 of them held ~100 KB each
             else:
                 self.cache.put(p, match, raw, state)
+        if folded.failed_at is None:
+            return []
+        # From the failing event on, one by one (the malformed ones are dead-lettered already).
+        left = {entry_id for entry_id, _ in decoded[folded.failed_at :]}
+        return [(entry_id, fields) for entry_id, fields in batch if entry_id in left]
 
     async def _decode(self, p: int, batch: Batch) -> list[tuple[str, Event]]:
         out = []
@@ -141,9 +116,8 @@ class Aggregator(PartitionConsumer):
                 await self.dead_letter(p, entry_id, fields, reason)
         return out
 
-    async def _commit(self, p: int, lease: str, folded: Folded, chunk: slice) -> bool | None:
-        """Commit one chunk of folds: True if written, False if sent back (events folded before:
-        added to ``folded.seen``), None if the partition was lost (nothing written)."""
+    async def _commit(self, p: int, lease: str, folded: Folded, chunk: slice) -> bool:
+        """Commit one chunk of folds; False if the partition was lost (nothing written)."""
         try:
             with translate_errors(f"fold commit {keys.events(p)}"):
                 results = await commit_fold_batch(
@@ -152,18 +126,13 @@ class Aggregator(PartitionConsumer):
                     lease_value=lease,
                     events_stream=keys.events(p),
                     alerts_stream=keys.alerts(p),
-                    folded_set=keys.folded(p),
                     group=self.group,
                     seen_ttl=self.settings.streams.seen_ttl_s,
                     maxlen=self.settings.streams.maxlen,
-                    now_ms=int(time.time() * 1000),
                     folds=folded.commits[chunk],
                 )
         except LeaseLostError:
             await self.lost(p)
-            return None
-        if isinstance(results, Seen):
-            folded.seen |= results.ids
             return False
         logged = log.isEnabledFor(logging.INFO)  # once a chunk, not once an alert
         emitted = []

@@ -72,7 +72,6 @@ class Folded:
     states: dict[str, MatchState] = field(default_factory=dict)
     written: dict[str, bytes] = field(default_factory=dict)  # last state JSON sent per match
     failed_at: int | None = None  # index of the first event that could not be folded
-    seen: set[str] = field(default_factory=set)  # ids known to be folded before (fold's own)
 
 
 class BatchFolder:
@@ -86,24 +85,30 @@ class BatchFolder:
         self.cache = cache
         self.worker = worker
 
-    async def prepare(self, p: int, events: Sequence[Event]) -> dict[str, MatchState]:
-        """The current state of every match of the batch: one MGET, and one more for the ties
-        of matches without a state yet. (Whether an event was folded before is the commit's
-        to say: it checks the partition's marks in the same call that writes.)"""
+    async def prepare(
+        self, p: int, events: Sequence[Event]
+    ) -> tuple[set[str], dict[str, MatchState]]:
+        """Ids already folded (seen-marks) and the current state of every match of the batch:
+        one MGET for both, and one more for the ties of matches without a state yet."""
         first = list({e.match: e for e in reversed(events)}.values())  # first event per match
         with translate_errors("fold: load"):
             # MGET (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
             # of one partition share its slot.
-            raws = await self.r.mget([keys.match_state(p, e.match) for e in first])
+            seen_prefix = keys.seen(p, self.worker, "")
+            found = await self.r.mget(
+                [seen_prefix + e.id for e in events] + [keys.match_state(p, e.match) for e in first]
+            )
+            marks, raws = found[: len(events)], found[len(events) :]
             fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
             ties = await self._ties(p, fresh)
+        seen = {e.id for e, hit in zip(events, marks, strict=True) if hit is not None}
         states = {}
         for e, raw in zip(first, raws, strict=True):
             if raw:
                 states[e.match] = self._parsed(p, e.match, raw)
             else:
                 states[e.match] = start(e, ties.get(e.tie or ""), self.settings.aliases)
-        return states
+        return seen, states
 
     async def _ties(self, p: int, fresh: Sequence[Event]) -> dict[str, TieSpec]:
         """The ties of matches starting in this batch, by id (one MGET)."""
@@ -136,23 +141,24 @@ class BatchFolder:
         *,
         strict: bool,
     ) -> Folded:
-        """Fold the events in order, but for those in ``seen`` (known to be folded before: only
-        acked); stop at the first that raises (re-raised if ``strict``).
+        """Fold the events in order; stop at the first that raises (re-raised if ``strict``).
 
         Each commit chunk stores a match's state once, with its last event in the chunk (the
         chunk is one atomic Lua call, so the states in between need not be written or even
         serialised)."""
-        out = Folded(states=states, seen=seen)
+        out = Folded(states=states)
         after: list[MatchState | None] = []
         folded: set[str] = set()  # a re-published event may come twice in one batch
         state_keys: dict[str, str] = {}
+        seen_prefix = keys.seen(p, self.worker, "")  # + the event id: its mark
         for i, (entry_id, event) in enumerate(batch):
             match = event.match
             state_key = state_keys.get(match) or state_keys.setdefault(
                 match, keys.match_state(p, match)
             )
+            seen_key = seen_prefix + event.id
             if event.id in seen or event.id in folded:
-                out.commits.append(FoldCommit(entry_id, state_key, event.id, "", (), False))
+                out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
                 out.alerts.append([])
                 after.append(None)
                 continue
@@ -165,7 +171,7 @@ class BatchFolder:
                 break
             states[match] = new
             folded.add(event.id)
-            out.commits.append(FoldCommit(entry_id, state_key, event.id, "", alert_rows(alerts)))
+            out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", alert_rows(alerts)))
             out.alerts.append(alerts)
             after.append(new)
         self._write_states(out, after)

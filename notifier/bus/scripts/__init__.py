@@ -6,7 +6,7 @@ else; the modules that run a script keep a thin Python wrapper next to the data 
 * :mod:`.leases`: acquire, renew, release a lease, and ``fenced()``, the lease check every
   fenced write starts with (``notifier.bus.lease``).
 * :mod:`.commits`: the fenced commits of poll and fold (their wrappers are below:
-  :func:`commit_poll`, :func:`commit_fold_batch`).
+  :func:`commit_poll`, :func:`commit_fold`, :func:`commit_fold_batch`).
 * :mod:`.budget`: a provider's request budget and pause (``notifier.bus.budget``).
 * :mod:`.subscriptions`: a subscription created under its owner's cap
   (``notifier.bus.subscriptions``).
@@ -24,8 +24,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from notifier.bus.codec import text
-from notifier.bus.scripts.commits import COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
+from notifier.bus.scripts.commits import COMMIT_FOLD, COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
 from notifier.bus.scripts.leases import is_lease_lost
 from notifier.errors import LeaseLostError, StaleSnapshotError
 
@@ -50,7 +49,8 @@ def flatten(entries: Sequence[Fields]) -> list[str]:
 
 
 _SHA = {
-    script: hashlib.sha1(script.encode()).hexdigest() for script in (COMMIT_POLL, COMMIT_FOLD_BATCH)
+    script: hashlib.sha1(script.encode()).hexdigest()
+    for script in (COMMIT_POLL, COMMIT_FOLD, COMMIT_FOLD_BATCH)
 }
 
 
@@ -91,23 +91,33 @@ async def commit_poll(
     return await run(r, COMMIT_POLL, keys, args)
 
 
+async def commit_fold(
+    r: aioredis.Redis,
+    *,
+    keys: Sequence[str],
+    lease_value: str,
+    group: str,
+    entry_id: str,
+    state: str,
+    seen_ttl: int,
+    maxlen: int,
+    alerts: Sequence[Fields],
+) -> int:
+    """Store state, publish alerts, mark seen and ack, atomically; -1 if already folded."""
+    args = [lease_value, group, entry_id, state, str(seen_ttl), str(maxlen), *flatten(alerts)]
+    result = await run(r, COMMIT_FOLD, keys, args)
+    return int(str(result))
+
+
 class FoldCommit(NamedTuple):
-    """One event of a batch: its entry, its match's state key, its id, the new state ('' to
-    leave it) and its alerts (each a stream entry's pairs, flat: ``bus.entries.alert_row``);
-    ``folded`` False for an event only to be acked (known to be folded before, or a repeat)."""
+    """One folded event of a batch: its entry, its keys, the new state and its alerts (each a
+    stream entry's pairs, flat: ``bus.entries.alert_row``)."""
 
     entry_id: str
     state_key: str
-    event_id: str
+    seen_key: str
     state: str
     alerts: Sequence[Sequence[str]]
-    folded: bool = True
-
-
-class Seen(NamedTuple):
-    """A batch sent back unwritten: these events, folded by the client, were folded before."""
-
-    ids: frozenset[str]
 
 
 async def commit_fold_batch(
@@ -117,31 +127,23 @@ async def commit_fold_batch(
     lease_value: str,
     events_stream: str,
     alerts_stream: str,
-    folded_set: str,
     group: str,
     seen_ttl: int,
     maxlen: int,
-    now_ms: int,
     folds: Sequence[FoldCommit],
-) -> list[int] | Seen:
-    """Commit a batch of folds of one partition atomically; per fold its alert count or -1 (only
-    acked), or :class:`Seen` (nothing written) if the client folded an event folded before."""
-    keys = [lease, events_stream, alerts_stream, folded_set]
+) -> list[int]:
+    """Commit a batch of folds of one partition atomically; per fold its alert count or -1."""
+    keys = [lease, events_stream, alerts_stream]
+    keys += [fold.seen_key for fold in folds]
     slots: dict[str, int] = {}  # state key -> its index in KEYS (Lua's, from 1)
     payload: list[object] = []
     for fold in folds:
         slot = 0
         if fold.state:
             slot = slots.setdefault(fold.state_key, len(keys) + len(slots) + 1)
-        payload.append(
-            [fold.entry_id, fold.event_id, fold.state, fold.alerts, slot, int(fold.folded)]
-        )
+        payload.append([fold.entry_id, fold.state, fold.alerts, slot])
     keys += slots
-    args: list[str | bytes] = [lease_value, group, str(seen_ttl * 1000), str(maxlen), str(now_ms)]
+    args: list[str | bytes] = [lease_value, group, str(seen_ttl), str(maxlen)]
     args.append(orjson.dumps(payload))
     result = await run(r, COMMIT_FOLD_BATCH, keys, args)
-    if not isinstance(result, list):
-        return []
-    if result and result[0] in (b"seen", "seen"):
-        return Seen(frozenset(text(x) for x in result[1:]))
-    return [int(x) for x in result]
+    return [int(x) for x in result] if isinstance(result, list) else []

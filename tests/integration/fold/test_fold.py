@@ -15,8 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from notifier.bus import keys, streams
 from notifier.bus.entries import event_fields
 from notifier.bus.lease import Lease, lease_value
-from notifier.bus.scripts import FoldCommit, Seen, commit_fold_batch
-from notifier.domain import engine
+from notifier.bus.scripts import FoldCommit, commit_fold_batch
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.diff import diff
 from notifier.domain.engine import apply, start
@@ -96,108 +95,43 @@ async def test_batched_fold_gives_the_alerts_of_one_by_one_and_never_twice(redis
     assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
 
 
-async def test_events_folded_before_among_new_ones_are_only_acked(
-    redis: Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Re-published events mixed with new ones, the match state no longer remembering them
-    (``RECENT`` two): the commit's marks send each chunk holding one back, and the fold goes on
-    from there knowing them; every alert still goes out once, in order."""
-    monkeypatch.setattr(engine, "RECENT", 2)
-    monkeypatch.setattr(fold, "COMMIT_CHUNK", 3)
-    monkeypatch.setattr(aggregator, "COMMIT_CHUNK", 3)
-    events = scenario_events()
-    s = settings()
-    half = len(events) // 2
-    await publish_all(redis, events[:half])
-    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
-    assert await agg.drain() == half
-    await publish_all(redis, [*events[half - 5 : half], *events[: half - 5 : 7], *events[half:]])
-    real = aggregator.commit_fold_batch
-    sent_back = []
-
-    async def counted(*args: Any, **kwargs: Any) -> list[int] | Seen:
-        result = await real(*args, **kwargs)
-        if isinstance(result, Seen):
-            sent_back.append(result.ids)
-        return result
-
-    monkeypatch.setattr(aggregator, "commit_fold_batch", counted)
-    await agg.drain()
-    assert len(sent_back) > 1  # more than one chunk held one
-    assert set().union(*sent_back) <= {e.id for e in events[:half]}
-    assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
-    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
-
-
-async def test_batch_commit_marks_folds_acks_repeats_and_is_fenced(redis: Redis) -> None:
+async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> None:
     lease = keys.partition_lease(0, "aggregator")
     token = await Lease.acquire(redis, lease, "me", 10_000)
     assert token is not None
     await streams.ensure_group(redis, keys.events(0), "aggregator")
     ids = [
-        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(3)
+        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(2)
     ]
     await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
-    state = keys.match_state(0, "m")
+    await redis.set(keys.seen(0, "aggregator", "e2"), "1")
     folds = [
-        FoldCommit(ids[0], state, "e1", "{}", [["a", "1"]]),
-        FoldCommit(ids[1], state, "e1", "", [], folded=False),  # e1 again: only acked
-        FoldCommit(ids[2], state, "e2", "", [["b", "2"]]),
+        FoldCommit(
+            ids[0], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e1"), "{}", [["a", "1"]]
+        ),
+        FoldCommit(
+            ids[1], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e2"), "", [["b", "2"]]
+        ),
     ]
-    now_ms = int(NOW.timestamp() * 1000)
-    common: dict[str, Any] = {
+    common = {
         "lease": lease,
         "events_stream": keys.events(0),
         "alerts_stream": keys.alerts(0),
-        "folded_set": keys.folded(0),
         "group": "aggregator",
         "seen_ttl": 60,
         "maxlen": 1000,
     }
     with pytest.raises(LeaseLostError):
-        await commit_fold_batch(redis, lease_value="me:0", folds=folds, now_ms=now_ms, **common)
+        await commit_fold_batch(redis, lease_value="me:0", folds=folds, **common)
     assert await redis.xlen(keys.alerts(0)) == 0
-    value = lease_value("me", token)
-    # e2 folded before (a minute ago, within the TTL): the batch comes back, nothing written.
-    await redis.zadd(keys.folded(0), {"e2": now_ms - 59_000})
-    result = await commit_fold_batch(redis, lease_value=value, folds=folds, now_ms=now_ms, **common)
-    assert result == Seen(frozenset({"e2"}))
-    assert await redis.xlen(keys.alerts(0)) == 0 and await redis.get(state) is None
-    assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 3
-    # Told so, the client only acks e2.
-    folds[2] = folds[2]._replace(alerts=[], folded=False)
-    result = await commit_fold_batch(redis, lease_value=value, folds=folds, now_ms=now_ms, **common)
-    assert result == [1, -1, -1]
-    assert await redis.xlen(keys.alerts(0)) == 1
-    assert await redis.get(state) == b"{}"
-    assert await redis.zscore(keys.folded(0), "e1") == now_ms
-    assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
-
-
-async def test_a_mark_past_its_ttl_is_gone(redis: Redis) -> None:
-    lease = keys.partition_lease(0, "aggregator")
-    token = await Lease.acquire(redis, lease, "me", 10_000)
-    assert token is not None
-    await streams.ensure_group(redis, keys.events(0), "aggregator")
-    entry = await streams.publish(redis, keys.events(0), {"n": "0"}, maxlen=100)
-    await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
-    now_ms = int(NOW.timestamp() * 1000)
-    await redis.zadd(keys.folded(0), {"old": now_ms - 61_000, "e1": now_ms - 60_000})
     result = await commit_fold_batch(
-        redis,
-        lease=lease,
-        lease_value=lease_value("me", token),
-        events_stream=keys.events(0),
-        alerts_stream=keys.alerts(0),
-        folded_set=keys.folded(0),
-        group="aggregator",
-        seen_ttl=60,
-        maxlen=1000,
-        now_ms=now_ms,
-        folds=[FoldCommit(entry, keys.match_state(0, "m"), "e1", "", [["a", "1"]])],
+        redis, lease_value=lease_value("me", token), folds=folds, **common
     )
-    assert result == [1]  # e1's mark was a TTL old: folded again
-    assert await redis.zrange(keys.folded(0), 0, -1) == [b"e1"]  # the old one trimmed
+    assert result == [1, -1]
+    assert await redis.xlen(keys.alerts(0)) == 1
+    assert await redis.get(keys.match_state(0, "m")) == b"{}"
+    assert await redis.exists(keys.seen(0, "aggregator", "e1")) == 1
+    assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
 
 
 async def test_an_event_that_cannot_be_folded_is_dead_lettered_alone(
