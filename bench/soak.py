@@ -196,7 +196,7 @@ async def run(matches: int, waves: int, speed: float, retention_s: float) -> lis
                     await stop(feed)
                 total += len(wave)
                 expired += [w.match_id for w in watched] + [w.tie for w in watched if w.tie]
-                await asyncio.sleep(retention_s + 1.0)  # its retention, and a sync to sweep it
+                await asyncio.sleep(retention_s + 2.0)  # its retention, a sync to sweep, a trim
                 partitions = settings.streams.partitions
                 samples.append(await sample(pipe.r, k, total, expired, server.pid, partitions))
                 print(table(samples[-1:], 0).splitlines()[1], file=sys.stderr, flush=True)
