@@ -47,6 +47,7 @@ from pydantic import ValidationError
 from notifier.bus import keys
 from notifier.bus.codec import text
 from notifier.bus.connect import translate_errors
+from notifier.bus.lease import Lease
 from notifier.bus.shards import shard_partitions
 from notifier.bus.streams import StreamId, stream_id, trim_before, unsettled_from
 from notifier.domain.alerts import alert_id
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 TRIM_EVERY_MS = 60_000  # the streams are trimmed this often (or 4 times a retention, if shorter)
 DELETE_CHUNK = 500  # keys per DEL (of one partition: one slot)
+RETIRE_MARGIN_MS = 60_000  # a lease still held at the sweep: its counter lapses this long after it
 LAST_ALERT = b"^"  # the field of keys.folded holding the stream id of the match's last alert
 
 
@@ -195,11 +197,9 @@ def _count(raw: bytes | str) -> int:
 
 
 async def _forget_lease(r: aioredis.Redis, p: int, match: str) -> None:
-    """The match lease's token counter, once nobody holds the lease (the counter only has to
-    grow while someone may hold a token; nobody polls a finished match)."""
-    lease = keys.match_lease(p, match)
-    if not await r.exists(lease):
-        await r.delete(keys.lease_token(lease))
+    """The match lease's token counter: it only has to grow while someone may hold a token,
+    and nobody polls a finished match (a poller gives its lease up as it ends)."""
+    await Lease.retire(r, keys.match_lease(p, match), RETIRE_MARGIN_MS)
 
 
 async def _forget_ties(r: aioredis.Redis, ties: dict[str, int]) -> None:
