@@ -1,15 +1,17 @@
 """``make soak``: N matches through the whole pipeline, in waves; per-wave growth of keys, keys
-without a TTL, Redis memory and resident memory (issue 15: nothing may grow per match).
+without a TTL, stream entries, Redis memory and resident memory (issue 15: nothing may grow per
+match).
 
 The replayed recordings (cloned under distinct fixture ids, every other match the leg of a
-tie) are served by the replay feed at ``--speed``; the poller, aggregator and dispatcher run in
-this process against a private Valkey, delivering each alert to a webhook receiver here too,
-with ``retention_hours`` of a few seconds. Wave k kicks off one match length after wave k-1.
-After each wave has finished and its retention has passed, one row is printed. Finished
-matches' keys without a TTL (``finished_no_ttl``) must be 0; the other columns should be flat
-after the warm-up waves.
+tie) are served at ``--speed`` by a replay feed in a process of its own, one per wave
+(:mod:`bench.soak_feed`); the poller, aggregator and dispatcher run in this process against a
+private Valkey, delivering each alert to a webhook receiver here too, with ``retention_hours``
+of a few seconds. Wave k kicks off once wave k-1 is measured. After each wave has finished, its
+retention has passed and the sweep has forgotten it, one row is printed. It exits 1, saying
+why, if a finished match kept a key without a TTL (``finished_no_ttl``) or a measure grew per
+match after the warm-up waves by more than :data:`FLAT` allows.
 
-    python -m bench.soak [--matches 40] [--waves 4] [--speed 900] [--retention-s 3]
+    python -m bench.soak [--matches 80] [--waves 8] [--speed 900] [--retention-s 3]
 """
 
 from __future__ import annotations
@@ -47,12 +49,18 @@ FIRST_LEG = "Borussia Dortmund 2-0 Atalanta"  # of the scripted scenario's tie
 WAVE_TIMEOUT_S = float(
     os.environ.get("SOAK_WAVE_TIMEOUT_S", "120")
 )  # wall seconds a wave may take before the soak gives up
-WARMUP_WAVES = 1  # the first wave fills what is filled once (pools, caches, scripts, imports)
+SWEPT_TIMEOUT_S = 30.0  # wall seconds a wave's matches may take to be swept past the retention
+# The first waves fill what is filled once: pools, caches (the alert texts' memo holds 256),
+# scripts, imports, and the allocators' arenas (Valkey's RSS climbs ~0.3 MB over two waves).
+WARMUP_WAVES = 2
 # "Flat", in numbers: the most each measure may grow per finished match after the warm-up (the
-# least-squares slope over the waves, bench.soak_probe.growth): keys and stream entries a
-# fraction of one (a match left ~36 marks and ~40 entries before the retention covered them),
-# Redis memory 2 KB (it grew 45 KB), resident memory a few KB (allocators take memory in steps
-# of pages and arenas, and hand it back late or never: noise, not a leak per match).
+# median over the waves, bench.soak_probe.growth: six waves after the warm-up at least). Keys
+# and stream entries: a fraction of one (a match left ~36 marks and ~40 entries before the
+# retention covered them). Redis memory: 2 KB (it grew 45 KB a match). Resident memory, this
+# process's and the server's, with their allocators' free memory given back first
+# (bench.soak_probe.trim_heap): a few KB, since pages come and go in steps of 4 KB and more
+# (the process grew 117 KB a match with its feed in it, the server 53 KB). The raw RSS is
+# shown, not judged: glibc's free memory in it rises and falls by megabytes between waves.
 FLAT = {
     "keys": 0.5,
     "entries": 0.5,
@@ -196,7 +204,7 @@ async def run(matches: int, waves: int, speed: float, retention_s: float) -> lis
                     await stop(feed)
                 total += len(wave)
                 expired += [w.match_id for w in watched] + [w.tie for w in watched if w.tie]
-                await asyncio.sleep(retention_s + 2.0)  # its retention, a sync to sweep, a trim
+                await _wait_swept(pipe, watched, retention_s)
                 partitions = settings.streams.partitions
                 samples.append(await sample(pipe.r, k, total, expired, server.pid, partitions))
                 print(table(samples[-1:], 0).splitlines()[1], file=sys.stderr, flush=True)
@@ -216,6 +224,21 @@ async def _wait_over(pipe: Pipeline, watched: list[Watch], k: int) -> None:
         await asyncio.sleep(0.2)
 
 
+async def _wait_swept(pipe: Pipeline, watched: list[Watch], retention_s: float) -> None:
+    """Past the wave's retention, until the sweep has forgotten its matches (it waits for the
+    stages to settle them: a busy machine's dispatcher may be seconds behind), then a trim
+    (every quarter of the retention). Bounded: a match never swept shows in the table."""
+    await asyncio.sleep(retention_s)
+    deadline = time.monotonic() + SWEPT_TIMEOUT_S
+    names = [w.key for w in watched]
+    while time.monotonic() < deadline:
+        left = await pipe.r.zmscore(keys.finished(), names)
+        if all(score is None for score in left) and not await pipe.r.hlen(keys.watch()):
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(retention_s / 4 + 1.0)
+
+
 async def _statuses(pipe: Pipeline, wave: list[Watch]) -> dict[str, str]:
     """Each match's stored status (for the error of a wave that does not end)."""
     out = {}
@@ -230,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the soak and print the table; 1 (and why) if a finished match kept a key without a
     TTL or a measure was not flat after the warm-up (:data:`FLAT`)."""
     p = argparse.ArgumentParser(prog="bench.soak", description=__doc__.splitlines()[0])
-    p.add_argument("--matches", type=int, default=40)
-    p.add_argument("--waves", type=int, default=4)
+    p.add_argument("--matches", type=int, default=80)
+    p.add_argument("--waves", type=int, default=8)
     p.add_argument("--speed", type=float, default=900.0)
     p.add_argument("--retention-s", type=float, default=3.0)
     args = p.parse_args(argv)
