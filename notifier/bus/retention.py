@@ -159,12 +159,13 @@ async def sweep(r: aioredis.Redis, now_ms: int, retention_ms: int, partitions: i
 
 async def _forget(r: aioredis.Redis, progress: Progress, p: int, match: str, ended: int) -> bool:
     """Delete one match's keys and marks if every stage has settled it; whether it went."""
-    last = await r.hget(keys.folded(p, match), LAST_ALERT)
+    _, _, heads = await progress.of(p)  # first: once its events are settled, its last alert
+    last = await r.hget(keys.folded(p, match), LAST_ALERT)  # read after that is its last
     if not await progress.settled(p, ended, stream_id(last) if last else None):
         return False
     for key in match_keys(p, match):  # one by one: they may be in other cluster slots
         await r.delete(key)
-    await forget_marks(r, p, match, keep=(await progress.of(p))[2])
+    await forget_marks(r, p, match, keep=heads)
     await _forget_lease(r, p, match)
     return True
 
