@@ -60,9 +60,10 @@ bench: venv ## benchmarks: each prints its figure and its ratio to a peer or lim
 chaos: venv ## replay 10 matches through worker processes under faults; the delivery table
 	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
 
-# N matches (default 40, in 4 waves) through poller, aggregator and dispatcher against a private
-# Valkey with a retention of seconds: per-wave keys, keys without TTL, Redis memory and RSS.
-soak: venv ## replay many matches; the growth table (exit 1 if a finished match kept a key)
+# N matches (default 80, in 8 waves) through poller, aggregator and dispatcher against a private
+# Valkey with a retention of seconds: per-wave keys, keys without TTL, stream entries, Redis
+# memory and RSS; "flat" is defined in bench/soak.py (FLAT).
+soak: venv ## replay many matches; the growth table (exit 1 if a finished match kept a key or a measure grew)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:

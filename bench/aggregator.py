@@ -124,7 +124,7 @@ def stage_costs(events: Sequence[Event], settings: Settings) -> dict[str, float]
     entry (pydantic), and folding through the tie engine with its alerts and state serialised
     (best of a few runs over the same events)."""
     bodies = [event_fields(e)["body"].encode() for e in events]
-    folder = BatchFolder(None, settings, StateCache(), "bench")  # type: ignore[arg-type]
+    folder = BatchFolder(None, settings, StateCache())  # type: ignore[arg-type]
     now = datetime.now(UTC)
     best = {"decode": math.inf, "fold": math.inf}
     for _ in range(3):

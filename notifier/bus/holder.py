@@ -72,6 +72,15 @@ class Holder:
         self.tokens.pop(key, None)
         self.until.pop(key, None)
 
+    async def release(self, key: str) -> None:
+        """Give one lease up now (only if it is still ours) and stop renewing it: nobody waits
+        for its TTL, and the retention may delete its token counter."""
+        token = self.tokens.get(key)
+        self.forget(key)
+        if token is not None:
+            with contextlib.suppress(StoreError):
+                await Lease.release(self.r, key, self.owner, token)
+
     async def renew_all(self) -> None:
         """Renew every held lease once; drop the ones lost."""
         for key, token in list(self.tokens.items()):

@@ -80,6 +80,13 @@ def seen(p: int, stage: str, item_id: str) -> str:
     return f"{PREFIX}:seen:{tag(p)}:{stage}:{item_id}"
 
 
+def folded(p: int, match: str) -> str:
+    """Hash of one match's folded events, the aggregator's idempotency marks: event id -> how
+    many alerts it made (``"^"``: the alert stream id of the match's last alert). One key per
+    match, so the retention deletes a match's marks with the match (with TTL besides)."""
+    return seen(p, "fold", match)
+
+
 def lease(kind: str, name: str) -> str:
     """Lease held by one replica (a match being polled, a partition being consumed)."""
     return f"{PREFIX}:lease:{kind}:{name}"
@@ -165,11 +172,6 @@ def match_done(p: int, match: str) -> str:
     return f"{PREFIX}:done:{tag(p)}:{match}"
 
 
-def match_seen_pattern(p: int, match: str) -> str:
-    """Pattern of every idempotency mark of one match's events, alerts and deliveries."""
-    return f"{PREFIX}:seen:{tag(p)}:*{match}:*"
-
-
 # Subscriptions: every key shares one hash tag, so a change (record, owner set, indexes) is one
 # MULTI even on a cluster, and matching an alert is one SUNION.
 SUB_TAG = "{sub}"
@@ -211,7 +213,8 @@ def email_digest(subscription: str, match: str) -> str:
 
 
 def delivered(p: int, alert_id: str) -> str:
-    """Hash of subscription id -> delivery time: an alert's deliveries done (with TTL)."""
+    """Hash of subscription id (or ``sink:<name>``) -> delivery time: an alert's deliveries
+    done (with TTL; deleted with its match by the retention)."""
     return seen(p, "delivery", alert_id)
 
 

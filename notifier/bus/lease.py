@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
-from notifier.bus.scripts.leases import ACQUIRE, RELEASE, RENEW
+from notifier.bus.scripts.leases import ACQUIRE, RELEASE, RENEW, RETIRE
 
 # The counter outlives every lease by far; it only has to grow while anyone may hold a token.
 TOKEN_TTL_MS = 30 * 86_400_000
@@ -76,5 +76,11 @@ class Lease:
     async def release(r: aioredis.Redis, name: str, owner: str, token: int) -> bool:
         """Give the lease up, only if it is still ours (a successor's lease is left alone)."""
         return await _run(r, RELEASE, [name], [lease_value(owner, token)]) == 1
+
+    @staticmethod
+    async def retire(r: aioredis.Redis, name: str, margin_ms: int) -> bool:
+        """Forget the token counter of a lease nobody will take again (a swept match's): now if
+        the lease is free, else ``margin_ms`` after it lapses; True if it went now."""
+        return await _run(r, RETIRE, [name, keys.lease_token(name)], [str(margin_ms)]) == 1
 
     holds = staticmethod(holds)

@@ -22,6 +22,8 @@ from notifier.bus.connect import translate_errors
 
 Entry = tuple[str, str, dict[bytes, bytes]]
 """One stream entry: (stream, entry id, raw fields)."""
+StreamId = tuple[int, int]
+"""An entry id as (milliseconds, sequence): ids compare as these tuples do."""
 FieldValue = str | bytes | int | float | datetime | None
 Fields = Mapping[str, bytes | str] | Mapping[bytes, bytes | str]
 """Fields to XADD: as :func:`encode_entry` makes them, or raw as read from a stream."""
@@ -270,3 +272,43 @@ async def lag(r: aioredis.Redis, stream: str, group: str) -> tuple[int, int]:
             after = "(" + text(info["last-delivered-id"])
             waiting = len(await r.xrange(stream, min=after, count=LAG_SCAN_CAP) or [])
         return int(waiting), int(info["pending"])
+
+
+def stream_id(entry_id: bytes | str) -> StreamId:
+    """``"1700000000000-3"`` as ``(1700000000000, 3)``."""
+    ms, _, seq = text(entry_id).partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def unsettled_from(r: aioredis.Redis, stream: str, group: str) -> StreamId | None:
+    """The first entry of ``stream`` that ``group`` has not settled: its oldest pending entry,
+    or the first it has not read yet; None when it has settled every entry there is (or there
+    is no such stream or group: then no stage reads it). Everything before it was acked: a
+    stage never reads it again, so it may be trimmed, and its idempotency marks guard nothing
+    the stream can bring back."""
+    with translate_errors(f"XINFO GROUPS {stream}"):
+        try:
+            groups = await r.xinfo_groups(stream)
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return None
+            raise
+        info = next((g for g in groups if text(g["name"]) == group), None)
+        if info is None:
+            return None
+        first: StreamId | None = None
+        if info.get("lag") != 0:  # unread entries after its position (or unknown: assume so)
+            last = stream_id(info["last-delivered-id"])
+            first = (last[0], last[1] + 1)
+        if int(info["pending"]):
+            summary = await r.xpending(stream, group)
+            if summary.get("min"):
+                oldest = stream_id(summary["min"])
+                first = oldest if first is None else min(first, oldest)
+    return first
+
+
+async def trim_before(r: aioredis.Redis, stream: str, before: StreamId) -> int:
+    """XTRIM MINID: drop the entries older than ``before`` (exact); how many went."""
+    with translate_errors(f"XTRIM {stream}"):
+        return int(await r.xtrim(stream, minid=f"{before[0]}-{before[1]}", approximate=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from notifier.bus import keys
+from notifier.bus.retention import forget_marks
 from notifier.domain.tie import TieSpec
 from notifier.domain.watch import Watch
 
@@ -48,17 +49,7 @@ async def load_tie(r: aioredis.Redis, tie_id: str, p: int) -> TieSpec | None:
     return TieSpec.model_validate_json(raw) if raw else None
 
 
-async def reset_match(r: aioredis.Redis, p: int, match: str, *, max_keys: int = 100_000) -> None:
+async def reset_match(r: aioredis.Redis, p: int, match: str) -> None:
     """Forget a match (snapshot, state, done flag, idempotency marks): a replay starts afresh."""
     await r.delete(keys.snapshot(p, match), keys.match_state(p, match), keys.match_done(p, match))
-    batch: list[bytes] = []
-    async for key in r.scan_iter(match=keys.match_seen_pattern(p, match), count=1000):
-        batch.append(key)
-        if len(batch) >= 500:
-            await r.delete(*batch)
-            max_keys -= len(batch)
-            batch = []
-        if max_keys <= 0:
-            break
-    if batch:
-        await r.delete(*batch)
+    await forget_marks(r, p, match)

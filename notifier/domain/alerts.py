@@ -42,6 +42,13 @@ class Need(Frozen):
     to: NeedTo  # "win" the tie, or force "extra_time", "penalties" or a "replay"
 
 
+def alert_id(event_id: str, i: int) -> str:
+    """The id of the ``i``-th alert (from 0) an event makes: the first has the event's id. The
+    aggregator's marks keep how many alerts each event made, so the retention knows a match's
+    alert ids (and their delivery marks) from its event ids."""
+    return f"{event_id}#{i}" if i else event_id
+
+
 class Alert(Frozen):
     """One message for subscribers, with the state of the match (and tie) it speaks of."""
 

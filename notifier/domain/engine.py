@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from notifier.domain import render
-from notifier.domain.alerts import Alert, AlertKind
+from notifier.domain.alerts import Alert, AlertKind, alert_id
 from notifier.domain.events import (
     Event,
     GoalCancelled,
@@ -324,7 +324,7 @@ def _alert(
         Alert,
         {
             "v": 1,
-            "id": f"{event.id}#{i}" if i else event.id,
+            "id": alert_id(event.id, i),
             "kind": kind,
             "text": text,
             "match": state.match,

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from notifier.domain.models import (
+    CACHE_STRINGS,
     Frozen,
     Goal,
     Incident,
@@ -120,7 +121,8 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+# A union's JSON parsing takes the adapter's config, not its models' (Frozen's cache_strings).
+EVENT: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(cache_strings=CACHE_STRINGS))
 EVENT_TYPES: tuple[str, ...] = (
     "lineups",
     "phase",

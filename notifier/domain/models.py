@@ -16,10 +16,16 @@ Side = Literal["home", "away"]
 GoalKind = Literal["normal", "penalty", "own_goal"]
 
 
+# JSON parsing keeps the keys it reads in pydantic-core's string cache, not the values: ours are
+# mostly ids, unique per match (event, alert and match ids), which filled its 16,384 entries
+# over hundreds of matches (memory that grew with every match, then stayed). Keys repeat.
+CACHE_STRINGS: Literal["keys"] = "keys"
+
+
 class Frozen(BaseModel):
     """Base for immutable value objects."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", cache_strings=CACHE_STRINGS)
 
 
 class MatchStatus(StrEnum):

@@ -11,6 +11,7 @@ the edge (:func:`set_loader`, called by ``notifier.settings``): the domain does 
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -191,8 +192,12 @@ def load(items: Iterable[Mapping[str, Any]]) -> Parts:
 
 
 LangName = Literal["en", "de", "it", "es", "fr", "pt"]
-_CACHE: dict[tuple[str, str, str, str], str] = {}
-CACHE_SIZE = 4096
+_CACHE: OrderedDict[tuple[str, str, str, str], str] = OrderedDict()
+# Texts kept, by alert and language: the memo serves one alert's fan-out (every subscriber of a
+# language gets the same text), so it needs only the alerts being sent now, the least recently
+# used going first; a finished match's alerts leave it on their own (it held 4,096 whatever
+# their age before being cleared whole, a few hundred bytes each: growth per alert until then).
+CACHE_SIZE = 256
 
 
 def alert_text(
@@ -209,11 +214,12 @@ def alert_text(
     key = (alert.id, lang, home, away)
     hit = _CACHE.get(key)
     if hit is not None:
+        _CACHE.move_to_end(key)
         return hit
     text = to_text(load(alert.parts), lang, {"home": home, "away": away})
-    if len(_CACHE) >= CACHE_SIZE:
-        _CACHE.clear()
     _CACHE[key] = text
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
     return text
 
 

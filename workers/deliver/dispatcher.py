@@ -211,8 +211,10 @@ class Dispatcher(PartitionConsumer):
                 await self._settled.wait_for(lambda: all(q != p for q, _ in self._inflight))
 
     async def _deliver_once(self, p: int, sink: Sink, alert: Alert) -> None:
-        mark = keys.seen(p, "delivery", f"{alert.id}|{sink.name}")
-        if await self.r.exists(mark):
+        """Deliver to a sink once: its mark is a field of the alert's delivery marks (so the
+        retention deletes it with them)."""
+        marks, field = keys.delivered(p, alert.id), sink_id(sink.name)
+        if await self.r.hexists(marks, field):
             return
         try:
             await sink.deliver(alert)
@@ -220,7 +222,10 @@ class Dispatcher(PartitionConsumer):
             metrics.delivered(sink.name, "failed")
             metrics.retried(sink.name)  # the entry stays pending: the consumer tries again
             raise
-        await self.r.set(mark, "1", ex=self.settings.streams.seen_ttl_s)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hset(marks, field, "1")
+            pipe.expire(marks, self.settings.streams.seen_ttl_s)
+            await pipe.execute()
         metrics.delivered(sink.name, "delivered", alert.emitted_at)
         log.info("delivered", extra={"match": alert.match, "alert_id": alert.id, "sink": sink.name})
 

@@ -1,7 +1,8 @@
 """The aggregator: folds each event into its match (and tie) state and emits the alerts.
 
-State update, alert XADD, the event's seen-mark and its XACK happen in one fenced Lua commit,
-keyed by the event id, so a redelivered or re-published event changes nothing twice. A batch
+State update, alert XADD, the event's mark (in its match's marks, ``keys.folded``) and its XACK
+happen in one fenced Lua commit, keyed by the event id, so a redelivered or re-published event
+changes nothing twice. A batch
 read from one partition is folded in memory (:mod:`workers.fold.batch`) and committed by one Lua
 call; a redelivered entry, or one whose fold raised, is handled on its own so it can be retried and
 dead-lettered.
@@ -49,7 +50,7 @@ class Aggregator(PartitionConsumer):
         super().__init__(r, settings, instance=instance)
         self.now = now
         self.cache = StateCache()
-        self.folder = BatchFolder(r, settings, self.cache, self.worker)
+        self.folder = BatchFolder(r, settings, self.cache)
 
     def stream(self, p: int) -> str:
         """Event stream of partition p."""
@@ -127,7 +128,7 @@ class Aggregator(PartitionConsumer):
                     events_stream=keys.events(p),
                     alerts_stream=keys.alerts(p),
                     group=self.group,
-                    seen_ttl=self.settings.streams.seen_ttl_s,
+                    marks_ttl=self.settings.streams.seen_ttl_s,
                     maxlen=self.settings.streams.maxlen,
                     folds=folded.commits[chunk],
                 )

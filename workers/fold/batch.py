@@ -77,31 +77,37 @@ class Folded:
 class BatchFolder:
     """Loads the states a batch needs (cache first) and folds its events in order."""
 
-    def __init__(
-        self, r: aioredis.Redis, settings: Settings, cache: StateCache, worker: str
-    ) -> None:
+    def __init__(self, r: aioredis.Redis, settings: Settings, cache: StateCache) -> None:
         self.r = r
         self.settings = settings
         self.cache = cache
-        self.worker = worker
 
     async def prepare(
         self, p: int, events: Sequence[Event]
     ) -> tuple[set[str], dict[str, MatchState]]:
-        """Ids already folded (seen-marks) and the current state of every match of the batch:
-        one MGET for both, and one more for the ties of matches without a state yet."""
+        """Ids already folded (the marks of their matches) and the current state of every match
+        of the batch: one round trip for both (a pipeline of single-key reads, which a cluster
+        takes too: the keys of one partition share its slot), and one more for the ties of
+        matches without a state yet."""
         first = list({e.match: e for e in reversed(events)}.values())  # first event per match
+        ids: dict[str, list[str]] = {}
+        for e in events:
+            ids.setdefault(e.match, []).append(e.id)
         with translate_errors("fold: load"):
-            # MGET (not a pipeline: a cluster pipeline refuses multi-key commands); the keys
-            # of one partition share its slot.
-            seen_prefix = keys.seen(p, self.worker, "")
-            found = await self.r.mget(
-                [seen_prefix + e.id for e in events] + [keys.match_state(p, e.match) for e in first]
-            )
-            marks, raws = found[: len(events)], found[len(events) :]
+            async with self.r.pipeline(transaction=False) as pipe:
+                for e in first:
+                    pipe.hmget(keys.folded(p, e.match), ids[e.match])
+                    pipe.get(keys.match_state(p, e.match))
+                found = await pipe.execute()
+            marks, raws = found[0::2], found[1::2]
             fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
             ties = await self._ties(p, fresh)
-        seen = {e.id for e, hit in zip(events, marks, strict=True) if hit is not None}
+        seen = {
+            event_id
+            for e, hits in zip(first, marks, strict=True)
+            for event_id, hit in zip(ids[e.match], hits, strict=True)
+            if hit is not None
+        }
         states = {}
         for e, raw in zip(first, raws, strict=True):
             if raw:
@@ -149,16 +155,14 @@ class BatchFolder:
         out = Folded(states=states)
         after: list[MatchState | None] = []
         folded: set[str] = set()  # a re-published event may come twice in one batch
-        state_keys: dict[str, str] = {}
-        seen_prefix = keys.seen(p, self.worker, "")  # + the event id: its mark
+        match_keys: dict[str, tuple[str, str]] = {}  # match -> its state key and marks key
         for i, (entry_id, event) in enumerate(batch):
             match = event.match
-            state_key = state_keys.get(match) or state_keys.setdefault(
-                match, keys.match_state(p, match)
+            state_key, marks_key = match_keys.get(match) or match_keys.setdefault(
+                match, (keys.match_state(p, match), keys.folded(p, match))
             )
-            seen_key = seen_prefix + event.id
             if event.id in seen or event.id in folded:
-                out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", ()))
+                out.commits.append(FoldCommit(entry_id, state_key, marks_key, event.id, "", ()))
                 out.alerts.append([])
                 after.append(None)
                 continue
@@ -171,7 +175,8 @@ class BatchFolder:
                 break
             states[match] = new
             folded.add(event.id)
-            out.commits.append(FoldCommit(entry_id, state_key, seen_key, "", alert_rows(alerts)))
+            rows = alert_rows(alerts)
+            out.commits.append(FoldCommit(entry_id, state_key, marks_key, event.id, "", rows))
             out.alerts.append(alerts)
             after.append(new)
         self._write_states(out, after)

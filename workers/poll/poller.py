@@ -34,7 +34,7 @@ from notifier.bus.balance import Membership, fair_share
 from notifier.bus.budget import Budget
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
-from notifier.bus.retention import sweep
+from notifier.bus.retention import Retention
 from notifier.bus.watches import Watch, list_watches
 from notifier.feeds import registry
 from notifier.feeds.client import FeedClient
@@ -76,6 +76,7 @@ class Poller:
                 name, FeedClient(session, name, p), p, Budget(r, name, p), source
             )
         self.fixtures = FixturesJob(r, settings, self.feeds, now)
+        self.retention = Retention(r, settings)
         self.groups: dict[GroupKey, GroupPoll] = {}
         self.owned: set[GroupKey] = set()
         self.scheduler: AsyncIOScheduler | None = None
@@ -147,20 +148,15 @@ class Poller:
         """Track every followed match that is not over, in its group; drop the unfollowed.
         A change of the stored follows runs the fixtures job at once. First the retention:
         finished matches older than ``retention_hours`` are forgotten, so the followed set read
-        here stays what is still followed (plus the recently finished)."""
+        here stays what is still followed (plus the recently finished), and the streams are
+        trimmed of what is older (:class:`notifier.bus.retention.Retention`)."""
         seen = await follows.version(self.r)
         if self._follows_seen is not None and seen != self._follows_seen:
             self._follows_seen = seen
             log.info("follows_changed", extra={"version": seen})
             await self.discover()
         self._follows_seen = seen
-        now_ms = int(time.time() * 1000)
-        await sweep(
-            self.r,
-            now_ms,
-            int(self.settings.retention_hours * 3_600_000),
-            self.settings.streams.partitions,
-        )
+        now_ms = await self.retention.run()
         watches = [w for w in await list_watches(self.r)]
         done = await self._done_flags(watches, now_ms)
         wanted: dict[GroupKey, dict[str, Watch]] = {}
@@ -283,7 +279,7 @@ class Poller:
         made = await group.tick(slack=self.tick_s() / 2)
         for match_id in [m for m, t in group.matches.items() if t.done]:
             tracked = group.matches.pop(match_id)
-            self.leases.forget(tracked.lease)
+            await self.leases.release(tracked.lease)  # its last poll is committed
             log.info("match_over", extra={"match": tracked.watch.key, "status": tracked.status})
         return made
 

@@ -9,7 +9,6 @@ under: while that lease is still ours nobody else can have written, so it is the
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -163,7 +162,7 @@ class Publisher:
         self._published(events, seen)
         if cur.status in OVER_STATUSES:
             await self.r.set(keys.match_done(t.partition, t.watch.key), cur.status.value)
-            await mark_finished(self.r, t.watch.key, int(time.time() * 1000))  # wall clock
+            await mark_finished(self.r, t.watch.key)  # Redis's clock: after every event id
         return cur
 
     def _not_committed(self, t: Tracked, exc: LeaseLostError | StaleSnapshotError) -> None:

@@ -6,7 +6,7 @@ else; the modules that run a script keep a thin Python wrapper next to the data 
 * :mod:`.leases`: acquire, renew, release a lease, and ``fenced()``, the lease check every
   fenced write starts with (``notifier.bus.lease``).
 * :mod:`.commits`: the fenced commits of poll and fold (their wrappers are below:
-  :func:`commit_poll`, :func:`commit_fold`, :func:`commit_fold_batch`).
+  :func:`commit_poll`, :func:`commit_fold_batch`).
 * :mod:`.budget`: a provider's request budget and pause (``notifier.bus.budget``).
 * :mod:`.subscriptions`: a subscription created under its owner's cap
   (``notifier.bus.subscriptions``).
@@ -24,7 +24,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from notifier.bus.scripts.commits import COMMIT_FOLD, COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
+from notifier.bus.scripts.commits import COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
 from notifier.bus.scripts.leases import is_lease_lost
 from notifier.errors import LeaseLostError, StaleSnapshotError
 
@@ -49,8 +49,7 @@ def flatten(entries: Sequence[Fields]) -> list[str]:
 
 
 _SHA = {
-    script: hashlib.sha1(script.encode()).hexdigest()
-    for script in (COMMIT_POLL, COMMIT_FOLD, COMMIT_FOLD_BATCH)
+    script: hashlib.sha1(script.encode()).hexdigest() for script in (COMMIT_POLL, COMMIT_FOLD_BATCH)
 }
 
 
@@ -91,31 +90,14 @@ async def commit_poll(
     return await run(r, COMMIT_POLL, keys, args)
 
 
-async def commit_fold(
-    r: aioredis.Redis,
-    *,
-    keys: Sequence[str],
-    lease_value: str,
-    group: str,
-    entry_id: str,
-    state: str,
-    seen_ttl: int,
-    maxlen: int,
-    alerts: Sequence[Fields],
-) -> int:
-    """Store state, publish alerts, mark seen and ack, atomically; -1 if already folded."""
-    args = [lease_value, group, entry_id, state, str(seen_ttl), str(maxlen), *flatten(alerts)]
-    result = await run(r, COMMIT_FOLD, keys, args)
-    return int(str(result))
-
-
 class FoldCommit(NamedTuple):
     """One folded event of a batch: its entry, its keys, the new state and its alerts (each a
     stream entry's pairs, flat: ``bus.entries.alert_row``)."""
 
     entry_id: str
     state_key: str
-    seen_key: str
+    marks_key: str  # keys.folded of its match
+    event_id: str
     state: str
     alerts: Sequence[Sequence[str]]
 
@@ -128,22 +110,28 @@ async def commit_fold_batch(
     events_stream: str,
     alerts_stream: str,
     group: str,
-    seen_ttl: int,
+    marks_ttl: int,
     maxlen: int,
     folds: Sequence[FoldCommit],
 ) -> list[int]:
-    """Commit a batch of folds of one partition atomically; per fold its alert count or -1."""
+    """Commit a batch of folds of one partition atomically; per fold its alert count or -1.
+    ``marks_ttl``: the marks of a match that never ends (or is never swept) go after it."""
     keys = [lease, events_stream, alerts_stream]
-    keys += [fold.seen_key for fold in folds]
-    slots: dict[str, int] = {}  # state key -> its index in KEYS (Lua's, from 1)
+    marks: dict[str, int] = {}  # a match's marks key -> its index in KEYS (Lua's, from 1)
+    for fold in folds:
+        marks.setdefault(fold.marks_key, len(keys) + len(marks) + 1)
+    keys += marks
+    slots: dict[str, int] = {}  # state key -> its index in KEYS
     payload: list[object] = []
     for fold in folds:
         slot = 0
         if fold.state:
             slot = slots.setdefault(fold.state_key, len(keys) + len(slots) + 1)
-        payload.append([fold.entry_id, fold.state, fold.alerts, slot])
+        payload.append(
+            [fold.entry_id, fold.state, fold.alerts, slot, marks[fold.marks_key], fold.event_id]
+        )
     keys += slots
-    args: list[str | bytes] = [lease_value, group, str(seen_ttl), str(maxlen)]
+    args: list[str | bytes] = [lease_value, group, str(marks_ttl), str(maxlen)]
     args.append(orjson.dumps(payload))
     result = await run(r, COMMIT_FOLD_BATCH, keys, args)
     return [int(x) for x in result] if isinstance(result, list) else []

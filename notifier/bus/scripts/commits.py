@@ -4,10 +4,11 @@
   both or neither, so a crashed or paused poller never publishes twice or out of turn; and only
   if the stored snapshot is the one diffed against (a server restarted from an AOF that lost its
   last second must not have those events skipped: the next diff re-derives them).
-* ``COMMIT_FOLD``: if the partition lease is still ours and the event was not folded before,
-  store the match state, XADD the alerts, mark the event seen and XACK it — all at once.
-* ``COMMIT_FOLD_BATCH``: the same for a batch of events of one partition in one call (one round
-  trip and one script run instead of one per event); already-folded events are only acked.
+* ``COMMIT_FOLD_BATCH``: if the partition lease is still ours, for each event of a batch of one
+  partition not folded before: store the match state, XADD the alerts, mark the event folded
+  (in its match's marks, ``keys.folded``: with how many alerts it made, and the stream id of
+  the match's last alert, which the retention reads); then XACK the batch — all at once, in
+  one round trip. Already-folded events are only acked.
 
 Each is fenced by the lease in KEYS[1], whose value is ARGV[1].
 """
@@ -55,48 +56,35 @@ return ids
     value="ARGV[1]",
 )
 
-COMMIT_FOLD = fenced(
-    XADD_ALL
-    + """
--- KEYS: lease, state, seen, events stream, alerts stream.
--- ARGV: lease value, group, entry id, state, seen ttl, maxlen, entries...
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('XACK', KEYS[4], ARGV[2], ARGV[3])
-  return -1
-end
-redis.call('SET', KEYS[2], ARGV[4])
-local ids = xadd_all(KEYS[5], ARGV[6], 7)
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
-redis.call('XACK', KEYS[4], ARGV[2], ARGV[3])
-return #ids
-""",
-    key="KEYS[1]",
-    value="ARGV[1]",
-)
-
 COMMIT_FOLD_BATCH = fenced(
     """
--- KEYS: lease, events stream, alerts stream, then per event its seen key, then the state keys
--- to write (each once). ARGV: lease value, group, seen ttl, maxlen, and the folds as one JSON
--- array (one argument, not thousands: packing arguments is what costs the client most): per
--- event its entry id, its state ('' = leave it), its alerts, each a flat [field, value, ...]
--- list, and the index in KEYS of its state key (0 when it leaves the state).
+-- KEYS: lease, events stream, alerts stream, then the marks of each match of the batch
+-- (keys.folded), then the state keys to write (each once). ARGV: lease value, group, marks ttl,
+-- maxlen, and the folds as one JSON array (one argument, not thousands: packing arguments is
+-- what costs the client most): per event its entry id, its state ('' = leave it), its alerts,
+-- each a flat [field, value, ...] list, the index in KEYS of its state key (0 when it leaves
+-- the state), the index in KEYS of its match's marks, and its event id.
 -- Returns per event its alert count, -1 if it was folded before (then it is only acked).
 local folds = cjson.decode(ARGV[5])
-local out, acks = {}, {}
+local out, acks, touched = {}, {}, {}
 for e, fold in ipairs(folds) do
   acks[e] = fold[1]
-  if redis.call('EXISTS', KEYS[3 + e]) == 1 then
+  local marks = KEYS[fold[5]]
+  if redis.call('HEXISTS', marks, fold[6]) == 1 then
     out[e] = -1
   else
     if fold[2] ~= '' then redis.call('SET', KEYS[fold[4]], fold[2]) end
+    local last = nil
     for _, fields in ipairs(fold[3]) do
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
+      last = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
     end
-    redis.call('SET', KEYS[3 + e], '1', 'EX', ARGV[3])
+    redis.call('HSET', marks, fold[6], #fold[3])
+    if last then redis.call('HSET', marks, '^', last) end
+    touched[marks] = true
     out[e] = #fold[3]
   end
 end
+for marks in pairs(touched) do redis.call('EXPIRE', marks, ARGV[3]) end
 redis.call('XACK', KEYS[2], ARGV[2], unpack(acks))
 return out
 """,

@@ -45,6 +45,19 @@ end
 return 0
 """
 
+# KEYS: lease, token counter. ARGV: margin ms. The counter of a lease nobody takes again: gone
+# when the lease is free, else lapsing ARGV[1] after the lease (whose holder's token it must
+# outlive); a new acquire sets its long TTL again. 1 if the counter went, 0 if it lapses later.
+RETIRE = """
+local left = redis.call('PTTL', KEYS[1])
+if left == -2 then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+if left >= 0 then redis.call('PEXPIRE', KEYS[2], left + tonumber(ARGV[1])) end
+return 0
+"""
+
 
 def fenced(script: str, *, key: str = "KEYS[#KEYS]", value: str = "ARGV[#ARGV]") -> str:
     """``script`` run only while the lease named by ``key`` holds ``value`` (Lua expressions:

@@ -262,13 +262,15 @@ async def test_scans_and_reads_span_the_nodes(cluster: EmbeddedCluster) -> None:
         nodes = {r.get_node_from_key(keys.heartbeat(w, "i")).port for w in workers}  # type: ignore[attr-defined]
         assert len(nodes) == 3, nodes
         p = keys.partition_of("api-football:1", PARTITIONS)
+        marks = [keys.folded(p, "api-football:1")]
         for i in range(5):
-            await r.set(keys.seen(p, "aggregator", f"api-football:1:e{i}"), "1")
+            await r.hset(marks[0], f"api-football:1:e{i}", "2")
+            for alert in (f"api-football:1:e{i}", f"api-football:1:e{i}#1"):
+                marks.append(keys.delivered(p, alert))
+                await r.hset(marks[-1], "sub_1", "1")
         await r.set(keys.match_state(p, "api-football:1"), "{}")
         await reset_match(r, p, "api-football:1")
-        assert [
-            k async for k in r.scan_iter(match=keys.match_seen_pattern(p, "api-football:1"))
-        ] == []
+        assert [m for m in marks if await r.exists(m)] == []
         assert await r.exists(keys.match_state(p, "api-football:1")) == 0
     finally:
         for worker in workers:

@@ -104,21 +104,19 @@ async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> Non
         await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(2)
     ]
     await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
-    await redis.set(keys.seen(0, "aggregator", "e2"), "1")
+    marks = keys.folded(0, "m")
+    await redis.hset(marks, "e2", "1")
+    state = keys.match_state(0, "m")
     folds = [
-        FoldCommit(
-            ids[0], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e1"), "{}", [["a", "1"]]
-        ),
-        FoldCommit(
-            ids[1], keys.match_state(0, "m"), keys.seen(0, "aggregator", "e2"), "", [["b", "2"]]
-        ),
+        FoldCommit(ids[0], state, marks, "e1", "{}", [["a", "1"], ["a", "2"]]),
+        FoldCommit(ids[1], state, marks, "e2", "", [["b", "2"]]),
     ]
     common = {
         "lease": lease,
         "events_stream": keys.events(0),
         "alerts_stream": keys.alerts(0),
         "group": "aggregator",
-        "seen_ttl": 60,
+        "marks_ttl": 60,
         "maxlen": 1000,
     }
     with pytest.raises(LeaseLostError):
@@ -127,10 +125,13 @@ async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> Non
     result = await commit_fold_batch(
         redis, lease_value=lease_value("me", token), folds=folds, **common
     )
-    assert result == [1, -1]
-    assert await redis.xlen(keys.alerts(0)) == 1
+    assert result == [2, -1]
+    assert await redis.xlen(keys.alerts(0)) == 2
     assert await redis.get(keys.match_state(0, "m")) == b"{}"
-    assert await redis.exists(keys.seen(0, "aggregator", "e1")) == 1
+    # The marks of the match: e1 made two alerts; "^" is the stream id of the match's last.
+    last = (await redis.xrevrange(keys.alerts(0), count=1))[0][0]
+    assert await redis.hgetall(marks) == {b"e1": b"2", b"e2": b"1", b"^": last}
+    assert 0 < await redis.ttl(marks) <= 60
     assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
 
 

@@ -129,3 +129,20 @@ def test_channel_titles_speak_the_alert_language(demo: list) -> None:  # type: i
         "🥅 Elfmeterschießen: Atalanta 2:0 Dortmund (5:4 i.E.)",
     )
     assert fmt.headline(demo[-2]) == "🥅 Penalties: Atalanta 2-0 Dortmund (5-4 pens)"
+
+
+def test_the_text_memo_keeps_only_the_alerts_being_sent(
+    demo: list,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 15's soak: the memo grew by every alert until 4,096; now it keeps the least
+    recently used out past ``CACHE_SIZE``, and an alert still being fanned out stays."""
+    monkeypatch.setattr(texts, "CACHE_SIZE", 4)
+    monkeypatch.setattr(texts, "_CACHE", type(texts._CACHE)())
+    first = alert_text(demo[0], "de")
+    for alert in demo[1:10]:
+        assert alert_text(demo[0], "de") == first  # the alert being sent: used again and again
+        alert_text(alert, "de")
+    assert len(texts._CACHE) == 4
+    assert (demo[0].id, "de") in {k[:2] for k in texts._CACHE}
+    assert (demo[1].id, "de") not in {k[:2] for k in texts._CACHE}

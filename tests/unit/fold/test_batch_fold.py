@@ -33,7 +33,7 @@ def fold_batch(
     events: list[Event], seen: set[str] | None = None
 ) -> tuple[fold_module.Folded, list[MatchState]]:
     """Fold ``events`` as one batch of partition 0; also the state after each event."""
-    folder = BatchFolder(None, Settings.load(None), StateCache(), "aggregator")  # type: ignore[arg-type]
+    folder = BatchFolder(None, Settings.load(None), StateCache())  # type: ignore[arg-type]
     states = {e.match: start(e, TIE, ALIASES) for e in events}
     expected, running = [], dict(states)
     for e in events:
