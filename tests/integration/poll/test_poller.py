@@ -146,6 +146,9 @@ async def test_twenty_five_matches_cost_two_requests_a_tick(
             for t in timelines
         ]
         assert all(done)
+        # A finished match's lease is given up at once (the retention retires its counter).
+        leases = [keys.match_lease(0, f"api-football:{t.fixture_id}") for t in timelines]
+        assert await redis.exists(*leases) == 0 and not set(leases) & set(p.leases.tokens)
         assert await round_(p) == 0, "finished matches are not polled again"
 
 
