@@ -36,6 +36,13 @@ class Ticket:
         self.release()
 
     @property
+    def follows(self) -> bool:
+        """Whether an earlier delivery of the line was under way when this ticket was taken:
+        whatever was known of the subscription then (its delivery marks) may have changed by
+        the time this ticket's turn comes."""
+        return self._prev is not None
+
+    @property
     def key(self) -> tuple[int, str]:
         """The (partition, subscription) line of this ticket."""
         return self._key
