@@ -3,6 +3,9 @@
 Every key shares the hash tag of ``keys.SUB_TAG``, so a change (record, owner set, indexes) is
 one MULTI, guarded by WATCH on the record, even on a cluster. Matching an alert is one SUNION of
 the few index sets it falls under and one MGET of the ids found: O(matching subscriptions).
+Every change also bumps the store's version (``keys.subscriptions_version``), so what the
+indexes said may be kept while it stays the same: a process holding eight fan-out shards
+reads and splits an alert's ids once, not once per shard.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ log = logging.getLogger("notifier.subscription_store")
 UPDATE_TRIES = 5
 PAGE_STEP = 50  # records decoded between two yields to the loop
 OWNED_CACHE = 1000  # owners whose sorted ids are kept
+MATCH_CACHE = 16  # index unions (an alert's teams, match, tie...) kept, split per shard
 Change = Callable[[Subscription], Subscription | None]
+_Parsed = tuple[bytes | str, Subscription, frozenset[tuple[str, str]]]  # raw, record, its index
 
 
 def _decode(raw: bytes | str | None) -> Subscription | None:
@@ -52,9 +57,13 @@ class SubscriptionStore:
     def __init__(self, r: aioredis.Redis, *, aliases: Mapping[str, str] | None = None) -> None:
         self.r = r
         self.aliases = dict(aliases or {})
-        self._cache: dict[str, tuple[bytes | str, Subscription]] = {}
+        self._cache: dict[str, _Parsed] = {}
         self._create_capped = r.register_script(CREATE_CAPPED)
         self._owned: dict[str, tuple[bytes | str | None, list[str]]] = {}  # owner -> (version, ids)
+        # (index keys, shards) -> (version, ids per shard): see ``_matching_ids``
+        self._unions: dict[
+            tuple[tuple[str, ...], int], tuple[bytes | str | None, list[list[str]]]
+        ] = {}
 
     async def create_capped(self, sub: Subscription, limit: int) -> bool:
         """Store and index a new subscription unless its owner has ``limit`` already (False)."""
@@ -192,36 +201,63 @@ class SubscriptionStore:
         return await self.update(sub_id, off) is not None
 
     async def matching(
-        self, alert: Alert, only: Callable[[str], bool] | None = None
+        self, alert: Alert, shard: tuple[int, int] | None = None
     ) -> list[Subscription]:
-        """The enabled subscriptions that want ``alert``, by id (of those whose id passes
-        ``only``, tested before any is read: a fan-out shard reads its own share only)."""
-        index = [keys.subscription_index(f, v) for f, v in alert_index(alert, self.aliases)]
+        """The enabled subscriptions that want ``alert``, by id; with ``shard`` = (shard,
+        shards), those of that fan-out shard only (the others' records are not read)."""
+        pairs = alert_index(alert, self.aliases)
+        index = tuple(keys.subscription_index(f, v) for f, v in pairs)
         with translate_errors("subscription match"):
-            ids = sorted(text(i) for i in await self.r.sunion(index))
-            if only is not None:
-                ids = [i for i in ids if only(i)]
+            ids = await self._matching_ids(index, shard or (0, 1))
             if not ids:
                 return []
             raws = await self.r.mget([keys.subscription(i) for i in ids])
         found: list[Subscription] = []
+        kind = alert.kind
         for sub_id, raw in zip(ids, raws, strict=True):
-            sub = self._parse_cached(sub_id, raw)
-            if sub is not None and sub.wants(alert, self.aliases):
-                found.append(sub)
+            hit = self._parsed(sub_id, raw)
+            if hit is not None and hit[1].wants_pairs(kind, pairs, hit[2]):
+                found.append(hit[1])
         return found
 
+    async def _matching_ids(self, index: tuple[str, ...], shard: tuple[int, int]) -> list[str]:
+        """The sorted ids in the union of the ``index`` sets that fall in ``shard``.
+
+        The union, split by shard, is kept while the store's version stays the same: the
+        version is read before the sets, and every change of an index set bumps it in the same
+        step (MULTI or script), so a kept union is never older than the version it is kept
+        under, and any change after it makes the next call read the sets again."""
+        at, shards = shard
+        version = await self.r.get(keys.subscriptions_version())
+        hit = self._unions.get((index, shards))
+        if hit is not None and hit[0] == version:
+            return hit[1][at]
+        members = await self.r.sunion(list(index))
+        split: list[list[str]] = [[] for _ in range(shards)]
+        for sub_id in sorted(text(i) for i in members):
+            split[keys.shard_of(sub_id, shards) if shards > 1 else 0].append(sub_id)
+        if len(self._unions) >= MATCH_CACHE:
+            del self._unions[next(iter(self._unions))]  # the oldest
+        self._unions[(index, shards)] = (version, split)
+        return split[at]
+
     def _parse_cached(self, sub_id: str, raw: bytes | str | None) -> Subscription | None:
+        hit = self._parsed(sub_id, raw)
+        return hit[1] if hit is not None else None
+
+    def _parsed(self, sub_id: str, raw: bytes | str | None) -> _Parsed | None:
+        """The record parsed, and its index as a set (for matching), kept while unchanged."""
         if raw is None:
             self._cache.pop(sub_id, None)
             return None
         hit = self._cache.get(sub_id)
         if hit is not None and hit[0] == raw:
-            return hit[1]
+            return hit
         sub = _decode(raw)
-        if sub is not None:
-            self._cache[sub_id] = (raw, sub)
-        return sub
+        if sub is None:
+            return None
+        parsed = self._cache[sub_id] = (raw, sub, frozenset(sub.index()))
+        return parsed
 
     @staticmethod
     def _index(
