@@ -4,8 +4,9 @@ Every key shares the hash tag of ``keys.SUB_TAG``, so a change (record, owner se
 one MULTI, guarded by WATCH on the record, even on a cluster. Matching an alert is one SUNION of
 the few index sets it falls under and one MGET of the ids found: O(matching subscriptions).
 Every change also bumps the store's version (``keys.subscriptions_version``), so what the
-indexes said may be kept while it stays the same: a process holding eight fan-out shards
-reads and splits an alert's ids once, not once per shard.
+indexes and records said may be kept while it stays the same: a process holding eight fan-out
+shards reads and splits an alert's ids once, not once per shard, and reads the records again
+only after a change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -33,8 +36,22 @@ UPDATE_TRIES = 5
 PAGE_STEP = 50  # records decoded between two yields to the loop
 OWNED_CACHE = 1000  # owners whose sorted ids are kept
 MATCH_CACHE = 16  # index unions (an alert's teams, match, tie...) kept, split per shard
+MATCH_TTL_S = 60.0  # how long a kept union is trusted while the version stays the same
 Change = Callable[[Subscription], Subscription | None]
 _Parsed = tuple[bytes | str, Subscription, frozenset[tuple[str, str]]]  # raw, record, its index
+
+
+@dataclass(slots=True)
+class _Union:
+    """One index union as ``SubscriptionStore._union`` keeps it."""
+
+    version: bytes | str | None  # the store's version, read before the rest
+    until: float  # monotonic time it is kept until, whatever the version says
+    ids: list[list[str]]  # per shard, sorted
+    records: list[list[_Parsed] | None] = field(init=False)  # per shard, once read
+
+    def __post_init__(self) -> None:
+        self.records = [None] * len(self.ids)
 
 
 def _decode(raw: bytes | str | None) -> Subscription | None:
@@ -60,10 +77,7 @@ class SubscriptionStore:
         self._cache: dict[str, _Parsed] = {}
         self._create_capped = r.register_script(CREATE_CAPPED)
         self._owned: dict[str, tuple[bytes | str | None, list[str]]] = {}  # owner -> (version, ids)
-        # (index keys, shards) -> (version, ids per shard): see ``_matching_ids``
-        self._unions: dict[
-            tuple[tuple[str, ...], int], tuple[bytes | str | None, list[list[str]]]
-        ] = {}
+        self._unions: dict[tuple[tuple[str, ...], int], _Union] = {}  # see ``_union``
 
     async def create_capped(self, sub: Subscription, limit: int) -> bool:
         """Store and index a new subscription unless its owner has ``limit`` already (False)."""
@@ -207,39 +221,41 @@ class SubscriptionStore:
         shards), those of that fan-out shard only (the others' records are not read)."""
         pairs = alert_index(alert, self.aliases)
         index = tuple(keys.subscription_index(f, v) for f, v in pairs)
+        at, shards = shard or (0, 1)
         with translate_errors("subscription match"):
-            ids = await self._matching_ids(index, shard or (0, 1))
-            if not ids:
-                return []
-            raws = await self.r.mget([keys.subscription(i) for i in ids])
-        found: list[Subscription] = []
+            union = await self._union(index, shards)
+            records = union.records[at]
+            if records is None:
+                ids = union.ids[at]
+                raws = await self.r.mget([keys.subscription(i) for i in ids]) if ids else []
+                found = (self._parsed(i, raw) for i, raw in zip(ids, raws, strict=True))
+                records = union.records[at] = [hit for hit in found if hit is not None]
         kind = alert.kind
-        for sub_id, raw in zip(ids, raws, strict=True):
-            hit = self._parsed(sub_id, raw)
-            if hit is not None and hit[1].wants_pairs(kind, pairs, hit[2]):
-                found.append(hit[1])
-        return found
+        return [sub for _, sub, mine in records if sub.wants_pairs(kind, pairs, mine)]
 
-    async def _matching_ids(self, index: tuple[str, ...], shard: tuple[int, int]) -> list[str]:
-        """The sorted ids in the union of the ``index`` sets that fall in ``shard``.
+    async def _union(self, index: tuple[str, ...], shards: int) -> _Union:
+        """The ids in the union of the ``index`` sets, sorted and split by shard, and each
+        shard's records once read (parsed, with their index sets).
 
-        The union, split by shard, is kept while the store's version stays the same: the
-        version is read before the sets, and every change of an index set bumps it in the same
-        step (MULTI or script), so a kept union is never older than the version it is kept
-        under, and any change after it makes the next call read the sets again."""
-        at, shards = shard
+        Kept while the store's version stays the same (and ``MATCH_TTL_S`` at most): the
+        version is read before the sets and the records, and every change of a record or an
+        index set bumps it in the same step (MULTI or script), so what is kept is never older
+        than the version it is kept under, and any change after it makes the next match read
+        them again. A process holding eight shards reads the union once per alert, and the
+        records once per change of any subscription, not once per alert."""
         version = await self.r.get(keys.subscriptions_version())
+        now = time.monotonic()
         hit = self._unions.get((index, shards))
-        if hit is not None and hit[0] == version:
-            return hit[1][at]
+        if hit is not None and hit.version == version and now < hit.until:
+            return hit
         members = await self.r.sunion(list(index))
         split: list[list[str]] = [[] for _ in range(shards)]
         for sub_id in sorted(text(i) for i in members):
             split[keys.shard_of(sub_id, shards) if shards > 1 else 0].append(sub_id)
         if len(self._unions) >= MATCH_CACHE:
             del self._unions[next(iter(self._unions))]  # the oldest
-        self._unions[(index, shards)] = (version, split)
-        return split[at]
+        union = self._unions[(index, shards)] = _Union(version, now + MATCH_TTL_S, split)
+        return union
 
     def _parse_cached(self, sub_id: str, raw: bytes | str | None) -> Subscription | None:
         hit = self._parsed(sub_id, raw)
@@ -268,7 +284,7 @@ class SubscriptionStore:
     ) -> None:
         before = set(old.index()) if old is not None and old.enabled else set()
         after = set(new.index()) if new is not None and new.enabled else set()
-        for field, value in before - after:
-            pipe.srem(keys.subscription_index(field, value), sub_id)
-        for field, value in after - before:
-            pipe.sadd(keys.subscription_index(field, value), sub_id)
+        for name, value in before - after:
+            pipe.srem(keys.subscription_index(name, value), sub_id)
+        for name, value in after - before:
+            pipe.sadd(keys.subscription_index(name, value), sub_id)

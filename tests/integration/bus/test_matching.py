@@ -2,7 +2,8 @@
 
 Real pieces: the suite's Redis-protocol server. A process holding many shards reads an alert's
 index union once (kept while the store's version stays the same, split by shard); any change
-of a subscription (created, disabled, deleted, its follows changed) is seen by the next match.
+of a subscription (created, disabled, deleted, its follows changed) is seen by the next match,
+and the records are read again only after such a change.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ async def by_shard(store: SubscriptionStore, n: int = 1) -> list[list[str]]:
     return [[s.id for s in await store.matching(alert, (i, SHARDS))] for i in range(SHARDS)]
 
 
-async def sunions(r: Redis) -> int:
+async def calls(r: Redis, command: str = "sunion") -> int:
     stats = await r.info("commandstats")
-    return int(stats.get("cmdstat_sunion", {}).get("calls", 0))
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
 async def test_shards_split_the_match_and_share_one_read_of_the_indexes(redis: Redis) -> None:
@@ -34,17 +35,23 @@ async def test_shards_split_the_match_and_share_one_read_of_the_indexes(redis: R
         for i in range(40)
     ]
     await subscribe(store, channel="webhook", url="https://h.example/x", teams=["Roma"])
-    before = await sunions(redis)
+    before, mgets = await calls(redis), await calls(redis, "mget")
     split = await by_shard(store)
-    assert await sunions(redis) == before + 1, "eight shards, one read of the index union"
+    assert await calls(redis) == before + 1, "eight shards, one read of the index union"
+    assert await calls(redis, "mget") - mgets == sum(1 for ids in split if ids)
     assert sorted(i for ids in split for i in ids) == sorted(s.id for s in subs)
     for shard, ids in enumerate(split):
         assert ids == sorted(ids)
         assert all(keys.shard_of(i, SHARDS) == shard for i in ids)
     whole = [s.id for s in await store.matching(make_alert(1))]
     assert whole == sorted(s.id for s in subs)
-    await by_shard(store, 2)  # another alert of the same match: the same union
-    assert await sunions(redis) == before + 2, "the whole match is a split of its own"
+    mgets = await calls(redis, "mget")
+    assert await by_shard(store, 2) == split  # another alert of the same match: the same union
+    assert await calls(redis) == before + 2, "the whole match is a split of its own"
+    assert await calls(redis, "mget") == mgets, "nothing changed: the records are not read again"
+    await store.disable(subs[0].id, "gone")
+    assert subs[0].id not in [i for ids in await by_shard(store, 3) for i in ids]
+    assert await calls(redis) == before + 3 and await calls(redis, "mget") > mgets
 
 
 async def test_every_change_is_seen_by_the_next_match(redis: Redis) -> None:
