@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiohttp
 import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, HttpChannel, Target
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.http import DeliveryClient, route
 from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.slack import SlackChannel
@@ -32,7 +32,7 @@ from notifier.channels.webhook import WebhookChannel
 from notifier.domain.alerts import Alert
 from notifier.domain.texts import localised
 from notifier.errors import ChannelError, DeliveryError, StoppingError
-from notifier.net import AddressPolicy, delivery_url, make_session
+from notifier.net import AddressPolicy
 from notifier.settings import DeliverySettings, Settings
 from workers.deliver.fairness import Breakers, FairSlots
 from workers.deliver.live import LiveMessages
@@ -61,20 +61,19 @@ DELIVERED = Result("delivered")
 UNSUBSCRIBED = Result("unsubscribed", "unsubscribed while waiting for its turn")
 
 
-def open_session(settings: Settings) -> aiohttp.ClientSession:
-    """The SSRF-safe keep-alive session deliveries go through (call inside a running loop)."""
+def open_session(settings: Settings) -> DeliveryClient:
+    """The SSRF-safe keep-alive client deliveries go through (close it when done)."""
     d = settings.delivery
-    return make_session(
+    return DeliveryClient(
         allow_networks=d.allow_networks,
         allow_http=d.allow_http,
         user_agent=USER_AGENT,
         limit=d.concurrency,
         limit_per_host=2 * d.per_host,  # the fast slots and the slow lane (see fairness)
-        timeout=d.timeout_s,
     )
 
 
-def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[str, Channel]:
+def build_channels(session: DeliveryClient, settings: Settings) -> dict[str, Channel]:
     """Every subscription channel, sharing one session, base URLs from the settings."""
     d = settings.delivery
     t, n = d.timeout_s, d.max_response_bytes
@@ -97,7 +96,7 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
 
 
 async def redis_channels(
-    r: aioredis.Redis, session: aiohttp.ClientSession, settings: Settings
+    r: aioredis.Redis, session: DeliveryClient, settings: Settings
 ) -> dict[str, Channel]:
     """The channels that keep something in Redis: Web Push (its VAPID keys) and email (its
     digests and unsubscribe key); each only with its extra installed (and email configured)."""
@@ -180,7 +179,7 @@ class Deliverer:
         """The host a subscription's deliveries go to (for the per-host bound)."""
         url = sub.spec.url if "://" in sub.spec.url else self._bases.get(sub.spec.channel, "")
         try:
-            return delivery_url(url).host or sub.spec.channel
+            return route(url).host  # parsed once: the send reuses it
         except (TypeError, ValueError):
             return sub.spec.channel
 
