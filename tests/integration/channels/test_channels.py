@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -481,6 +482,23 @@ def test_rate_limiter_burst_and_eviction() -> None:
     limiter.reserve("b")
     limiter.reserve("c")  # over max_keys: "a", long idle, is forgotten (it behaved as new anyway)
     assert limiter.delay("a") == 0.0 and len(limiter) == 2
+
+
+def test_a_limiter_without_rate_is_free_but_while_a_block_lasts() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(math.inf, clock=clock, max_keys=2)
+    assert limiter.free() and limiter.reserve("a") == 0.0 and len(limiter) == 0
+    limiter.block("a", 30.0)  # a 429 with Retry-After: 30
+    assert not limiter.free()
+    assert limiter.delay("a") == pytest.approx(30.0) and limiter.delay("b") == 0.0
+    assert limiter.reserve("a") == pytest.approx(30.0) and limiter.reserve("b") == 0.0
+    clock.t = 29.0
+    assert not limiter.free() and limiter.delay("a") == pytest.approx(1.0)
+    clock.t = 30.0
+    assert limiter.free() and limiter.delay("a") == 0.0
+    for key in "bcd":  # blocks past max_keys: the ones over are forgotten
+        limiter.block(key, 1.0)
+    assert len(limiter) <= 3
 
 
 async def test_console_prints_text_or_json() -> None:
