@@ -53,8 +53,9 @@ class DiscordChannel(HttpChannel):
 
     def check(self, reply: Reply, target: Target) -> None:
         """Honour the JSON ``retry_after`` of a 429 and the bucket headers; 10015 is gone."""
-        if reply.headers.get("X-RateLimit-Remaining") == "0":
-            reset = as_seconds(reply.headers.get("X-RateLimit-Reset-After"))
+        headers = reply.headers
+        if headers.get("X-RateLimit-Remaining") == "0":
+            reset = as_seconds(headers.get("X-RateLimit-Reset-After"))
             if reset is not None:
                 self.limiter.block(self.limit_key(target), reset)
         body = reply.json() if reply.status >= 400 else None

@@ -38,7 +38,7 @@ from yarl import URL
 
 from notifier import __version__
 from notifier.channels.pool import Origin, Pool
-from notifier.channels.wire import ResponseParser, request_head
+from notifier.channels.wire import ResponseParser, header_lines, request_head
 from notifier.errors import ChannelError
 from notifier.net import AddressPolicy, NetworkLike, check_target_url
 
@@ -51,9 +51,14 @@ class Reply:
     """A receiver's answer: status, headers, and at most ``max_body`` bytes of its body."""
 
     status: int
-    headers: CIMultiDictProxy[str]
+    fields: list[tuple[str, str]]  # the headers as sent, in order
     body: bytes
     truncated: bool = False
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The headers, by name in any case (made when asked: a 2xx reply is rarely read)."""
+        return CIMultiDictProxy(CIMultiDict(self.fields))
 
     def json(self) -> Any:
         """The body as JSON, or None if it is not JSON (or was cut short)."""
@@ -134,7 +139,10 @@ class DeliveryClient:
         self.pool = Pool(
             self.policy, limit=limit, limit_per_host=limit_per_host, ssl_context=ssl_context
         )
-        self._defaults = {"User-Agent": user_agent, "Accept": "*/*", "Accept-Encoding": "identity"}
+        # Sent with every request; a channel's headers come after them.
+        self._fixed = header_lines(
+            {"User-Agent": user_agent, "Accept": "*/*", "Accept-Encoding": "identity"}
+        )
         self._verdicts: dict[tuple[str, str | None, str | None, str], str | None] = {}
 
     async def __aenter__(self) -> DeliveryClient:
@@ -166,15 +174,14 @@ class DeliveryClient:
         refused = self._verdict(url, r)
         if refused is not None:
             raise ChannelError(f"target refused: {refused}", permanent=True)
-        head = request_head(method, r.target, r.authority, {**self._defaults, **headers}, len(body))
+        head = request_head(method, r.target, r.authority, headers, len(body), self._fixed)
         parser = ResponseParser(max_body, head_request=method == "HEAD")
+        deadline = asyncio.get_running_loop().time() + total_s
         try:
-            async with asyncio.timeout(total_s):
-                await self._exchange(r, head + body, parser, total_s)
+            await self._exchange(r, head + body, parser, deadline)
         except TimeoutError:
             raise ChannelError(f"timed out after {total_s:g}s") from None
-        headers_in = CIMultiDictProxy(CIMultiDict(parser.headers))
-        return Reply(parser.status, headers_in, parser.body, parser.truncated)
+        return Reply(parser.status, parser.headers, parser.body, parser.truncated)
 
     def _verdict(self, url: str, r: Route) -> str | None:
         """Why the URL is refused (scheme, userinfo, address), or None; per host, remembered."""
@@ -192,13 +199,17 @@ class DeliveryClient:
         self._verdicts[r.verdict] = refused
         return refused
 
-    async def _exchange(self, r: Route, data: bytes, parser: ResponseParser, total: float) -> None:
+    async def _exchange(
+        self, r: Route, data: bytes, parser: ResponseParser, deadline: float
+    ) -> None:
+        """The exchange on a connection of the pool, all of it (waiting for a place in the
+        pool, connecting, writing, reading) before ``deadline`` (TimeoutError)."""
         if self.pool.closed:
             raise ChannelError("the delivery client is closed")
-        conn = await self.pool.acquire(r.origin, total)
+        conn = await self.pool.acquire(r.origin, deadline)
         reusable = False
         try:
-            await conn.exchange(data, parser)
+            await conn.exchange(data, parser, deadline)
             reusable = parser.reusable and conn.usable()
         finally:
             self.pool.release(r.origin, conn, reusable=reusable)

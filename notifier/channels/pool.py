@@ -88,16 +88,21 @@ class Connection(asyncio.Protocol):
         else:
             waiter.set_exception(exc)
 
-    async def exchange(self, data: bytes, parser: ResponseParser) -> None:
-        """Write one request and wait for its whole answer (``parser`` holds it)."""
+    async def exchange(self, data: bytes, parser: ResponseParser, deadline: float) -> None:
+        """Write one request and wait for its whole answer (``parser`` holds it) until
+        ``deadline`` (loop time; TimeoutError then). One timer on the loop, not an
+        asyncio.timeout: this runs once per delivery."""
         if self.transport is None or not self.usable():  # closed before a byte was written
             raise broken("connection closed before the request")
+        loop = asyncio.get_running_loop()
         self.parser = parser
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.waiter = waiter = loop.create_future()
+        timer = loop.call_at(deadline, _time_up, waiter)
         try:
             self.transport.write(data)
-            await self.waiter
+            await waiter
         finally:
+            timer.cancel()
             self.waiter = None
 
     def usable(self) -> bool:
@@ -110,6 +115,11 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+def _time_up(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class Pool:
@@ -154,25 +164,33 @@ class Pool:
         self._in_use += 1
         self._busy[origin] = self._busy.get(origin, 0) + 1
 
-    async def acquire(self, origin: Origin, total_s: float) -> Connection:
-        """A connection to ``origin``, idle or new, counted as in use until :meth:`release`."""
+    async def acquire(self, origin: Origin, deadline: float) -> Connection:
+        """A connection to ``origin``, idle or new, counted as in use until :meth:`release`;
+        TimeoutError past ``deadline`` (loop time)."""
         if self._room(origin):  # then nobody waits for it: every release hands places on
             self._take(origin)
-        else:  # handed a place by _give_back, in order (bounded by the caller's total timeout)
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append((origin, waiter))
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._give_back(origin)  # handed a place just as the wait ended
-                else:
-                    self._waiters.remove((origin, waiter))
-                raise
+        else:  # handed a place by _give_back, in order
+            async with asyncio.timeout_at(deadline):
+                await self._wait(origin)
         try:
-            return self._idle_conn(origin) or await self.connect(origin, total_s)
+            conn = self._idle_conn(origin)
+            if conn is None:  # connect bounds itself (within what is left)
+                conn = await self.connect(origin, deadline - asyncio.get_running_loop().time())
+            return conn
         except BaseException:
             self._give_back(origin)
+            raise
+
+    async def _wait(self, origin: Origin) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((origin, waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._give_back(origin)  # handed a place just as the wait ended
+            else:
+                self._waiters.remove((origin, waiter))
             raise
 
     def _idle_conn(self, origin: Origin) -> Connection | None:

@@ -25,6 +25,8 @@ _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?")
 _NO_BODY = frozenset({204, 304})
 _BODILESS = frozenset({"GET", "HEAD"})  # methods sent without Content-Length when empty
+# Headers a caller may not set: they frame the message or the connection.
+RESERVED = frozenset({"host", "content-length", "transfer-encoding", "connection", "te"})
 
 
 def broken(what: str) -> ChannelError:
@@ -33,22 +35,34 @@ def broken(what: str) -> ChannelError:
 
 
 def request_head(
-    method: str, target: str, authority: str, headers: Mapping[str, str], length: int
+    method: str,
+    target: str,
+    authority: str,
+    headers: Mapping[str, str],
+    length: int,
+    fixed: str = "",
 ) -> bytes:
-    """The request line and headers, ``Host`` first and ``Content-Length`` last (left out of
-    an empty GET or HEAD).
+    """The request line and headers: ``Host`` first, then ``fixed`` (header lines the client
+    sends with every request, already checked: :func:`header_lines`), ``headers``, and
+    ``Content-Length`` last (left out of an empty GET or HEAD).
 
     A header name or value that would end its line (CR, LF, NUL) is refused, not sent: values
-    come from subscriptions (tokens, secrets) and must not smuggle a header in."""
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n"]
+    come from subscriptions (tokens, secrets) and must not smuggle a header in. So is a header
+    that frames the message or is the client's own (``RESERVED``)."""
+    lines = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n{fixed}"]
     for name, value in headers.items():
         if "\r" in value or "\n" in value or "\0" in value or not _sendable(name):
             raise ChannelError(f"header {name!r} cannot be sent", permanent=True)
         lines.append(f"{name}: {value}\r\n")
-    lines.append(
-        f"Content-Length: {length}\r\n\r\n" if length or method not in _BODILESS else "\r\n"
-    )
+    empty = not length and method in _BODILESS
+    lines.append("\r\n" if empty else f"Content-Length: {length}\r\n\r\n")
     return "".join(lines).encode("utf-8")
+
+
+def header_lines(headers: Mapping[str, str]) -> str:
+    """Header lines checked once, for :func:`request_head`'s ``fixed``."""
+    head = request_head("GET", "/", "-", headers, 0)
+    return head.decode("utf-8").split("\r\n", 2)[2].removesuffix("\r\n")
 
 
 class ResponseParser:
@@ -243,7 +257,7 @@ NAMES_KEPT = 512
 def _sendable(name: str) -> bool:
     if name in _SENDABLE:
         return True
-    if not _NAME.fullmatch(name.encode()):
+    if not _NAME.fullmatch(name.encode()) or name.lower() in RESERVED:
         return False
     if len(_SENDABLE) < NAMES_KEPT:
         _SENDABLE.add(name)

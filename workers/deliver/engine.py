@@ -171,7 +171,7 @@ class DeliveryEngine:
             if sub.id in self.gone:
                 await self._park(p, alert, sub, 0, "subscription disabled: target gone")
                 return "dead"
-            routed = await self.holding.route(p, alert, sub)
+            routed = await self.holding.route(p, alert, sub) if self.holding.times(p, sub) else None
             if routed is not None:
                 return routed
             if sub.id in self.waiting[p]:

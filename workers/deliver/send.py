@@ -290,27 +290,34 @@ class _Lane:
         self.trusted = trusted  # holds a slot as a target known to answer quickly
         self.released = False
         self._handle: asyncio.TimerHandle | None = None
-        self._timeout: asyncio.Timeout | None = None
+        # Cutting the send short is asyncio.timeout's cancel-and-convert, done by hand: its
+        # Timeout object per send cost more than the rest of the lane, and is needed only for
+        # the rare send cut short.
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+        self._cut = False
 
     async def __aenter__(self) -> None:
-        self._timeout = asyncio.timeout(None)
-        await self._timeout.__aenter__()
         if not self.slow:
+            self._task = task = asyncio.current_task()
+            self._cancelling = task.cancelling() if task is not None else 0
             loop = asyncio.get_running_loop()
             self._handle = loop.call_later(self.slow_after_s, self._slow)
 
-    async def __aexit__(self, *exc: Any) -> bool | None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
         if self._handle is not None:
             self._handle.cancel()
-        assert self._timeout is not None
-        await self._timeout.__aexit__(*exc)  # TimeoutError if cut short
-        return None
+        if self._cut and self._task is not None:  # TimeoutError if cut short (and only then)
+            self._cut = False
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
 
     def _slow(self) -> None:
         if self.slots.to_slow_lane(self.host, self.trusted):
             self.slow = True
-        elif self._timeout is not None:
-            self._timeout.reschedule(asyncio.get_running_loop().time())
+        elif self._task is not None and not self._cut:
+            self._cut = True
+            self._task.cancel()
 
     def release(self) -> None:
         """Give back what the send held (its fast slot, or its place in the slow lane)."""
