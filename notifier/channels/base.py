@@ -160,14 +160,9 @@ class HttpChannel:
         slots = self.limits(target)
         if slots:
             await self._throttle(slots)
-        reply = await post(
-            self._session,
-            url,
-            body,
-            headers=headers,
-            total_s=self._timeout,
-            max_body=self._max_body,
-        )
+        reply = await self._session.request(
+            "POST", url, body, headers, total_s=self._timeout, max_body=self._max_body
+        )  # post(), one call shorter: a send's await chain is resumed at every step
         try:
             self.check(reply, target)
         except ChannelError as exc:

@@ -176,9 +176,19 @@ class DeliveryClient:
             raise ChannelError(f"target refused: {refused}", permanent=True)
         head = request_head(method, r.target, r.authority, headers, len(body), self._fixed)
         parser = ResponseParser(max_body, head_request=method == "HEAD")
+        pool, origin = self.pool, r.origin
+        if pool.closed:
+            raise ChannelError("the delivery client is closed")
+        # All of it (a place in the pool, connecting, writing, reading) before the deadline.
         deadline = asyncio.get_running_loop().time() + total_s
         try:
-            await self._exchange(r, head + body, parser, deadline)
+            conn = pool.take(origin) or await pool.acquire(origin, deadline)
+            reusable = False
+            try:
+                await conn.exchange(head + body, parser, deadline)
+                reusable = parser.reusable and conn.usable()
+            finally:
+                pool.release(origin, conn, reusable=reusable)
         except TimeoutError:
             raise ChannelError(f"timed out after {total_s:g}s") from None
         return Reply(parser.status, parser.headers, parser.body, parser.truncated)
@@ -198,18 +208,3 @@ class DeliveryClient:
             self._verdicts.clear()
         self._verdicts[r.verdict] = refused
         return refused
-
-    async def _exchange(
-        self, r: Route, data: bytes, parser: ResponseParser, deadline: float
-    ) -> None:
-        """The exchange on a connection of the pool, all of it (waiting for a place in the
-        pool, connecting, writing, reading) before ``deadline`` (TimeoutError)."""
-        if self.pool.closed:
-            raise ChannelError("the delivery client is closed")
-        conn = await self.pool.acquire(r.origin, deadline)
-        reusable = False
-        try:
-            await conn.exchange(data, parser, deadline)
-            reusable = parser.reusable and conn.usable()
-        finally:
-            self.pool.release(r.origin, conn, reusable=reusable)

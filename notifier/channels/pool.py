@@ -164,6 +164,18 @@ class Pool:
         self._in_use += 1
         self._busy[origin] = self._busy.get(origin, 0) + 1
 
+    def take(self, origin: Origin) -> Connection | None:
+        """An idle connection to ``origin`` if there is room for it (counted as in use until
+        :meth:`release`), else None: :meth:`acquire` waits or connects. Without a coroutine:
+        the usual send finds one."""
+        if not self._room(origin) or not self._idle.get(origin):
+            return None
+        self._take(origin)
+        conn = self._idle_conn(origin)
+        if conn is None:  # every idle one was closed meanwhile
+            self._give_back(origin)
+        return conn
+
     async def acquire(self, origin: Origin, deadline: float) -> Connection:
         """A connection to ``origin``, idle or new, counted as in use until :meth:`release`;
         TimeoutError past ``deadline`` (loop time)."""

@@ -13,7 +13,7 @@ runs to the close. Interim 1xx answers are skipped. Anything it cannot frame for
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from notifier.errors import ChannelError
 
@@ -24,6 +24,7 @@ _STATUS = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9]{2})(?: [^\r\n]*)?")
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?")
 _NO_BODY = frozenset({204, 304})
+_FRAMING = frozenset({"connection", "transfer-encoding", "content-length"})
 _BODILESS = frozenset({"GET", "HEAD"})  # methods sent without Content-Length when empty
 # Headers a caller may not set: they frame the message or the connection.
 RESERVED = frozenset({"host", "content-length", "transfer-encoding", "connection", "te"})
@@ -157,13 +158,18 @@ class ResponseParser:
 
     def _frame(self, *, http11: bool) -> None:
         """How the body is delimited (RFC 9112 6.3), and whether the connection stays open."""
-        connection = _tokens(self.headers, "connection")
+        found: dict[str, list[str]] = {}  # the framing headers' values, in one pass
+        for name, value in self.headers:
+            low = name.lower()
+            if low in _FRAMING:
+                found.setdefault(low, []).append(value)
+        connection = _tokens(found.get("connection", ()))
         self._keep = "keep-alive" in connection if not http11 else "close" not in connection
         if self.head_request or self.status in _NO_BODY:
             self._finish(reusable=self._keep)
             return
-        encodings = _tokens(self.headers, "transfer-encoding")
-        lengths = [v for n, v in self.headers if n.lower() == "content-length"]
+        encodings = _tokens(found.get("transfer-encoding", ()))
+        lengths = found.get("content-length", [])
         if encodings:
             if encodings[-1] != "chunked":
                 self._state = "close"  # a body that runs to the close
@@ -278,9 +284,8 @@ def _header(line: bytes) -> tuple[str, str]:
     return name, value.strip(b" \t").decode("utf-8", "surrogateescape")
 
 
-def _tokens(headers: list[tuple[str, str]], name: str) -> list[str]:
-    """The comma-separated tokens of every ``name`` header, lower case, in order."""
-    values = (v for n, v in headers if n.lower() == name)
+def _tokens(values: Iterable[str]) -> list[str]:
+    """The comma-separated tokens of a header's values, lower case, in order."""
     return [t.strip().lower() for v in values for t in v.split(",") if t.strip()]
 
 

@@ -27,12 +27,14 @@ import asyncio
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 BREAKER_MAX_S = 600.0
 
 
-@dataclass(frozen=True)
-class _Waiter:
+class _Waiter(NamedTuple):
+    """A send waiting for a slot (a tuple: one is made for nearly every send of a fan-out)."""
+
     future: asyncio.Future[None]
     trusted: bool
 

@@ -23,9 +23,13 @@ class Ticket:
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def __aenter__(self) -> Ticket:
+        await self.turn()
+        return self
+
+    async def turn(self) -> None:
+        """Wait until the delivery before this one in line is released."""
         if self._prev is not None and not self._prev.done():
             await asyncio.shield(self._prev)
-        return self
 
     async def __aexit__(
         self,

@@ -133,6 +133,7 @@ class RetryStore:
         self.io = asyncio.Semaphore(IO_LIMIT)
         self._marks: _Marks | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        self._pending: set[_Marks] = set()  # batches made and not yet written (settled)
         # The scripts a dispatcher runs under its partition lease: (unfenced, fenced) each.
         self._scripts = {
             name: (r.register_script(script), r.register_script(fenced(script)))
@@ -199,23 +200,37 @@ class RetryStore:
         Returns once the mark is in Redis. Marks made meanwhile share one round trip: those
         of one loop turn, and all those made while the previous round trip was on the wire.
         """
+        await asyncio.shield(self.mark_soon(p, alert_id, sub_id, at_ms))
+
+    def mark_soon(self, p: int, alert_id: str, sub_id: str, at_ms: int) -> asyncio.Future[None]:
+        """:meth:`mark` without the wait: the future of the mark's round trip (StoreError if
+        it failed). Whoever decides from the marks first waits for :meth:`settled`."""
         batch = self._marks
         if batch is None:
             batch = self._marks = _Marks()
+            self._pending.add(batch)
             if not self._flushes:  # else it goes when the one on the wire is back
                 asyncio.get_running_loop().call_soon(self._flush_soon, batch)
         batch.items.append((keys.delivered(p, alert_id), sub_id, at_ms))
-        await asyncio.shield(batch.done)
+        return batch.done
+
+    async def settled(self) -> None:
+        """Wait until every mark made so far is in Redis (StoreError if one could not be)."""
+        for batch in list(self._pending):
+            await asyncio.shield(batch.done)
 
     def _flush_soon(self, batch: _Marks) -> None:
         if self._marks is batch:
             self._marks = None
         task = asyncio.get_running_loop().create_task(self._flush(batch))
         self._flushes.add(task)
-        task.add_done_callback(self._flushed)
+        task.add_done_callback(lambda t: self._flushed(t, batch))
 
-    def _flushed(self, task: asyncio.Task[None]) -> None:
+    def _flushed(self, task: asyncio.Task[None], batch: _Marks) -> None:
         self._flushes.discard(task)
+        self._pending.discard(batch)
+        if not batch.done.done():  # cancelled before it ran: so are its marks
+            batch.done.cancel()
         if self._marks is not None and not self._flushes:
             self._flush_soon(self._marks)
 

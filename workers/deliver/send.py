@@ -41,6 +41,7 @@ log = logging.getLogger("notifier.delivery")
 Outcome = Literal["delivered", "retry", "dead", "gone", "unsubscribed"]
 USER_AGENT = "match-notifier-webhooks/0.1"
 TARGET_CACHE = 100_000
+LANGS_KEPT = 16  # localised alerts kept (one per language of the fan-out in progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ class Deliverer:
         self._all = asyncio.Semaphore(settings.concurrency)
         self.closing = False  # set on stop: sends not yet started are not started
         self._targets: dict[str, tuple[Subscription, Target, str]] = {}
+        self._texts: dict[str, tuple[Alert, Alert]] = {}  # lang -> (alert, localised): _localised
         self._hosts = FairSlots(settings.per_host)
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_open_s)
         self._slow: set[str] = set()  # targets whose last send was slow: they use the slow lane
@@ -195,7 +197,7 @@ class Deliverer:
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
         target, host = self._target(sub)
-        alert = localised(alert, sub.spec.lang or self.lang, self.names)
+        alert = self._localised(alert, sub.spec.lang or self.lang)
         wait = self.breakers.wait(sub.id)
         if wait > 0:  # the target keeps failing: no slot, no attempt, try after the pause
             return Result("retry", "circuit open: target keeps failing", None, wait, counts=False)
@@ -204,17 +206,24 @@ class Deliverer:
             return Result("retry", "slow target: the host's slow lane is full", None, 5.0, False)
         started = time.monotonic()
         try:
-            async with self._all, lane:
-                if self.closing:
-                    raise StoppingError
-                slept = await _wait_turn(channel, target)
-                if (waited or slept) and self.still is not None and not await self.still(sub.id):
-                    return UNSUBSCRIBED
-                key = idempotency_key(alert.id, sub.id)
-                if sub.spec.style == "live" and self.live is not None:
-                    await self.live.send(alert, sub, target, channel, key, defer=more)
-                else:
-                    await channel.send(alert, target, idempotency_key=key)
+            async with self._all:
+                with lane:
+                    if self.closing:
+                        raise StoppingError
+                    slept = (
+                        await _wait_turn(channel, target) if _limited(channel, target) else False
+                    )
+                    if (
+                        (waited or slept)
+                        and self.still is not None
+                        and not await self.still(sub.id)
+                    ):
+                        return UNSUBSCRIBED
+                    key = idempotency_key(alert.id, sub.id)
+                    if sub.spec.style == "live" and self.live is not None:
+                        await self.live.send(alert, sub, target, channel, key, defer=more)
+                    else:
+                        await channel.send(alert, target, idempotency_key=key)
         except DeliveryError as exc:
             self._judge(sub.id, exc)
             return classify(exc)
@@ -260,6 +269,18 @@ class Deliverer:
             self._slow.add(key)
             self._quick.discard(key)
 
+    def _localised(self, alert: Alert, lang: str) -> Alert:
+        """The alert in ``lang`` (:func:`localised`), kept for the fan-out's next subscription
+        of the same language (the same alert object, not one with the same id)."""
+        hit = self._texts.get(lang)
+        if hit is not None and hit[0] is alert:
+            return hit[1]
+        if len(self._texts) >= LANGS_KEPT:
+            self._texts.clear()
+        out = localised(alert, lang, self.names)
+        self._texts[lang] = (alert, out)
+        return out
+
     def _target(self, sub: Subscription) -> tuple[Target, str]:
         """The channel target and host of a subscription (kept while the record is the same)."""
         hit = self._targets.get(sub.id)
@@ -297,14 +318,14 @@ class _Lane:
         self._cancelling = 0
         self._cut = False
 
-    async def __aenter__(self) -> None:
+    def __enter__(self) -> None:
         if not self.slow:
             self._task = task = asyncio.current_task()
             self._cancelling = task.cancelling() if task is not None else 0
             loop = asyncio.get_running_loop()
             self._handle = loop.call_later(self.slow_after_s, self._slow)
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
         if self._handle is not None:
             self._handle.cancel()
         if self._cut and self._task is not None:  # TimeoutError if cut short (and only then)
@@ -330,6 +351,11 @@ class _Lane:
             self.slots.leave_slow_lane(self.host)
         else:
             self.slots.release(self.host, self.trusted)
+
+
+def _limited(channel: Channel, target: Target) -> bool:
+    """Whether a send to ``target`` has a rate limit to wait for (an HTTP channel's slots)."""
+    return isinstance(channel, HttpChannel) and bool(channel.limits(target))
 
 
 async def _wait_turn(channel: Channel, target: Target) -> bool:
