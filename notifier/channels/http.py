@@ -30,7 +30,7 @@ import re
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -72,9 +72,8 @@ class Reply:
         return self.body[:limit].decode("utf-8", "replace").strip()
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where a URL's requests go, parsed once (:func:`route`)."""
+class Route(NamedTuple):
+    """Where a URL's requests go, parsed once (:func:`route`; a tuple: made per target)."""
 
     origin: Origin
     authority: str  # the Host header
