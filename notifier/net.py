@@ -1,9 +1,10 @@
-"""HTTP-level helpers: SSRF-safe outgoing HTTP, and how long a server asked us to wait.
+"""HTTP-level helpers: SSRF checks for outgoing HTTP, and how long a server asked us to wait.
 
 Two layers against SSRF: :func:`check_target_url` refuses bad URLs early with a clear message
-(subscribe time and every request), and the session's resolver and socket factory refuse
-non-public addresses at connect time, so a name that resolves (or re-resolves: DNS rebinding) to
-a private address fails.
+(subscribe time and every request), and the delivery client (:mod:`notifier.channels.http`)
+resolves names through :class:`SafeResolver` and checks every address it connects to against
+the :class:`AddressPolicy`, so a name that resolves (or re-resolves: DNS rebinding) to a private
+address fails.
 
 :func:`retry_after` is the one reading of a ``Retry-After`` header, for feeds, channels and chat
 platforms alike, so a provider and a webhook receiver saying the same thing get the same wait.
@@ -12,7 +13,6 @@ platforms alike, so a provider and a webhook receiver saying the same thing get 
 from __future__ import annotations
 
 import email.utils
-import functools
 import ipaddress
 import re
 import socket
@@ -22,17 +22,13 @@ from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.client_middlewares import ClientHandlerType
 from yarl import URL
 
-from notifier import __version__
 from notifier.errors import BlockedAddressError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 NetworkLike = IPNetwork | str
-URL_VERDICTS = 10_000  # (scheme, userinfo, host) verdicts a delivery session remembers
-URL_CACHE = 32_768  # parsed target URLs kept (delivery_url)
 RETRY_AFTER_MAX_S = 86_400.0  # a longer Retry-After is a server's mistake: waits are capped here
 _DELTA_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
@@ -120,13 +116,6 @@ class AddressPolicy:
             )
 
 
-@functools.lru_cache(maxsize=URL_CACHE)
-def delivery_url(url: str) -> URL:
-    """``URL(url)``, parsed once per target (ValueError if it is not a URL): deliveries to a
-    subscription reuse it, and so do the dispatcher's per-host bound and aiohttp."""
-    return URL(url)
-
-
 def parse_ip_literal(host: str) -> IPAddress | None:
     """The address a URL host denotes if it is an IP literal in any form, else None.
 
@@ -210,86 +199,6 @@ class SafeResolver(AbstractResolver):
     async def close(self) -> None:
         """Close the wrapped resolver."""
         await self._inner.close()
-
-
-def guarded_socket_factory(
-    policy: AddressPolicy,
-) -> aiohttp.SocketFactoryType:
-    """A socket factory that refuses addresses the policy refuses (covers literal-IP hosts)."""
-
-    def factory(addr_info: aiohttp.AddrInfoType) -> socket.socket:
-        family, type_, proto, _, address = addr_info
-        policy.check(ipaddress.ip_address(address[0]))
-        return socket.socket(family=family, type=type_, proto=proto)
-
-    return factory
-
-
-class SafeConnector(aiohttp.TCPConnector):
-    """A keep-alive connector whose every connection goes through the address policy."""
-
-    def __init__(
-        self, policy: AddressPolicy, *, limit: int = 100, limit_per_host: int = 10
-    ) -> None:
-        self._safe_resolver = SafeResolver(policy)
-        super().__init__(
-            resolver=self._safe_resolver,
-            socket_factory=guarded_socket_factory(policy),
-            limit=limit,
-            limit_per_host=limit_per_host,
-            ttl_dns_cache=10,
-            keepalive_timeout=30,
-        )
-
-    async def close(self, *, abort_ssl: bool = False) -> None:
-        """Close the connections, then the resolver (which aiohttp leaves to its creator)."""
-        await super().close(abort_ssl=abort_ssl)
-        await self._safe_resolver.close()
-
-
-def make_session(
-    *,
-    allow_networks: Iterable[NetworkLike] = (),
-    allow_http: bool = False,
-    user_agent: str = f"match-notifier/{__version__}",
-    limit: int = 100,
-    limit_per_host: int = 10,
-    timeout: float = 10.0,
-) -> aiohttp.ClientSession:
-    """The one HTTP session factory for outgoing deliveries (call inside a running loop)."""
-    policy = AddressPolicy.of(allow_networks)
-    # The verdict on a URL depends on its scheme, userinfo and host alone: remembered for the
-    # hosts seen (a refusal too), so a delivery does not parse the same address again.
-    verdicts: dict[tuple[str, str | None, str | None, str | None], str | None] = {}
-
-    async def refuse_bad_urls(
-        req: aiohttp.ClientRequest, handler: ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        url = req.url
-        key = (url.scheme, url.raw_user, url.raw_password, url.raw_host)
-        try:
-            refused = verdicts[key]
-        except KeyError:
-            try:
-                check_target_url(url, allow_http=allow_http, allow_networks=policy)
-                refused = None
-            except ValueError as exc:
-                refused = str(exc)
-            if len(verdicts) >= URL_VERDICTS:
-                verdicts.clear()
-            verdicts[key] = refused
-        if refused is not None:
-            raise ValueError(refused)
-        return await handler(req)
-
-    return aiohttp.ClientSession(
-        connector=SafeConnector(policy, limit=limit, limit_per_host=limit_per_host),
-        timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0)),
-        headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
-        auto_decompress=False,
-        cookie_jar=aiohttp.DummyCookieJar(),  # no delivery carries what another one was told
-        middlewares=(refuse_bad_urls,),
-    )
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:

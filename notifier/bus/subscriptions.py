@@ -3,6 +3,10 @@
 Every key shares the hash tag of ``keys.SUB_TAG``, so a change (record, owner set, indexes) is
 one MULTI, guarded by WATCH on the record, even on a cluster. Matching an alert is one SUNION of
 the few index sets it falls under and one MGET of the ids found: O(matching subscriptions).
+Every change also bumps the store's version (``keys.subscriptions_version``), so what the
+indexes and records said may be kept while it stays the same: a process holding eight fan-out
+shards reads and splits an alert's ids once, not once per shard, and reads the records again
+only after a change.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -29,7 +35,23 @@ log = logging.getLogger("notifier.subscription_store")
 UPDATE_TRIES = 5
 PAGE_STEP = 50  # records decoded between two yields to the loop
 OWNED_CACHE = 1000  # owners whose sorted ids are kept
+MATCH_CACHE = 16  # index unions (an alert's teams, match, tie...) kept, split per shard
+MATCH_TTL_S = 60.0  # how long a kept union is trusted while the version stays the same
 Change = Callable[[Subscription], Subscription | None]
+_Parsed = tuple[bytes | str, Subscription, frozenset[tuple[str, str]]]  # raw, record, its index
+
+
+@dataclass(slots=True)
+class _Union:
+    """One index union as ``SubscriptionStore._union`` keeps it."""
+
+    version: bytes | str | None  # the store's version, read before the rest
+    until: float  # monotonic time it is kept until, whatever the version says
+    ids: list[list[str]]  # per shard, sorted
+    records: list[list[_Parsed] | None] = field(init=False)  # per shard, once read
+
+    def __post_init__(self) -> None:
+        self.records = [None] * len(self.ids)
 
 
 def _decode(raw: bytes | str | None) -> Subscription | None:
@@ -52,9 +74,10 @@ class SubscriptionStore:
     def __init__(self, r: aioredis.Redis, *, aliases: Mapping[str, str] | None = None) -> None:
         self.r = r
         self.aliases = dict(aliases or {})
-        self._cache: dict[str, tuple[bytes | str, Subscription]] = {}
+        self._cache: dict[str, _Parsed] = {}
         self._create_capped = r.register_script(CREATE_CAPPED)
         self._owned: dict[str, tuple[bytes | str | None, list[str]]] = {}  # owner -> (version, ids)
+        self._unions: dict[tuple[tuple[str, ...], int], _Union] = {}  # see ``_union``
 
     async def create_capped(self, sub: Subscription, limit: int) -> bool:
         """Store and index a new subscription unless its owner has ``limit`` already (False)."""
@@ -192,36 +215,65 @@ class SubscriptionStore:
         return await self.update(sub_id, off) is not None
 
     async def matching(
-        self, alert: Alert, only: Callable[[str], bool] | None = None
+        self, alert: Alert, shard: tuple[int, int] | None = None
     ) -> list[Subscription]:
-        """The enabled subscriptions that want ``alert``, by id (of those whose id passes
-        ``only``, tested before any is read: a fan-out shard reads its own share only)."""
-        index = [keys.subscription_index(f, v) for f, v in alert_index(alert, self.aliases)]
+        """The enabled subscriptions that want ``alert``, by id; with ``shard`` = (shard,
+        shards), those of that fan-out shard only (the others' records are not read)."""
+        pairs = alert_index(alert, self.aliases)
+        index = tuple(keys.subscription_index(f, v) for f, v in pairs)
+        at, shards = shard or (0, 1)
         with translate_errors("subscription match"):
-            ids = sorted(text(i) for i in await self.r.sunion(index))
-            if only is not None:
-                ids = [i for i in ids if only(i)]
-            if not ids:
-                return []
-            raws = await self.r.mget([keys.subscription(i) for i in ids])
-        found: list[Subscription] = []
-        for sub_id, raw in zip(ids, raws, strict=True):
-            sub = self._parse_cached(sub_id, raw)
-            if sub is not None and sub.wants(alert, self.aliases):
-                found.append(sub)
-        return found
+            union = await self._union(index, shards)
+            records = union.records[at]
+            if records is None:
+                ids = union.ids[at]
+                raws = await self.r.mget([keys.subscription(i) for i in ids]) if ids else []
+                found = (self._parsed(i, raw) for i, raw in zip(ids, raws, strict=True))
+                records = union.records[at] = [hit for hit in found if hit is not None]
+        kind = alert.kind
+        return [sub for _, sub, mine in records if sub.wants_pairs(kind, pairs, mine)]
+
+    async def _union(self, index: tuple[str, ...], shards: int) -> _Union:
+        """The ids in the union of the ``index`` sets, sorted and split by shard, and each
+        shard's records once read (parsed, with their index sets).
+
+        Kept while the store's version stays the same (and ``MATCH_TTL_S`` at most): the
+        version is read before the sets and the records, and every change of a record or an
+        index set bumps it in the same step (MULTI or script), so what is kept is never older
+        than the version it is kept under, and any change after it makes the next match read
+        them again. A process holding eight shards reads the union once per alert, and the
+        records once per change of any subscription, not once per alert."""
+        version = await self.r.get(keys.subscriptions_version())
+        now = time.monotonic()
+        hit = self._unions.get((index, shards))
+        if hit is not None and hit.version == version and now < hit.until:
+            return hit
+        members = await self.r.sunion(list(index))
+        split: list[list[str]] = [[] for _ in range(shards)]
+        for sub_id in sorted(text(i) for i in members):
+            split[keys.shard_of(sub_id, shards) if shards > 1 else 0].append(sub_id)
+        if len(self._unions) >= MATCH_CACHE:
+            del self._unions[next(iter(self._unions))]  # the oldest
+        union = self._unions[(index, shards)] = _Union(version, now + MATCH_TTL_S, split)
+        return union
 
     def _parse_cached(self, sub_id: str, raw: bytes | str | None) -> Subscription | None:
+        hit = self._parsed(sub_id, raw)
+        return hit[1] if hit is not None else None
+
+    def _parsed(self, sub_id: str, raw: bytes | str | None) -> _Parsed | None:
+        """The record parsed, and its index as a set (for matching), kept while unchanged."""
         if raw is None:
             self._cache.pop(sub_id, None)
             return None
         hit = self._cache.get(sub_id)
         if hit is not None and hit[0] == raw:
-            return hit[1]
+            return hit
         sub = _decode(raw)
-        if sub is not None:
-            self._cache[sub_id] = (raw, sub)
-        return sub
+        if sub is None:
+            return None
+        parsed = self._cache[sub_id] = (raw, sub, frozenset(sub.index()))
+        return parsed
 
     @staticmethod
     def _index(
@@ -232,7 +284,7 @@ class SubscriptionStore:
     ) -> None:
         before = set(old.index()) if old is not None and old.enabled else set()
         after = set(new.index()) if new is not None and new.enabled else set()
-        for field, value in before - after:
-            pipe.srem(keys.subscription_index(field, value), sub_id)
-        for field, value in after - before:
-            pipe.sadd(keys.subscription_index(field, value), sub_id)
+        for name, value in before - after:
+            pipe.srem(keys.subscription_index(name, value), sub_id)
+        for name, value in after - before:
+            pipe.sadd(keys.subscription_index(name, value), sub_id)

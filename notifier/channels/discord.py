@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from notifier.channels import format as fmt
-from notifier.channels.base import HttpChannel, Reply, Target, as_seconds, check_reply
+from notifier.channels.base import HttpChannel, Target, as_seconds, check_reply
+from notifier.channels.http import Reply
 from notifier.domain.alerts import Alert
 from notifier.errors import ChannelError
 
@@ -54,8 +55,9 @@ class DiscordChannel(HttpChannel):
 
     def check(self, reply: Reply, target: Target) -> None:
         """Honour the JSON ``retry_after`` of a 429 and the bucket headers; 10015 is gone."""
-        if reply.headers.get("X-RateLimit-Remaining") == "0":
-            reset = as_seconds(reply.headers.get("X-RateLimit-Reset-After"))
+        headers = reply.headers
+        if headers.get("X-RateLimit-Remaining") == "0":
+            reset = as_seconds(headers.get("X-RateLimit-Reset-After"))
             if reset is not None:
                 self.limiter.block(self.limit_key(target), reset)
         body = reply.json() if reply.status >= 400 else None

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from notifier.channels.base import HttpChannel, Reply, Target
+from notifier.channels.base import HttpChannel, Target
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.http import Reply
 from notifier.channels.telegram import TelegramChannel, _chat_id, _token
 from notifier.errors import ChannelError, MessageGoneError
 from notifier.net import retry_after

@@ -68,6 +68,7 @@ class RateLimiter:
         self._clock = clock
         self._max_keys = max_keys
         self._tat: dict[str, float] = {}  # theoretical arrival time of the next send, per key
+        self._blocked_until = 0.0  # no key waits past this (a rate of inf: the last block)
 
     @property
     def clock(self) -> Clock:
@@ -78,6 +79,11 @@ class RateLimiter:
         """How many destinations are tracked."""
         return len(self._tat)
 
+    def free(self) -> bool:
+        """Whether no key has to wait now: no rate (``inf``) and no block in force. A send
+        then reserves nothing, so a channel asks this before working out its keys."""
+        return self._interval == 0.0 and self._clock.monotonic() >= self._blocked_until
+
     def delay(self, key: str) -> float:
         """Seconds until ``key`` may send, without reserving anything."""
         now = self._clock.monotonic()
@@ -87,14 +93,18 @@ class RateLimiter:
         """Reserve the next slot of ``key``; returns how long to wait before using it."""
         now = self._clock.monotonic()
         tat = max(self._tat.get(key, now), now)
-        self._tat[key] = tat + self._interval
-        self._evict(now)
+        if self._interval:  # with no rate, only a block (kept as it is) makes a key wait
+            self._tat[key] = tat + self._interval
+            self._evict(now)
         return max(0.0, tat - self._tolerance - now)
 
     def block(self, key: str, seconds: float) -> None:
         """No send for ``key`` before ``seconds`` from now (the platform said so)."""
-        until = self._clock.monotonic() + max(0.0, seconds) + self._tolerance
+        now = self._clock.monotonic()
+        until = now + max(0.0, seconds) + self._tolerance
         self._tat[key] = max(self._tat.get(key, until), until)
+        self._blocked_until = max(self._blocked_until, until)
+        self._evict(now)
 
     def _evict(self, now: float) -> None:
         # A key whose arrival time has passed behaves exactly like an unknown key.

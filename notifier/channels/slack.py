@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from notifier.channels import format as fmt
-from notifier.channels.base import HttpChannel, Reply, Target
+from notifier.channels.base import HttpChannel, Target
+from notifier.channels.http import Reply
 from notifier.channels.ratelimit import Clock, RateLimiter, fingerprint
 from notifier.domain.alerts import Alert
 from notifier.errors import ChannelError

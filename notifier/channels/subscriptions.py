@@ -12,6 +12,7 @@ import contextlib
 import re
 import secrets
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -272,10 +273,17 @@ class Subscription(BaseModel):
 
     def wants(self, alert: Alert, aliases: Mapping[str, str] | None = None) -> bool:
         """Whether this subscription receives ``alert`` (enabled, kind, and something followed)."""
-        if not self.spec.enabled or alert.kind not in self.spec.kinds:
+        return self.wants_pairs(alert.kind, alert_index(alert, aliases or {}), set(self.index()))
+
+    def wants_pairs(
+        self, kind: str, pairs: list[tuple[str, str]], mine: AbstractSet[tuple[str, str]]
+    ) -> bool:
+        """:meth:`wants`, for a caller matching one alert against many subscriptions: the
+        alert's index ``pairs`` worked out once, and ``mine`` (this subscription's
+        :meth:`index` as a set) kept with the parsed record."""
+        if not self.spec.enabled or kind not in self.spec.kinds:
             return False
-        mine = set(self.index())
-        return any(pair in mine for pair in alert_index(alert, aliases or {}))
+        return any(pair in mine for pair in pairs)
 
 
 def alert_index(alert: Alert, aliases: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -6,10 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-
 from notifier.channels import format as fmt
-from notifier.channels.base import MAX_BODY, HttpChannel, Reply, Target, as_seconds, check_reply
+from notifier.channels.base import MAX_BODY, HttpChannel, Target, as_seconds, check_reply
+from notifier.channels.http import DeliveryClient, Reply
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter, fingerprint
 from notifier.domain.alerts import Alert
 from notifier.errors import ChannelError
@@ -48,7 +47,7 @@ class TelegramChannel(HttpChannel):
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: DeliveryClient,
         base_url: str | None = None,
         *,
         timeout: float = 10.0,

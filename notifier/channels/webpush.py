@@ -23,7 +23,8 @@ from yarl import URL
 
 from notifier.bus import keys
 from notifier.channels import format as fmt
-from notifier.channels.base import HttpChannel, Reply, Target, check_reply
+from notifier.channels.base import HttpChannel, Target, check_reply
+from notifier.channels.http import Reply
 from notifier.domain.alerts import Alert
 from notifier.errors import ChannelError
 

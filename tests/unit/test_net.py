@@ -8,22 +8,20 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifier.errors import BlockedAddressError
+from notifier.channels.http import DeliveryClient, route
+from notifier.errors import BlockedAddressError, ChannelError
 from notifier.net import (
     RETRY_AFTER_MAX_S,
     AddressPolicy,
-    SafeConnector,
     SafeResolver,
     check_target_url,
     is_public,
-    make_session,
     parse_ip_literal,
     retry_after,
 )
@@ -155,23 +153,21 @@ async def test_name_resolving_to_loopback_is_refused_at_connect_time(local_serve
     # "localhost" passes the URL check (it is a name); the resolver must refuse its address.
     url = f"http://localhost:{local_server}/"
     check_target_url(url, allow_http=True)
-    async with make_session(allow_http=True, timeout=3.0) as session:
-        with pytest.raises(aiohttp.ClientConnectorError) as err:
-            await session.get(url)
-    assert isinstance(err.value.os_error, BlockedAddressError)
-    async with (
-        make_session(allow_http=True, allow_networks=LOOPBACK, timeout=3.0) as session,
-        session.get(url) as resp,
-    ):
-        assert await resp.text() == "hello"
+    async with DeliveryClient(allow_http=True) as client:
+        with pytest.raises(ChannelError, match="target refused") as err:
+            await client.request("GET", url, b"", {}, total_s=3.0, max_body=1024)
+    assert err.value.permanent
+    async with DeliveryClient(allow_http=True, allow_networks=LOOPBACK) as client:
+        reply = await client.request("GET", url, b"", {}, total_s=3.0, max_body=1024)
+    assert reply.body == b"hello"
 
 
-async def test_connector_refuses_literal_ip_without_url_check(local_server: int) -> None:
-    # A plain session on the guarded connector: the socket factory is the last line.
-    async with aiohttp.ClientSession(connector=SafeConnector(AddressPolicy())) as session:
-        with pytest.raises(aiohttp.ClientConnectorError) as err:
-            await session.get(f"http://127.0.0.1:{local_server}/")
-    assert isinstance(err.value.os_error, BlockedAddressError)
+async def test_connect_refuses_literal_ip_without_url_check(local_server: int) -> None:
+    # The URL check refuses it first; the connect step, called alone, is the last line.
+    async with DeliveryClient(allow_http=True) as client:
+        with pytest.raises(ChannelError, match="target refused") as err:
+            await client.pool.connect(route(f"http://127.0.0.1:{local_server}/").origin, 3.0)
+    assert err.value.permanent
 
 
 class RebindingResolver(AbstractResolver):

@@ -43,6 +43,7 @@ CANCEL_WITHIN_S = 1.0  # sends still running after the grace period get this lon
 TURN_WAIT_S = 0.1
 REMOVED_WHEN_GONE = frozenset({"webpush"})  # channels whose gone subscriptions are deleted
 log = logging.getLogger("notifier.delivery")
+Marks = set[asyncio.Future[None]]  # the writes of delivery marks a fan-out waits for
 
 
 def _now_ms() -> int:
@@ -139,7 +140,9 @@ class DeliveryEngine:
         self, p: int, alert: Alert, subs: Sequence[Subscription], tickets: Sequence[Ticket]
     ) -> Counter[str]:
         """Deliver ``alert`` to ``subs``; returns once each is delivered, queued or parked."""
+        marks: Marks = set()  # the round trips of this fan-out's marks
         try:
+            await self.retries.settled()  # the marks of sends just ended are read too
             done, waiting = await self.retries.state(p, alert.id, [s.id for s in subs])
             self.waiting[p] |= waiting
             jobs = []
@@ -147,7 +150,7 @@ class DeliveryEngine:
                 if sub.id in done:
                     ticket.release()
                 else:
-                    jobs.append(self._fresh(p, alert, sub, ticket))
+                    jobs.append(self._fresh(p, alert, sub, ticket, marks))
             results = await asyncio.gather(*jobs, return_exceptions=True)
         finally:
             for ticket in tickets:
@@ -155,34 +158,60 @@ class DeliveryEngine:
         for res in results:
             if isinstance(res, BaseException):
                 raise res
+        for written in marks:  # settled means marked: the entry is acked after this
+            await asyncio.shield(written)
         outcomes: Counter[str] = Counter(str(r) for r in results)
-        outcomes["already"] = len(done)
+        outcomes["already"] += len(done)
         return outcomes
 
-    async def _fresh(self, p: int, alert: Alert, sub: Subscription, ticket: Ticket) -> str:
+    async def _fresh(
+        self, p: int, alert: Alert, sub: Subscription, ticket: Ticket, marks: Marks
+    ) -> str:
+        """One fresh delivery, in its subscription's turn. Its mark is written with the next
+        batch and awaited by the fan-out (``marks``), not here: the turn passes on before it
+        is in Redis, so whoever reads marks waits for the batches first (``settled``)."""
         asked = time.monotonic()
-        async with ticket:
+        if ticket.follows:  # (``async with ticket``, without its coroutines when first in line)
+            await ticket.turn()
+        try:
             waited = time.monotonic() - asked > TURN_WAIT_S
-            now = self.now_ms()
-            if sub.id in self.gone:
-                await self._park(p, alert, sub, 0, "subscription disabled: target gone")
-                return "dead"
-            routed = await self.holding.route(p, alert, sub)
-            if routed is not None:
-                return routed
-            if sub.id in self.waiting[p]:
-                if await self.retries.enqueue(p, alert, sub.id, now, fence=self.fence(p)):
-                    self.wake.set()  # nothing was waiting after all: it is due now
-                return "queued"
+            held = await self._not_now(p, alert, sub, ticket)
+            if held is not None:
+                return held
             self.fence(p)  # nothing is sent once the partition may be another replica's
             more = sub.spec.style == "live" and self.flows.behind(ticket)
             result = await self.deliverer.send(alert, sub, more=more, waited=waited)
             if result is DELIVERED:  # the common case, without the retry bookkeeping
-                return await self._delivered(p, alert, sub)
+                marks.add(self._delivered(p, alert, sub))
+                return "delivered"
             if result is UNSUBSCRIBED:
                 log.info("delivery_dropped", extra={"alert_id": alert.id, "sub": sub.id})
                 return "unsubscribed"
-            return await self._settle(p, alert, sub, RetryJob(sub.id, alert.id, 0, now), result)
+            job = RetryJob(sub.id, alert.id, 0, self.now_ms())
+            return await self._settle(p, alert, sub, job, result)
+        finally:
+            ticket.release()
+
+    async def _not_now(self, p: int, alert: Alert, sub: Subscription, ticket: Ticket) -> str | None:
+        """What becomes of a delivery not sent now (marked already, target gone, held back,
+        queued behind its head); None: send it."""
+        # The marks were read before the turn came: a delivery ahead in line may have been
+        # this very alert (read again from the stream while its fan-out ran), marked since.
+        if ticket.follows:
+            await self.retries.settled()
+            if await self.retries.is_done(p, alert.id, sub.id):
+                return "already"
+        if sub.id in self.gone:
+            await self._park(p, alert, sub, 0, "subscription disabled: target gone")
+            return "dead"
+        routed = await self.holding.route(p, alert, sub) if self.holding.times(p, sub) else None
+        if routed is not None:
+            return routed
+        if sub.id in self.waiting[p]:
+            if await self.retries.enqueue(p, alert, sub.id, self.now_ms(), fence=self.fence(p)):
+                self.wake.set()  # nothing was waiting after all: it is due now
+            return "queued"
+        return None
 
     async def release(self, p: int) -> list[Released]:
         """Let the due held alerts of partition p go (:meth:`Holding.release`)."""
@@ -213,7 +242,7 @@ class DeliveryEngine:
             tries = job.attempt + 1
             await self._park(p, alert, sub, tries, f"gave up after {tries} tries: {result.error}")
         elif result.outcome == "delivered":
-            await self._delivered(p, alert, sub)
+            await asyncio.shield(self._delivered(p, alert, sub))
         elif result.outcome == "gone":
             await self._gone(p, alert, sub, job, result)
             return "gone"
@@ -228,13 +257,13 @@ class DeliveryEngine:
             await self._advance(p, sub.id, alert.id)
         return result.outcome if result.outcome == "delivered" else "dead"
 
-    async def _delivered(self, p: int, alert: Alert, sub: Subscription) -> str:
-        """Mark a delivery done (its idempotency mark), count it."""
-        await self.retries.mark(p, alert.id, sub.id, self.now_ms())
+    def _delivered(self, p: int, alert: Alert, sub: Subscription) -> asyncio.Future[None]:
+        """Mark a delivery done (its idempotency mark: the future of its write), count it."""
+        written = self.retries.mark_soon(p, alert.id, sub.id, self.now_ms())
         metrics.delivered(sub.spec.channel, "delivered", alert.emitted_at)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("delivered", extra={"alert_id": alert.id, "sub": sub.id})
-        return "delivered"
+        return written
 
     async def _reschedule(
         self, p: int, alert: Alert, sub: Subscription, job: RetryJob, result: Result

@@ -27,12 +27,14 @@ import asyncio
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 BREAKER_MAX_S = 600.0
 
 
-@dataclass(frozen=True)
-class _Waiter:
+class _Waiter(NamedTuple):
+    """A send waiting for a slot (a tuple: one is made for nearly every send of a fan-out)."""
+
     future: asyncio.Future[None]
     trusted: bool
 
@@ -60,15 +62,12 @@ class FairSlots:
 
     def __init__(self, per_host: int) -> None:
         self.per_host = per_host
+        # Slots that targets not known to answer quickly may hold at once.
+        self.untried_cap = max(1, per_host - max(1, per_host // 8))
         self._hosts: dict[str, _Host] = {}
 
     def _fits(self, h: _Host, trusted: bool) -> bool:
         return h.used < self.per_host and (trusted or h.untried < self.untried_cap)
-
-    @property
-    def untried_cap(self) -> int:
-        """Slots that targets not known to answer quickly may hold at once."""
-        return max(1, self.per_host - max(1, self.per_host // 8))
 
     async def acquire(self, host: str, key: str, *, trusted: bool = False) -> bool:
         """Take a slot of ``host`` for subscription ``key`` (release with :meth:`release`);

@@ -23,9 +23,13 @@ class Ticket:
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def __aenter__(self) -> Ticket:
+        await self.turn()
+        return self
+
+    async def turn(self) -> None:
+        """Wait until the delivery before this one in line is released."""
         if self._prev is not None and not self._prev.done():
             await asyncio.shield(self._prev)
-        return self
 
     async def __aexit__(
         self,
@@ -34,6 +38,13 @@ class Ticket:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+    @property
+    def follows(self) -> bool:
+        """Whether an earlier delivery of the line was under way when this ticket was taken:
+        whatever was known of the subscription then (its delivery marks) may have changed by
+        the time this ticket's turn comes."""
+        return self._prev is not None
 
     @property
     def key(self) -> tuple[int, str]:

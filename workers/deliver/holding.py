@@ -54,11 +54,17 @@ class Holding:
         """Learn which recipients of a partition just taken over have alerts held."""
         self.held[p] = await self.holds.holding(p)
 
+    def times(self, p: int, sub: Subscription) -> bool:
+        """Whether the subscription's alerts are timed (delay, quiet hours, digest) or some of
+        them are held: if not, :meth:`route` sends them the plain way, and need not be asked."""
+        s = sub.spec
+        return bool(s.delay_s or s.quiet_hours or s.digest or sub.id in self.held[p])
+
     async def route(self, p: int, alert: Alert, sub: Subscription) -> str | None:
         """Hold, bundle or drop ``alert`` as the subscription's timing asks; None: send it
         now, the plain way."""
         s = sub.spec
-        if not (s.delay_s or s.quiet_hours or s.digest or sub.id in self.held[p]):
+        if not self.times(p, sub):
             return None
         rate = self.settings.delivery.clock_rate
         plan = timing.plan(

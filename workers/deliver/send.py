@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiohttp
 import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, HttpChannel, Target
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.http import DeliveryClient, route
 from notifier.channels.mqtt import MqttChannel, policy_resolver
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.slack import SlackChannel
@@ -32,7 +32,7 @@ from notifier.channels.webhook import WebhookChannel
 from notifier.domain.alerts import Alert
 from notifier.domain.texts import localised
 from notifier.errors import ChannelError, DeliveryError, StoppingError
-from notifier.net import AddressPolicy, delivery_url, make_session
+from notifier.net import AddressPolicy
 from notifier.settings import DeliverySettings, Settings
 from workers.deliver.fairness import Breakers, FairSlots
 from workers.deliver.live import LiveMessages
@@ -41,6 +41,7 @@ log = logging.getLogger("notifier.delivery")
 Outcome = Literal["delivered", "retry", "dead", "gone", "unsubscribed"]
 USER_AGENT = "match-notifier-webhooks/0.1"
 TARGET_CACHE = 100_000
+LANGS_KEPT = 16  # localised alerts kept (one per language of the fan-out in progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +62,19 @@ DELIVERED = Result("delivered")
 UNSUBSCRIBED = Result("unsubscribed", "unsubscribed while waiting for its turn")
 
 
-def open_session(settings: Settings) -> aiohttp.ClientSession:
-    """The SSRF-safe keep-alive session deliveries go through (call inside a running loop)."""
+def open_session(settings: Settings) -> DeliveryClient:
+    """The SSRF-safe keep-alive client deliveries go through (close it when done)."""
     d = settings.delivery
-    return make_session(
+    return DeliveryClient(
         allow_networks=d.allow_networks,
         allow_http=d.allow_http,
         user_agent=USER_AGENT,
         limit=d.concurrency,
         limit_per_host=2 * d.per_host,  # the fast slots and the slow lane (see fairness)
-        timeout=d.timeout_s,
     )
 
 
-def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[str, Channel]:
+def build_channels(session: DeliveryClient, settings: Settings) -> dict[str, Channel]:
     """Every subscription channel, sharing one session, base URLs from the settings."""
     d = settings.delivery
     t, n = d.timeout_s, d.max_response_bytes
@@ -97,7 +97,7 @@ def build_channels(session: aiohttp.ClientSession, settings: Settings) -> dict[s
 
 
 async def redis_channels(
-    r: aioredis.Redis, session: aiohttp.ClientSession, settings: Settings
+    r: aioredis.Redis, session: DeliveryClient, settings: Settings
 ) -> dict[str, Channel]:
     """The channels that keep something in Redis: Web Push (its VAPID keys) and email (its
     digests and unsubscribe key); each only with its extra installed (and email configured)."""
@@ -165,6 +165,7 @@ class Deliverer:
         self._all = asyncio.Semaphore(settings.concurrency)
         self.closing = False  # set on stop: sends not yet started are not started
         self._targets: dict[str, tuple[Subscription, Target, str]] = {}
+        self._texts: dict[str, tuple[Alert, Alert]] = {}  # lang -> (alert, localised): _localised
         self._hosts = FairSlots(settings.per_host)
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_open_s)
         self._slow: set[str] = set()  # targets whose last send was slow: they use the slow lane
@@ -180,7 +181,7 @@ class Deliverer:
         """The host a subscription's deliveries go to (for the per-host bound)."""
         url = sub.spec.url if "://" in sub.spec.url else self._bases.get(sub.spec.channel, "")
         try:
-            return delivery_url(url).host or sub.spec.channel
+            return route(url).host  # parsed once: the send reuses it
         except (TypeError, ValueError):
             return sub.spec.channel
 
@@ -196,7 +197,7 @@ class Deliverer:
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
         target, host = self._target(sub)
-        alert = localised(alert, sub.spec.lang or self.lang, self.names)
+        alert = self._localised(alert, sub.spec.lang or self.lang)
         wait = self.breakers.wait(sub.id)
         if wait > 0:  # the target keeps failing: no slot, no attempt, try after the pause
             return Result("retry", "circuit open: target keeps failing", None, wait, counts=False)
@@ -205,17 +206,24 @@ class Deliverer:
             return Result("retry", "slow target: the host's slow lane is full", None, 5.0, False)
         started = time.monotonic()
         try:
-            async with self._all, lane:
-                if self.closing:
-                    raise StoppingError
-                slept = await _wait_turn(channel, target)
-                if (waited or slept) and self.still is not None and not await self.still(sub.id):
-                    return UNSUBSCRIBED
-                key = idempotency_key(alert.id, sub.id)
-                if sub.spec.style == "live" and self.live is not None:
-                    await self.live.send(alert, sub, target, channel, key, defer=more)
-                else:
-                    await channel.send(alert, target, idempotency_key=key)
+            async with self._all:
+                with lane:
+                    if self.closing:
+                        raise StoppingError
+                    slept = (
+                        await _wait_turn(channel, target) if _limited(channel, target) else False
+                    )
+                    if (
+                        (waited or slept)
+                        and self.still is not None
+                        and not await self.still(sub.id)
+                    ):
+                        return UNSUBSCRIBED
+                    key = idempotency_key(alert.id, sub.id)
+                    if sub.spec.style == "live" and self.live is not None:
+                        await self.live.send(alert, sub, target, channel, key, defer=more)
+                    else:
+                        await channel.send(alert, target, idempotency_key=key)
         except DeliveryError as exc:
             self._judge(sub.id, exc)
             return classify(exc)
@@ -261,6 +269,18 @@ class Deliverer:
             self._slow.add(key)
             self._quick.discard(key)
 
+    def _localised(self, alert: Alert, lang: str) -> Alert:
+        """The alert in ``lang`` (:func:`localised`), kept for the fan-out's next subscription
+        of the same language (the same alert object, not one with the same id)."""
+        hit = self._texts.get(lang)
+        if hit is not None and hit[0] is alert:
+            return hit[1]
+        if len(self._texts) >= LANGS_KEPT:
+            self._texts.clear()
+        out = localised(alert, lang, self.names)
+        self._texts[lang] = (alert, out)
+        return out
+
     def _target(self, sub: Subscription) -> tuple[Target, str]:
         """The channel target and host of a subscription (kept while the record is the same)."""
         hit = self._targets.get(sub.id)
@@ -291,27 +311,34 @@ class _Lane:
         self.trusted = trusted  # holds a slot as a target known to answer quickly
         self.released = False
         self._handle: asyncio.TimerHandle | None = None
-        self._timeout: asyncio.Timeout | None = None
+        # Cutting the send short is asyncio.timeout's cancel-and-convert, done by hand: its
+        # Timeout object per send cost more than the rest of the lane, and is needed only for
+        # the rare send cut short.
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+        self._cut = False
 
-    async def __aenter__(self) -> None:
-        self._timeout = asyncio.timeout(None)
-        await self._timeout.__aenter__()
+    def __enter__(self) -> None:
         if not self.slow:
+            self._task = task = asyncio.current_task()
+            self._cancelling = task.cancelling() if task is not None else 0
             loop = asyncio.get_running_loop()
             self._handle = loop.call_later(self.slow_after_s, self._slow)
 
-    async def __aexit__(self, *exc: Any) -> bool | None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
         if self._handle is not None:
             self._handle.cancel()
-        assert self._timeout is not None
-        await self._timeout.__aexit__(*exc)  # TimeoutError if cut short
-        return None
+        if self._cut and self._task is not None:  # TimeoutError if cut short (and only then)
+            self._cut = False
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
 
     def _slow(self) -> None:
         if self.slots.to_slow_lane(self.host, self.trusted):
             self.slow = True
-        elif self._timeout is not None:
-            self._timeout.reschedule(asyncio.get_running_loop().time())
+        elif self._task is not None and not self._cut:
+            self._cut = True
+            self._task.cancel()
 
     def release(self) -> None:
         """Give back what the send held (its fast slot, or its place in the slow lane)."""
@@ -324,6 +351,11 @@ class _Lane:
             self.slots.leave_slow_lane(self.host)
         else:
             self.slots.release(self.host, self.trusted)
+
+
+def _limited(channel: Channel, target: Target) -> bool:
+    """Whether a send to ``target`` has a rate limit to wait for (an HTTP channel's slots)."""
+    return isinstance(channel, HttpChannel) and bool(channel.limits(target))
 
 
 async def _wait_turn(channel: Channel, target: Target) -> bool:

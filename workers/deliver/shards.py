@@ -50,10 +50,8 @@ class ShardDispatcher(Dispatcher):
 
     async def subscribers(self, p: int, alert: Alert) -> list[Subscription]:
         """The subscriptions of this shard that want the alert (the others' ids are not read)."""
-        shard, shards = p - keys.SHARD_BASE, self.settings.delivery.shards
-        return await self.subscriptions.matching(
-            alert, only=lambda sub_id: keys.shard_of(sub_id, shards) == shard
-        )
+        shard = (p - keys.SHARD_BASE, self.settings.delivery.shards)
+        return await self.subscriptions.matching(alert, shard)
 
 
 async def pending_work(r: aioredis.Redis, settings: Settings) -> int:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -20,6 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from notifier.channels.base import MAX_BODY, Channel, Target, post
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.discord import DiscordChannel
+from notifier.channels.http import DeliveryClient
 from notifier.channels.ntfy import NtfyChannel
 from notifier.channels.ratelimit import RateLimiter
 from notifier.channels.slack import SlackChannel
@@ -28,7 +29,6 @@ from notifier.channels.webhook import WebhookChannel, generate_secret
 from notifier.domain.alerts import Alert
 from notifier.domain.models import MatchStatus, Score
 from notifier.errors import ChannelError, DeliveryError
-from notifier.net import make_session
 
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 TOKEN = "123456:ABC-secret_token"
@@ -90,8 +90,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with make_session(allow_networks=LOOPBACK, allow_http=True, timeout=3.0) as s:
+async def session() -> AsyncIterator[DeliveryClient]:
+    async with DeliveryClient(allow_networks=LOOPBACK, allow_http=True) as s:
         yield s
 
 
@@ -127,7 +127,7 @@ def reply(status: int, body: Any = "", headers: dict[str, str] | None = None) ->
 
 
 async def test_webhook_signature_verifies_with_standardwebhooks(
-    receiver: Receiver, session: aiohttp.ClientSession
+    receiver: Receiver, session: DeliveryClient
 ) -> None:
     secret = generate_secret()
     alert = make_alert()
@@ -152,7 +152,7 @@ async def test_webhook_signature_verifies_with_standardwebhooks(
 
 
 async def test_webhook_body_is_shared_but_each_delivery_signed_for_its_own(
-    receiver: Receiver, session: aiohttp.ClientSession
+    receiver: Receiver, session: DeliveryClient
 ) -> None:
     channel = WebhookChannel(session)
     secrets = [generate_secret() for _ in range(3)]
@@ -183,7 +183,7 @@ async def test_a_refused_host_stays_refused_and_cookies_are_not_kept(
     receiver.handler = set_cookie
     secret = SecretStr(generate_secret())
     named = f"http://localhost:{receiver.port}/ok"  # a name: a cookie jar would keep its cookies
-    async with make_session(allow_networks=["127.0.0.1/32", "::1/128"], allow_http=True) as s:
+    async with DeliveryClient(allow_networks=["127.0.0.1/32", "::1/128"], allow_http=True) as s:
         channel = WebhookChannel(s)
         for _ in range(2):  # the second try is answered from the session's verdicts
             refused = Target(channel="webhook", url="http://127.0.0.2:9/x", secret=secret)
@@ -196,7 +196,7 @@ async def test_a_refused_host_stays_refused_and_cookies_are_not_kept(
     assert all("Cookie" not in headers for _, headers, _ in receiver.seen)
 
 
-async def test_webhook_without_secret_is_permanent(session: aiohttp.ClientSession) -> None:
+async def test_webhook_without_secret_is_permanent(session: DeliveryClient) -> None:
     with pytest.raises(DeliveryError) as err:
         await WebhookChannel(session).send(
             make_alert(), Target(channel="webhook", url="http://127.0.0.1:9/"), idempotency_key="k"
@@ -205,7 +205,7 @@ async def test_webhook_without_secret_is_permanent(session: aiohttp.ClientSessio
 
 
 async def test_slack_block_kit_and_one_per_second(
-    receiver: Receiver, session: aiohttp.ClientSession
+    receiver: Receiver, session: DeliveryClient
 ) -> None:
     clock = FakeClock()
     slack = SlackChannel(session, receiver.url(), clock=clock)
@@ -225,9 +225,7 @@ async def test_slack_block_kit_and_one_per_second(
     assert "Atalanta 1-2 Dortmund" in facts and "23'" in facts
 
 
-async def test_slack_removed_webhook_is_gone(
-    receiver: Receiver, session: aiohttp.ClientSession
-) -> None:
+async def test_slack_removed_webhook_is_gone(receiver: Receiver, session: DeliveryClient) -> None:
     receiver.handler = reply(404, "no_service")
     with pytest.raises(ChannelError) as err:
         await SlackChannel(session, receiver.url()).send(
@@ -236,7 +234,7 @@ async def test_slack_removed_webhook_is_gone(
     assert err.value.gone and err.value.permanent
 
 
-async def test_discord_embed_shape(receiver: Receiver, session: aiohttp.ClientSession) -> None:
+async def test_discord_embed_shape(receiver: Receiver, session: DeliveryClient) -> None:
     target = Target(channel="discord", url="/api/webhooks/1/tok")
     await DiscordChannel(session, receiver.url()).send(make_alert(), target, idempotency_key="k")
     msg = json.loads(receiver.seen[0][2])
@@ -251,7 +249,7 @@ async def test_discord_embed_shape(receiver: Receiver, session: aiohttp.ClientSe
 
 
 async def test_discord_429_retry_after_then_waits(
-    receiver: Receiver, session: aiohttp.ClientSession
+    receiver: Receiver, session: DeliveryClient
 ) -> None:
     receiver.handler = reply(
         429, {"message": "You are being rate limited.", "retry_after": 0.75, "global": False}
@@ -303,7 +301,7 @@ def unescape_markdown_v2(text: str) -> str:
     return "".join(out)
 
 
-async def test_telegram_send_message(receiver: Receiver, session: aiohttp.ClientSession) -> None:
+async def test_telegram_send_message(receiver: Receiver, session: DeliveryClient) -> None:
     receiver.handler = reply(200, {"ok": True, "result": {"message_id": 1}})
     nasty = "GOAL A.C. (1-0) *Scamacca* [23'] #1!"
     target = Target(channel="telegram", secret=SecretStr(TOKEN), options={"chat_id": -100123})
@@ -331,7 +329,7 @@ async def test_telegram_send_message(receiver: Receiver, session: aiohttp.Client
 )
 async def test_telegram_errors(
     receiver: Receiver,
-    session: aiohttp.ClientSession,
+    session: DeliveryClient,
     status: int,
     answer: dict[str, Any],
     retry_after: float | None,
@@ -350,7 +348,7 @@ async def test_telegram_errors(
 
 
 async def test_telegram_limits_per_chat_and_per_bot(
-    receiver: Receiver, session: aiohttp.ClientSession
+    receiver: Receiver, session: DeliveryClient
 ) -> None:
     receiver.handler = reply(200, {"ok": True, "result": {}})
     clock = FakeClock()
@@ -363,7 +361,7 @@ async def test_telegram_limits_per_chat_and_per_bot(
     assert clock.sleeps[-1] == pytest.approx(1 - 1 / 30)
 
 
-async def test_ntfy_publish(receiver: Receiver, session: aiohttp.ClientSession) -> None:
+async def test_ntfy_publish(receiver: Receiver, session: DeliveryClient) -> None:
     target = Target(channel="ntfy", secret=SecretStr("tk_abc"), options={"topic": "bvb"})
     await NtfyChannel(session, receiver.url()).send(make_alert(), target, idempotency_key="k")
     await NtfyChannel(session, receiver.url()).send(
@@ -391,7 +389,7 @@ async def test_ntfy_publish(receiver: Receiver, session: aiohttp.ClientSession) 
 )
 async def test_status_classification(
     receiver: Receiver,
-    session: aiohttp.ClientSession,
+    session: DeliveryClient,
     status: int,
     headers: dict[str, str],
     permanent: bool,
@@ -406,7 +404,7 @@ async def test_status_classification(
     assert (e.status, e.permanent, e.gone, e.retry_after) == (status, permanent, gone, retry_after)
 
 
-async def test_redirect_is_refused(receiver: Receiver, session: aiohttp.ClientSession) -> None:
+async def test_redirect_is_refused(receiver: Receiver, session: DeliveryClient) -> None:
     receiver.handler = reply(302, "", {"Location": receiver.url("/elsewhere")})
     target = Target(
         channel="webhook", url=receiver.url("/hook"), secret=SecretStr(generate_secret())
@@ -416,9 +414,7 @@ async def test_redirect_is_refused(receiver: Receiver, session: aiohttp.ClientSe
     assert err.value.permanent and [p for p, _, _ in receiver.seen] == ["/hook"]
 
 
-async def test_hang_after_headers_is_bounded(
-    receiver: Receiver, session: aiohttp.ClientSession
-) -> None:
+async def test_hang_after_headers_is_bounded(receiver: Receiver, session: DeliveryClient) -> None:
     async def hang(request: web.Request, _: bytes) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Length": "100"})
         await resp.prepare(request)
@@ -432,9 +428,7 @@ async def test_hang_after_headers_is_bounded(
     assert not err.value.permanent and time.monotonic() - started < 1.5
 
 
-async def test_huge_body_is_read_bounded(
-    receiver: Receiver, session: aiohttp.ClientSession
-) -> None:
+async def test_huge_body_is_read_bounded(receiver: Receiver, session: DeliveryClient) -> None:
     huge = b"x" * (10 * 1024 * 1024)
 
     async def big(request: web.Request, _: bytes) -> web.StreamResponse:
@@ -453,14 +447,14 @@ async def test_huge_body_is_read_bounded(
 
 async def test_unreachable_and_refused_targets(receiver: Receiver) -> None:
     target = Target(channel="ntfy", url=receiver.url(), options={"topic": "t"})
-    async with make_session(allow_http=True) as strict:  # loopback not allow-listed
+    async with DeliveryClient(allow_http=True) as strict:  # loopback not allow-listed
         with pytest.raises(ChannelError, match="not a public address") as err:
             await NtfyChannel(strict).send(make_alert(), target, idempotency_key="k")
     assert err.value.permanent and receiver.seen == []
-    async with make_session(allow_networks=LOOPBACK) as https_only:
+    async with DeliveryClient(allow_networks=LOOPBACK) as https_only:
         with pytest.raises(ChannelError, match="scheme must be https") as err:
             await NtfyChannel(https_only).send(make_alert(), target, idempotency_key="k")
-    async with make_session(allow_networks=LOOPBACK, allow_http=True) as ok:
+    async with DeliveryClient(allow_networks=LOOPBACK, allow_http=True) as ok:
         closed = Target(channel="ntfy", url="http://127.0.0.1:9", options={"topic": "t"})
         with pytest.raises(ChannelError, match="cannot connect") as err:
             await NtfyChannel(ok).send(make_alert(), closed, idempotency_key="k")
@@ -468,7 +462,7 @@ async def test_unreachable_and_refused_targets(receiver: Receiver) -> None:
 
 
 async def test_local_rate_limit_beyond_max_wait_raises(
-    receiver: Receiver, session: aiohttp.ClientSession
+    receiver: Receiver, session: DeliveryClient
 ) -> None:
     clock = FakeClock()
     slack = SlackChannel(session, receiver.url(), clock=clock, max_wait=2.0)
@@ -488,6 +482,23 @@ def test_rate_limiter_burst_and_eviction() -> None:
     limiter.reserve("b")
     limiter.reserve("c")  # over max_keys: "a", long idle, is forgotten (it behaved as new anyway)
     assert limiter.delay("a") == 0.0 and len(limiter) == 2
+
+
+def test_a_limiter_without_rate_is_free_but_while_a_block_lasts() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(math.inf, clock=clock, max_keys=2)
+    assert limiter.free() and limiter.reserve("a") == 0.0 and len(limiter) == 0
+    limiter.block("a", 30.0)  # a 429 with Retry-After: 30
+    assert not limiter.free()
+    assert limiter.delay("a") == pytest.approx(30.0) and limiter.delay("b") == 0.0
+    assert limiter.reserve("a") == pytest.approx(30.0) and limiter.reserve("b") == 0.0
+    clock.t = 29.0
+    assert not limiter.free() and limiter.delay("a") == pytest.approx(1.0)
+    clock.t = 30.0
+    assert limiter.free() and limiter.delay("a") == 0.0
+    for key in "bcd":  # blocks past max_keys: the ones over are forgotten
+        limiter.block(key, 1.0)
+    assert len(limiter) <= 3
 
 
 async def test_console_prints_text_or_json() -> None:

@@ -16,9 +16,9 @@ from notifier.api.auth import owner_of
 from notifier.api.push import push_id
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.base import Target
+from notifier.channels.http import DeliveryClient
 from notifier.channels.webpush import WebPushChannel, load_vapid, push_payload
 from notifier.errors import ChannelError
-from notifier.net import make_session
 from notifier.settings import ApiSettings
 from tests.integration.api.test_api import A, serving
 from tests.integration.deliver.test_delivery_support import (
@@ -47,7 +47,7 @@ def target(sub: dict[str, Any], **options: Any) -> Target:
     )
 
 
-async def channel_for(r: Redis, session: aiohttp.ClientSession) -> WebPushChannel:
+async def channel_for(r: Redis, session: DeliveryClient) -> WebPushChannel:
     vapid = await load_vapid(r)
     return WebPushChannel(session, vapid=vapid, subject="mailto:ops@example.org", timeout=5)
 
@@ -56,7 +56,7 @@ async def test_a_push_is_signed_and_decrypts_to_the_alert(
     redis: Redis, service: PushService
 ) -> None:
     alert, t = make_alert(), target(service.subscription("a"), lang="de")
-    async with make_session(allow_networks=LOOPBACK, allow_http=True) as session:
+    async with DeliveryClient(allow_networks=LOOPBACK, allow_http=True) as session:
         channel = await channel_for(redis, session)
         for n in (1, 2):
             await channel.send(make_alert(n), t, idempotency_key=f"k{n}")
@@ -77,7 +77,7 @@ async def test_an_expired_subscription_is_gone(
         service.gone.add("old")
     else:
         service.browsers.pop("old")
-    async with make_session(allow_networks=LOOPBACK, allow_http=True) as session:
+    async with DeliveryClient(allow_networks=LOOPBACK, allow_http=True) as session:
         with pytest.raises(ChannelError) as caught:
             await (await channel_for(redis, session)).send(make_alert(), t, idempotency_key="k")
     assert caught.value.gone and caught.value.status == status
@@ -85,7 +85,7 @@ async def test_an_expired_subscription_is_gone(
 
 async def test_push_endpoints_follow_the_ssrf_rules(redis: Redis, service: PushService) -> None:
     t = target(service.subscription("a"))
-    async with make_session(allow_http=True) as strict:  # loopback not allow-listed
+    async with DeliveryClient(allow_http=True) as strict:  # loopback not allow-listed
         with pytest.raises(ChannelError) as caught:
             await (await channel_for(redis, strict)).send(make_alert(), t, idempotency_key="k")
     assert caught.value.permanent and not service.received

@@ -114,6 +114,43 @@ async def test_a_receiver_failing_twice_gets_the_alert_once(redis: Redis, redis_
         assert calls == 3
 
 
+async def test_an_alert_read_again_while_its_send_is_on_the_wire_is_not_sent_twice(
+    redis: Redis, redis_url: str
+) -> None:
+    """The second entry's fan-out reads the delivery marks while the first send is unanswered
+    (nothing marked yet), then waits its turn behind it: by then the mark is there."""
+    answered = asyncio.Event()
+
+    async def slow(request: web.Request, body: bytes) -> web.StreamResponse:
+        await answered.wait()
+        return web.Response(status=204)
+
+    async with receiving(slow) as rec:
+        settings = settings_for(redis_url)
+        await subscribe(SubscriptionStore(redis), channel="webhook", url=rec.url("/h"))
+        async with dispatching(redis, settings) as d:
+            alert = make_alert()
+            await publish(redis, alert)
+            await rec.wait_for(lambda: len(rec.seen) == 1)
+            await publish(redis, alert)  # the same alert again, the first send unanswered
+            await eventually(lambda: _acked_none(redis, d))
+            answered.set()
+            await eventually(lambda: _all_acked(redis))
+            await d.engine.idle()
+        assert len(rec.seen) == 1
+
+
+async def _acked_none(redis: Redis, d: Dispatcher) -> bool:
+    """Both entries read, neither settled: the second fan-out waits behind the first."""
+    pending = await redis.xpending(keys.alerts(0), keys.GROUP_DISPATCHER)
+    return int(pending["pending"]) == 2 and len(d.engine.tasks) == 2
+
+
+async def _all_acked(redis: Redis) -> bool:
+    pending = await redis.xpending(keys.alerts(0), keys.GROUP_DISPATCHER)
+    return int(pending["pending"]) == 0
+
+
 async def test_order_is_kept_per_subscription_and_a_dead_one_delays_nobody(
     redis: Redis, redis_url: str
 ) -> None:
