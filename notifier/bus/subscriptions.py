@@ -78,6 +78,9 @@ class SubscriptionStore:
         self._create_capped = r.register_script(CREATE_CAPPED)
         self._owned: dict[str, tuple[bytes | str | None, list[str]]] = {}  # owner -> (version, ids)
         self._unions: dict[tuple[tuple[str, ...], int], _Union] = {}  # see ``_union``
+        # Told of every record matching parses (the dispatcher: the send's target and host
+        # made with it, once per record, not at the record's first send).
+        self.on_parse: Callable[[Subscription], None] | None = None
 
     async def create_capped(self, sub: Subscription, limit: int) -> bool:
         """Store and index a new subscription unless its owner has ``limit`` already (False)."""
@@ -273,6 +276,8 @@ class SubscriptionStore:
         if sub is None:
             return None
         parsed = self._cache[sub_id] = (raw, sub, frozenset(sub.index()))
+        if self.on_parse is not None:
+            self.on_parse(sub)
         return parsed
 
     @staticmethod

@@ -83,6 +83,7 @@ class Dispatcher(PartitionConsumer):
             names=settings.names_by_lang(),
             still=self._still_wanted,
         )
+        self.subscriptions.on_parse = deliverer.prepare
         self.engine = DeliveryEngine(
             r, settings, store=self.subscriptions, deliverer=deliverer, rand=rand, fence=self.fence
         )

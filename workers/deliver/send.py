@@ -10,6 +10,7 @@ dead, gone); the dispatcher decides what each means for the queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import time
@@ -280,6 +281,13 @@ class Deliverer:
         out = localised(alert, lang, self.names)
         self._texts[lang] = (alert, out)
         return out
+
+    def prepare(self, sub: Subscription) -> None:
+        """Make a subscription's target and host now, with its parsed record (they are kept
+        while the record is the same): its first send then finds them made."""
+        if sub.spec.channel in self.channels:
+            with contextlib.suppress(ValueError):  # then its send meets it, as it would have
+                self._target(sub)
 
     def _target(self, sub: Subscription) -> tuple[Target, str]:
         """The channel target and host of a subscription (kept while the record is the same)."""

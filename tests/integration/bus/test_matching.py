@@ -30,6 +30,8 @@ async def calls(r: Redis, command: str = "sunion") -> int:
 
 async def test_shards_split_the_match_and_share_one_read_of_the_indexes(redis: Redis) -> None:
     store = SubscriptionStore(redis)
+    parsed: list[str] = []
+    store.on_parse = lambda sub: parsed.append(sub.id)
     subs = [
         await subscribe(store, channel="webhook", url=f"https://h.example/{i}", teams=["Atalanta"])
         for i in range(40)
@@ -49,6 +51,7 @@ async def test_shards_split_the_match_and_share_one_read_of_the_indexes(redis: R
     assert await by_shard(store, 2) == split  # another alert of the same match: the same union
     assert await calls(redis) == before + 2, "the whole match is a split of its own"
     assert await calls(redis, "mget") == mgets, "nothing changed: the records are not read again"
+    assert sorted(parsed) == sorted(s.id for s in subs), "each record parsed (and told) once"
     await store.disable(subs[0].id, "gone")
     assert subs[0].id not in [i for ids in await by_shard(store, 3) for i in ids]
     assert await calls(redis) == before + 3 and await calls(redis, "mget") > mgets
