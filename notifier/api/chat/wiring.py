@@ -59,16 +59,10 @@ def configured(settings: Settings) -> list[str]:
 
 def inbound(settings: Settings) -> list[str]:
     """The platforms whose configured bot the platform calls (a Telegram webhook, Discord
-    interactions, Slack commands and actions): the API serves their routes, no others'."""
-    b = settings.bots
-    found = []
-    if b.telegram.token is not None and b.telegram.mode == "webhook":
-        found.append("telegram")
-    if b.discord.public_key is not None:
-        found.append("discord")
-    if b.slack.signing_secret is not None:
-        found.append("slack")
-    return found
+    interactions, Slack commands and actions): the API serves their routes, no others'. A
+    Telegram bot that polls is configured but not called."""
+    polling = settings.bots.telegram.mode != "webhook"
+    return [p for p in configured(settings) if not (p == "telegram" and polling)]
 
 
 def needs_api(settings: Settings) -> bool:
