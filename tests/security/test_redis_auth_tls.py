@@ -80,7 +80,8 @@ def _pem(cert: x509.Certificate) -> bytes:
 
 
 def make_certs(where: Path) -> tuple[Path, Path, Path]:
-    """A private CA and a server certificate for 127.0.0.1: (ca, cert, key) files."""
+    """A private CA and a server certificate for 127.0.0.1 and localhost: (ca, cert, key)
+    files (the Redis, MQTT, SMTP and delivery TLS tests share it)."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "notifier test CA")])
@@ -105,7 +106,9 @@ def make_certs(where: Path) -> tuple[Path, Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
