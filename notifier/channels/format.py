@@ -66,9 +66,9 @@ def score_line(alert: Alert) -> str:
     score when there is one."""
     score = {"hs": alert.score.home, "as": alert.score.away}
     if alert.shootout is None:
-        return _line(texts.msg(SCORE, **score), alert)
+        return _line(SCORE, alert, score)
     pens = {"ps": alert.shootout.home, "pa": alert.shootout.away}
-    return _line(texts.msg(SCORE_PENS, **score, **pens), alert)
+    return _line(SCORE_PENS, alert, score | pens)
 
 
 def aggregate_line(alert: Alert) -> str | None:
@@ -77,14 +77,14 @@ def aggregate_line(alert: Alert) -> str | None:
     if not agg:
         return None
     if alert.home in agg and alert.away in agg:
-        return _line(texts.msg(SCORE, hs=agg[alert.home], **{"as": agg[alert.away]}), alert)
+        return _line(SCORE, alert, {"hs": agg[alert.home], "as": agg[alert.away]})
     return ", ".join(f"{team} {goals}" for team, goals in agg.items())
 
 
-def _line(m: texts.Msg, alert: Alert) -> str:
+def _line(shape: str, alert: Alert, goals: dict[str, int]) -> str:
     """A score shape in the alert's language, the teams by their names in the alert."""
-    shape = texts.msg(m.id, home="home", away="away", **m.args)
-    return texts.sentence(shape, alert.lang, {"home": alert.home, "away": alert.away})
+    m = texts.msg(shape, home="home", away="away", **goals)
+    return texts.sentence(m, alert.lang, {"home": alert.home, "away": alert.away})
 
 
 def fact(name: str, alert: Alert) -> str:
