@@ -28,6 +28,7 @@ from notifier.api.server import GuardedRunner, raise_fd_limit
 from notifier.api.state import HUB, REDIS, SETTINGS, SUBSCRIPTIONS
 from notifier.api.stream import setup_stream
 from notifier.api.subs import setup_subscriptions
+from notifier.bus.connect import run_to_end
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.settings import Settings
 
@@ -90,5 +91,5 @@ async def serve(settings: Settings, r: aioredis.Redis, stop: asyncio.Event) -> N
         await site.start()
         log.info("api_listening", extra={"host": settings.api.host, "port": settings.api.port})
         await stop.wait()
-    finally:
-        await runner.cleanup()
+    finally:  # to its end even if cancelled meanwhile: else the hub and heartbeat would run on
+        await run_to_end(runner.cleanup())

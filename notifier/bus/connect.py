@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -110,6 +110,26 @@ async def cancel(*tasks: asyncio.Future[Any], within_s: float | None = None) -> 
     failures = [t.exception() for t in tasks if t.done() and not t.cancelled()]
     if failure := next((f for f in failures if f is not None), None):
         raise failure
+
+
+async def run_to_end(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to its end even if this task is cancelled meanwhile, then let the cancel go on.
+
+    A wind-down (stopping workers, a hub, clearing heartbeats) is itself awaited; a caller that
+    cancels until the task really ends (:func:`cancel` repeats its cancel every 0.1 s) would cut
+    it short at its first await, and what it was stopping would run on with nobody to stop it.
+    ``work`` must be bounded (its waits have timeouts), so this wait is too.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()
 
 
 def _name(task: asyncio.Future[Any]) -> str:

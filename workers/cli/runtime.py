@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from notifier.api import app as api_app
 from notifier.api.chat.telegram import run_bot
 from notifier.api.chat.wiring import Bots, build_bots, configured
-from notifier.bus.connect import open_redis
+from notifier.bus.connect import open_redis, run_to_end
 from notifier.bus.heartbeat import clear, run_heartbeat
 from notifier.settings import Settings
 from workers.deliver import dispatcher, shards
@@ -137,13 +137,19 @@ async def run_pipeline(
     finally:
         # Cancelled from outside (an embedding task, a test): the workers must end with it, or
         # they would go on reading, delivering and beating with nobody to stop them. The
-        # scheduler first, before any await: a second cancel landing in an await below must not
-        # leave its poll jobs firing in the loop (a poller nobody stops, holding group leases).
+        # scheduler first, before any await, then the rest run to its end however often the
+        # caller cancels again (``bus.connect.cancel`` repeats it every 0.1 s): cut short, it
+        # left the API, its SSE hub and heartbeat, and the bots running in the loop.
         if scheduler.running:
             scheduler.shutdown(wait=False)
-        await _finish(tasks, 0)
-        _retrieve(tasks)
-        await _clear_heartbeats(pipe, min(CLEAR_TIMEOUT_S, max(0.05, deadline - loop.time())))
+        clear_s = min(CLEAR_TIMEOUT_S, max(0.05, deadline - loop.time()))
+        await run_to_end(_wind_down(pipe, tasks, clear_s))
+
+
+async def _wind_down(pipe: Pipeline, tasks: list[asyncio.Task[None]], clear_s: float) -> None:
+    await _finish(tasks, 0)
+    _retrieve(tasks)
+    await _clear_heartbeats(pipe, clear_s)
 
 
 CLEAR_TIMEOUT_S = 1.0

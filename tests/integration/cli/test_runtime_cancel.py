@@ -1,37 +1,54 @@
-"""A pipeline whose task is cancelled from outside takes its workers with it."""
+"""A pipeline whose task is cancelled from outside takes its workers with it.
+
+Cancelled once, or again and again until it ends (as ``bus.connect.cancel`` does, every 0.1 s):
+the second kind used to cut the wind-down short at its first await and leave the API, its SSE
+hub and its heartbeat running in the loop (a later test's ``notifier check`` saw that beat).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
 
 from notifier.bus import keys
+from notifier.bus.connect import cancel
 from notifier.settings import Settings
 from tests.integration.deliver.test_delivery_support import eventually
 from workers.cli import runtime
 
 
+async def _cancel_once(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 @pytest.mark.timeout(30)
-async def test_a_cancelled_pipeline_leaves_no_worker_running(redis: Redis, redis_url: str) -> None:
+@pytest.mark.parametrize("stop", [_cancel_once, cancel], ids=["once", "until-it-ends"])
+async def test_a_cancelled_pipeline_leaves_no_worker_running(
+    redis: Redis, redis_url: str, stop: Callable[[asyncio.Task[None]], Awaitable[None]]
+) -> None:
     settings = Settings.load(None, redis_url=redis_url).model_copy(update={"heartbeat_s": 0.05})
+    settings.api.port = 0
     before = set(asyncio.all_tasks())
     async with contextlib.AsyncExitStack() as stack:
-        pipe = await runtime.open_pipeline(settings, stack, roles=("aggregate", "dispatch"))
+        roles = ("aggregate", "dispatch", "api")
+        pipe = await runtime.open_pipeline(settings, stack, roles=roles)
         task = asyncio.create_task(runtime.serve(pipe))
-        beat = keys.heartbeat("aggregator", pipe.instance)
 
         async def beating() -> bool:
-            return bool(await redis.exists(beat))
+            names = [keys.heartbeat(w, pipe.instance) for w in ("aggregator", "dispatcher")]
+            api = [k async for k in redis.scan_iter(match=keys.heartbeat("api", "*"))]
+            return await redis.exists(*names) == 2 and bool(api)
 
         await eventually(beating, within=10)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
         left = [t.get_name() for t in asyncio.all_tasks() - before if not t.done()]
         assert left == []
-        await redis.delete(beat)
+        await redis.flushall()
         await asyncio.sleep(0.3)  # six heartbeat intervals: a stray beat would write it again
-        assert not await redis.exists(beat)
+        assert [k async for k in redis.scan_iter(match=keys.heartbeats_pattern())] == []

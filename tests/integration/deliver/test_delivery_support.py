@@ -193,3 +193,7 @@ async def dispatching(
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)
+            for channel in channels.values():  # as open_pipeline does: MQTT links end here
+                closing = getattr(channel, "close", None)
+                if closing is not None:
+                    await closing()

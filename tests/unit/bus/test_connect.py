@@ -1,4 +1,5 @@
-"""cancel(): a task stopped is a task ended, even one that swallows a cancel (redis-py can)."""
+"""cancel(): a task stopped is a task ended, even one that swallows a cancel (redis-py can);
+run_to_end(): a wind-down finishes however often its task is cancelled meanwhile."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from notifier.bus.connect import cancel
+from notifier.bus.connect import cancel, run_to_end
 
 
 def _uncancel() -> None:
@@ -81,3 +82,33 @@ async def test_within_gives_up_on_a_task_that_never_ends() -> None:
     released.set()
     await cancel(task)  # the next cancel wakes it, and it ends
     assert task.done()
+
+
+async def test_a_wind_down_runs_to_its_end_through_repeated_cancels() -> None:
+    steps: list[int] = []
+
+    async def wind_down() -> None:
+        for step in range(5):  # five awaits, each one a place a cancel used to cut it short
+            await asyncio.sleep(0.05)
+            steps.append(step)
+
+    async def stopping() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await run_to_end(wind_down())
+
+    task = asyncio.create_task(stopping())
+    await asyncio.sleep(0)
+    await cancel(task)  # cancels again every 0.1 s until the task ends
+    assert task.cancelled()  # the cancel goes on once the wind-down is over
+    assert steps == [0, 1, 2, 3, 4]
+
+
+async def test_a_wind_down_that_fails_says_so() -> None:
+    async def broken() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("could not clear")
+
+    with pytest.raises(ValueError, match="could not clear"):
+        await run_to_end(broken())
