@@ -2,7 +2,9 @@
 
 * ``/healthz`` p99 while 1,500 connections sit half-sent (kept at 1,500: the ones the server
   times out are opened again) and four clients list 10,000 subscriptions in 200-item pages
-  (the largest) without pause; the API in a process of its own, with its default limits.
+  (the largest) without pause; the API in a process of its own (on ``notifier api``'s loop),
+  with its default limits, and the load in another (:mod:`bench.api_load`), as from another
+  machine: the prober's process does nothing but time ``/healthz``.
 * A fast receiver's delivery p99 on a host it shares with 40 hanging targets, 5 answering
   10 MB and 5 answering a byte a second (:mod:`bench.slow_receiver`, another process on the
   same host; each sent to again a second after its last try ended, or after its retry wait
@@ -31,11 +33,8 @@ from notifier.settings import Settings
 from workers.deliver.send import Deliverer, build_channels, open_session
 
 TOKEN = "bench-token"
-SLOW = 1500
 SUBS = 10_000
-LISTERS = 4
 HEALTHZ_SAMPLES = 400
-HALF_SENT = b"GET /v1/subscriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 FAST_SENDS = 300
 HANGING, HUGE, TRICKLE = 40, 5, 5
 
@@ -53,52 +52,14 @@ async def _fill(redis_url: str) -> None:
     await r.aclose()
 
 
-async def _slow_pool(port: int, stop_at: float) -> None:
-    """Keep SLOW half-sent connections open until ``stop_at``."""
-    open_ = 0
-
-    async def one() -> None:
-        nonlocal open_
-        while time.monotonic() < stop_at:
-            with contextlib.suppress(OSError):
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(HALF_SENT)
-                open_ += 1
-                with contextlib.suppress(OSError, TimeoutError):
-                    async with asyncio.timeout(max(0.0, stop_at - time.monotonic())):
-                        await reader.read()
-                open_ -= 1
-                writer.close()
-            await asyncio.sleep(0.05)
-
-    await asyncio.gather(*(one() for _ in range(SLOW)))
-
-
-async def _lister(base: str, stop_at: float) -> int:
-    pages = 0
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    async with aiohttp.ClientSession(base) as http:
-        while time.monotonic() < stop_at:
-            cursor = ""
-            while cursor is not None and time.monotonic() < stop_at:
-                async with http.get(
-                    f"/v1/subscriptions?limit=200&cursor={cursor}", headers=auth
-                ) as resp:
-                    cursor = (await resp.json())["next_cursor"]
-                pages += 1
-    return pages
-
-
 async def healthz_under_load(report: Report) -> None:
     async with private_server("hardening") as server:
         await _fill(server.url)
         proc, (_, base) = await spawn("bench.api_server", server.url, TOKEN)
+        load = None
         try:
-            port = int(base.rsplit(":", 1)[1])
-            stop_at = time.monotonic() + 4.0 + HEALTHZ_SAMPLES * 0.025 + 2.0
-            pool = asyncio.create_task(_slow_pool(port, stop_at))
-            await asyncio.sleep(4.0)  # the 1,500 connect and send their half
-            listers = [asyncio.create_task(_lister(base, stop_at)) for _ in range(LISTERS)]
+            seconds = HEALTHZ_SAMPLES * 0.025 + 2.0
+            load, _ = await spawn("bench.api_load", base, TOKEN, str(seconds))
             waits = []
             async with aiohttp.ClientSession(base) as http:
                 for _ in range(HEALTHZ_SAMPLES):
@@ -107,9 +68,11 @@ async def healthz_under_load(report: Report) -> None:
                         await resp.read()
                     waits.append(time.monotonic() - started)
                     await asyncio.sleep(0.025)
-            pages = sum(await asyncio.gather(*listers))
-            await pool
+            assert load.stdout is not None
+            pages = int((await asyncio.wait_for(load.stdout.readline(), 60)).split()[1])
         finally:
+            if load is not None:
+                await stop(load)
             await stop(proc)
     p99 = percentile(waits, 99) * 1000
     ratio = (
