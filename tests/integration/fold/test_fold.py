@@ -140,14 +140,14 @@ async def test_an_event_that_cannot_be_folded_is_dead_lettered_alone(
 ) -> None:
     events = scenario_events()
     bad = events[3].id
-    real = fold.apply
+    real = fold.step
 
     def failing(state, event, now):  # type: ignore[no-untyped-def]
         if event.id == bad:
             raise RuntimeError("boom")
         return real(state, event, now)
 
-    monkeypatch.setattr(fold, "apply", failing)
+    monkeypatch.setattr(fold, "step", failing)
     s = settings()
     await publish_all(redis, events)
     await streams.publish(redis, keys.events(0), {"body": "not json"}, maxlen=10_000)
