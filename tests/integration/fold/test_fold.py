@@ -135,6 +135,50 @@ async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> Non
     assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
 
 
+async def test_batch_commit_marks_each_match_once_and_an_event_twice_is_folded_once(
+    redis: Redis,
+) -> None:
+    """The script reads and writes a match's marks once per call: two matches interleaved, an
+    event of one repeated in the same call (the second is folded before), a seen one skipped."""
+    lease = keys.partition_lease(0, "aggregator")
+    token = await Lease.acquire(redis, lease, "me", 10_000)
+    assert token is not None
+    await streams.ensure_group(redis, keys.events(0), "aggregator")
+    ids = [
+        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(5)
+    ]
+    await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
+    m1, m2 = keys.folded(0, "m1"), keys.folded(0, "m2")
+    s1, s2 = keys.match_state(0, "m1"), keys.match_state(0, "m2")
+    await redis.hset(m2, "old", "0")
+    folds = [
+        FoldCommit(ids[0], s1, m1, "a", "", [["k", "a0"]]),
+        FoldCommit(ids[1], s2, m2, "old", "", [["k", "old"]]),
+        FoldCommit(ids[2], s2, m2, "b", '"m2"', []),
+        FoldCommit(ids[3], s1, m1, "a", "", [["k", "again"]]),
+        FoldCommit(ids[4], s1, m1, "c", '"m1"', [["k", "c0"], ["k", "c1"]]),
+    ]
+    result = await commit_fold_batch(
+        redis,
+        lease=lease,
+        lease_value=lease_value("me", token),
+        events_stream=keys.events(0),
+        alerts_stream=keys.alerts(0),
+        group="aggregator",
+        marks_ttl=60,
+        maxlen=1000,
+        folds=folds,
+    )
+    assert result == [1, -1, 0, -1, 2]
+    alerts = await redis.xrange(keys.alerts(0))
+    assert [f[b"k"] for _, f in alerts] == [b"a0", b"c0", b"c1"]
+    assert await redis.hgetall(m1) == {b"a": b"1", b"c": b"2", b"^": alerts[-1][0]}
+    assert await redis.hgetall(m2) == {b"old": b"0", b"b": b"0"}  # no alert: no "^"
+    assert await redis.mget(s1, s2) == [b'"m1"', b'"m2"']
+    assert 0 < await redis.ttl(m1) <= 60 and 0 < await redis.ttl(m2) <= 60
+    assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
+
+
 async def test_an_event_that_cannot_be_folded_is_dead_lettered_alone(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
