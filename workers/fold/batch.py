@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
 from notifier.bus.entries import alert_rows
-from notifier.bus.scripts import FoldCommit
+from notifier.bus.scripts import FoldCommit, read_fold_batch
 from notifier.domain.fold import AlertValues, begin, step
 from notifier.domain.structs import STATES, Event, State, state_json
 from notifier.domain.tie import TieSpec
@@ -84,47 +84,38 @@ class BatchFolder:
 
     async def prepare(self, p: int, events: Sequence[Event]) -> tuple[set[str], dict[str, State]]:
         """Ids already folded (the marks of their matches) and the current state of every match
-        of the batch: one round trip for both (a pipeline of single-key reads, which a cluster
-        takes too: the keys of one partition share its slot), and one more for the ties of
-        matches without a state yet."""
+        of the batch, with the ties of matches without a state yet: one call of one script
+        (``scripts.read_fold_batch``; the keys of one partition share its slot, so a cluster
+        takes it too)."""
         first = list({e.match: e for e in reversed(events)}.values())  # first event per match
         ids: dict[str, list[str]] = {}
         for e in events:
             ids.setdefault(e.match, []).append(e.id)
+        wanted = [
+            (
+                keys.folded(p, e.match),
+                keys.match_state(p, e.match),
+                ids[e.match],
+                keys.tie(p, e.tie) if e.tie else None,
+            )
+            for e in first
+        ]
         with translate_errors("fold: load"):
-            async with self.r.pipeline(transaction=False) as pipe:
-                for e in first:
-                    pipe.hmget(keys.folded(p, e.match), ids[e.match])
-                    pipe.get(keys.match_state(p, e.match))
-                found = await pipe.execute()
-            marks, raws = found[0::2], found[1::2]
-            fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
-            ties = await self._ties(p, fresh)
+            found = await read_fold_batch(self.r, wanted)
         seen = {
             event_id
-            for e, hits in zip(first, marks, strict=True)
-            for event_id, hit in zip(ids[e.match], hits, strict=True)
-            if hit is not None
+            for e, read in zip(first, found, strict=True)
+            for event_id, marked in zip(ids[e.match], read.marked, strict=True)
+            if marked
         }
         states = {}
-        for e, raw in zip(first, raws, strict=True):
-            if raw:
-                states[e.match] = self._parsed(p, e.match, raw)
+        for e, read in zip(first, found, strict=True):
+            if read.state:
+                states[e.match] = self._parsed(p, e.match, read.state)
             else:
-                states[e.match] = begin(e, ties.get(e.tie or ""), self.settings.aliases)
+                tie = TieSpec.model_validate_json(read.tie) if read.tie else None
+                states[e.match] = begin(e, tie, self.settings.aliases)
         return seen, states
-
-    async def _ties(self, p: int, fresh: Sequence[Event]) -> dict[str, TieSpec]:
-        """The ties of matches starting in this batch, by id (one MGET)."""
-        ids = sorted({e.tie for e in fresh if e.tie})
-        if not ids:
-            return {}
-        raws = await self.r.mget([keys.tie(p, tie_id) for tie_id in ids])
-        return {
-            tie_id: TieSpec.model_validate_json(raw)
-            for tie_id, raw in zip(ids, raws, strict=True)
-            if raw
-        }
 
     def _parsed(self, p: int, match: str, raw: bytes | str) -> State:
         data = raw.encode() if isinstance(raw, str) else raw

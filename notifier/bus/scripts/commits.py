@@ -12,6 +12,11 @@
   once per call (one HMGET, one HSET), not once per event.
 
 Each is fenced by the lease in KEYS[1], whose value is ARGV[1].
+
+* ``READ_FOLD_BATCH`` (a read, not fenced): what folding a batch needs, in one call: per match
+  its state, which of its batch's event ids its marks hold, and its tie's definition when it
+  has no state yet. A pipeline of single-key reads did the same in one round trip, but each of
+  its commands cost the client more than the script costs the server.
 """
 
 from __future__ import annotations
@@ -116,3 +121,20 @@ return out
     key="KEYS[1]",
     value="ARGV[1]",
 )
+
+READ_FOLD_BATCH = """
+-- KEYS: per match of the batch its marks (keys.folded) and its state (keys.match_state), in
+-- pairs, then the tie keys (keys.tie). ARGV[1]: per match (in the order of KEYS) the event ids
+-- of the batch and the index in KEYS of its tie key (0: none), as JSON.
+-- Returns per match {state or nil, the HMGET of its ids, its tie's JSON or nil: read only when
+-- it has no state}.
+local reads = cjson.decode(ARGV[1])
+local out = {}
+for i, read in ipairs(reads) do
+  local state = redis.call('GET', KEYS[2 * i])
+  local tie = false
+  if (not state or state == '') and read[2] > 0 then tie = redis.call('GET', KEYS[read[2]]) end
+  out[i] = {state, redis.call('HMGET', KEYS[2 * i - 1], unpack(read[1])), tie}
+end
+return out
+"""

@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from notifier.bus import keys, streams
 from notifier.bus.entries import event_fields
 from notifier.bus.lease import Lease, lease_value
-from notifier.bus.scripts import FoldCommit, commit_fold_batch
+from notifier.bus.scripts import FoldCommit, FoldRead, commit_fold_batch, read_fold_batch
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.diff import diff
 from notifier.domain.engine import apply, start
@@ -177,6 +177,32 @@ async def test_batch_commit_marks_each_match_once_and_an_event_twice_is_folded_o
     assert await redis.mget(s1, s2) == [b'"m1"', b'"m2"']
     assert 0 < await redis.ttl(m1) <= 60 and 0 < await redis.ttl(m2) <= 60
     assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
+
+
+async def test_the_batch_read_gives_states_marks_and_the_ties_of_new_matches(
+    redis: Redis,
+) -> None:
+    """One call: a match with a state (its tie not read), one without (its tie read), one
+    without a state or a tie, one whose tie is not stored; marks of the ids asked for only."""
+    await redis.set(keys.match_state(0, "old"), b'{"s":1}')
+    await redis.hset(keys.folded(0, "old"), mapping={"e1": "1", "e9": "0"})
+    await redis.hset(keys.folded(0, "new"), "n2", "2")
+    await redis.set(keys.tie(0, "t"), b'{"id":"t"}')
+    found = await read_fold_batch(
+        redis,
+        [
+            (keys.folded(0, "old"), keys.match_state(0, "old"), ["e1", "e2"], keys.tie(0, "t")),
+            (keys.folded(0, "new"), keys.match_state(0, "new"), ["n1", "n2"], keys.tie(0, "t")),
+            (keys.folded(0, "solo"), keys.match_state(0, "solo"), ["s1"], None),
+            (keys.folded(0, "lost"), keys.match_state(0, "lost"), ["l1"], keys.tie(0, "x")),
+        ],
+    )
+    assert found == [
+        FoldRead(b'{"s":1}', [True, False], None),
+        FoldRead(None, [False, True], b'{"id":"t"}'),
+        FoldRead(None, [False], None),
+        FoldRead(None, [False], None),
+    ]
 
 
 async def test_an_event_that_cannot_be_folded_is_dead_lettered_alone(
