@@ -17,7 +17,7 @@ from typing import Any
 
 from notifier.domain import render
 from notifier.domain.alerts import AlertKind, alert_id
-from notifier.domain.models import MatchStatus
+from notifier.domain.models import MatchStatus, Side
 from notifier.domain.render_lineup import lineup
 from notifier.domain.structs import (
     Event,
@@ -37,7 +37,7 @@ from notifier.domain.structs import (
     replace,
 )
 from notifier.domain.texts import Parts
-from notifier.domain.tie import TieSpec, align, needs, standing, winner
+from notifier.domain.tie import NeedTo, Standing, TieSpec, align, needs, standing, winner
 from notifier.domain.told import need, needs_text, told
 
 RECENT = 512  # event ids remembered for idempotency (the aggregator also keeps seen-keys)
@@ -72,15 +72,37 @@ def begin(event: Event, tie: TieSpec | None, aliases: dict[str, str]) -> State:
     )
 
 
+Needs = tuple[Side, int, NeedTo] | None
+_STANDINGS: dict[tuple[object, ...], tuple[Standing, Needs]] = {}
+STANDINGS_CACHE = 4096  # (score, first leg, rules, shoot-out, status) kept; cleared when full
+
+
+def _standing(state: State) -> tuple[Standing, Needs]:
+    """The standing and the needs of a state, memoised on what they are made of (structs are
+    hashable values): within a match most events leave the score, the shoot-out and the phase as
+    they were, and working out the needs tries up to ten scores."""
+    key = (state.score, state.prior, state.prior_away, state.rules, state.shootout, state.status)
+    hit = _STANDINGS.get(key)
+    if hit is None:
+        if len(_STANDINGS) >= STANDINGS_CACHE:
+            _STANDINGS.clear()
+        st = standing(state.score, state.prior, state.prior_away, state.rules, state.shootout)
+        hit = _STANDINGS[key] = (
+            st,
+            needs(state.score, state.prior, state.prior_away, state.rules, state.status),
+        )
+    return hit
+
+
 def view(state: State) -> render.View:
     """The render view of a state: names, score, standing and needs."""
-    st = standing(state.score, state.prior, state.prior_away, state.rules, state.shootout)
+    st, need_of = _standing(state)
     return render.View(
         state.home,
         state.away,
         state.score,
         st,
-        needs(state.score, state.prior, state.prior_away, state.rules, state.status),
+        need_of,
         state.next_round,
         state.shootout,
         state.kicks,

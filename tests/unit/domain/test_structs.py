@@ -16,10 +16,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from notifier.domain import structs
+from notifier.domain import fold, structs
 from notifier.domain.engine import MatchState, apply, start, state_struct
 from notifier.domain.events import EVENT, Event
 from notifier.domain.models import MatchSnapshot
+from notifier.domain.tie import needs, standing
 from tests.unit.strategies import (
     ALIASES,
     T0,
@@ -107,3 +108,18 @@ def test_state_struct_of_a_fresh_state_is_its_defaults() -> None:
     event = polls(scripted_second_leg())[0]
     state = start(event, None, {})
     assert state_struct(state) == structs.State(match=event.match, home=state.home, away=state.away)
+
+
+@PROPERTY
+@given(histories())
+def test_the_memoised_standing_is_the_one_worked_out(script: list[MatchSnapshot]) -> None:
+    """``fold.view`` keeps standings and needs by what they are made of: each one it gives is
+    the one ``tie.standing`` and ``tie.needs`` work out for that state."""
+    state: MatchState | None = None
+    for event in polls(script):
+        state = state or start(event, TIE, ALIASES)
+        state, _ = apply(state, event, T0)
+        s = state_struct(state)
+        v = fold.view(s)
+        assert v.standing == standing(s.score, s.prior, s.prior_away, s.rules, s.shootout)
+        assert v.needs == needs(s.score, s.prior, s.prior_away, s.rules, s.status)
