@@ -5,8 +5,8 @@ else; the modules that run a script keep a thin Python wrapper next to the data 
 
 * :mod:`.leases`: acquire, renew, release a lease, and ``fenced()``, the lease check every
   fenced write starts with (``notifier.bus.lease``).
-* :mod:`.commits`: the fenced commits of poll and fold (their wrappers are below:
-  :func:`commit_poll`, :func:`commit_fold_batch`).
+* :mod:`.commits`: the fenced commits of poll and fold, and the fold's batch read (their
+  wrappers are below: :func:`commit_poll`, :func:`commit_fold_batch`, :func:`read_fold_batch`).
 * :mod:`.budget`: a provider's request budget and pause (``notifier.bus.budget``).
 * :mod:`.subscriptions`: a subscription created under its owner's cap
   (``notifier.bus.subscriptions``).
