@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,6 +87,19 @@ class Score(Frozen):
         if side == "home":
             return goals(self.home + n, self.away)
         return goals(self.home, self.away + n)
+
+
+class Goals(Protocol):
+    """Anything with a score's two sides: a ``Score`` or the fold's struct of one
+    (``notifier.domain.structs.Score``), which the tie engine and the texts read alike."""
+
+    @property
+    def home(self) -> int:
+        """Goals of the home side."""
+
+    @property
+    def away(self) -> int:
+        """Goals of the away side."""
 
 
 @functools.lru_cache(maxsize=4096)

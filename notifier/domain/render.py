@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from notifier.domain.models import Goal, Incident, MatchStatus, Score, Side
+from notifier.domain import structs
+from notifier.domain.models import Goal, Goals, Incident, MatchStatus, Score, Side
 from notifier.domain.texts import Msg, Parts, msg, nmsg, to_text
 from notifier.domain.tie import NeedTo, Standing
 
@@ -20,6 +21,8 @@ STATUS_WORDS = {
     MatchStatus.SUSPENDED: "suspended",
 }
 NAMES = {"home": "home", "away": "away"}
+AnyGoal = Goal | structs.Goal  # the model's or the fold's struct
+AnyIncident = Incident | structs.Incident
 
 
 class View(NamedTuple):
@@ -28,12 +31,12 @@ class View(NamedTuple):
 
     home: str
     away: str
-    score: Score
+    score: Goals
     standing: Standing
     needs: tuple[Side, int, NeedTo] | None = None
     next_round: str | None = None
-    shootout: Score | None = None
-    kicks: Score | None = None  # shoot-out kicks taken by each side, where known
+    shootout: Goals | None = None
+    kicks: Goals | None = None  # shoot-out kicks taken by each side, where known
     extra_time_played: bool = False
     single: bool = False  # no tie: a match on its own
 
@@ -135,7 +138,7 @@ def kickoff(v: View) -> Parts:
     return head, msg("{team} lead {hi}-{lo} from the first leg", team=team, hi=hi, lo=lo)
 
 
-def goal(v: View, g: Goal | None, m: int | None, added: int | None, tally: int = 0) -> Parts:
+def goal(v: View, g: AnyGoal | None, m: int | None, added: int | None, tally: int = 0) -> Parts:
     """``GOAL Atalanta 1-0 Dortmund (Scamacca 23'). Dortmund lead 2-1 on aggregate``; a
     scorer's second or third goal of the match is said."""
     args = _score(v)
@@ -167,7 +170,9 @@ def _milestone(player: str, tally: int) -> Parts:
     return ()
 
 
-def goal_cancelled(v: View, side: Side, g: Goal | None, m: int | None, added: int | None) -> Parts:
+def goal_cancelled(
+    v: View, side: Side, g: AnyGoal | None, m: int | None, added: int | None
+) -> Parts:
     """``Goal ruled out: Scamacca (Atalanta) 23'. Atalanta 0-0 Dortmund. Dortmund lead 2-0 ...``;
     ``Goal ruled out: Dortmund goal 40'`` when the feed names no scorer."""
     when = minute(g.minute, g.added) if g is not None else minute(m, added)
@@ -199,7 +204,7 @@ _MEN = {
 }
 
 
-def card(v: View, i: Incident, kind: str, players_left: int | None) -> Parts:
+def card(v: View, i: AnyIncident, kind: str, players_left: int | None) -> Parts:
     """``Second yellow card: Ryerson (Dortmund) 75'. Dortmund down to ten men. Atalanta 1-0
     Dortmund. Dortmund lead 2-1 on aggregate``."""
     player = i.player or _A_PLAYER
@@ -213,12 +218,12 @@ def card(v: View, i: Incident, kind: str, players_left: int | None) -> Parts:
 _A_PLAYER = msg("a player")
 
 
-def card_text(v: View, i: Incident) -> Parts:
+def card_text(v: View, i: AnyIncident) -> Parts:
     """A red card with no more known of it: a straight red, ten men left."""
     return card(v, i, "red", 10)
 
 
-def penalty_missed(v: View, i: Incident) -> Parts:
+def penalty_missed(v: View, i: AnyIncident) -> Parts:
     """``Penalty missed: Guirassy (Dortmund) 71'. Atalanta 1-0 Dortmund. Dortmund lead 2-1 on
     aggregate``: in a tie the miss matters by what it left standing, as a card does."""
     player = i.player or _A_PLAYER

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from operator import itemgetter
 
+from notifier.domain import structs
 from notifier.domain.models import Lineup, LineupPlayer, Side
 from notifier.domain.texts import Parts, msg
 
 __all__ = ["lineup"]
 
 
-def lineup(side: Side, lu: Lineup) -> Parts:
+def lineup(side: Side, lu: Lineup | structs.Lineup) -> Parts:
     """``Lineups: Atalanta (3-4-2-1) Carnesecchi; Kossounou, Djimsiti, Ahanor; ...``."""
     lines = "; ".join(", ".join(p.name for p in row) for row in _rows(lu.start))
     if lu.formation:
@@ -26,9 +27,12 @@ def lineup(side: Side, lu: Lineup) -> Parts:
     return (msg("Lineups: {team} {players}", team=side, players=lines),)
 
 
-def _rows(players: Iterable[LineupPlayer]) -> list[list[LineupPlayer]]:
+Player = LineupPlayer | structs.LineupPlayer
+
+
+def _rows(players: Iterable[Player]) -> list[list[Player]]:
     """Group the XI by formation line: by grid row (right to left), else by position."""
-    rows: dict[int, list[tuple[int, LineupPlayer]]] = {}
+    rows: dict[int, list[tuple[int, Player]]] = {}
     for i, p in enumerate(players):
         row, col = _grid(p.grid) or (_LINES.get((p.position or "M")[:1].upper(), 2), -i)
         rows.setdefault(row, []).append((col, p))

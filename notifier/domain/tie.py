@@ -12,7 +12,8 @@ import re
 import unicodedata
 from typing import Literal, NamedTuple
 
-from notifier.domain.models import Frozen, MatchStatus, Score, Side, goals
+from notifier.domain.models import Frozen, Goals, MatchStatus, Score, Side, goals
+from notifier.domain.structs import Rules
 
 NeedTo = Literal["win", "extra_time", "penalties", "replay"]
 """What the goals the side going out needs would do: win the tie, or force what a level tie
@@ -48,6 +49,7 @@ class TieSpec(Frozen):
 
 
 NIL = Score()
+AnyRules = TieRules | Rules  # the model's or the fold's struct
 
 
 class Standing(NamedTuple):
@@ -97,11 +99,11 @@ def parse_first_leg(text: str) -> FirstLeg:
 
 
 def standing(
-    score: Score,
-    prior: Score | None,
-    prior_away: Score | None,
-    rules: TieRules,
-    shootout: Score | None = None,
+    score: Goals,
+    prior: Goals | None,
+    prior_away: Goals | None,
+    rules: AnyRules,
+    shootout: Goals | None = None,
 ) -> Standing:
     """Aggregate and who is ahead; for a single match, who leads the match."""
     if prior is None:
@@ -116,7 +118,7 @@ def standing(
 
 
 def _tie_leader(
-    home: int, away: int, prior: Score, prior_away: Score, rules: TieRules, shootout: Score | None
+    home: int, away: int, prior: Goals, prior_away: Goals, rules: AnyRules, shootout: Goals | None
 ) -> tuple[Side | None, str | None]:
     """Who is ahead in a tie with this second-leg score, and how (plain ints: the hot path)."""
     lead = _lead(prior.home + home, prior.away + away)
@@ -139,15 +141,15 @@ def _lead(home: int, away: int) -> Side | None:
     return "home" if home > away else "away"
 
 
-def _ahead(score: Score) -> Side | None:
+def _ahead(score: Goals) -> Side | None:
     return _lead(score.home, score.away)
 
 
 def needs(
-    score: Score,
-    prior: Score | None,
-    prior_away: Score | None,
-    rules: TieRules,
+    score: Goals,
+    prior: Goals | None,
+    prior_away: Goals | None,
+    rules: AnyRules,
     status: MatchStatus,
 ) -> tuple[Side, int, NeedTo] | None:
     """What the side going out needs: (side, goals, "win" | "extra_time" | "penalties")."""
@@ -173,18 +175,18 @@ def needs(
     return None
 
 
-def _level_means(rules: TieRules, status: MatchStatus) -> NeedTo:
+def _level_means(rules: AnyRules, status: MatchStatus) -> NeedTo:
     if status != MatchStatus.EXTRA_TIME and rules.extra_time:
         return "extra_time"
     return "penalties" if rules.penalties else "replay"
 
 
 def winner(
-    score: Score,
-    prior: Score | None,
-    prior_away: Score | None,
-    rules: TieRules,
-    shootout: Score | None,
+    score: Goals,
+    prior: Goals | None,
+    prior_away: Goals | None,
+    rules: AnyRules,
+    shootout: Goals | None,
     provider_winner: Side | None,
 ) -> Standing:
     """Who won, once the match is over; the provider's word settles what the rules cannot."""

@@ -8,8 +8,8 @@ import functools
 from typing import Any
 
 from notifier.domain import render
-from notifier.domain.alerts import Need
 from notifier.domain.models import Side
+from notifier.domain.structs import Need
 from notifier.domain.texts import Parts, catalogue, dump, to_text
 from notifier.domain.tie import NeedTo
 
@@ -72,5 +72,6 @@ def need(v: render.View) -> Need | None:
 
 @functools.lru_cache(maxsize=4096)
 def need_of(side: Side, team: str, goals: int, to: NeedTo) -> Need:
-    """A validated ``Need``, built once per value (frozen: the alerts share it)."""
+    """The fold's ``Need`` (``alerts.Need``'s struct), built once per value (frozen: the alerts
+    share it)."""
     return Need(side=side, team=team, goals=goals, to=to)

@@ -2,9 +2,10 @@
 fold in order, one fenced Lua commit for the whole batch.
 
 Every batch reads the current state of its matches from Redis (one MGET), so whatever wrote
-them (another replica, a reset) is seen; what is *cached* is only the parsed model of the JSON
+them (another replica, a reset) is seen; what is *cached* is only the parsed state of the JSON
 this replica last wrote, reused while Redis still holds exactly those bytes, which saves parsing
-a state per event without ever trusting a stale one.
+a state per event without ever trusting a stale one. Events, states and alerts are the fold's
+structs and values (:mod:`notifier.domain.structs`, :mod:`notifier.domain.fold`), not models.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ import redis.asyncio as aioredis
 from notifier.bus import keys
 from notifier.bus.connect import translate_errors
 from notifier.bus.entries import alert_rows
-from notifier.bus.scripts import FoldCommit
-from notifier.domain.alerts import Alert
-from notifier.domain.engine import MatchState, apply, start
-from notifier.domain.events import Event
+from notifier.bus.scripts import FoldCommit, read_fold_batch
+from notifier.domain.fold import AlertValues, begin, step
+from notifier.domain.structs import STATES, Event, State, state_json
 from notifier.domain.tie import TieSpec
 from notifier.settings import Settings
 
@@ -36,9 +36,9 @@ class StateCache:
 
     def __init__(self, limit: int = CACHE_LIMIT) -> None:
         self.limit = limit
-        self._states: OrderedDict[tuple[int, str], tuple[bytes, MatchState]] = OrderedDict()
+        self._states: OrderedDict[tuple[int, str], tuple[bytes, State]] = OrderedDict()
 
-    def get(self, p: int, match: str, raw: bytes) -> MatchState | None:
+    def get(self, p: int, match: str, raw: bytes) -> State | None:
         """The cached state if it was parsed from (or written as) exactly ``raw``, else None."""
         hit = self._states.get((p, match))
         if hit is None or hit[0] != raw:
@@ -46,7 +46,7 @@ class StateCache:
         self._states.move_to_end((p, match))
         return hit[1]
 
-    def put(self, p: int, match: str, raw: bytes, state: MatchState) -> None:
+    def put(self, p: int, match: str, raw: bytes, state: State) -> None:
         """Remember a state and its JSON."""
         self._states[(p, match)] = (raw, state)
         self._states.move_to_end((p, match))
@@ -68,8 +68,8 @@ class Folded:
     """The outcome of folding a batch in memory: what to commit, what is left for one by one."""
 
     commits: list[FoldCommit] = field(default_factory=list)
-    alerts: list[list[Alert]] = field(default_factory=list)
-    states: dict[str, MatchState] = field(default_factory=dict)
+    alerts: list[list[AlertValues]] = field(default_factory=list)
+    states: dict[str, State] = field(default_factory=dict)
     written: dict[str, bytes] = field(default_factory=dict)  # last state JSON sent per match
     failed_at: int | None = None  # index of the first event that could not be folded
 
@@ -82,58 +82,47 @@ class BatchFolder:
         self.settings = settings
         self.cache = cache
 
-    async def prepare(
-        self, p: int, events: Sequence[Event]
-    ) -> tuple[set[str], dict[str, MatchState]]:
+    async def prepare(self, p: int, events: Sequence[Event]) -> tuple[set[str], dict[str, State]]:
         """Ids already folded (the marks of their matches) and the current state of every match
-        of the batch: one round trip for both (a pipeline of single-key reads, which a cluster
-        takes too: the keys of one partition share its slot), and one more for the ties of
-        matches without a state yet."""
+        of the batch, with the ties of matches without a state yet: one call of one script
+        (``scripts.read_fold_batch``; the keys of one partition share its slot, so a cluster
+        takes it too)."""
         first = list({e.match: e for e in reversed(events)}.values())  # first event per match
         ids: dict[str, list[str]] = {}
         for e in events:
             ids.setdefault(e.match, []).append(e.id)
+        wanted = [
+            (
+                keys.folded(p, e.match),
+                keys.match_state(p, e.match),
+                ids[e.match],
+                keys.tie(p, e.tie) if e.tie else None,
+            )
+            for e in first
+        ]
         with translate_errors("fold: load"):
-            async with self.r.pipeline(transaction=False) as pipe:
-                for e in first:
-                    pipe.hmget(keys.folded(p, e.match), ids[e.match])
-                    pipe.get(keys.match_state(p, e.match))
-                found = await pipe.execute()
-            marks, raws = found[0::2], found[1::2]
-            fresh = [e for e, raw in zip(first, raws, strict=True) if not raw]
-            ties = await self._ties(p, fresh)
+            found = await read_fold_batch(self.r, wanted)
         seen = {
             event_id
-            for e, hits in zip(first, marks, strict=True)
-            for event_id, hit in zip(ids[e.match], hits, strict=True)
-            if hit is not None
+            for e, read in zip(first, found, strict=True)
+            for event_id, marked in zip(ids[e.match], read.marked, strict=True)
+            if marked
         }
         states = {}
-        for e, raw in zip(first, raws, strict=True):
-            if raw:
-                states[e.match] = self._parsed(p, e.match, raw)
+        for e, read in zip(first, found, strict=True):
+            if read.state:
+                states[e.match] = self._parsed(p, e.match, read.state)
             else:
-                states[e.match] = start(e, ties.get(e.tie or ""), self.settings.aliases)
+                tie = TieSpec.model_validate_json(read.tie) if read.tie else None
+                states[e.match] = begin(e, tie, self.settings.aliases)
         return seen, states
 
-    async def _ties(self, p: int, fresh: Sequence[Event]) -> dict[str, TieSpec]:
-        """The ties of matches starting in this batch, by id (one MGET)."""
-        ids = sorted({e.tie for e in fresh if e.tie})
-        if not ids:
-            return {}
-        raws = await self.r.mget([keys.tie(p, tie_id) for tie_id in ids])
-        return {
-            tie_id: TieSpec.model_validate_json(raw)
-            for tie_id, raw in zip(ids, raws, strict=True)
-            if raw
-        }
-
-    def _parsed(self, p: int, match: str, raw: bytes | str) -> MatchState:
+    def _parsed(self, p: int, match: str, raw: bytes | str) -> State:
         data = raw.encode() if isinstance(raw, str) else raw
         cached = self.cache.get(p, match, data)
         if cached is not None:
             return cached
-        state = MatchState.model_validate_json(data)
+        state = STATES.decode(data)
         self.cache.put(p, match, data, state)
         return state
 
@@ -142,7 +131,7 @@ class BatchFolder:
         p: int,
         batch: Sequence[tuple[str, Event]],
         seen: set[str],
-        states: dict[str, MatchState],
+        states: dict[str, State],
         now: Callable[[], datetime],
         *,
         strict: bool,
@@ -153,7 +142,7 @@ class BatchFolder:
         chunk is one atomic Lua call, so the states in between need not be written or even
         serialised)."""
         out = Folded(states=states)
-        after: list[MatchState | None] = []
+        after: list[State | None] = []
         folded: set[str] = set()  # a re-published event may come twice in one batch
         match_keys: dict[str, tuple[str, str]] = {}  # match -> its state key and marks key
         for i, (entry_id, event) in enumerate(batch):
@@ -167,7 +156,7 @@ class BatchFolder:
                 after.append(None)
                 continue
             try:
-                new, alerts = apply(states[match], event, now())
+                new, alerts = step(states[match], event, now())
             except Exception:
                 if strict:
                     raise
@@ -182,7 +171,7 @@ class BatchFolder:
         self._write_states(out, after)
         return out
 
-    def _write_states(self, out: Folded, after: list[MatchState | None]) -> None:
+    def _write_states(self, out: Folded, after: list[State | None]) -> None:
         """Give the last fold of each match in each commit chunk the state it leaves."""
         for first in range(0, len(out.commits), COMMIT_CHUNK):
             done: set[str] = set()
@@ -192,6 +181,6 @@ class BatchFolder:
                 if state is None or commit.state_key in done:
                     continue
                 done.add(commit.state_key)
-                raw = state.model_dump_json()
-                out.commits[i] = commit._replace(state=raw)
-                out.written[state.match] = raw.encode()
+                raw = state_json(state)
+                out.commits[i] = commit._replace(state=raw.decode())
+                out.written[state.match] = raw

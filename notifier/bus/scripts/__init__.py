@@ -5,8 +5,8 @@ else; the modules that run a script keep a thin Python wrapper next to the data 
 
 * :mod:`.leases`: acquire, renew, release a lease, and ``fenced()``, the lease check every
   fenced write starts with (``notifier.bus.lease``).
-* :mod:`.commits`: the fenced commits of poll and fold (their wrappers are below:
-  :func:`commit_poll`, :func:`commit_fold_batch`).
+* :mod:`.commits`: the fenced commits of poll and fold, and the fold's batch read (their
+  wrappers are below: :func:`commit_poll`, :func:`commit_fold_batch`, :func:`read_fold_batch`).
 * :mod:`.budget`: a provider's request budget and pause (``notifier.bus.budget``).
 * :mod:`.subscriptions`: a subscription created under its owner's cap
   (``notifier.bus.subscriptions``).
@@ -24,7 +24,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from notifier.bus.scripts.commits import COMMIT_FOLD_BATCH, COMMIT_POLL, STALE
+from notifier.bus.scripts.commits import COMMIT_FOLD_BATCH, COMMIT_POLL, READ_FOLD_BATCH, STALE
 from notifier.bus.scripts.leases import is_lease_lost
 from notifier.errors import LeaseLostError, StaleSnapshotError
 
@@ -49,7 +49,8 @@ def flatten(entries: Sequence[Fields]) -> list[str]:
 
 
 _SHA = {
-    script: hashlib.sha1(script.encode()).hexdigest() for script in (COMMIT_POLL, COMMIT_FOLD_BATCH)
+    script: hashlib.sha1(script.encode()).hexdigest()
+    for script in (COMMIT_POLL, COMMIT_FOLD_BATCH, READ_FOLD_BATCH)
 }
 
 
@@ -135,3 +136,28 @@ async def commit_fold_batch(
     args.append(orjson.dumps(payload))
     result = await run(r, COMMIT_FOLD_BATCH, keys, args)
     return [int(x) for x in result] if isinstance(result, list) else []
+
+
+class FoldRead(NamedTuple):
+    """What folding a batch needs of one match: its state (None: none yet), whether each of its
+    batch's event ids is marked folded, and its tie's JSON (read only when it has no state)."""
+
+    state: bytes | None
+    marked: list[bool]
+    tie: bytes | None
+
+
+async def read_fold_batch(
+    r: aioredis.Redis, matches: Sequence[tuple[str, str, Sequence[str], str | None]]
+) -> list[FoldRead]:
+    """Per match (its marks key, its state key, its event ids, its tie key or None), in one
+    call: its state, its marks of those ids, its tie when it has no state."""
+    keys = [k for marks, state, _, _ in matches for k in (marks, state)]
+    ties: dict[str, int] = {}  # tie key -> its index in KEYS (Lua's, from 1)
+    reads: list[object] = []
+    for _, _, ids, tie in matches:
+        slot = ties.setdefault(tie, len(keys) + len(ties) + 1) if tie else 0
+        reads.append([ids, slot])
+    result = await run(r, READ_FOLD_BATCH, [*keys, *ties], [orjson.dumps(reads)])
+    assert isinstance(result, list)
+    return [FoldRead(state, [hit is not None for hit in hits], tie) for state, hits, tie in result]

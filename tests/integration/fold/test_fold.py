@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from notifier.bus import keys, streams
 from notifier.bus.entries import event_fields
 from notifier.bus.lease import Lease, lease_value
-from notifier.bus.scripts import FoldCommit, commit_fold_batch
+from notifier.bus.scripts import FoldCommit, FoldRead, commit_fold_batch, read_fold_batch
 from notifier.domain.alerts import ALERT, Alert
 from notifier.domain.diff import diff
 from notifier.domain.engine import apply, start
@@ -135,19 +135,89 @@ async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> Non
     assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
 
 
+async def test_batch_commit_marks_each_match_once_and_an_event_twice_is_folded_once(
+    redis: Redis,
+) -> None:
+    """The script reads and writes a match's marks once per call: two matches interleaved, an
+    event of one repeated in the same call (the second is folded before), a seen one skipped."""
+    lease = keys.partition_lease(0, "aggregator")
+    token = await Lease.acquire(redis, lease, "me", 10_000)
+    assert token is not None
+    await streams.ensure_group(redis, keys.events(0), "aggregator")
+    ids = [
+        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(5)
+    ]
+    await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
+    m1, m2 = keys.folded(0, "m1"), keys.folded(0, "m2")
+    s1, s2 = keys.match_state(0, "m1"), keys.match_state(0, "m2")
+    await redis.hset(m2, "old", "0")
+    folds = [
+        FoldCommit(ids[0], s1, m1, "a", "", [["k", "a0"]]),
+        FoldCommit(ids[1], s2, m2, "old", "", [["k", "old"]]),
+        FoldCommit(ids[2], s2, m2, "b", '"m2"', []),
+        FoldCommit(ids[3], s1, m1, "a", "", [["k", "again"]]),
+        FoldCommit(ids[4], s1, m1, "c", '"m1"', [["k", "c0"], ["k", "c1"]]),
+    ]
+    result = await commit_fold_batch(
+        redis,
+        lease=lease,
+        lease_value=lease_value("me", token),
+        events_stream=keys.events(0),
+        alerts_stream=keys.alerts(0),
+        group="aggregator",
+        marks_ttl=60,
+        maxlen=1000,
+        folds=folds,
+    )
+    assert result == [1, -1, 0, -1, 2]
+    alerts = await redis.xrange(keys.alerts(0))
+    assert [f[b"k"] for _, f in alerts] == [b"a0", b"c0", b"c1"]
+    assert await redis.hgetall(m1) == {b"a": b"1", b"c": b"2", b"^": alerts[-1][0]}
+    assert await redis.hgetall(m2) == {b"old": b"0", b"b": b"0"}  # no alert: no "^"
+    assert await redis.mget(s1, s2) == [b'"m1"', b'"m2"']
+    assert 0 < await redis.ttl(m1) <= 60 and 0 < await redis.ttl(m2) <= 60
+    assert (await redis.xpending(keys.events(0), "aggregator"))["pending"] == 0
+
+
+async def test_the_batch_read_gives_states_marks_and_the_ties_of_new_matches(
+    redis: Redis,
+) -> None:
+    """One call: a match with a state (its tie not read), one without (its tie read), one
+    without a state or a tie, one whose tie is not stored; marks of the ids asked for only."""
+    await redis.set(keys.match_state(0, "old"), b'{"s":1}')
+    await redis.hset(keys.folded(0, "old"), mapping={"e1": "1", "e9": "0"})
+    await redis.hset(keys.folded(0, "new"), "n2", "2")
+    await redis.set(keys.tie(0, "t"), b'{"id":"t"}')
+    found = await read_fold_batch(
+        redis,
+        [
+            (keys.folded(0, "old"), keys.match_state(0, "old"), ["e1", "e2"], keys.tie(0, "t")),
+            (keys.folded(0, "new"), keys.match_state(0, "new"), ["n1", "n2"], keys.tie(0, "t")),
+            (keys.folded(0, "solo"), keys.match_state(0, "solo"), ["s1"], None),
+            (keys.folded(0, "lost"), keys.match_state(0, "lost"), ["l1"], keys.tie(0, "x")),
+        ],
+    )
+    assert found == [
+        FoldRead(b'{"s":1}', [True, False], None),
+        FoldRead(None, [False, True], b'{"id":"t"}'),
+        FoldRead(None, [False], None),
+        FoldRead(None, [False], None),
+    ]
+
+
 async def test_an_event_that_cannot_be_folded_is_dead_lettered_alone(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = scenario_events()
     bad = events[3].id
-    real = fold.apply
+    real = fold.step
 
     def failing(state, event, now):  # type: ignore[no-untyped-def]
         if event.id == bad:
             raise RuntimeError("boom")
         return real(state, event, now)
 
-    monkeypatch.setattr(fold, "apply", failing)
+    monkeypatch.setattr(fold, "step", failing)
     s = settings()
     await publish_all(redis, events)
     await streams.publish(redis, keys.events(0), {"body": "not json"}, maxlen=10_000)

@@ -1,18 +1,21 @@
-"""``notifier.bus.entries.alert_json`` writes an alert's body with orjson: byte for byte what
-pydantic's ``model_dump_json`` writes, for every alert the engine makes and for the values orjson
-would write otherwise (offsets in seconds, text with every kind of character).
+"""``notifier.bus.entries.alert_json`` writes an alert's body with orjson, and ``values_json``
+the body of a fold's alert values (what the aggregator commits) with msgspec: both byte for byte
+what pydantic's ``model_dump_json`` writes, for every alert the engine makes and for the values
+they would write otherwise (offsets in seconds, text with every kind of character).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.bus.entries import alert_json
+from notifier.bus.entries import alert_json, values_json
+from notifier.domain import fold, structs
 from notifier.domain.alerts import Alert
-from notifier.domain.engine import _data, apply, start
+from notifier.domain.engine import alert_model, apply, event_struct, start, state_struct
 from notifier.domain.models import Goal, Incident, MatchSnapshot, ShootoutKick
 from tests.unit.strategies import ALIASES, T0, TIE, histories, polls, scripted_second_leg
 
@@ -23,6 +26,17 @@ def _alerts(script: list[MatchSnapshot]) -> list[Alert]:
     for event in polls(script):
         state = state or start(event, TIE, ALIASES)
         state, alerts = apply(state, event, T0)
+        out += alerts
+    return out
+
+
+def _values(script: list[MatchSnapshot]) -> list[fold.AlertValues]:
+    """The fold's own alert values (the aggregator's hot path: structs in, no models)."""
+    out: list[fold.AlertValues] = []
+    state = None
+    for event in polls(script):
+        state = state or state_struct(start(event, TIE, ALIASES))
+        state, alerts = fold.step(state, event_struct(event), T0)
         out += alerts
     return out
 
@@ -41,6 +55,15 @@ def test_generated_histories_alerts_are_written_as_pydantic_writes_them(
 ) -> None:
     for alert in _alerts(script):
         assert alert_json(alert) == alert.model_dump_json().encode()
+    for values in _values(script):
+        assert values_json(values) == alert_model(values).model_dump_json().encode()
+
+
+def test_the_scripted_match_values_are_written_as_pydantic_writes_them() -> None:
+    values = _values(scripted_second_leg())
+    assert [alert_model(v) for v in values] == _alerts(scripted_second_leg())
+    for v in values:
+        assert values_json(v) == alert_model(v).model_dump_json().encode()
 
 
 OFFSETS = st.one_of(
@@ -68,6 +91,11 @@ def test_any_text_data_and_offset_is_written_as_pydantic_writes_it(
         update={"text": text, "occurred_at": at, "emitted_at": at, "data": data, "leader": text}
     )
     assert alert_json(odd) == odd.model_dump_json().encode()
+    values = {
+        **_values(scripted_second_leg())[3],
+        **{"text": text, "occurred_at": at, "emitted_at": at, "data": data, "leader": text},
+    }
+    assert values_json(values) == alert_model(values).model_dump_json().encode()
 
 
 @given(
@@ -78,5 +106,9 @@ def test_any_text_data_and_offset_is_written_as_pydantic_writes_it(
 def test_alert_data_of_a_goal_incident_or_kick_is_their_json_dump(
     goal: Goal, incident: Incident, kick: ShootoutKick
 ) -> None:
-    for model in (goal, incident, kick):
-        assert _data(model) == model.model_dump(mode="json")
+    """The fold's ``data`` is its struct's fields (``structs.fields_of``): the model's JSON dump,
+    keys in the same order."""
+    pairs = ((goal, structs.Goal), (incident, structs.Incident), (kick, structs.ShootoutKick))
+    for model, struct in pairs:
+        fields = structs.fields_of(msgspec.json.decode(model.model_dump_json(), type=struct))
+        assert list(fields.items()) == list(model.model_dump(mode="json").items())

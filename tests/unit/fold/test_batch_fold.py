@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from notifier.bus.entries import alert_fields
 from notifier.domain.alerts import ALERT
-from notifier.domain.engine import MatchState, apply, start
+from notifier.domain.engine import (
+    MatchState,
+    alert_model,
+    apply,
+    event_struct,
+    start,
+    state_struct,
+)
 from notifier.domain.events import Event
 from notifier.settings import Settings
 from tests.unit.strategies import ALIASES, KEY, T0, TIE, polls, scripted_second_leg
@@ -40,8 +47,9 @@ def fold_batch(
         if e.id not in (seen or set()):
             running[e.match], _ = apply(running[e.match], e, T0)
         expected.append(running[e.match])
-    batch = [(f"1-{i}", e) for i, e in enumerate(events)]
-    out = folder.fold(0, batch, seen or set(), states, lambda: T0, strict=True)
+    batch = [(f"1-{i}", event_struct(e)) for i, e in enumerate(events)]
+    structs = {match: state_struct(state) for match, state in states.items()}
+    out = folder.fold(0, batch, seen or set(), structs, lambda: T0, strict=True)
     return out, expected
 
 
@@ -80,7 +88,7 @@ def test_one_state_per_match_per_batch_and_it_is_the_last() -> None:
     alerts = [dict(zip(row[::2], row[1::2], strict=True)) for c in out.commits for row in c.alerts]
     assert len(alerts) == sum(len(a) for a in out.alerts) > 40
     for fields, alert in zip(alerts, [a for al in out.alerts for a in al], strict=True):
-        assert fields == alert_fields(alert)
+        assert fields == alert_fields(alert_model(alert))
         assert ALERT.validate_json(fields["body"]).id == fields["id"]
 
 
@@ -118,7 +126,7 @@ def test_the_fold_never_touches_redis() -> None:
     out, expected = fold_batch(second_leg())
     assert out.failed_at is None
     assert expected[-1].finished
-    assert out.states[KEY] == expected[-1]
+    assert out.states[KEY] == state_struct(expected[-1])
 
 
 def test_an_event_twice_in_one_batch_is_folded_once_and_the_state_rides_on_the_first() -> None:
