@@ -123,3 +123,48 @@ def test_the_memoised_standing_is_the_one_worked_out(script: list[MatchSnapshot]
         v = fold.view(s)
         assert v.standing == standing(s.score, s.prior, s.prior_away, s.rules, s.shootout)
         assert v.needs == needs(s.score, s.prior, s.prior_away, s.rules, s.status)
+
+
+def _mirrored() -> list[tuple[type[msgspec.Struct], type[Any]]]:
+    """Each struct and the model its docstring names (``module.Name``, in notifier.domain)."""
+    import importlib
+
+    pairs = []
+    for struct in vars(structs).values():
+        if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+            continue
+        doc = (struct.__doc__ or "").split("``")
+        if struct.__module__ != structs.__name__ or len(doc) < 2 or "." not in doc[1]:
+            continue
+        module, _, name = doc[1].rpartition(".")
+        model = getattr(importlib.import_module(f"notifier.domain.{module}"), name)
+        pairs.append((struct, model))
+    return pairs
+
+
+def test_every_struct_names_the_model_it_mirrors() -> None:
+    named = {s.__name__ for s, _ in _mirrored()}
+    assert named >= {"Score", "Goal", "Incident", "Rules", "State", "Need", "GoalScored"}
+    assert len(named) >= 17  # every struct but the private base
+
+
+@pytest.mark.parametrize("pair", _mirrored(), ids=lambda p: p[0].__name__)
+def test_a_struct_has_its_models_fields_in_order_with_its_defaults(
+    pair: tuple[type[msgspec.Struct], type[Any]],
+) -> None:
+    """A field added to a model and not to its struct (or a default changed on one side) would
+    make the fold refuse or rewrite what the rest of the system writes: caught here, by name."""
+    struct, model = pair
+    model_fields = {k: f for k, f in model.model_fields.items() if k != "type"}  # the tag
+    mine = msgspec.structs.fields(struct)
+    assert [f.name for f in mine] == list(model_fields), struct.__name__
+    for f in mine:
+        theirs = model_fields[f.name]
+        if theirs.is_required():
+            assert f.required, f"{struct.__name__}.{f.name}: required in the model"
+            continue
+        default = f.default if f.default is not msgspec.NODEFAULT else f.default_factory()
+        expected = theirs.get_default(call_default_factory=True)
+        assert orjson.loads(structs.to_json(default)) == orjson.loads(
+            orjson.dumps(expected, default=lambda v: v.model_dump(mode="json"))
+        ), f"{struct.__name__}.{f.name}"
