@@ -95,15 +95,22 @@ async def test_batched_fold_gives_the_alerts_of_one_by_one_and_never_twice(redis
     assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
 
 
-async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> None:
+async def _read_by_lease_holder(redis: Redis, n: int) -> tuple[str, int, list[str]]:
+    """Partition 0's lease held by "me", and n entries it has read (pending): the lease, its
+    token and the entry ids."""
     lease = keys.partition_lease(0, "aggregator")
     token = await Lease.acquire(redis, lease, "me", 10_000)
     assert token is not None
     await streams.ensure_group(redis, keys.events(0), "aggregator")
     ids = [
-        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(2)
+        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(n)
     ]
     await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
+    return lease, token, ids
+
+
+async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> None:
+    lease, token, ids = await _read_by_lease_holder(redis, 2)
     marks = keys.folded(0, "m")
     await redis.hset(marks, "e2", "1")
     state = keys.match_state(0, "m")
@@ -140,14 +147,7 @@ async def test_batch_commit_marks_each_match_once_and_an_event_twice_is_folded_o
 ) -> None:
     """The script reads and writes a match's marks once per call: two matches interleaved, an
     event of one repeated in the same call (the second is folded before), a seen one skipped."""
-    lease = keys.partition_lease(0, "aggregator")
-    token = await Lease.acquire(redis, lease, "me", 10_000)
-    assert token is not None
-    await streams.ensure_group(redis, keys.events(0), "aggregator")
-    ids = [
-        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(5)
-    ]
-    await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
+    lease, token, ids = await _read_by_lease_holder(redis, 5)
     m1, m2 = keys.folded(0, "m1"), keys.folded(0, "m2")
     s1, s2 = keys.match_state(0, "m1"), keys.match_state(0, "m2")
     await redis.hset(m2, "old", "0")
