@@ -226,6 +226,9 @@ class DeliveryEngine(Outcomes):
                 result = SLOW_LANE_FULL
             else:
                 result = await self.deliverer.run(admitted, sub, lane)
+                if result is DELIVERED:  # (without _outcome's coroutine: the usual end)
+                    marks.add(self._delivered(p, alert, sub))
+                    return "delivered"
             return await self._outcome(p, alert, sub, result, marks)
         finally:
             ticket.release()
