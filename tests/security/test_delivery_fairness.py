@@ -101,33 +101,6 @@ async def test_slots_go_round_robin_between_subscriptions() -> None:
     assert slots._hosts == {}  # nothing kept for an idle host
 
 
-async def test_queued_sends_take_their_turn_in_the_same_round() -> None:
-    """A fan-out's queued sends (no task waiting) and waiting tasks share one round robin;
-    a send withdrawn before its turn is never started."""
-    slots = FairSlots(per_host=1)
-    order: list[str] = []
-    await slots.acquire("h", "first")
-    busy = [slots.enqueue("h", "busy", lambda: order.append("busy"), trusted=False)]
-    busy += [slots.enqueue("h", "busy", lambda: order.append("busy"), trusted=False)]
-    gone = slots.enqueue("h", "gone", lambda: order.append("gone"), trusted=False)
-
-    async def take(key: str) -> None:
-        await slots.acquire("h", key)
-        order.append(key)
-
-    late = asyncio.create_task(take("other"))
-    await asyncio.sleep(0)
-    slots.withdraw("h", "gone", gone)
-    assert gone.done() and not any(b.done() for b in busy)
-    for _ in range(3):
-        slots.release("h")  # each release hands the slot on, to the next subscription
-        await asyncio.sleep(0)
-    await late
-    assert order == ["busy", "other", "busy"], order
-    slots.release("h")
-    assert slots._hosts == {}  # nothing kept for an idle host
-
-
 async def test_a_fan_out_to_hanging_targets_does_not_starve_a_fast_one(redis: Redis) -> None:
     """The same as above through the delivery engine: a fan-out's sends wait in their host's
     round, and a fast subscription's alerts go by the hanging ones."""
@@ -167,6 +140,28 @@ async def test_a_fan_out_to_hanging_targets_does_not_starve_a_fast_one(redis: Re
             assert await slow == {"retry": 12, "already": 0}  # cut short, retried later
         finally:
             await session.close()
+
+
+async def test_a_cancelled_wait_leaves_the_round() -> None:
+    """A subscription waits as one entry (several waits: in order); a wait cancelled is taken
+    out of the round, whichever it was, and the slot goes to the next in turn."""
+    slots = FairSlots(per_host=1)
+    await slots.acquire("h", "first")
+    alone = asyncio.create_task(slots.acquire("h", "alone"))
+    twice = [asyncio.create_task(slots.acquire("h", "twice")) for _ in range(2)]
+    last = asyncio.create_task(slots.acquire("h", "last"))
+    await asyncio.sleep(0)
+    alone.cancel()
+    twice[0].cancel()
+    await asyncio.sleep(0)
+    slots.release("h")  # to "twice" (its second wait), then "last"
+    await twice[1]
+    assert not last.done()
+    slots.release("h")
+    await last
+    slots.release("h")
+    assert alone.cancelled() and twice[0].cancelled()
+    assert slots._hosts == {}
 
 
 def test_a_breaker_opens_after_failures_and_lets_one_trial_through() -> None:

@@ -23,32 +23,25 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from notifier import metrics
 from notifier.bus.connect import cancel
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription
 from notifier.domain.alerts import Alert
 from notifier.errors import LeaseLostError, StoppingError
 from notifier.settings import Settings
-from workers.deliver.fairness import Lane
+from workers.deliver.dlq import park_delivery
 from workers.deliver.flow import Flows, Ticket
 from workers.deliver.hold import HoldStore, Released
 from workers.deliver.holding import Holding
-from workers.deliver.outcomes import Outcomes
-from workers.deliver.queued import Sends
-from workers.deliver.retry import Fence, RetryJob, RetryStore
-from workers.deliver.send import (
-    DELIVERED,
-    SLOW_LANE_FULL,
-    UNSUBSCRIBED,
-    Admitted,
-    Deliverer,
-    Result,
-)
+from workers.deliver.retry import Fence, RetryJob, RetryStore, retry_delay
+from workers.deliver.send import DELIVERED, UNSUBSCRIBED, Deliverer, Result
 
 CANCEL_WITHIN_S = 1.0  # sends still running after the grace period get this long to end
 # A delivery that waited longer than this for the alerts before it asks again whether its
 # subscription still wants alerts (a chat's backlog can outlast an /unfollow).
 TURN_WAIT_S = 0.1
+REMOVED_WHEN_GONE = frozenset({"webpush"})  # channels whose gone subscriptions are deleted
 log = logging.getLogger("notifier.delivery")
 Marks = set[asyncio.Future[None]]  # the writes of delivery marks a fan-out waits for
 
@@ -57,7 +50,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class DeliveryEngine(Outcomes):
+class DeliveryEngine:
     """Deliveries of one dispatcher process, over the partitions it holds."""
 
     def __init__(
@@ -148,21 +141,17 @@ class DeliveryEngine(Outcomes):
     ) -> Counter[str]:
         """Deliver ``alert`` to ``subs``; returns once each is delivered, queued or parked."""
         marks: Marks = set()  # the round trips of this fan-out's marks
-        sends = Sends(self.deliverer.withdraw)
         try:
             await self.retries.settled()  # the marks of sends just ended are read too
             done, waiting = await self.retries.state(p, alert.id, [s.id for s in subs])
             self.waiting[p] |= waiting
+            jobs = []
             for sub, ticket in zip(subs, tickets, strict=True):
                 if sub.id in done:
                     ticket.release()
-                    continue
-                sends.expect()
-                if self._plain(p, sub, ticket):  # waits in its host's round, no task yet
-                    self._queue(p, alert, sub, ticket, marks, sends)
                 else:
-                    sends.start(self._fresh(p, alert, sub, ticket, marks))
-            results = await sends.wait()
+                    jobs.append(self._fresh(p, alert, sub, ticket, marks))
+            results = await asyncio.gather(*jobs, return_exceptions=True)
         finally:
             for ticket in tickets:
                 ticket.release()
@@ -174,64 +163,6 @@ class DeliveryEngine(Outcomes):
         outcomes: Counter[str] = Counter(str(r) for r in results)
         outcomes["already"] += len(done)
         return outcomes
-
-    def _plain(self, p: int, sub: Subscription, ticket: Ticket) -> bool:
-        """Whether a fresh delivery needs nothing before its send but a slot (what
-        :meth:`_not_now` asks of a delivery first in its line, and no live message)."""
-        return not (
-            ticket.follows
-            or sub.spec.style == "live"
-            or sub.id in self.gone
-            or sub.id in self.waiting[p]
-            or self.holding.times(p, sub)
-        )
-
-    def _queue(
-        self, p: int, alert: Alert, sub: Subscription, ticket: Ticket, marks: Marks, sends: Sends
-    ) -> None:
-        """Queue a plain delivery in its host's round: its task starts with its slot."""
-        admitted = self.deliverer.admit(alert, sub)
-        if isinstance(admitted, Result):  # goes nowhere now: its outcome is settled at once
-            sends.start(self._queued(p, alert, sub, ticket, marks, admitted, None))
-            return
-
-        def start(lane: Lane | None) -> None:
-            sends.start(self._queued(p, alert, sub, ticket, marks, admitted, lane))
-
-        entry = self.deliverer.queue(admitted, sub.id, start)
-        if entry is not None and not entry.done():
-            sends.queued(admitted, sub.id, entry)
-
-    async def _queued(
-        self,
-        p: int,
-        alert: Alert,
-        sub: Subscription,
-        ticket: Ticket,
-        marks: Marks,
-        admitted: Admitted | Result,
-        lane: Lane | None,
-    ) -> str:
-        """A plain delivery, its slot taken (``lane``; None: none to be had, or no send)."""
-        try:
-            try:
-                self.fence(p)  # nothing is sent once the partition may be another replica's
-            except LeaseLostError:
-                if lane is not None:
-                    lane.release()
-                raise
-            if isinstance(admitted, Result):
-                result = admitted
-            elif lane is None:
-                result = SLOW_LANE_FULL
-            else:
-                result = await self.deliverer.run(admitted, sub, lane)
-                if result is DELIVERED:  # (without _outcome's coroutine: the usual end)
-                    marks.add(self._delivered(p, alert, sub))
-                    return "delivered"
-            return await self._outcome(p, alert, sub, result, marks)
-        finally:
-            ticket.release()
 
     async def _fresh(
         self, p: int, alert: Alert, sub: Subscription, ticket: Ticket, marks: Marks
@@ -250,22 +181,16 @@ class DeliveryEngine(Outcomes):
             self.fence(p)  # nothing is sent once the partition may be another replica's
             more = sub.spec.style == "live" and self.flows.behind(ticket)
             result = await self.deliverer.send(alert, sub, more=more, waited=waited)
-            return await self._outcome(p, alert, sub, result, marks)
+            if result is DELIVERED:  # the common case, without the retry bookkeeping
+                marks.add(self._delivered(p, alert, sub))
+                return "delivered"
+            if result is UNSUBSCRIBED:
+                log.info("delivery_dropped", extra={"alert_id": alert.id, "sub": sub.id})
+                return "unsubscribed"
+            job = RetryJob(sub.id, alert.id, 0, self.now_ms())
+            return await self._settle(p, alert, sub, job, result)
         finally:
             ticket.release()
-
-    async def _outcome(
-        self, p: int, alert: Alert, sub: Subscription, result: Result, marks: Marks
-    ) -> str:
-        """What a fresh delivery's try came to."""
-        if result is DELIVERED:  # the common case, without the retry bookkeeping
-            marks.add(self._delivered(p, alert, sub))
-            return "delivered"
-        if result is UNSUBSCRIBED:
-            log.info("delivery_dropped", extra={"alert_id": alert.id, "sub": sub.id})
-            return "unsubscribed"
-        job = RetryJob(sub.id, alert.id, 0, self.now_ms())
-        return await self._settle(p, alert, sub, job, result)
 
     async def _not_now(self, p: int, alert: Alert, sub: Subscription, ticket: Ticket) -> str | None:
         """What becomes of a delivery not sent now (marked already, target gone, held back,
@@ -297,6 +222,125 @@ class DeliveryEngine(Outcomes):
     async def hold(self, p: int, alert: Alert, recipient: str, delay_s: float) -> str:
         """Hold ``alert`` back for a sink (:meth:`Holding.hold`)."""
         return await self.holding.hold(p, alert, recipient, delay_s)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    async def _settle(
+        self,
+        p: int,
+        alert: Alert,
+        sub: Subscription,
+        job: RetryJob,
+        result: Result,
+        *,
+        head: bool = False,
+    ) -> str:
+        """Record what a try came to; a settled head lets the next queued alert go."""
+        if result.outcome == "retry":
+            if await self._reschedule(p, alert, sub, job, result):
+                return "retry"
+            tries = job.attempt + 1
+            await self._park(p, alert, sub, tries, f"gave up after {tries} tries: {result.error}")
+        elif result.outcome == "delivered":
+            await asyncio.shield(self._delivered(p, alert, sub))
+        elif result.outcome == "gone":
+            await self._gone(p, alert, sub, job, result)
+            return "gone"
+        elif result.outcome == "unsubscribed":  # what waited behind it goes with it
+            dropped = await self.retries.drop(p, sub.id)
+            self.waiting[p].discard(sub.id)
+            log.info("retries_dropped", extra={"sub": sub.id, "count": len(dropped)})
+            return "unsubscribed"
+        else:
+            await self._park(p, alert, sub, job.attempt + 1, result.error)
+        if head:
+            await self._advance(p, sub.id, alert.id)
+        return result.outcome if result.outcome == "delivered" else "dead"
+
+    def _delivered(self, p: int, alert: Alert, sub: Subscription) -> asyncio.Future[None]:
+        """Mark a delivery done (its idempotency mark: the future of its write), count it."""
+        written = self.retries.mark_soon(p, alert.id, sub.id, self.now_ms())
+        metrics.TALLY.delivered(sub.spec.channel, alert.emitted_at)  # counted within a second
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("delivered", extra={"alert_id": alert.id, "sub": sub.id})
+        return written
+
+    async def _reschedule(
+        self, p: int, alert: Alert, sub: Subscription, job: RetryJob, result: Result
+    ) -> bool:
+        d = self.settings.delivery
+        tries = job.attempt + 1 if result.counts else job.attempt
+        if tries == 0:  # only our own rate limit: wait as it says, no try spent
+            delay: float | None = min(d.retry_cap_s, result.retry_after or 0.0)
+        else:
+            delay = retry_delay(
+                d.retry_schedule_s,
+                tries,
+                retry_after=result.retry_after,
+                cap=d.retry_cap_s,
+                jitter=d.jitter,
+                rand=self.rand,
+            )
+        if delay is None:
+            return False
+        now = self.now_ms()
+        first = job.first_ms or now
+        retry = RetryJob(sub.id, alert.id, tries, first, result.error[:300])
+        await self.retries.schedule(p, alert, retry, now + int(delay * 1000), fence=self.fence(p))
+        self.waiting[p].add(sub.id)
+        metrics.delivered(sub.spec.channel, "failed")
+        metrics.retried(sub.spec.channel)
+        log.info(
+            "delivery_retry",
+            extra={"alert_id": alert.id, "sub": sub.id, "tries": tries, "in_s": round(delay, 3)},
+        )
+        return True
+
+    async def _gone(
+        self, p: int, alert: Alert, sub: Subscription, job: RetryJob, result: Result
+    ) -> None:
+        reason = f"target gone: {result.error}"
+        self.gone.add(sub.id)
+        removed = sub.spec.channel in REMOVED_WHEN_GONE
+        async with self.retries.io:
+            if removed:  # an expired push subscription: nothing left for its owner to fix
+                await self.store.delete(sub)
+            else:
+                await self.store.disable(sub.id, reason[:300])
+        event = "subscription_removed" if removed else "subscription_disabled"
+        log.warning(event, extra={"sub": sub.id, "reason": reason[:300]})
+        await self._park(p, alert, sub, job.attempt + 1, reason)
+        await self._drop(p, sub, "subscription disabled: target gone", skip=alert.id)
+
+    async def _park(self, p: int, alert: Alert, sub: Subscription, tries: int, why: str) -> None:
+        metrics.delivered(sub.spec.channel, "dead")
+        log.warning("delivery_dead", extra={"alert_id": alert.id, "sub": sub.id, "reason": why})
+        async with self.retries.io:
+            await park_delivery(
+                self.r,
+                self.settings,
+                p=p,
+                alert=alert,
+                sub_id=sub.id,
+                channel=sub.spec.channel,
+                attempts=tries,
+                reason=why,
+            )
+
+    async def _drop(self, p: int, sub: Subscription, why: str, skip: str | None = None) -> None:
+        """Park everything waiting for a subscription that will not take it."""
+        for alert_id in await self.retries.drop(p, sub.id):
+            alert = await self.retries.alert(p, alert_id)
+            if alert is not None and alert_id != skip:
+                await self._park(p, alert, sub, 0, why)
+        self.waiting[p].discard(sub.id)
+
+    async def _advance(self, p: int, sub_id: str, alert_id: str) -> None:
+        fence = self.fence(p)
+        if await self.retries.advance(p, sub_id, alert_id, self.now_ms(), fence=fence) is None:
+            self.waiting[p].discard(sub_id)
+        else:
+            self.wake.set()
 
     # -- retries ----------------------------------------------------------------------------
 

@@ -26,48 +26,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 BREAKER_MAX_S = 600.0
-
-
-class Start:
-    """A send queued for a slot with no task waiting (:meth:`FairSlots.enqueue`): the slot,
-    once handed to it, calls ``run``, which starts the send. It stands in the round where a
-    waiting task's future would (``done``, ``set_result``): one alert's fan-out to 100,000
-    subscriptions waits as so many of these rather than so many suspended tasks."""
-
-    __slots__ = ("_ended", "_run")
-
-    def __init__(self, run: Callable[[], None]) -> None:
-        self._run = run
-        self._ended = False  # started, or withdrawn
-
-    def done(self) -> bool:
-        """Whether it was started or withdrawn (a slot is no longer for it)."""
-        return self._ended
-
-    def set_result(self, _: None) -> None:
-        """Handed a slot: start the send."""
-        self._ended = True
-        self._run()
-
-    def cancel(self) -> None:
-        """Withdrawn: no slot is handed to it."""
-        self._ended = True
 
 
 class _Waiter(NamedTuple):
     """A send waiting for a slot (a tuple: one is made for nearly every send of a fan-out)."""
 
-    future: asyncio.Future[None] | Start
+    future: asyncio.Future[None]
     trusted: bool
 
 
 # The waiting subscriptions in turn: each one's waiter, or its waiters in order when it has
-# several (a deque only then: nearly every subscription of a fan-out waits once).
+# several (a deque only then: nearly every subscription of a fan-out waits once, and a deque
+# each cost more than the rest of its wait).
 Round = OrderedDict[str, "_Waiter | deque[_Waiter]"]
 
 
@@ -111,7 +85,7 @@ class FairSlots:
 
     def _host(self, host: str) -> _Host:
         h = self._hosts.get(host)
-        if h is None:  # (not setdefault: a _Host made per call to be thrown away)
+        if h is None:  # (not setdefault: a _Host made per call, to be thrown away)
             h = self._hosts[host] = _Host()
         return h
 
@@ -125,42 +99,17 @@ class FairSlots:
         if self._fits(h, trusted):  # then no waiter of its kind fits: releases hand slots on
             self._take(h, trusted)
             return trusted
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(future, trusted)
+        waiter = _Waiter(asyncio.get_running_loop().create_future(), trusted)
         h.join(key, waiter)
         try:
-            await future
+            await waiter.future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
+            if waiter.future.done() and not waiter.future.cancelled():
                 self.release(host, trusted)  # handed a slot just as we were cancelled
             else:
                 self._forget(host, h, key, waiter)
             raise
         return trusted
-
-    def enqueue(self, host: str, key: str, run: Callable[[], None], *, trusted: bool) -> Start:
-        """:meth:`acquire` without a task waiting: ``run`` is called once a slot of ``host`` is
-        taken for subscription ``key``, at once if one is free, else in turn (the same round
-        as :meth:`acquire`'s waiters). The slot is given back with :meth:`release`; a send not
-        started yet is taken out of the round with :meth:`withdraw`."""
-        start = Start(run)
-        h = self._host(host)
-        if self._fits(h, trusted):  # then no waiter of its kind fits (see acquire)
-            self._take(h, trusted)
-            start.set_result(None)
-        else:
-            h.join(key, _Waiter(start, trusted))
-        return start
-
-    def withdraw(self, host: str, key: str, start: Start) -> None:
-        """Take a queued send out of the round (nothing if it has started)."""
-        if start.done():
-            return
-        start.cancel()
-        h = self._hosts.get(host)
-        for trusted in (True, False):  # in whichever round it waits
-            if h is not None:
-                self._forget(host, h, key, _Waiter(start, trusted))
 
     @staticmethod
     def _take(h: _Host, trusted: bool) -> None:
@@ -231,66 +180,6 @@ class FairSlots:
     def _drop_if_idle(self, host: str, h: _Host) -> None:
         if h.idle():
             self._hosts.pop(host, None)
-
-
-class Lane:
-    """Where one send runs: in its host's fast slot, moved to the slow lane after
-    ``slow_after_s``, or cut short (TimeoutError) if the slow lane is full too."""
-
-    def __init__(
-        self,
-        slots: FairSlots,
-        host: str,
-        slow_after_s: float,
-        *,
-        slow: bool = False,
-        trusted: bool = False,
-    ) -> None:
-        self.slots, self.host, self.slow_after_s = slots, host, slow_after_s
-        self.slow = slow  # in the slow lane (from the start, or moved there)
-        self.trusted = trusted  # holds a slot as a target known to answer quickly
-        self.released = False
-        self._handle: asyncio.TimerHandle | None = None
-        # Cutting the send short is asyncio.timeout's cancel-and-convert, done by hand: its
-        # Timeout object per send cost more than the rest of the lane, and is needed only for
-        # the rare send cut short.
-        self._task: asyncio.Task[Any] | None = None
-        self._cancelling = 0
-        self._cut = False
-
-    def __enter__(self) -> None:
-        if not self.slow:
-            self._task = task = asyncio.current_task()
-            self._cancelling = task.cancelling() if task is not None else 0
-            loop = asyncio.get_running_loop()
-            self._handle = loop.call_later(self.slow_after_s, self._slow)
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        if self._cut and self._task is not None:  # TimeoutError if cut short (and only then)
-            self._cut = False
-            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
-                raise TimeoutError from exc
-
-    def _slow(self) -> None:
-        if self.slots.to_slow_lane(self.host, self.trusted):
-            self.slow = True
-        elif self._task is not None and not self._cut:
-            self._cut = True
-            self._task.cancel()
-
-    def release(self) -> None:
-        """Give back what the send held (its fast slot, or its place in the slow lane)."""
-        if self.released:
-            return
-        self.released = True
-        if self._handle is not None:
-            self._handle.cancel()
-        if self.slow:
-            self.slots.leave_slow_lane(self.host)
-        else:
-            self.slots.release(self.host, self.trusted)
 
 
 @dataclass

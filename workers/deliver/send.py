@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
@@ -35,7 +35,7 @@ from notifier.domain.texts import localised
 from notifier.errors import ChannelError, DeliveryError, StoppingError
 from notifier.net import AddressPolicy
 from notifier.settings import DeliverySettings, Settings
-from workers.deliver.fairness import Breakers, FairSlots, Lane, Start
+from workers.deliver.fairness import Breakers, FairSlots
 from workers.deliver.live import LiveMessages
 
 log = logging.getLogger("notifier.delivery")
@@ -61,16 +61,6 @@ DELIVERED = Result("delivered")
 # its turn: nothing is sent. A chat limited to a message a second can hold a backlog, and
 # "Stopped following" must be the last word.
 UNSUBSCRIBED = Result("unsubscribed", "unsubscribed while waiting for its turn")
-SLOW_LANE_FULL = Result("retry", "slow target: the host's slow lane is full", None, 5.0, False)
-
-
-class Admitted(NamedTuple):
-    """A send let through to wait for its slot (:meth:`Deliverer.admit`)."""
-
-    channel: Channel
-    target: Target
-    host: str
-    alert: Alert  # in the subscription's language
 
 
 def open_session(settings: Settings) -> DeliveryClient:
@@ -204,58 +194,17 @@ class Deliverer:
         shows both with one edit). ``waited``: it waited for earlier alerts of the
         subscription; after any wait (that one, or the destination's rate limit) the
         subscription is asked again whether it still wants alerts."""
-        admitted = self.admit(alert, sub)
-        if isinstance(admitted, Result):
-            return admitted
-        lane = await self._lane(sub.id, admitted.host)
-        if lane is None:
-            return SLOW_LANE_FULL
-        return await self.run(admitted, sub, lane, more=more, waited=waited)
-
-    def admit(self, alert: Alert, sub: Subscription) -> Admitted | Result:
-        """What a send needs before its slot (channel, target, host, the alert in the
-        subscription's language), or the Result of a send that goes nowhere now (no such
-        channel here; the target's circuit open)."""
         channel = self.channels.get(sub.spec.channel)
         if channel is None:
             return Result("dead", f"channel {sub.spec.channel!r} is not enabled here")
         target, host = self._target(sub)
+        alert = self._localised(alert, sub.spec.lang or self.lang)
         wait = self.breakers.wait(sub.id)
         if wait > 0:  # the target keeps failing: no slot, no attempt, try after the pause
             return Result("retry", "circuit open: target keeps failing", None, wait, counts=False)
-        alert = self._localised(alert, sub.spec.lang or self.lang)
-        return Admitted(channel, target, host, alert)
-
-    def queue(
-        self, admitted: Admitted, key: str, start: Callable[[Lane | None], None]
-    ) -> Start | None:
-        """Have ``start`` called with the send's lane once its host has a slot for it: now, or
-        in its turn (the Start then, to :meth:`withdraw` it); no task waits meanwhile. A target
-        known slow starts now in the slow lane; with that full, ``start`` gets None."""
-        host = admitted.host
-        if key in self._slow:
-            fits = self._hosts.enter_slow_lane(host)
-            start(Lane(self._hosts, host, self.settings.slow_after_s, slow=True) if fits else None)
-            return None
-        trusted = key in self._quick
-        lane = Lane(self._hosts, host, self.settings.slow_after_s, trusted=trusted)
-        return self._hosts.enqueue(host, key, lambda: start(lane), trusted=trusted)
-
-    def withdraw(self, admitted: Admitted, key: str, queued: Start) -> None:
-        """Take a send :meth:`queue` left waiting out of its host's round (if not started)."""
-        self._hosts.withdraw(admitted.host, key, queued)
-
-    async def run(
-        self,
-        admitted: Admitted,
-        sub: Subscription,
-        lane: Lane,
-        *,
-        more: bool = False,
-        waited: bool = False,
-    ) -> Result:
-        """The send itself, in ``lane`` (given back when it ends); see :meth:`send`."""
-        channel, target, alert = admitted.channel, admitted.target, admitted.alert
+        lane = await self._lane(sub.id, host)
+        if lane is None:
+            return Result("retry", "slow target: the host's slow lane is full", None, 5.0, False)
         started = time.monotonic()
         try:
             async with self._all:
@@ -289,15 +238,15 @@ class Deliverer:
         self.breakers.succeeded(sub.id)
         return DELIVERED
 
-    async def _lane(self, key: str, host: str) -> Lane | None:
+    async def _lane(self, key: str, host: str) -> _Lane | None:
         """Where a send runs: the slow lane for a target known slow (None if full), else a fast
         slot of its host, given round robin."""
         if key in self._slow:
             if not self._hosts.enter_slow_lane(host):
                 return None
-            return Lane(self._hosts, host, self.settings.slow_after_s, slow=True)
+            return _Lane(self._hosts, host, self.settings.slow_after_s, slow=True)
         trusted = await self._hosts.acquire(host, key, trusted=key in self._quick)
-        return Lane(self._hosts, host, self.settings.slow_after_s, trusted=trusted)
+        return _Lane(self._hosts, host, self.settings.slow_after_s, trusted=trusted)
 
     def _note_speed(self, key: str, took_s: float) -> None:
         if took_s < self.settings.slow_after_s:
@@ -350,6 +299,66 @@ class Deliverer:
         target, host = sub.target(), self.host(sub)
         self._targets[sub.id] = (sub, target, host)
         return target, host
+
+
+class _Lane:
+    """Where one send runs: in its host's fast slot, moved to the slow lane after
+    ``slow_after_s``, or cut short (TimeoutError) if the slow lane is full too."""
+
+    def __init__(
+        self,
+        slots: FairSlots,
+        host: str,
+        slow_after_s: float,
+        *,
+        slow: bool = False,
+        trusted: bool = False,
+    ) -> None:
+        self.slots, self.host, self.slow_after_s = slots, host, slow_after_s
+        self.slow = slow  # in the slow lane (from the start, or moved there)
+        self.trusted = trusted  # holds a slot as a target known to answer quickly
+        self.released = False
+        self._handle: asyncio.TimerHandle | None = None
+        # Cutting the send short is asyncio.timeout's cancel-and-convert, done by hand: its
+        # Timeout object per send cost more than the rest of the lane, and is needed only for
+        # the rare send cut short.
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+        self._cut = False
+
+    def __enter__(self) -> None:
+        if not self.slow:
+            self._task = task = asyncio.current_task()
+            self._cancelling = task.cancelling() if task is not None else 0
+            loop = asyncio.get_running_loop()
+            self._handle = loop.call_later(self.slow_after_s, self._slow)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        if self._cut and self._task is not None:  # TimeoutError if cut short (and only then)
+            self._cut = False
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
+
+    def _slow(self) -> None:
+        if self.slots.to_slow_lane(self.host, self.trusted):
+            self.slow = True
+        elif self._task is not None and not self._cut:
+            self._cut = True
+            self._task.cancel()
+
+    def release(self) -> None:
+        """Give back what the send held (its fast slot, or its place in the slow lane)."""
+        if self.released:
+            return
+        self.released = True
+        if self._handle is not None:
+            self._handle.cancel()
+        if self.slow:
+            self.slots.leave_slow_lane(self.host)
+        else:
+            self.slots.release(self.host, self.trusted)
 
 
 def _limited(channel: Channel, target: Target) -> bool:
