@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from notifier.errors import ChannelError
 
@@ -140,45 +141,34 @@ class ResponseParser:
             return
         if end > MAX_HEAD:
             raise broken("response head too large")
-        lines = bytes(self._buf[:end]).split(b"\r\n")
+        raw = bytes(self._buf[:end])
         del self._buf[: end + 4]
-        status = _STATUS.fullmatch(lines[0])
-        if status is None:
-            raise broken("malformed status line")
-        if len(lines) > MAX_HEADERS + 1:
-            raise broken("too many response headers")
-        code = int(status[2])
-        headers = [_header(line) for line in lines[1:]]
-        if 100 <= code < 200:
-            if code == 101:
-                raise broken("unexpected protocol switch")
-            return  # an interim answer: the real one follows
-        self.status, self.headers = code, headers
-        self._frame(http11=status[1] == b"1")
+        head = _HEADS.get(raw)
+        if head is None:
+            head = _read_head(raw)
+            if head is None:
+                return  # an interim answer: the real one follows
+            if len(_HEADS) >= HEADS_KEPT:
+                _HEADS.clear()
+            _HEADS[raw] = head
+        self.status, self.headers = head.status, list(head.headers)
+        self._frame(head)
 
-    def _frame(self, *, http11: bool) -> None:
+    def _frame(self, head: _Head) -> None:
         """How the body is delimited (RFC 9112 6.3), and whether the connection stays open."""
-        found: dict[str, list[str]] = {}  # the framing headers' values, in one pass
-        for name, value in self.headers:
-            low = name.lower()
-            if low in _FRAMING:
-                found.setdefault(low, []).append(value)
-        connection = _tokens(found.get("connection", ()))
-        self._keep = "keep-alive" in connection if not http11 else "close" not in connection
+        self._keep = head.keep
         if self.head_request or self.status in _NO_BODY:
             self._finish(reusable=self._keep)
             return
-        encodings = _tokens(found.get("transfer-encoding", ()))
-        lengths = found.get("content-length", [])
-        if encodings:
-            if encodings[-1] != "chunked":
+        if head.encodings:
+            if head.encodings[-1] != "chunked":
                 self._state = "close"  # a body that runs to the close
                 return
-            self._keep = self._keep and not lengths  # both: smuggling-shaped, never reused
+            self._keep = self._keep and not head.lengths  # both: smuggling-shaped, never reused
             self._state = "chunk-size"
             return
-        if lengths:
-            self._left = _content_length(lengths)
+        if head.lengths:
+            self._left = _content_length(head.lengths)
             self._state = "length"
             if self._left == 0:
                 self._finish(reusable=self._keep)
@@ -252,6 +242,48 @@ class ResponseParser:
         self.body = bytes(self._body)
         self.reusable = reusable and not self.truncated
         self.done = True
+
+
+class _Head(NamedTuple):
+    """A response head as read (status line and headers) with what framing reads of it."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    keep: bool  # the version and Connection header allow another request
+    encodings: list[str]  # Transfer-Encoding tokens, lower case, in order
+    lengths: list[str]  # the Content-Length values
+
+
+# Heads read already, by their bytes: a receiver answers thousands of deliveries with the same
+# head (its Date changes once a second), and reading one costs more than the rest of a reply.
+HEADS_KEPT = 64
+_HEADS: dict[bytes, _Head] = {}
+
+
+def _read_head(raw: bytes) -> _Head | None:
+    """The head of a final response (None for an interim 1xx one); ChannelError if malformed."""
+    lines = raw.split(b"\r\n")
+    status = _STATUS.fullmatch(lines[0])
+    if status is None:
+        raise broken("malformed status line")
+    if len(lines) > MAX_HEADERS + 1:
+        raise broken("too many response headers")
+    code = int(status[2])
+    headers = tuple(_header(line) for line in lines[1:])
+    if 100 <= code < 200:
+        if code == 101:
+            raise broken("unexpected protocol switch")
+        return None
+    found: dict[str, list[str]] = {}  # the framing headers' values, in one pass
+    for name, value in headers:
+        low = name.lower()
+        if low in _FRAMING:
+            found.setdefault(low, []).append(value)
+    connection = _tokens(found.get("connection", ()))
+    http11 = status[1] == b"1"
+    keep = "keep-alive" in connection if not http11 else "close" not in connection
+    encodings = _tokens(found.get("transfer-encoding", ()))
+    return _Head(code, headers, keep, encodings, found.get("content-length", []))
 
 
 # Header names checked once: the few our channels send, the few receivers answer with.

@@ -10,7 +10,9 @@ import time
 from datetime import UTC, datetime
 
 from aiohttp import web
+from redis.asyncio import Redis
 
+from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
 from notifier.settings import DeliverySettings
@@ -21,6 +23,7 @@ from tests.integration.deliver.test_delivery_support import (
     receiving,
     settings_for,
 )
+from workers.deliver.engine import DeliveryEngine
 from workers.deliver.fairness import Breakers, FairSlots
 from workers.deliver.send import Deliverer, build_channels, open_session
 
@@ -96,6 +99,69 @@ async def test_slots_go_round_robin_between_subscriptions() -> None:
     await asyncio.gather(*burst, late)
     assert order[:2] == ["busy", "other"], order  # not behind the whole burst
     assert slots._hosts == {}  # nothing kept for an idle host
+
+
+async def test_a_fan_out_to_hanging_targets_does_not_starve_a_fast_one(redis: Redis) -> None:
+    """The same as above through the delivery engine: a fan-out's sends wait in their host's
+    round, and a fast subscription's alerts go by the hanging ones."""
+    settings = settings_for("redis://unused")
+    settings.delivery = DeliverySettings(
+        allow_http=True,
+        allow_networks=LOOPBACK,
+        per_host=4,
+        slow_after_s=0.2,
+        timeout_s=1.0,
+        breaker_failures=1,
+        breaker_open_s=30.0,
+    )
+    async with receiving(_hang_or_answer) as rec:
+        session = open_session(settings)
+        try:
+            deliverer = Deliverer(build_channels(session, settings), settings.delivery)
+            engine = DeliveryEngine(
+                redis, settings, store=SubscriptionStore(redis), deliverer=deliverer
+            )
+            hanging = [_hook(rec.url(f"/hang/{i}")) for i in range(12)]
+            fast = _hook(rec.url("/fast"))
+
+            async def fan_out(n: int, subs: list[Subscription]) -> dict[str, int]:
+                return dict(await engine.fan_out(0, make_alert(n), subs, engine.tickets(0, subs)))
+
+            assert await fan_out(99, [fast]) == {"delivered": 1, "already": 0}
+            slow = asyncio.create_task(fan_out(100, hanging))
+            await asyncio.sleep(0.05)  # every slot new targets may take is taken now
+            waits = []
+            for n in range(10):
+                tried("security: fast deliveries beside hanging targets")
+                started = time.monotonic()
+                assert await fan_out(n, [fast]) == {"delivered": 1, "already": 0}
+                waits.append(time.monotonic() - started)
+            assert max(waits) < 0.5, waits
+            assert await slow == {"retry": 12, "already": 0}  # cut short, retried later
+        finally:
+            await session.close()
+
+
+async def test_a_cancelled_wait_leaves_the_round() -> None:
+    """A subscription waits as one entry (several waits: in order); a wait cancelled is taken
+    out of the round, whichever it was, and the slot goes to the next in turn."""
+    slots = FairSlots(per_host=1)
+    await slots.acquire("h", "first")
+    alone = asyncio.create_task(slots.acquire("h", "alone"))
+    twice = [asyncio.create_task(slots.acquire("h", "twice")) for _ in range(2)]
+    last = asyncio.create_task(slots.acquire("h", "last"))
+    await asyncio.sleep(0)
+    alone.cancel()
+    twice[0].cancel()
+    await asyncio.sleep(0)
+    slots.release("h")  # to "twice" (its second wait), then "last"
+    await twice[1]
+    assert not last.done()
+    slots.release("h")
+    await last
+    slots.release("h")
+    assert alone.cancelled() and twice[0].cancelled()
+    assert slots._hosts == {}
 
 
 def test_a_breaker_opens_after_failures_and_lets_one_trial_through() -> None:

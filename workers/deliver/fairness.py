@@ -39,6 +39,12 @@ class _Waiter(NamedTuple):
     trusted: bool
 
 
+# The waiting subscriptions in turn: each one's waiter, or its waiters in order when it has
+# several (a deque only then: nearly every subscription of a fan-out waits once, and a deque
+# each cost more than the rest of its wait).
+Round = OrderedDict[str, "_Waiter | deque[_Waiter]"]
+
+
 @dataclass
 class _Host:
     """The slots of one host: taken (fast and slow) and the waiters per subscription."""
@@ -46,15 +52,26 @@ class _Host:
     used: int = 0
     untried: int = 0  # of ``used``: held by targets not known to answer quickly
     slow: int = 0
-    queues: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)  # untried
-    known: OrderedDict[str, deque[_Waiter]] = field(default_factory=OrderedDict)  # trusted
+    queues: Round = field(default_factory=OrderedDict)  # untried
+    known: Round = field(default_factory=OrderedDict)  # trusted
 
     def idle(self) -> bool:
         return not self.used and not self.slow and not self.queues and not self.known
 
-    def line(self, trusted: bool) -> OrderedDict[str, deque[_Waiter]]:
+    def line(self, trusted: bool) -> Round:
         """The round of waiting subscriptions of a kind."""
         return self.known if trusted else self.queues
+
+    def join(self, key: str, waiter: _Waiter) -> None:
+        """Queue ``waiter`` behind the subscription's others (a new one: at the round's end)."""
+        line = self.line(waiter.trusted)
+        queue = line.get(key)
+        if queue is None:
+            line[key] = waiter
+        elif isinstance(queue, deque):
+            queue.append(waiter)
+        else:  # a second waiter of the subscription: in its place in the round
+            line[key] = deque((queue, waiter))
 
 
 class FairSlots:
@@ -66,18 +83,24 @@ class FairSlots:
         self.untried_cap = max(1, per_host - max(1, per_host // 8))
         self._hosts: dict[str, _Host] = {}
 
+    def _host(self, host: str) -> _Host:
+        h = self._hosts.get(host)
+        if h is None:  # (not setdefault: a _Host made per call, to be thrown away)
+            h = self._hosts[host] = _Host()
+        return h
+
     def _fits(self, h: _Host, trusted: bool) -> bool:
         return h.used < self.per_host and (trusted or h.untried < self.untried_cap)
 
     async def acquire(self, host: str, key: str, *, trusted: bool = False) -> bool:
         """Take a slot of ``host`` for subscription ``key`` (release with :meth:`release`);
         ``trusted``: the target is known to answer quickly. Returns ``trusted``."""
-        h = self._hosts.setdefault(host, _Host())
+        h = self._host(host)
         if self._fits(h, trusted):  # then no waiter of its kind fits: releases hand slots on
             self._take(h, trusted)
             return trusted
         waiter = _Waiter(asyncio.get_running_loop().create_future(), trusted)
-        h.line(trusted).setdefault(key, deque()).append(waiter)
+        h.join(key, waiter)
         try:
             await waiter.future
         except asyncio.CancelledError:
@@ -108,16 +131,19 @@ class FairSlots:
             line = h.line(trusted)
             while line and self._fits(h, trusted):
                 key, queue = line.popitem(last=False)
-                waiter = queue.popleft()
-                if queue:
-                    line[key] = queue  # to the back of the round
+                if isinstance(queue, deque):
+                    waiter = queue.popleft()
+                    if queue:
+                        line[key] = queue  # to the back of the round
+                else:
+                    waiter = queue
                 if not waiter.future.done():
                     self._take(h, trusted)
                     waiter.future.set_result(None)
 
     def enter_slow_lane(self, host: str) -> bool:
         """Start a send in the slow lane (a target known to be slow); False if it is full."""
-        h = self._hosts.setdefault(host, _Host())
+        h = self._host(host)
         if h.slow >= self.per_host:
             self._drop_if_idle(host, h)
             return False
@@ -142,10 +168,13 @@ class FairSlots:
     def _forget(self, host: str, h: _Host, key: str, waiter: _Waiter) -> None:
         line = h.line(waiter.trusted)
         queue = line.get(key)
-        if queue is not None and waiter in queue:
-            queue.remove(waiter)
-            if not queue:
-                del line[key]
+        if isinstance(queue, deque):
+            if waiter in queue:
+                queue.remove(waiter)
+                if not queue:
+                    del line[key]
+        elif queue == waiter:
+            del line[key]
         self._drop_if_idle(host, h)
 
     def _drop_if_idle(self, host: str, h: _Host) -> None:
