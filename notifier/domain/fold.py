@@ -163,40 +163,49 @@ def step(state: State, event: Event, now: datetime) -> tuple[State, list[AlertVa
 
 
 def _advance(state: State, event: Event) -> State:
+    recent = state.recent  # the last RECENT ids, this one last
     update: dict[str, Any] = {
         "score": event.score,
         "minute": event.minute if event.minute is not None else state.minute,
         "added": event.added,
-        "recent": (*state.recent, event.id)[-RECENT:],
+        "recent": (*recent, event.id)
+        if len(recent) < RECENT
+        else (*recent[1 - RECENT :], event.id),
     }
-    if isinstance(event, PhaseChanged):
+    if event.status == MatchStatus.EXTRA_TIME:
+        update["extra_time_played"] = True
+    kind = type(event)  # the structs are final: one type each
+    if kind is PhaseChanged:
+        assert isinstance(event, PhaseChanged)
         update["status"] = event.status
         if event.shootout is not None:
             update["shootout"] = event.shootout
-    if event.status == MatchStatus.EXTRA_TIME or (
-        isinstance(event, PhaseChanged) and event.previous == MatchStatus.EXTRA_TIME
-    ):
-        update["extra_time_played"] = True
-    update |= _people(state, event)
-    if isinstance(event, ShootoutKickTaken):
+        if event.previous == MatchStatus.EXTRA_TIME:
+            update["extra_time_played"] = True
+    elif kind is ShootoutKickTaken:
+        assert isinstance(event, ShootoutKickTaken)
         update["shootout"] = event.shootout
         if event.kick is not None and event.complete:  # kicks taken unknown: never counted
             update["kicks"] = (state.kicks or Score()).plus(event.kick.side)
+    elif kind is not LineupsAnnounced:
+        _people(state, event, update)
     return replace(state, **update)
 
 
-def _people(state: State, event: Event) -> dict[str, Any]:
+def _people(state: State, event: Event, update: dict[str, Any]) -> None:
     """Bookings, players sent off and goals per scorer, as the event changes them."""
     if isinstance(event, YellowCard):
-        return {"booked": (*state.booked, (event.incident.side, event.incident.player))}
+        update["booked"] = (*state.booked, (event.incident.side, event.incident.player))
+        return
     if isinstance(event, RedCard):
-        return {"sent_off": state.sent_off.plus(event.incident.side)}
+        update["sent_off"] = state.sent_off.plus(event.incident.side)
+        return
     g = event.goal if isinstance(event, GoalScored | GoalCancelled) else None
     if g is None or not g.player or g.kind == "own_goal":
-        return {}
+        return
     tally = dict(state.scorers)
     tally[g.player] = max(tally.get(g.player, 0) + (1 if isinstance(event, GoalScored) else -1), 0)
-    return {"scorers": tuple(tally.items())}
+    update["scorers"] = tuple(tally.items())
 
 
 Text = tuple[AlertKind, Said, dict[str, Any]]
