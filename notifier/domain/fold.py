@@ -213,7 +213,9 @@ _SECOND_YELLOW = ("second yellow", "yellow red", "yellow-red", "yellowred")
 
 
 def _texts(old: State, new: State, event: Event, s: Seen) -> list[Text]:
-    match event:
+    match event:  # the commonest first: each case before a match is a type check
+        case PhaseChanged():
+            return _phase_texts(old, new, event, s)
         case LineupsAnnounced(lineups=lu):
             return [
                 ("lineups", said(s, _lineup, "home", lu.home), {"side": "home"}),
@@ -244,8 +246,6 @@ def _texts(old: State, new: State, event: Event, s: Seen) -> list[Text]:
                 decisive,
             )
             return [("shootout", text, kick)]
-        case PhaseChanged():
-            return _phase_texts(old, new, event, s)
     return []
 
 
