@@ -116,8 +116,9 @@ def values_json(values: AlertValues) -> bytes:
     return _to_json(alert_model(values))
 
 
-def values_row(values: AlertValues) -> list[str]:
-    """:func:`alert_row` of a fold's alert values (the aggregator's commit: no model built)."""
+def values_row(values: AlertValues) -> list[str | bytes]:
+    """:func:`alert_row` of a fold's alert values (the aggregator's commit: no model built), its
+    body as bytes (the commit passes it on raw: ``scripts.commit_fold_batch``)."""
     return [
         "id",
         values["id"],
@@ -132,10 +133,10 @@ def values_row(values: AlertValues) -> list[str]:
         "away",
         values["away"],
         "body",
-        values_json(values).decode(),
+        values_json(values),
     ]
 
 
-def alert_rows(alerts: Sequence[AlertValues]) -> list[list[str]]:
+def alert_rows(alerts: Sequence[AlertValues]) -> list[list[str | bytes]]:
     """The stream entries of a fold's alerts, each flat (:func:`values_row`)."""
     return [values_row(a) for a in alerts]

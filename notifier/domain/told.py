@@ -5,13 +5,17 @@ Pure, like the engine that calls it (:mod:`notifier.domain.engine`)."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from notifier.domain import render
-from notifier.domain.models import Side
+from notifier.domain.models import Goals, Side
 from notifier.domain.structs import Need
 from notifier.domain.texts import Parts, catalogue, dump, to_text
 from notifier.domain.tie import NeedTo
+
+Said = tuple[str, list[dict[str, Any]]]
+"""An alert's ``text`` and ``parts`` (the parts as JSON)."""
 
 _TOLD: dict[tuple[object, ...], tuple[str, list[dict[str, Any]]]] = {}
 TOLD_CACHE = 8192  # texts kept (a few hundred bytes each); cleared whole when full
@@ -75,3 +79,46 @@ def need_of(side: Side, team: str, goals: int, to: NeedTo) -> Need:
     """The fold's ``Need`` (``alerts.Need``'s struct), built once per value (frozen: the alerts
     share it)."""
     return Need(side=side, team=team, goals=goals, to=to)
+
+
+class Seen(NamedTuple):
+    """A state's render view and what every alert of that view says alike, worked out once per
+    view (``fold.seen``): ``token`` names the view in the text memo (:func:`said`) instead of
+    the view itself, whose standing holds models that hash slowly."""
+
+    v: render.View
+    token: int
+    aggregate: Goals | None  # the standing's aggregate (``Alert.aggregate``, by name)
+    leader: str | None  # the display name of the side ahead
+    needs: str | None  # :func:`needs_text`
+    need: Need | None  # :func:`need`
+
+
+def seen_of(v: render.View, token: int) -> Seen:
+    """The :class:`Seen` of a view."""
+    leader = v.name(v.standing.leader) if v.standing.leader else None
+    return Seen(v, token, v.standing.aggregate, leader, needs_text(v), need(v))
+
+
+_SAID: dict[tuple[object, ...], Said] = {}
+
+
+def said(seen: Seen, fn: Callable[..., Parts], *args: object) -> Said:
+    """``told(fn(seen.v, *args), seen.v)``, memoised on what the text is made of: the render
+    function, the view (by its token: the state fields the view is made of, ``fold.seen``) and
+    the function's other arguments, as they are (ints, strings, bools and None, or frozen
+    structs, each place of a function always of one type: a bool never where an int goes,
+    which a key would take for it). No parts are built and no key is made of them for a text
+    told before (:func:`told` keys on the parts' arguments, which rebuilding each time cost more
+    than rendering a goal's parts). While English has a catalogue, nothing is memoised."""
+    if catalogue("en") is not None:
+        return told(fn(seen.v, *args), seen.v)
+    key = (fn, seen.token, *args)
+    hit = _SAID.get(key)
+    if hit is None:
+        if len(_SAID) >= TOLD_CACHE:
+            _SAID.clear()
+        parts = fn(seen.v, *args)
+        names = {"home": seen.v.home, "away": seen.v.away}
+        hit = _SAID[key] = (to_text(parts, "en", names), dump(parts))
+    return hit

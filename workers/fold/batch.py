@@ -182,5 +182,5 @@ class BatchFolder:
                     continue
                 done.add(commit.state_key)
                 raw = state_json(state)
-                out.commits[i] = commit._replace(state=raw.decode())
+                out.commits[i] = commit._replace(state=raw)  # passed on raw
                 out.written[state.match] = raw

@@ -66,14 +66,21 @@ COMMIT_FOLD_BATCH = fenced(
     """
 -- KEYS: lease, events stream, alerts stream, then the marks of each match of the batch
 -- (keys.folded), then the state keys to write (each once). ARGV: lease value, group, marks ttl,
--- maxlen, and the folds as one JSON array (one argument, not thousands: packing arguments is
--- what costs the client most): per event its entry id, its state ('' = leave it), its alerts,
--- each a flat [field, value, ...] list, the index in KEYS of its state key (0 when it leaves
--- the state), the index in KEYS of its match's marks, and its event id.
+-- maxlen, the folds as one JSON array (one argument, not thousands: packing arguments is
+-- what costs the client most), and the raw values: per event its entry id, its state ('' =
+-- leave it), its alerts, each a flat [field, value, ...] list, the index in KEYS of its state
+-- key (0 when it leaves the state), the index in KEYS of its match's marks, and its event id.
+-- A state, or an alert's last value (its body), given as {start, length} is that slice of
+-- ARGV[6]: JSON documents passed as they are, not escaped into the folds' JSON and decoded
+-- from it again.
 -- Returns per event its alert count, -1 if it was folded before (then it is only acked).
 -- A match's marks are read with one HMGET and written with one HSET (and one EXPIRE) per call,
 -- not one command per event: a call into Redis is most of what a small command costs here.
 local folds = cjson.decode(ARGV[5])
+local function raw(v)
+  if type(v) == 'table' then return string.sub(ARGV[6], v[1], v[1] + v[2] - 1) end
+  return v
+end
 local ids = {}
 for _, fold in ipairs(folds) do
   local of = ids[fold[5]]
@@ -96,8 +103,9 @@ for e, fold in ipairs(folds) do
     out[e] = -1
   else
     seen[m][id] = true  -- the same event twice in one call: the second was folded before
-    if fold[2] ~= '' then redis.call('SET', KEYS[fold[4]], fold[2]) end
+    if fold[2] ~= '' then redis.call('SET', KEYS[fold[4]], raw(fold[2])) end
     for _, fields in ipairs(fold[3]) do
+      fields[#fields] = raw(fields[#fields])
       lasts[m] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
     end
     local w = writes[m]

@@ -298,3 +298,44 @@ async def test_a_lost_read_reply_is_read_back_in_order(
     assert lost == [half]
     assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
     assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
+
+
+async def test_batch_commit_passes_states_and_bodies_given_as_bytes_raw(redis: Redis) -> None:
+    """A state or an alert's body given as bytes reaches Redis byte for byte (each a slice of
+    one raw argument: quotes, backslashes and multi-byte UTF-8 included), beside values given
+    as text in the same call."""
+    lease = keys.partition_lease(0, "aggregator")
+    token = await Lease.acquire(redis, lease, "me", 10_000)
+    assert token is not None
+    await streams.ensure_group(redis, keys.events(0), "aggregator")
+    ids = [
+        await streams.publish(redis, keys.events(0), {"n": str(i)}, maxlen=100) for i in range(3)
+    ]
+    await redis.xreadgroup("aggregator", "me", {keys.events(0): ">"})
+    m1, m2 = keys.folded(0, "m1"), keys.folded(0, "m2")
+    s1, s2 = keys.match_state(0, "m1"), keys.match_state(0, "m2")
+    state = '{"home":"Bodø/Glimt","text":"\\"quoted\\" \\\\ ü"}'.encode()
+    body = b'{"text":"M\xc3\xbcnchen 1-0 \\"Bod\xc3\xb8\\""}'
+    folds = [
+        FoldCommit(ids[0], s1, m1, "a", "", [["id", "a", "body", body]]),
+        FoldCommit(ids[1], s2, m2, "b", '"as text"', [["id", "b", "body", "plain"]]),
+        FoldCommit(
+            ids[2], s1, m1, "c", state, [["id", "c", "body", b""], ["id", "c#1", "body", body]]
+        ),
+    ]
+    result = await commit_fold_batch(
+        redis,
+        lease=lease,
+        lease_value=lease_value("me", token),
+        events_stream=keys.events(0),
+        alerts_stream=keys.alerts(0),
+        group="aggregator",
+        marks_ttl=60,
+        maxlen=1000,
+        folds=folds,
+    )
+    assert result == [1, 1, 2]
+    assert await redis.get(s1) == state
+    assert await redis.get(s2) == b'"as text"'
+    alerts = await redis.xrange(keys.alerts(0))
+    assert [f[b"body"] for _, f in alerts] == [body, b"plain", b"", body]
