@@ -7,6 +7,7 @@ import contextlib
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from notifier.bus.connect import run_to_end
 from notifier.settings import Settings
 
 
@@ -25,7 +26,13 @@ async def start_site(
     """Serve ``app`` on host:port (0 picks a free port) until ``stack`` closes; its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    stack.push_async_callback(runner.cleanup)
+
+    async def cleanup() -> None:
+        # To its end even if the command is cancelled again meanwhile (``bus.connect.cancel``
+        # repeats it): cut short, the app's cleanup left its SSE hub and heartbeat running.
+        await run_to_end(runner.cleanup())
+
+    stack.push_async_callback(cleanup)
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1]
