@@ -69,11 +69,15 @@ class Deadlines:
     def _fire(self) -> None:
         """Expire what is due (bounded by what was added), then wait for the next tick held."""
         self._timer, self._armed = None, math.inf
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         ticks = self._ticks
         while ticks and ticks[0] * TICK_S <= now:
             due = self._due.pop(heapq.heappop(ticks))
             for item in list(due):
-                item.expire()
+                try:
+                    item.expire()
+                except Exception as exc:  # as a failing timer callback would be: the rest fire
+                    loop.call_exception_handler({"message": "deadline expiry", "exception": exc})
         if ticks:
             self._arm(ticks[0])
