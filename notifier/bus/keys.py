@@ -157,6 +157,7 @@ def match_lease(p: int, match: str) -> str:
     return f"{PREFIX}:lease:{tag(p)}:poll:{match}"
 
 
+@functools.lru_cache(maxsize=4096)  # asked before every send (the fence): made once
 def partition_lease(p: int, worker: str) -> str:
     """Lease of the replica consuming one partition for a worker (aggregator, dispatcher)."""
     return f"{PREFIX}:lease:{tag(p)}:{worker}"

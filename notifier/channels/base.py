@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -13,7 +15,7 @@ import orjson
 from pydantic import Field, SecretStr
 
 from notifier import net
-from notifier.channels.http import DeliveryClient, Reply
+from notifier.channels.http import DeliveryClient, Reply, Route, route
 from notifier.channels.ratelimit import SYSTEM_CLOCK, Clock, RateLimiter, acquire, fingerprint
 from notifier.domain.alerts import Alert
 from notifier.domain.models import Frozen
@@ -38,9 +40,22 @@ class Target(Frozen):
         """The secret in clear, for the channel that signs or authenticates with it."""
         return self.secret.get_secret_value() if self.secret is not None else None
 
+    @functools.cached_property
+    def routed(self) -> tuple[str, Route | None]:
+        """The URL and its route (None if it is no absolute http(s) URL), worked out once per
+        target: a fan-out's targets outnumber what :func:`route` keeps, and a target is made
+        once per parsed record. The URL is kept with it so that a copy with another URL (whose
+        cached value is copied too) is not taken for it."""
+        try:
+            return self.url, route(self.url)
+        except (TypeError, ValueError):
+            return self.url, None
 
-class Delivered(Frozen):
-    """Proof of one delivery: the receiver's status code (None if not HTTP) and when."""
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """Proof of one delivery: the receiver's status code (None if not HTTP) and when. A plain
+    dataclass, not a model: one is made per send, and the dispatcher does not read it."""
 
     channel: str
     status: int | None
@@ -160,8 +175,15 @@ class HttpChannel:
         slots = self.limits(target)
         if slots:
             await self._throttle(slots)
+        known, parsed = target.routed
         reply = await self._session.request(
-            "POST", url, body, headers, total_s=self._timeout, max_body=self._max_body
+            "POST",
+            url,
+            body,
+            headers,
+            total_s=self._timeout,
+            max_body=self._max_body,
+            parsed=parsed if known is url else None,
         )  # post(), one call shorter: a send's await chain is resumed at every step
         try:
             self.check(reply, target)
@@ -170,7 +192,6 @@ class HttpChannel:
                 pause = exc.retry_after if exc.retry_after is not None else 1.0
                 self.limiter.block(self.limit_key(target), pause)
             raise
-        # Validated by pydantic-core: less work than model_construct's Python, values and all.
         return Delivered(channel=self.name, status=reply.status, delivered_at=self._clock.now())
 
     def endpoint(self, target: Target) -> str:

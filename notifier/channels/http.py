@@ -163,11 +163,13 @@ class DeliveryClient:
         *,
         total_s: float,
         max_body: int,
+        parsed: Route | None = None,
     ) -> Reply:
         """One request and its answer, within ``total_s`` seconds in all; ChannelError (whose
-        message never holds the URL: it may hold a token) for anything but an answer."""
+        message never holds the URL: it may hold a token) for anything but an answer.
+        ``parsed``: the URL's route if the caller has it (:func:`route` otherwise)."""
         try:
-            r = route(url)
+            r = route(url) if parsed is None else parsed
         except (TypeError, ValueError):
             raise ChannelError("invalid target URL", permanent=True) from None
         refused = self._verdict(url, r)

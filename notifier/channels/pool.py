@@ -21,6 +21,7 @@ import socket
 import ssl
 from collections import deque
 
+from notifier.channels.deadlines import Deadlines
 from notifier.channels.wire import ResponseParser, broken
 from notifier.errors import BlockedAddressError, ChannelError
 from notifier.net import AddressPolicy, SafeResolver
@@ -35,7 +36,8 @@ Origin = tuple[str, str, int]  # scheme, host, port
 class Connection(asyncio.Protocol):
     """One connection: at most one request on it at a time, its answer fed to a parser."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadlines: Deadlines) -> None:
+        self.deadlines = deadlines  # the pool's: where an exchange's deadline waits
         self.transport: asyncio.Transport | None = None
         self.parser: ResponseParser | None = None
         self.waiter: asyncio.Future[None] | None = None
@@ -90,20 +92,25 @@ class Connection(asyncio.Protocol):
 
     async def exchange(self, data: bytes, parser: ResponseParser, deadline: float) -> None:
         """Write one request and wait for its whole answer (``parser`` holds it) until
-        ``deadline`` (loop time; TimeoutError then). One timer on the loop, not an
-        asyncio.timeout: this runs once per delivery."""
+        ``deadline`` (loop time; TimeoutError then, at most ``deadlines.TICK_S`` late). The
+        pool's coarse deadlines, not a timer on the loop: this runs once per delivery."""
         if self.transport is None or not self.usable():  # closed before a byte was written
             raise broken("connection closed before the request")
-        loop = asyncio.get_running_loop()
         self.parser = parser
-        self.waiter = waiter = loop.create_future()
-        timer = loop.call_at(deadline, _time_up, waiter)
+        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        tick = self.deadlines.add(deadline, self)
         try:
             self.transport.write(data)
             await waiter
         finally:
-            timer.cancel()
+            self.deadlines.drop(tick, self)
             self.waiter = None
+
+    def expire(self) -> None:
+        """The exchange's deadline passed: it ends with TimeoutError."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError())
 
     def usable(self) -> bool:
         """Whether a request may be written on it now (open, nothing half-read)."""
@@ -115,11 +122,6 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
-
-
-def _time_up(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 class Pool:
@@ -143,6 +145,7 @@ class Pool:
         self._in_use = 0
         self._waiters: deque[tuple[Origin, asyncio.Future[None]]] = deque()
         self._sweep: asyncio.TimerHandle | None = None
+        self.deadlines = Deadlines()  # every exchange's, one loop timer for them all
         self.closed = False
 
     async def close(self) -> None:
@@ -277,7 +280,7 @@ class Pool:
                 for family, address in await self._addresses(host, port):
                     try:
                         transport, conn = await loop.create_connection(
-                            Connection,
+                            lambda: Connection(self.deadlines),
                             address,
                             port,
                             family=family,

@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 
 from notifier.channels.apprise import AppriseChannel, apprise_installed
 from notifier.channels.base import Channel, HttpChannel, Target
+from notifier.channels.deadlines import Deadlines
 from notifier.channels.discord import DiscordChannel
 from notifier.channels.http import DeliveryClient, route
 from notifier.channels.mqtt import MqttChannel, policy_resolver
@@ -168,6 +169,7 @@ class Deliverer:
         self._targets: dict[str, tuple[Subscription, Target, str]] = {}
         self._texts: dict[str, tuple[Alert, Alert]] = {}  # lang -> (alert, localised): _localised
         self._hosts = FairSlots(settings.per_host)
+        self._deadlines = Deadlines()  # every lane's move to the slow lane: one loop timer
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_open_s)
         self._slow: set[str] = set()  # targets whose last send was slow: they use the slow lane
         self._quick: set[str] = set()  # targets whose last send was quick: all fast slots
@@ -178,11 +180,14 @@ class Deliverer:
             "ntfy": settings.ntfy_url,
         }
 
-    def host(self, sub: Subscription) -> str:
-        """The host a subscription's deliveries go to (for the per-host bound)."""
+    def host(self, sub: Subscription, target: Target | None = None) -> str:
+        """The host a subscription's deliveries go to (for the per-host bound); from its
+        target's route when the URL is absolute (worked out once: the send reuses it)."""
+        if target is not None and "://" in target.url and (parsed := target.routed[1]):
+            return parsed.host
         url = sub.spec.url if "://" in sub.spec.url else self._bases.get(sub.spec.channel, "")
         try:
-            return route(url).host  # parsed once: the send reuses it
+            return route(url).host
         except (TypeError, ValueError):
             return sub.spec.channel
 
@@ -241,12 +246,13 @@ class Deliverer:
     async def _lane(self, key: str, host: str) -> _Lane | None:
         """Where a send runs: the slow lane for a target known slow (None if full), else a fast
         slot of its host, given round robin."""
+        after = self.settings.slow_after_s
         if key in self._slow:
             if not self._hosts.enter_slow_lane(host):
                 return None
-            return _Lane(self._hosts, host, self.settings.slow_after_s, slow=True)
+            return _Lane(self._hosts, host, self._deadlines, after, slow=True)
         trusted = await self._hosts.acquire(host, key, trusted=key in self._quick)
-        return _Lane(self._hosts, host, self.settings.slow_after_s, trusted=trusted)
+        return _Lane(self._hosts, host, self._deadlines, after, trusted=trusted)
 
     def _note_speed(self, key: str, took_s: float) -> None:
         if took_s < self.settings.slow_after_s:
@@ -296,29 +302,33 @@ class Deliverer:
             return hit[1], hit[2]
         if len(self._targets) > TARGET_CACHE:
             self._targets.clear()
-        target, host = sub.target(), self.host(sub)
+        target = sub.target()
+        host = self.host(sub, target)
         self._targets[sub.id] = (sub, target, host)
         return target, host
 
 
 class _Lane:
     """Where one send runs: in its host's fast slot, moved to the slow lane after
-    ``slow_after_s``, or cut short (TimeoutError) if the slow lane is full too."""
+    ``slow_after_s`` (at most ``deadlines.TICK_S`` later: one loop timer for every lane), or
+    cut short (TimeoutError) if the slow lane is full too."""
 
     def __init__(
         self,
         slots: FairSlots,
         host: str,
+        deadlines: Deadlines,
         slow_after_s: float,
         *,
         slow: bool = False,
         trusted: bool = False,
     ) -> None:
         self.slots, self.host, self.slow_after_s = slots, host, slow_after_s
+        self.deadlines = deadlines
         self.slow = slow  # in the slow lane (from the start, or moved there)
         self.trusted = trusted  # holds a slot as a target known to answer quickly
         self.released = False
-        self._handle: asyncio.TimerHandle | None = None
+        self._tick: int | None = None  # its move to the slow lane is due (deadlines)
         # Cutting the send short is asyncio.timeout's cancel-and-convert, done by hand: its
         # Timeout object per send cost more than the rest of the lane, and is needed only for
         # the rare send cut short.
@@ -330,18 +340,26 @@ class _Lane:
         if not self.slow:
             self._task = task = asyncio.current_task()
             self._cancelling = task.cancelling() if task is not None else 0
-            loop = asyncio.get_running_loop()
-            self._handle = loop.call_later(self.slow_after_s, self._slow)
+            when = asyncio.get_running_loop().time() + self.slow_after_s
+            self._tick = self.deadlines.add(when, self)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
+        self._undue()
         if self._cut and self._task is not None:  # TimeoutError if cut short (and only then)
             self._cut = False
             if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
                 raise TimeoutError from exc
 
-    def _slow(self) -> None:
+    def _undue(self) -> None:
+        if self._tick is not None:
+            self.deadlines.drop(self._tick, self)
+            self._tick = None
+
+    def expire(self) -> None:
+        """``slow_after_s`` passed in the fast slot: to the slow lane, or cut short."""
+        self._tick = None
+        if self.released:
+            return
         if self.slots.to_slow_lane(self.host, self.trusted):
             self.slow = True
         elif self._task is not None and not self._cut:
@@ -353,8 +371,7 @@ class _Lane:
         if self.released:
             return
         self.released = True
-        if self._handle is not None:
-            self._handle.cancel()
+        self._undue()
         if self.slow:
             self.slots.leave_slow_lane(self.host)
         else:
