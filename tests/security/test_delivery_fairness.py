@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from notifier.bus.subscriptions import SubscriptionStore
 from notifier.channels.subscriptions import Subscription, SubscriptionSpec, new_id
 from notifier.channels.webhook import generate_secret
-from notifier.settings import DeliverySettings
+from notifier.settings import DeliverySettings, Settings
 from tests.counts import tried
 from tests.integration.deliver.test_delivery_support import (
     LOOPBACK,
@@ -40,7 +40,9 @@ async def _hang_or_answer(request: web.Request, body: bytes) -> web.StreamRespon
     return web.Response(text="ok")
 
 
-async def test_a_fast_receiver_is_not_starved_by_hanging_targets_on_its_host() -> None:
+def _fair_settings() -> Settings:
+    """Four slots a host, a send slow after 0.2 s, timed out after 1 s, a target's breaker open
+    for 30 s after one failure: small enough that twelve hanging targets would fill the host."""
     settings = settings_for("redis://unused")
     settings.delivery = DeliverySettings(
         allow_http=True,
@@ -51,6 +53,11 @@ async def test_a_fast_receiver_is_not_starved_by_hanging_targets_on_its_host() -
         breaker_failures=1,
         breaker_open_s=30.0,
     )
+    return settings
+
+
+async def test_a_fast_receiver_is_not_starved_by_hanging_targets_on_its_host() -> None:
+    settings = _fair_settings()
     async with receiving(_hang_or_answer) as rec:
         session = open_session(settings)
         try:
@@ -104,16 +111,7 @@ async def test_slots_go_round_robin_between_subscriptions() -> None:
 async def test_a_fan_out_to_hanging_targets_does_not_starve_a_fast_one(redis: Redis) -> None:
     """The same as above through the delivery engine: a fan-out's sends wait in their host's
     round, and a fast subscription's alerts go by the hanging ones."""
-    settings = settings_for("redis://unused")
-    settings.delivery = DeliverySettings(
-        allow_http=True,
-        allow_networks=LOOPBACK,
-        per_host=4,
-        slow_after_s=0.2,
-        timeout_s=1.0,
-        breaker_failures=1,
-        breaker_open_s=30.0,
-    )
+    settings = _fair_settings()
     async with receiving(_hang_or_answer) as rec:
         session = open_session(settings)
         try:

@@ -109,6 +109,21 @@ async def _read_by_lease_holder(redis: Redis, n: int) -> tuple[str, int, list[st
     return lease, token, ids
 
 
+async def _commit_as_me(redis: Redis, lease: str, token: int, folds: list[FoldCommit]) -> list[int]:
+    """``commit_fold_batch`` of partition 0 by the holder "me" (marks for 60 s)."""
+    return await commit_fold_batch(
+        redis,
+        lease=lease,
+        lease_value=lease_value("me", token),
+        events_stream=keys.events(0),
+        alerts_stream=keys.alerts(0),
+        group="aggregator",
+        marks_ttl=60,
+        maxlen=1000,
+        folds=folds,
+    )
+
+
 async def test_batch_commit_skips_seen_events_and_is_fenced(redis: Redis) -> None:
     lease, token, ids = await _read_by_lease_holder(redis, 2)
     marks = keys.folded(0, "m")
@@ -158,17 +173,7 @@ async def test_batch_commit_marks_each_match_once_and_an_event_twice_is_folded_o
         FoldCommit(ids[3], s1, m1, "a", "", [["k", "again"]]),
         FoldCommit(ids[4], s1, m1, "c", '"m1"', [["k", "c0"], ["k", "c1"]]),
     ]
-    result = await commit_fold_batch(
-        redis,
-        lease=lease,
-        lease_value=lease_value("me", token),
-        events_stream=keys.events(0),
-        alerts_stream=keys.alerts(0),
-        group="aggregator",
-        marks_ttl=60,
-        maxlen=1000,
-        folds=folds,
-    )
+    result = await _commit_as_me(redis, lease, token, folds)
     assert result == [1, -1, 0, -1, 2]
     alerts = await redis.xrange(keys.alerts(0))
     assert [f[b"k"] for _, f in alerts] == [b"a0", b"c0", b"c1"]
@@ -323,17 +328,7 @@ async def test_batch_commit_passes_states_and_bodies_given_as_bytes_raw(redis: R
             ids[2], s1, m1, "c", state, [["id", "c", "body", b""], ["id", "c#1", "body", body]]
         ),
     ]
-    result = await commit_fold_batch(
-        redis,
-        lease=lease,
-        lease_value=lease_value("me", token),
-        events_stream=keys.events(0),
-        alerts_stream=keys.alerts(0),
-        group="aggregator",
-        marks_ttl=60,
-        maxlen=1000,
-        folds=folds,
-    )
+    result = await _commit_as_me(redis, lease, token, folds)
     assert result == [1, 1, 2]
     assert await redis.get(s1) == state
     assert await redis.get(s2) == b'"as text"'
