@@ -18,6 +18,7 @@ back (``undoes``); the Redis script that holds an alert compares the two strings
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -70,8 +71,11 @@ def undoes(alert: Alert) -> str:
 
 def due_ms(emitted_at: datetime, delay_s: float, rate: float = 1.0) -> int:
     """When an alert emitted at ``emitted_at`` is due for a subscriber ``delay_s`` behind, in
-    epoch ms; ``rate`` is how fast the match clock runs (a replay at ``--speed``)."""
-    return int(emitted_at.timestamp() * 1000 + delay_s * 1000 / rate)
+    epoch ms; ``rate`` is how fast the match clock runs (a replay at ``--speed``).
+
+    Rounded up: never before the delay is over (truncated, an alert emitted at .821992 s went
+    out at .821, a millisecond early, and a test saw it)."""
+    return math.ceil(emitted_at.timestamp() * 1000 + delay_s * 1000 / rate)
 
 
 Verdict = Literal["held", "elided"]

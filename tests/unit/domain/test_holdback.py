@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -116,3 +116,18 @@ def test_alerts_of_another_match_between_the_pair_do_not_keep_it() -> None:
     mixed = [*alerts[:c], other, *alerts[c:]]
     got = _receive(mixed, delay_s=120, at=[])
     assert [a.id for a in got] == [a.id for i, a in enumerate(mixed) if i not in (c - 1, c + 1)]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+    ),
+    st.integers(0, 900),
+    st.sampled_from([1.0, 2.0, 30.0, 40.0, 60.0]),
+)
+def test_an_alert_is_never_due_before_its_delay_is_over(
+    emitted: datetime, delay_s: int, rate: float
+) -> None:
+    due = due_ms(emitted, delay_s, rate)
+    assert due / 1000 >= emitted.timestamp() + delay_s / rate - 1e-6  # float's own slack
+    assert due / 1000 < emitted.timestamp() + delay_s / rate + 0.001  # and at most 1 ms after
