@@ -10,8 +10,9 @@ replica holds only its fair share of the partitions (:mod:`notifier.bus.balance`
 partition is read on its own (:mod:`notifier.bus.slot_reads`): one XREADGROUP may not span slots.
 
 A stage supplies one hook, ``handle`` (a batch of one partition, in order), and one lifecycle
-callback, ``partition_event``. Leases, take-over, pending re-reads (from a cursor: entries under
-way are not read again and again), stray adoption, dead letters and the fence live here alone.
+callback, ``partition_event``. Leases, take-over, stray adoption, dead letters and the fence live
+here alone; how the streams are read (own pending entries first, from a cursor; reads bounded
+by the leases; the next batch read ahead) in its base, :mod:`notifier.bus.partition_reads`.
 """
 
 from __future__ import annotations
@@ -20,19 +21,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Literal
 
 import redis.asyncio as aioredis
 
 from notifier import metrics
-from notifier.bus import keys, slot_reads, streams
+from notifier.bus import keys, streams
 from notifier.bus.balance import Membership, fair_share
-from notifier.bus.codec import text
-from notifier.bus.connect import cancel, failures, is_cluster, translate_errors
+from notifier.bus.connect import cancel
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
+from notifier.bus.partition_reads import PartitionReads
 from notifier.errors import LeaseLostError, StoreError
 from notifier.settings import Settings
 
@@ -46,7 +47,7 @@ Change = Literal["taken", "leaving", "gone"]
 OneEntry = Callable[[int, str, dict[bytes, bytes], str], Awaitable[None]]
 
 
-class PartitionConsumer(ABC):
+class PartitionConsumer(PartitionReads):
     """Reads its partitions' streams in a group and hands each batch to ``handle``."""
 
     worker: str  # "aggregator", "dispatcher"
@@ -54,16 +55,15 @@ class PartitionConsumer(ABC):
     overlap_partitions = False  # handle the batches of one read concurrently (see step)
 
     def __init__(self, r: aioredis.Redis, settings: Settings, *, instance: str) -> None:
+        super().__init__()
         self.r = r
         self.settings = settings
         self.instance = instance
         self.leases = Holder(r, instance, settings.streams.lease_ttl_ms)
         self.owned: set[int] = set()
-        self.backlog: dict[int, bool] = {}  # partitions whose own pending must be read first
         self.members = Membership(r, self.worker, instance, settings.streams.lease_ttl_ms)
         self.claim_every_s = min(CLAIM_EVERY_S, settings.streams.lease_ttl_ms / 3000)
         self._next_claim = 0.0
-        self._cursor: dict[int, str] = {}  # where re-reading our own pending entries got to
 
     def partition_ids(self) -> range:
         """The partitions this worker's replicas share."""
@@ -92,11 +92,6 @@ class PartitionConsumer(ABC):
         for entry_id, fields in batch:
             await self._guarded(p, stream, entry_id, fields, lease, redelivered, one)
 
-    def reread(self, p: int) -> None:
-        """Read p's own pending entries again, from the first, before any new one."""
-        self._cursor[p] = "0"
-        self.backlog[p] = True
-
     async def lost(self, p: int) -> None:
         """Redis says another replica holds p (a fenced write was refused): let it go now."""
         self.owned.discard(p)
@@ -116,8 +111,7 @@ class PartitionConsumer(ABC):
 
     async def _gone(self, p: int) -> None:
         """p is no longer ours (or not surely): forget how far its pending entries were read."""
-        self.backlog.pop(p, None)
-        self._cursor.pop(p, None)
+        self._forget_reads(p)
         await self.partition_event(p, "gone")
 
     async def claim_partitions(self, *, force: bool = False) -> None:
@@ -188,13 +182,22 @@ class PartitionConsumer(ABC):
         log.warning("adopted_strays", extra={"stream": stream, "count": len(strays)})
         self.reread(p)
 
-    async def step(self, block_ms: int | None = None) -> int:
-        """One round: claim partitions, read a batch, handle it. Entries handled."""
+    async def step(self, block_ms: int | None = None, *, ahead: bool = False) -> int:
+        """One round: claim partitions, read a batch, handle it. Entries handled. ``ahead``
+        (the loops: :meth:`consume`, :meth:`drain`): with ``read_ahead``, the next round's batch
+        is read while this one is handled (:mod:`notifier.bus.partition_reads`); the loop
+        settles it when it ends."""
+        read = await self._read_ahead_entries()
         await self.claim_partitions(force=not self._sure())
-        if not self.owned:
+        if read is not None:
+            entries, redelivered = read, False
+        elif not self.owned:
             await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
             return 0
-        entries, redelivered = await self._read(block_ms)
+        else:
+            entries, redelivered = await self._read(block_ms)
+        if ahead and entries and not redelivered:
+            self._read_next_ahead(block_ms)
         work = []
         for p, batch in self._by_partition(entries).items():
             lease = self.leases.current(keys.partition_lease(p, self.worker))
@@ -240,86 +243,6 @@ class PartitionConsumer(ABC):
     def _sure(self) -> bool:
         """Whether every owned partition's lease is surely still ours (see notifier.bus.holder)."""
         return all(self.leases.current(keys.partition_lease(p, self.worker)) for p in self.owned)
-
-    def _wait_ms(self, block_ms: int | None) -> int:
-        """How long a read may block: never past the nearest local lease deadline. The server
-        answers a blocked read even while we are paused; one that outlived our lease would take
-        entries from the stream after another replica took the partition over."""
-        wait = self.settings.streams.block_ms if block_ms is None else block_ms
-        if not self.owned:
-            return wait
-        sure = min(self.leases.remaining(keys.partition_lease(p, self.worker)) for p in self.owned)
-        return max(1, min(wait, int(sure * 1000)))
-
-    async def _read(self, block_ms: int | None) -> tuple[list[streams.Entry], bool]:
-        batch = self.settings.streams.batch
-        own = [p for p in self.owned if self.backlog.get(p)]
-        if own:
-            entries = await self._read_own(own, batch)
-            if entries:
-                return entries, True
-        names = [self.stream(p) for p in sorted(self.owned)]
-        wait = self._wait_ms(block_ms)
-        if is_cluster(self.r):
-            fresh, unsure = await slot_reads.read_each(
-                self.r, names, self.group, self.instance, count=batch, block_ms=wait
-            )
-            for stream in unsure:
-                self.backlog[self._partition(stream)] = True
-            return fresh, False
-        before = failures(self.r)
-        try:
-            fresh = await streams.read_group(
-                self.r, names, self.group, self.instance, count=batch, block_ms=wait
-            )
-        except BaseException:
-            self._reread_own()
-            raise
-        if failures(self.r) != before:
-            self._reread_own()
-            return [], False
-        return fresh, False
-
-    def _reread_own(self) -> None:
-        """A command failed (and was retried) around a read: a lost reply may have put entries
-        in our pending list unseen. Read our own pending first, in order; drop what was read."""
-        for p in self.owned:
-            self.reread(p)
-
-    async def read_streams(self, request: dict[str, str], *, count: int) -> Any:
-        """XREADGROUP from the given ids (RESP2 reply); per stream on a cluster (slots)."""
-        if is_cluster(self.r):
-            return await slot_reads.xreadgroup_each(
-                self.r, request, self.group, self.instance, count=count
-            )
-        req: dict[Any, Any] = dict(request)
-        return await self.r.xreadgroup(self.group, self.instance, req, count=count)
-
-    async def _read_own(self, parts: list[int], batch: int) -> list[streams.Entry]:
-        """Our pending entries of ``parts``, each from where the last such read ended: entries
-        still under way (a fan-out) stay pending and are not read again until a re-read."""
-        request = {self.stream(p): self._cursor.get(p, "0") for p in parts}
-        with translate_errors(f"XREADGROUP {self.group} own"):
-            reply: Any = await self.read_streams(request, count=batch)  # cluster-safe
-        entries: list[streams.Entry] = []
-        read: set[int] = set()
-        for raw_stream, rows in reply or []:
-            stream = text(raw_stream)
-            p = self._partition(stream)
-            trimmed = [text(i) for i, f in rows if not f]
-            entries += [(stream, text(i), f) for i, f in rows if f]
-            if rows:
-                read.add(p)
-                self._cursor[p] = text(rows[-1][0])
-            if trimmed:  # pending, but trimmed from the stream meanwhile: nothing to handle
-                await streams.ack(self.r, stream, self.group, *trimmed)
-        for p in set(parts) - read:
-            self.backlog[p] = False
-            self._cursor[p] = "0"
-        return entries
-
-    def _partition(self, stream: str) -> int:
-        return keys.partition_of_stream(stream)
 
     async def _guarded(
         self,
@@ -368,21 +291,28 @@ class PartitionConsumer(ABC):
     async def consume(self, stopping: Callable[[], bool]) -> None:
         """Step until ``stopping()``; survive Redis going away and coming back (override to run
         more beside it: whatever ends here ends before the leases are given up)."""
-        while not stopping():
-            try:
-                await self.step()
-            except StoreError as exc:
-                log.warning("store_unavailable", extra={"worker": self.worker, "error": str(exc)})
-                await asyncio.sleep(0.5)
+        try:
+            while not stopping():
+                try:
+                    await self.step(ahead=True)
+                except StoreError as exc:
+                    extra = {"worker": self.worker, "error": str(exc)}
+                    log.warning("store_unavailable", extra=extra)
+                    await asyncio.sleep(0.5)
+        finally:
+            await self._settle_read_ahead()
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Burst mode: handle everything waiting, then return the count (bounded rounds)."""
         total = 0
-        for _ in range(max_rounds):
-            n = await self.step(block_ms=1)
-            total += n
-            if n == 0 and not any(self.backlog.values()):
-                break
+        try:
+            for _ in range(max_rounds):
+                n = await self.step(block_ms=1, ahead=True)
+                total += n
+                if n == 0 and not any(self.backlog.values()):
+                    break
+        finally:
+            await self._settle_read_ahead()
         return total
 
     async def run(self, stopping: Callable[[], bool]) -> None:

@@ -9,7 +9,7 @@ from workers.deliver.dispatcher import Dispatcher
 from workers.fold.aggregator import Aggregator
 
 HOOKS = {"handle", "partition_event"}
-CONFIG = {"worker", "group", "overlap_partitions", "stream", "partition_ids"}
+CONFIG = {"worker", "group", "overlap_partitions", "read_ahead", "stream", "partition_ids"}
 
 
 @pytest.mark.parametrize("stage", [Aggregator, Dispatcher])

@@ -1,0 +1,179 @@
+"""The aggregator reads its next batch while it folds this one (``notifier.bus.partition_reads``).
+
+What is read ahead is what the next round would have read; a batch that fails, a Redis error
+and a loop that ends with a read under way leave the entries read ahead in the pending list,
+read back in order: every alert once, in the order of the one-by-one fold, nothing left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from notifier.bus import keys, streams
+from notifier.bus.consumer import Batch
+from notifier.errors import StoreError
+from notifier.settings import Settings
+from tests.integration.fold.test_fold import (
+    NOW,
+    emitted,
+    one_by_one,
+    publish_all,
+    scenario_events,
+    settings,
+)
+from workers.fold import aggregator
+from workers.fold.aggregator import Aggregator
+
+pytestmark = pytest.mark.integration
+BATCH = 8
+
+
+def small_batches() -> Settings:
+    """One partition, batches of ``BATCH``: the scenario takes many rounds."""
+    base = settings()
+    return base.model_copy(update={"streams": base.streams.model_copy(update={"batch": BATCH})})
+
+
+class Watched:
+    """An aggregator whose reads are recorded: whether each began while a batch was being
+    handled (read ahead), and how many entries it brought."""
+
+    def __init__(self, redis: Redis, monkeypatch: pytest.MonkeyPatch, s: Settings) -> None:
+        self.agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+        self.handling = 0
+        self.reads: list[tuple[bool, int]] = []
+        real_handle, real_read = self.agg.handle, streams.read_group
+
+        async def handle(p: int, batch: Batch, lease: str, redelivered: bool) -> None:
+            self.handling += 1
+            try:
+                await real_handle(p, batch, lease, redelivered)
+            finally:
+                self.handling -= 1
+
+        async def read(*args: Any, **kwargs: Any) -> list[streams.Entry]:
+            during = self.handling > 0
+            got = await real_read(*args, **kwargs)
+            self.reads.append((during, len(got)))
+            return got
+
+        monkeypatch.setattr(self.agg, "handle", handle)
+        monkeypatch.setattr(streams, "read_group", read)
+
+    def read_ahead(self) -> int:
+        """Entries brought by reads made while a batch was handled."""
+        return sum(n for during, n in self.reads if during)
+
+
+def failing_commit(monkeypatch: pytest.MonkeyPatch, call: int, error: Exception) -> None:
+    """The aggregator's ``call``-th commit raises ``error`` (nothing written)."""
+    real = aggregator.commit_fold_batch
+    calls: list[int] = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == call:
+            raise error
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(aggregator, "commit_fold_batch", flaky)
+
+
+async def folded_in_order(redis: Redis, s: Settings) -> None:
+    events = scenario_events()
+    assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
+    assert await streams.lag(redis, keys.events(0), keys.GROUP_AGGREGATOR) == (0, 0)
+    assert await redis.xlen(keys.dlq("aggregator")) == 0
+
+
+async def test_the_next_batch_is_read_while_this_one_is_folded(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = small_batches()
+    events = scenario_events()
+    await publish_all(redis, events)
+    watched = Watched(redis, monkeypatch, s)
+    assert await watched.agg.drain() == len(events)
+    # Every batch after the first was read while the one before it was folded.
+    assert watched.read_ahead() == len(events) - BATCH
+    await folded_in_order(redis, s)
+
+
+async def test_a_batch_read_ahead_waits_behind_a_batch_that_failed(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second batch's commit fails: the third, read ahead meanwhile, is not folded before
+    it; both are read back from the pending list, in order."""
+    s = small_batches()
+    events = scenario_events()
+    await publish_all(redis, events)
+    failing_commit(monkeypatch, 2, RuntimeError("boom"))
+    watched = Watched(redis, monkeypatch, s)
+    await watched.agg.drain()
+    assert watched.read_ahead() > 0
+    await folded_in_order(redis, s)
+
+
+async def test_a_redis_error_ends_the_loop_with_no_read_left_under_way(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = small_batches()
+    events = scenario_events()
+    await publish_all(redis, events)
+    failing_commit(monkeypatch, 3, RedisConnectionError("connection reset"))
+    watched = Watched(redis, monkeypatch, s)
+    before = asyncio.all_tasks()
+    with pytest.raises(StoreError):
+        await watched.agg.drain()
+    assert asyncio.all_tasks() <= before  # the read ahead was settled, not left running
+    assert watched.agg.backlog == {0: True}  # what it may have read is read back first
+    assert await watched.agg.drain() > 0
+    await folded_in_order(redis, s)
+
+
+@pytest.mark.parametrize("rounds", [1, 2, 3])
+async def test_a_loop_that_ends_with_a_read_ahead_leaves_its_entries_to_be_read_back(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch, rounds: int
+) -> None:
+    s = small_batches()
+    events = scenario_events()
+    await publish_all(redis, events)
+    agg = Watched(redis, monkeypatch, s).agg
+    before = asyncio.all_tasks()
+    assert await agg.drain(max_rounds=rounds) == rounds * BATCH
+    assert asyncio.all_tasks() <= before
+    assert agg.backlog == {0: True}
+    assert await agg.drain() == len(events) - rounds * BATCH
+    await folded_in_order(redis, s)
+
+
+async def test_a_partition_given_up_meanwhile_leaves_its_batch_read_ahead_to_its_next_holder(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease of the partition lapses after a batch was folded and its successor read
+    ahead: the old holder does not fold the batch read ahead; the new one takes it over with
+    everything pending, in order."""
+    s = small_batches()
+    events = scenario_events()
+    await publish_all(redis, events)
+    watched = Watched(redis, monkeypatch, s)
+    a = watched.agg
+    assert await a.step(block_ms=1, ahead=True) == BATCH
+    ahead = a._ahead
+    assert ahead is not None  # the next batch is being read...
+    await asyncio.wait({ahead})  # ...and has been: its entries are pending to a
+    a.leases.until.clear()  # a is paused past its lease...
+    await redis.delete(keys.partition_lease(0, "aggregator"))  # ...which lapses,
+    b = Aggregator(redis, s, instance="b", now=lambda: NOW)
+    await b.claim_partitions(force=True)  # and b takes the partition over
+    assert b.owned == {0}
+    assert await a.step(block_ms=1, ahead=True) == BATCH  # a wakes: read ahead, not folded
+    assert a.owned == set()
+    assert len(await emitted(redis)) == len(one_by_one(events[:BATCH], s))
+    assert await b.drain() == len(events) - BATCH
+    await folded_in_order(redis, s)
