@@ -59,14 +59,21 @@ def bench_settings(partitions: int = PARTITIONS) -> Settings:
     )
 
 
-def workload(matches: int = MATCHES) -> list[Event]:
-    """Every event of ``matches`` replayed matches, each the second leg of its own tie."""
+def workload(matches: int = MATCHES, *, distinct: bool = False) -> list[Event]:
+    """Every event of ``matches`` replayed matches, each the second leg of its own tie.
+
+    The matches are clones of three recordings: the same teams, the same texts, which the
+    fold's text memo renders once and then finds. ``distinct``: each match between two teams
+    of its own (the recordings' names, numbered), as on a real match day, where one match's
+    texts are not another's and the memo helps within a match only."""
     per_recording = [match_events(t) for t in timelines(3)]
     out: list[Event] = []
     for i in range(matches):
         events = clone_events(per_recording[i % len(per_recording)], str(8_000_000 + i))
-        tie = f"bench-tie-{i}"
-        out += [e.model_copy(update={"tie": tie}) for e in events]
+        update = {"tie": f"bench-tie-{i}"}
+        if distinct:
+            update |= {"home": f"{events[0].home} {i}", "away": f"{events[0].away} {i}"}
+        out += [e.model_copy(update=update) for e in events]
     return out
 
 
@@ -272,5 +279,27 @@ async def run(report: Report) -> None:
             f" Redis client and the rest {rest:.0f} µs; the bare loop spends"
             f" {bare_cpu:.1f} µs an entry, ratio {bare_cpu / cpu:.2f}",
             {**stages, "rest": rest, "bare": bare_cpu},
+        )
+    )
+    await distinct_teams(report)
+
+
+async def distinct_teams(report: Report) -> None:
+    """The same against the floor, every match between teams of its own (a real match day)."""
+    events = workload(distinct=True)
+    gc.freeze()
+    m = await measure(events)
+    fold_us = stage_costs(events, bench_settings())["fold"]
+    each = ", ".join(f"{a / f:.2f}" for a, f in m.pairs)
+    report.add(
+        Result(
+            "aggregator_vs_floor_distinct_teams",
+            m.vs_floor,
+            "",
+            f"{m.vs_floor / FLOOR_TARGET:.2f} of the {FLOOR_TARGET:g} target; median of"
+            f" {len(m.pairs)} alternating runs ({each}); every match between teams of its own:"
+            f" aggregator {m.rate:,.0f} events/s against the floor stub's {m.floor:,.0f},"
+            f" {m.cpu:.0f} µs CPU an event, of which fold+render+serialise {fold_us:.0f} µs",
+            {"aggregator": m.rate, "floor": m.floor, "cpu": m.cpu, "fold": fold_us},
         )
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from abc import abstractmethod
@@ -34,6 +35,7 @@ from notifier.bus.connect import cancel
 from notifier.bus.holder import Holder
 from notifier.bus.lease import Lease
 from notifier.bus.partition_reads import PartitionReads
+from notifier.bus.under_way import UnderWay, outcomes
 from notifier.errors import LeaseLostError, StoreError
 from notifier.settings import Settings
 
@@ -64,6 +66,7 @@ class PartitionConsumer(PartitionReads):
         self.members = Membership(r, self.worker, instance, settings.streams.lease_ttl_ms)
         self.claim_every_s = min(CLAIM_EVERY_S, settings.streams.lease_ttl_ms / 3000)
         self._next_claim = 0.0
+        self.under_way = UnderWay()  # batches being handled, by partition
 
     def partition_ids(self) -> range:
         """The partitions this worker's replicas share."""
@@ -183,11 +186,14 @@ class PartitionConsumer(PartitionReads):
         self.reread(p)
 
     async def step(self, block_ms: int | None = None, *, ahead: bool = False) -> int:
-        """One round: claim partitions, read a batch, handle it. Entries handled. ``ahead``
-        (the loops: :meth:`consume`, :meth:`drain`): with ``read_ahead``, the next round's batch
-        is read while this one is handled (:mod:`notifier.bus.partition_reads`); the loop
-        settles it when it ends."""
+        """One round: claim partitions, read a batch, handle it. Entries read. ``ahead`` (the
+        loops: :meth:`consume`, :meth:`drain`): with ``read_ahead``, the next round's batch is
+        read while this one is handled (:mod:`notifier.bus.partition_reads`), and a partition's
+        batch is handled as soon as its previous one is done (:mod:`notifier.bus.under_way`);
+        the loop settles both when it ends."""
         read = await self._read_ahead_entries()
+        if time.monotonic() >= self._next_claim or not self._sure():
+            await self.under_way.finish()  # no batch under way while partitions change hands
         await self.claim_partitions(force=not self._sure())
         if read is not None:
             entries, redelivered = read, False
@@ -195,9 +201,15 @@ class PartitionConsumer(PartitionReads):
             await asyncio.sleep((block_ms or self.settings.streams.block_ms) / 1000)
             return 0
         else:
+            await self.under_way.finish()  # own pending entries are read with none under way
             entries, redelivered = await self._read(block_ms)
         if ahead and entries and not redelivered:
             self._read_next_ahead(block_ms)
+        await self._handle_all(self._work(entries), redelivered, ahead=ahead)
+        return len(entries)
+
+    def _work(self, entries: list[streams.Entry]) -> list[tuple[int, Batch, str]]:
+        """Each partition's batch with its lease; a partition not surely ours is read again."""
         work = []
         for p, batch in self._by_partition(entries).items():
             lease = self.leases.current(keys.partition_lease(p, self.worker))
@@ -208,20 +220,36 @@ class PartitionConsumer(PartitionReads):
                 self.reread(p)
                 continue
             work.append((p, batch, lease))
-        if self.overlap_partitions and len(work) > 1:
+        return work
+
+    async def _handle_all(
+        self, work: list[tuple[int, Batch, str]], redelivered: bool, *, ahead: bool
+    ) -> None:
+        if not work:
+            await self.under_way.finish()
+        elif self.read_ahead and ahead and not redelivered:
+            await self.under_way.next_round(
+                {p: functools.partial(self._after_previous, p, batch) for p, batch, _ in work}
+            )
+        elif self.overlap_partitions and len(work) > 1:
             # Partitions are independent: while one waits on Redis, the next one computes.
             # Every batch runs to its end; the first error is raised after.
-            outcomes = await asyncio.gather(
-                *(self._handle(p, batch, lease, redelivered) for p, batch, lease in work),
-                return_exceptions=True,
-            )
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
+            await outcomes([self._handle(p, batch, lease, redelivered) for p, batch, lease in work])
         else:
             for p, batch, lease in work:
                 await self._handle(p, batch, lease, redelivered)
-        return len(entries)
+
+    async def _after_previous(self, p: int, batch: Batch) -> None:
+        """A batch whose partition's previous batch is done: handled, unless that one failed
+        (this one is then read back after it, from our pending list) or p is no longer surely
+        ours."""
+        if self.backlog.get(p):
+            return
+        lease = self.leases.current(keys.partition_lease(p, self.worker))
+        if lease is None or p not in self.owned:
+            self.reread(p)
+            return
+        await self._handle(p, batch, lease, False)
 
     async def _handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
         try:
@@ -296,11 +324,18 @@ class PartitionConsumer(PartitionReads):
                 try:
                     await self.step(ahead=True)
                 except StoreError as exc:
-                    extra = {"worker": self.worker, "error": str(exc)}
-                    log.warning("store_unavailable", extra=extra)
+                    self._store_unavailable(exc)
                     await asyncio.sleep(0.5)
+            try:
+                await self.under_way.finish()
+            except StoreError as exc:  # its batch stays pending, for the partition's next holder
+                self._store_unavailable(exc)
         finally:
             await self._settle_read_ahead()
+            await self.under_way.stop()
+
+    def _store_unavailable(self, exc: StoreError) -> None:
+        log.warning("store_unavailable", extra={"worker": self.worker, "error": str(exc)})
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Burst mode: handle everything waiting, then return the count (bounded rounds)."""
@@ -311,8 +346,10 @@ class PartitionConsumer(PartitionReads):
                 total += n
                 if n == 0 and not any(self.backlog.values()):
                     break
+            await self.under_way.finish()
         finally:
             await self._settle_read_ahead()
+            await self.under_way.stop()  # only what an error left under way
         return total
 
     async def run(self, stopping: Callable[[], bool]) -> None:

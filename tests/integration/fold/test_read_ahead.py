@@ -1,4 +1,5 @@
-"""The aggregator reads its next batch while it folds this one (``notifier.bus.partition_reads``).
+"""The aggregator reads its next batch while it folds this one (``notifier.bus.partition_reads``),
+and folds a partition's next batch as soon as its commit is done (``notifier.bus.under_way``).
 
 What is read ahead is what the next round would have read; a batch that fails, a Redis error
 and a loop that ends with a read under way leave the entries read ahead in the pending list,
@@ -16,6 +17,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifier.bus import keys, streams
 from notifier.bus.consumer import Batch
+from notifier.bus.entries import event_fields
+from notifier.domain.alerts import ALERT
+from notifier.domain.events import Event
 from notifier.errors import StoreError
 from notifier.settings import Settings
 from tests.integration.fold.test_fold import (
@@ -40,34 +44,31 @@ def small_batches() -> Settings:
 
 
 class Watched:
-    """An aggregator whose reads are recorded: whether each began while a batch was being
-    handled (read ahead), and how many entries it brought."""
+    """An aggregator whose reads are recorded: how many batches it had read and handled when
+    each read began, and how many entries it brought."""
 
     def __init__(self, redis: Redis, monkeypatch: pytest.MonkeyPatch, s: Settings) -> None:
         self.agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
-        self.handling = 0
-        self.reads: list[tuple[bool, int]] = []
+        self.handled = 0
+        self.reads: list[tuple[int, int, int]] = []  # (read before, handled before, entries)
         real_handle, real_read = self.agg.handle, streams.read_group
 
         async def handle(p: int, batch: Batch, lease: str, redelivered: bool) -> None:
-            self.handling += 1
-            try:
-                await real_handle(p, batch, lease, redelivered)
-            finally:
-                self.handling -= 1
+            await real_handle(p, batch, lease, redelivered)
+            self.handled += 1
 
         async def read(*args: Any, **kwargs: Any) -> list[streams.Entry]:
-            during = self.handling > 0
+            before = (sum(1 for _, _, n in self.reads if n), self.handled)
             got = await real_read(*args, **kwargs)
-            self.reads.append((during, len(got)))
+            self.reads.append((*before, len(got)))
             return got
 
         monkeypatch.setattr(self.agg, "handle", handle)
         monkeypatch.setattr(streams, "read_group", read)
 
     def read_ahead(self) -> int:
-        """Entries brought by reads made while a batch was handled."""
-        return sum(n for during, n in self.reads if during)
+        """Entries brought by reads that began before the batch read last was handled."""
+        return sum(n for read, handled, n in self.reads if handled < read)
 
 
 def failing_commit(monkeypatch: pytest.MonkeyPatch, call: int, error: Exception) -> None:
@@ -99,7 +100,7 @@ async def test_the_next_batch_is_read_while_this_one_is_folded(
     await publish_all(redis, events)
     watched = Watched(redis, monkeypatch, s)
     assert await watched.agg.drain() == len(events)
-    # Every batch after the first was read while the one before it was folded.
+    # Every batch after the first was read before the one before it was folded.
     assert watched.read_ahead() == len(events) - BATCH
     await folded_in_order(redis, s)
 
@@ -164,6 +165,7 @@ async def test_a_partition_given_up_meanwhile_leaves_its_batch_read_ahead_to_its
     watched = Watched(redis, monkeypatch, s)
     a = watched.agg
     assert await a.step(block_ms=1, ahead=True) == BATCH
+    await a.under_way.finish()  # the first batch is folded
     ahead = a._ahead
     assert ahead is not None  # the next batch is being read...
     await asyncio.wait({ahead})  # ...and has been: its entries are pending to a
@@ -177,3 +179,34 @@ async def test_a_partition_given_up_meanwhile_leaves_its_batch_read_ahead_to_its
     assert len(await emitted(redis)) == len(one_by_one(events[:BATCH], s))
     assert await b.drain() == len(events) - BATCH
     await folded_in_order(redis, s)
+
+
+async def test_partitions_go_on_side_by_side_and_a_failed_batch_holds_back_its_own_only(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four matches on four partitions, folded in rounds that overlap; one commit fails: every
+    match's alerts are those of its one-by-one fold, in order, once."""
+    base = small_batches()
+    s = base.model_copy(update={"streams": base.streams.model_copy(update={"partitions": 4})})
+    scenario = scenario_events()
+    matches: dict[int, list[Event]] = {}
+    for n in range(100):  # a match id for each partition
+        match = f"api-football:{700_000 + n}"
+        p = keys.partition_of(match, 4)
+        if p not in matches:
+            matches[p] = [
+                e.model_copy(update={"match": match, "id": e.id.replace(e.match, match)})
+                for e in scenario
+            ]
+    assert sorted(matches) == [0, 1, 2, 3]
+    for p, events in matches.items():
+        for e in events:
+            await streams.publish(redis, keys.events(p), event_fields(e), maxlen=10_000)
+    failing_commit(monkeypatch, 5, RuntimeError("boom"))
+    agg = Aggregator(redis, s, instance="a", now=lambda: NOW)
+    assert await agg.drain() >= 4 * len(scenario)
+    for p, events in matches.items():
+        got = [ALERT.validate_json(f[b"body"]).id for _, f in await redis.xrange(keys.alerts(p))]
+        assert got == one_by_one(events, s)
+        assert await streams.lag(redis, keys.events(p), keys.GROUP_AGGREGATOR) == (0, 0)
+    assert await redis.xlen(keys.dlq("aggregator")) == 0
