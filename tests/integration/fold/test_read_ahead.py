@@ -85,6 +85,13 @@ def failing_commit(monkeypatch: pytest.MonkeyPatch, call: int, error: Exception)
     monkeypatch.setattr(aggregator, "commit_fold_batch", flaky)
 
 
+async def published(redis: Redis) -> tuple[Settings, list[Event]]:
+    """The scripted match's events in partition 0, and settings of small batches."""
+    events = scenario_events()
+    await publish_all(redis, events)
+    return small_batches(), events
+
+
 async def folded_in_order(redis: Redis, s: Settings) -> None:
     events = scenario_events()
     assert [a.id for a in await emitted(redis)] == one_by_one(events, s)
@@ -95,9 +102,7 @@ async def folded_in_order(redis: Redis, s: Settings) -> None:
 async def test_the_next_batch_is_read_while_this_one_is_folded(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = small_batches()
-    events = scenario_events()
-    await publish_all(redis, events)
+    s, events = await published(redis)
     watched = Watched(redis, monkeypatch, s)
     assert await watched.agg.drain() == len(events)
     # Every batch after the first was read before the one before it was folded.
@@ -110,9 +115,7 @@ async def test_a_batch_read_ahead_waits_behind_a_batch_that_failed(
 ) -> None:
     """The second batch's commit fails: the third, read ahead meanwhile, is not folded before
     it; both are read back from the pending list, in order."""
-    s = small_batches()
-    events = scenario_events()
-    await publish_all(redis, events)
+    s, _ = await published(redis)
     failing_commit(monkeypatch, 2, RuntimeError("boom"))
     watched = Watched(redis, monkeypatch, s)
     await watched.agg.drain()
@@ -123,9 +126,7 @@ async def test_a_batch_read_ahead_waits_behind_a_batch_that_failed(
 async def test_a_redis_error_ends_the_loop_with_no_read_left_under_way(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = small_batches()
-    events = scenario_events()
-    await publish_all(redis, events)
+    s, _ = await published(redis)
     failing_commit(monkeypatch, 3, RedisConnectionError("connection reset"))
     watched = Watched(redis, monkeypatch, s)
     before = asyncio.all_tasks()
@@ -141,9 +142,7 @@ async def test_a_redis_error_ends_the_loop_with_no_read_left_under_way(
 async def test_a_loop_that_ends_with_a_read_ahead_leaves_its_entries_to_be_read_back(
     redis: Redis, monkeypatch: pytest.MonkeyPatch, rounds: int
 ) -> None:
-    s = small_batches()
-    events = scenario_events()
-    await publish_all(redis, events)
+    s, events = await published(redis)
     agg = Watched(redis, monkeypatch, s).agg
     before = asyncio.all_tasks()
     assert await agg.drain(max_rounds=rounds) == rounds * BATCH
@@ -159,9 +158,7 @@ async def test_a_partition_given_up_meanwhile_leaves_its_batch_read_ahead_to_its
     """The lease of the partition lapses after a batch was folded and its successor read
     ahead: the old holder does not fold the batch read ahead; the new one takes it over with
     everything pending, in order."""
-    s = small_batches()
-    events = scenario_events()
-    await publish_all(redis, events)
+    s, events = await published(redis)
     watched = Watched(redis, monkeypatch, s)
     a = watched.agg
     assert await a.step(block_ms=1, ahead=True) == BATCH
