@@ -203,8 +203,8 @@ class PartitionConsumer(PartitionReads):
         else:
             await self.under_way.finish()  # own pending entries are read with none under way
             entries, redelivered = await self._read(block_ms)
-        if ahead and entries and not redelivered:
-            self._read_next_ahead(block_ms)
+        if ahead and not redelivered:
+            self._read_next_ahead(block_ms, entries)
         await self._handle_all(self._work(entries), redelivered, ahead=ahead)
         return len(entries)
 

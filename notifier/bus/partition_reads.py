@@ -6,9 +6,10 @@ partition, so entries still under way are not read again and again, and in order
 new one. A blocking read never outlasts the partition leases (the server answers it even while
 we are paused: :mod:`notifier.bus.holder`).
 
-**Reading ahead.** A stage whose throughput is its own CPU (the aggregator) asks for its next
-batch as soon as this one is read, so Redis serves that read while the stage folds this batch,
-and the reply is waiting when the batch is committed, instead of the two taking turns. Only new
+**Reading ahead.** A stage whose throughput is its own CPU (the aggregator), with a backlog to
+work through (a batch came full), asks for its next batch as soon as this one is read, so Redis
+serves that read while the stage folds this batch, and the reply is waiting when the batch is
+committed, instead of the two taking turns. Only new
 entries (``>``) are read ahead, never a pending one, and only when no partition has its own
 pending entries to read first: what comes back is what the next round would have read. A
 partition of which this batch failed (or that was lost, or taken again) is marked to read its
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
+from collections import Counter
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -110,10 +112,18 @@ class PartitionReads(ABC):
             return []
         return fresh
 
-    def _read_next_ahead(self, block_ms: int | None) -> None:
-        """Start reading the next batch now (see the module), if it is the one the next round
-        would read: new entries, with no partition's own pending entries to read first."""
-        if self.read_ahead and self.owned and not any(self.backlog.get(p) for p in self.owned):
+    def _read_next_ahead(self, block_ms: int | None, read: list[streams.Entry]) -> None:
+        """Start reading the next batch now (see the module) if more entries surely wait (a
+        partition's batch ``read`` came full) and it is the one the next round would read: new
+        entries, with no partition's own pending entries to read first. Entries that trickle in
+        (a live match day) are not read ahead: read after this batch is handled, what arrived
+        meanwhile comes as one batch; read ahead, each poll's few events would be a batch of
+        their own, each with its own round trips, and wait behind the one before (measured:
+        event to alert p50 4 → 8 ms with 200 live matches)."""
+        if not self.read_ahead or not self.owned or any(self.backlog.get(p) for p in self.owned):
+            return
+        per_stream = Counter(stream for stream, _, _ in read)
+        if per_stream and max(per_stream.values()) >= self.settings.streams.batch:
             self._ahead = asyncio.create_task(self._read_new(block_ms))
 
     async def _read_ahead_entries(self) -> list[streams.Entry] | None:

@@ -110,6 +110,22 @@ async def test_the_next_batch_is_read_while_this_one_is_folded(
     await folded_in_order(redis, s)
 
 
+async def test_entries_that_trickle_in_are_not_read_ahead(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that is not full (no backlog: a live day's few events a poll) is handled
+    before the next read, which then takes what arrived meanwhile as one batch."""
+    s = small_batches()
+    events = scenario_events()
+    watched = Watched(redis, monkeypatch, s)
+    for start in range(0, len(events), BATCH - 3):
+        await publish_all(redis, events[start : start + BATCH - 3])
+        await watched.agg.drain()
+    assert watched.read_ahead() == 0
+    assert all(handled == read for read, handled, _ in watched.reads)
+    await folded_in_order(redis, s)
+
+
 async def test_a_batch_read_ahead_waits_behind_a_batch_that_failed(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
