@@ -44,16 +44,17 @@ class Msg(NamedTuple):
 
 
 Parts = tuple[Msg, ...]
+_new = tuple.__new__  # Msg(...) less the frame of its generated __new__: renders make many
 
 
 def msg(id_: str, **args: Any) -> Msg:
     """A sentence without plural forms."""
-    return Msg(id_, args)
+    return _new(Msg, (id_, args, None, None))
 
 
 def nmsg(singular: str, plural: str, n: int, **args: Any) -> Msg:
     """A sentence with a singular and a plural shape, chosen by ``n`` per the language."""
-    return Msg(singular, args, n, plural)
+    return _new(Msg, (singular, args, n, plural))
 
 
 def language(lang: str | None) -> str:
