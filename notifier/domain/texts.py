@@ -166,14 +166,7 @@ def _tidy(s: str) -> str:
     false for every other character ``str.split`` splits on), so it comes out of the split and
     the join as it went in when it has no space at either end and no two together, and the
     replacements change it only where it holds what they replace."""
-    if (
-        s.isprintable()
-        and "  " not in s
-        and " )" not in s
-        and "( " not in s
-        and not s.startswith(" ")
-        and not s.endswith(" ")
-    ):
+    if s.isprintable() and "  " not in s and " )" not in s and "( " not in s and s.strip(" ") == s:
         return s
     return " ".join(s.split()).replace(" )", ")").replace("( ", "(")
 
