@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from operator import itemgetter
 
@@ -44,7 +45,10 @@ _LINES = {"G": 0, "D": 1, "M": 2, "F": 3}
 _column = itemgetter(0)
 
 
+@functools.lru_cache(maxsize=256)
 def _grid(grid: str | None) -> tuple[int, int] | None:
+    """A player's grid cell (``"2:4"``: row 2, column 4), parsed once per value: the cells of a
+    formation are few, and every lineup has eleven."""
     if not grid:
         return None
     try:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from babel import Locale
 from babel.messages.catalog import Catalog
 
+from notifier.domain.templates import compiled
+
 if TYPE_CHECKING:
     from notifier.domain.alerts import Alert
 
@@ -42,16 +44,17 @@ class Msg(NamedTuple):
 
 
 Parts = tuple[Msg, ...]
+_new = tuple.__new__  # Msg(...) less the frame of its generated __new__: renders make many
 
 
 def msg(id_: str, **args: Any) -> Msg:
     """A sentence without plural forms."""
-    return Msg(id_, args)
+    return _new(Msg, (id_, args, None, None))
 
 
 def nmsg(singular: str, plural: str, n: int, **args: Any) -> Msg:
     """A sentence with a singular and a plural shape, chosen by ``n`` per the language."""
-    return Msg(singular, args, n, plural)
+    return _new(Msg, (singular, args, n, plural))
 
 
 def language(lang: str | None) -> str:
@@ -144,13 +147,28 @@ def number_word(n: int, lang: str) -> str:
 
 def sentence(m: Msg, lang: str, names: Mapping[str, str]) -> str:
     """One part as a sentence in ``lang``; ``names`` maps ``home``/``away`` to display names."""
-    template = _lookup(catalogue(lang), m, lang)
+    cat = catalogue(lang)
+    if cat is None:  # English (its msgids are its texts), or a language we have no words for
+        return _plain(m, names)
+    template = _lookup(cat, m, lang)
     args = {k: _arg(k, v, lang, names) for k, v in m.args.items()}
     if m.n is not None:
         args["count"] = number_word(m.n, lang)
         args.setdefault("n", m.n)
-    # An empty argument (a minute the feed did not give) leaves no stray space behind.
-    return " ".join(template.format(**args).split()).replace(" )", ")").replace("( ", "(")
+    return _tidy(template.format(**args))
+
+
+def _tidy(s: str) -> str:
+    """An empty argument (a minute the feed did not give) leaves no stray space behind.
+
+    Most sentences have nothing to tidy, and splitting and joining them costs more than
+    finding so: a printable string has no whitespace but the space (``str.isprintable`` is
+    false for every other character ``str.split`` splits on), so it comes out of the split and
+    the join as it went in when it has no space at either end and no two together, and the
+    replacements change it only where it holds what they replace."""
+    if s.isprintable() and "  " not in s and " )" not in s and "( " not in s and s.strip(" ") == s:
+        return s
+    return " ".join(s.split()).replace(" )", ")").replace("( ", "(")
 
 
 def _arg(key: str, value: Any, lang: str, names: Mapping[str, str]) -> Any:
@@ -163,25 +181,80 @@ def _arg(key: str, value: Any, lang: str, names: Mapping[str, str]) -> Any:
     return value
 
 
+def _plain(m: Msg, names: Mapping[str, str]) -> str:
+    """:func:`sentence` in a language without a catalogue (English): the msgid (or its plural)
+    is the template, small counts are English words. The aggregator renders one or two texts
+    per event in English, most of them new on a match day (every match has teams of its own):
+    no catalogue looked up for each part and phrase, one loop over the arguments, and the
+    template compiled once for ``%`` (:mod:`notifier.domain.templates`) when every argument is
+    a string or an int (``%`` and ``str.format`` then say the same)."""
+    n = m.n
+    template = m.plural if m.plural is not None and n != 1 else m.id
+    args: dict[str, Any] = {}
+    odd = False  # an argument neither str nor int: str.format, as sentence() does
+    for k, v in m.args.items():
+        if k in TEAM_ARGS:
+            v = names.get(v, v)
+            odd = odd or type(v) is not str
+        elif type(v) is str or type(v) is int:
+            pass
+        elif isinstance(v, Msg):
+            v = _plain(v, names)  # a phrase of its own (``a player``)
+        elif isinstance(v, dict) and "id" in v:
+            v = _plain(load([v])[0], names)
+        else:
+            odd = True
+        args[k] = v
+    if n is not None:
+        args["count"] = ENGLISH_NUMBERS[n] if 0 < n < len(ENGLISH_NUMBERS) else str(n)
+        if "n" not in args:
+            args["n"] = n
+            odd = odd or type(n) is not int
+    c = None if odd else compiled(template)
+    return _tidy(template.format(**args) if c is None else c[0] % c[1](args))
+
+
 def to_text(parts: Iterable[Msg], lang: str, names: Mapping[str, str]) -> str:
     """The parts as one text: sentences joined by full stops (after a colon, by a space)."""
     out = ""
+    plain = catalogue(lang) is None  # asked once for the parts, not for each
     for m in parts:
-        s = sentence(m, lang, names)
+        s = _plain(m, names) if plain else sentence(m, lang, names)
         out = s if not out else f"{out} {s}" if out.endswith(":") else f"{out}. {s}"
     return out
 
 
 def dump(parts: Sequence[Msg]) -> list[dict[str, Any]]:
     """The parts as JSON: language-neutral, for bots that render their own."""
-    out = []
+    return [_item(m) for m in parts]
+
+
+def _item(m: Msg) -> dict[str, Any]:
+    """One part as JSON: its arguments copied as they are, a phrase among them as JSON too (a
+    copy in C and one look at the values cost less than a comprehension testing each)."""
+    args: dict[str, Any] = dict(m.args)
+    for v in args.values():
+        if isinstance(v, Msg):
+            args = {k: _item(v) if isinstance(v, Msg) else v for k, v in args.items()}
+            break
+    item: dict[str, Any] = {"id": m.id, "args": args}
+    if m.n is not None:
+        item["n"] = m.n
+        item["plural"] = m.plural
+    return item
+
+
+def english(parts: Sequence[Msg], names: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """``(to_text(parts, "en", names), dump(parts))`` while English has no catalogue (the
+    caller asks :func:`catalogue` once, not each sentence): the aggregator's alert text and
+    parts, in one pass over the parts."""
+    out = ""
+    items = []
     for m in parts:
-        args = {k: dump([v])[0] if isinstance(v, Msg) else v for k, v in m.args.items()}
-        item: dict[str, Any] = {"id": m.id, "args": args}
-        if m.n is not None:
-            item |= {"n": m.n, "plural": m.plural}
-        out.append(item)
-    return out
+        s = _plain(m, names)
+        out = s if not out else f"{out} {s}" if out.endswith(":") else f"{out}. {s}"
+        items.append(_item(m))
+    return out, items
 
 
 def load(items: Iterable[Mapping[str, Any]]) -> Parts:

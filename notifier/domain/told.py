@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from notifier.domain import render
 from notifier.domain.models import Goals, Side
 from notifier.domain.structs import Need
-from notifier.domain.texts import Parts, catalogue, dump, to_text
+from notifier.domain.texts import Parts, catalogue, dump, english, to_text
 from notifier.domain.tie import NeedTo
 
 Said = tuple[str, list[dict[str, Any]]]
@@ -43,7 +43,7 @@ def told(parts: Parts, v: render.View) -> tuple[str, list[dict[str, Any]]]:
     if hit is None:
         if len(_TOLD) >= TOLD_CACHE:
             _TOLD.clear()
-        hit = _TOLD[key] = (to_text(parts, "en", names), dump(parts))
+        hit = _TOLD[key] = english(parts, names)
     return hit
 
 
@@ -118,7 +118,6 @@ def said(seen: Seen, fn: Callable[..., Parts], *args: object) -> Said:
     if hit is None:
         if len(_SAID) >= TOLD_CACHE:
             _SAID.clear()
-        parts = fn(seen.v, *args)
-        names = {"home": seen.v.home, "away": seen.v.away}
-        hit = _SAID[key] = (to_text(parts, "en", names), dump(parts))
+        v = seen.v
+        hit = _SAID[key] = english(fn(v, *args), {"home": v.home, "away": v.away})
     return hit
