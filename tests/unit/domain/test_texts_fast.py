@@ -158,7 +158,7 @@ def outcome(fn: Any, *args: Any) -> tuple[str, Any]:
 # --- the properties --------------------------------------------------------------------------
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(m=msgs, n=names)
 @example(m=Msg("{n}: {count}", {}, OddInt(2)), n={"home": "H", "away": "A"})
 @example(m=Msg("{team} ({minute})", {"team": Odd(), "minute": ""}), n={})
@@ -168,7 +168,7 @@ def test_an_english_sentence_is_what_it_was(m: Msg, n: dict[str, str]) -> None:
     assert outcome(texts.sentence, m, "en", n) == outcome(ref_sentence, m, "en", n)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(parts=st.lists(msgs, max_size=4).map(tuple), n=names)
 def test_english_text_and_json_are_what_they_were(
     parts: tuple[Msg, ...], n: dict[str, str]
