@@ -359,16 +359,27 @@ async def _stop_clients(procs: Procs) -> None:
             await proc.wait()
 
 
-def bench_settings(redis_url: str) -> Settings:
-    """Default settings; the API on a loopback port with no tokens (so no auth)."""
+def bench_settings(redis_url: str, clients: int = CLIENTS) -> Settings:
+    """Default settings; the API on a loopback port with no tokens (so no auth), taking
+    ``clients`` streams: every client here comes from one address with one (no) token, as
+    behind a reverse proxy, so the per-caller stream cap (``api.sse_streams_per_token``,
+    default 64) and the connection cap (``api.max_connections``, 4,096) are raised as such a
+    deployment raises them (they refused all but 64 of the 10,000 otherwise)."""
     base = Settings.load(None, redis_url=redis_url)
-    api = base.api.model_copy(update={"host": HOST, "port": 0, "tokens": []})
+    update = {
+        "host": HOST,
+        "port": 0,
+        "tokens": [],
+        "sse_streams_per_token": clients,
+        "max_connections": max(base.api.max_connections, clients + 100),
+    }
+    api = base.api.model_copy(update=update)
     return base.model_copy(update={"api": api, "console": False})
 
 
 async def measure(redis_url: str, clients: int) -> dict[str, Any]:
     """Serve the API, connect the clients, publish the alerts, gather the arrivals."""
-    settings = bench_settings(redis_url)
+    settings = bench_settings(redis_url, clients)
     r = connect(redis_url)
     runner = web.AppRunner(init_app(settings, r), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
