@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from notifier.bus.connect import cancel
+from tests.tools import missing
 
 MOSQUITTO = ("/usr/sbin/mosquitto", "mosquitto")
 MISSING = "mosquitto is not installed (apt-get install mosquitto, or `make test` as root)"
@@ -106,10 +106,10 @@ def running_broker(
     passwords: dict[str, str] | None = None,
     certs: tuple[Path, Path, Path] | None = None,
 ) -> Iterator[Broker]:
-    """A broker for the duration of the block (skips the test if there is no mosquitto)."""
+    """A broker for the duration of the block (no mosquitto: :func:`tests.tools.missing`)."""
     binary = mosquitto_binary()
     if binary is None:
-        pytest.skip(MISSING)
+        missing(MISSING)
     broker = Broker(binary, directory, passwords=passwords or {}, certs=certs)
     broker.start()
     try:

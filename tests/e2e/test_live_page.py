@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from notifier.bus.connect import cancel
 from notifier.domain.alerts import Alert
 from notifier.settings import Settings
+from tests.tools import missing
 from workers.cli.commands import demo_options, replay
 
 pytestmark = pytest.mark.e2e
@@ -83,12 +84,13 @@ def find_browser() -> str | None:
 
 @pytest.fixture
 def chromium() -> str:
-    """The browser binary, or a skip that says why (printed with ``-rs``)."""
+    """The browser binary; else a skip that says why (printed with ``-rs``), or a failure
+    where ``make test`` installs it (:func:`tests.tools.missing`)."""
     path = find_browser()
     if path is None:
         reason = "no Chromium found (apt-get install chromium, or `make browser` as root)"
         print(f"SKIP browser test: {reason}")
-        pytest.skip(reason)
+        missing(reason)
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:  # a dev dependency every `make` target installs: a broken install
