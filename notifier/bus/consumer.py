@@ -119,10 +119,9 @@ class PartitionConsumer(PartitionReads):
 
     async def claim_partitions(self, *, force: bool = False) -> None:
         """Hold our fair share of partition leases; on a new one, take over what was pending."""
-        now = time.monotonic()
-        if now < self._next_claim and not force:
+        if not force and not self._claim_due():
             return
-        self._next_claim = now + self.claim_every_s
+        self._next_claim = time.monotonic() + self.claim_every_s
         ids = self.partition_ids()
         share = fair_share(len(ids), await self.members.live(int(time.time() * 1000)))
         for p in ids:
@@ -192,7 +191,7 @@ class PartitionConsumer(PartitionReads):
         batch is handled as soon as its previous one is done (:mod:`notifier.bus.under_way`);
         the loop settles both when it ends."""
         read = await self._read_ahead_entries()
-        if time.monotonic() >= self._next_claim or not self._sure():
+        if self._claim_due() or not self._sure():
             await self.under_way.finish()  # no batch under way while partitions change hands
         await self.claim_partitions(force=not self._sure())
         if read is not None:
@@ -212,15 +211,24 @@ class PartitionConsumer(PartitionReads):
         """Each partition's batch with its lease; a partition not surely ours is read again."""
         work = []
         for p, batch in self._by_partition(entries).items():
-            lease = self.leases.current(keys.partition_lease(p, self.worker))
-            if lease is None or p not in self.owned:
-                # Lost it, or no longer sure of it (we were paused): not one entry is handled.
-                # If the lease is still ours, they are read again from our pending list, in
-                # order; if not, the next holder takes them.
-                self.reread(p)
-                continue
-            work.append((p, batch, lease))
+            lease = self._lease_or_reread(p)
+            if lease is not None:
+                work.append((p, batch, lease))
         return work
+
+    def _lease_or_reread(self, p: int) -> str | None:
+        """p's lease while p is surely ours. Else (lost, or no longer sure of it: we were
+        paused) None, and not one entry of p is handled: if the lease is still ours they are
+        read again from our pending list, in order; if not, the next holder takes them."""
+        lease = self.leases.current(keys.partition_lease(p, self.worker))
+        if lease is None or p not in self.owned:
+            self.reread(p)
+            return None
+        return lease
+
+    def _claim_due(self) -> bool:
+        """Whether the leases are due to be claimed (and renewed) again."""
+        return time.monotonic() >= self._next_claim
 
     async def _handle_all(
         self, work: list[tuple[int, Batch, str]], redelivered: bool, *, ahead: bool
@@ -245,11 +253,9 @@ class PartitionConsumer(PartitionReads):
         ours."""
         if self.backlog.get(p):
             return
-        lease = self.leases.current(keys.partition_lease(p, self.worker))
-        if lease is None or p not in self.owned:
-            self.reread(p)
-            return
-        await self._handle(p, batch, lease, False)
+        lease = self._lease_or_reread(p)
+        if lease is not None:
+            await self._handle(p, batch, lease, False)
 
     async def _handle(self, p: int, batch: Batch, lease: str, redelivered: bool) -> None:
         try:
